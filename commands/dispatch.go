@@ -1,0 +1,212 @@
+package commands
+
+import (
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"bucketd/engine"
+	"bucketd/resp"
+)
+
+// Ctx is the context of one command run: the connection, its arguments
+// and where its reply goes.
+type Ctx struct {
+	// S is the server.
+	S *Server
+	// Conn is the client's connection.
+	Conn *resp.Conn
+	// Args are the arguments, the command name first. They alias the read
+	// buffer: copy what must outlive the command.
+	Args [][]byte
+	// W receives the reply.
+	W *resp.Writer
+	// Sess is the connection's session state.
+	Sess *Session
+	// Tx is the transaction the command runs in (EXEC), or nil.
+	Tx *engine.Tx
+	// Cmd is the command being run.
+	Cmd *Command
+	// failed is set by Err: EXEC rolls back when a queued command failed.
+	failed error
+}
+
+// Arg returns argument i as a string.
+func (c *Ctx) Arg(i int) string { return string(c.Args[i]) }
+
+// Err writes err as a RESP error with its code and remembers it.
+func (c *Ctx) Err(err error) {
+	c.failed = err
+	c.W.Error(errorReply(err))
+}
+
+// ErrMsg writes a plain ERR reply.
+func (c *Ctx) ErrMsg(msg string) {
+	c.W.Error("ERR " + msg)
+	c.failed = errPlain
+}
+
+// queued is a command waiting in a MULTI queue, with its own copy of the
+// arguments.
+type queued struct {
+	cmd  *Command
+	args [][]byte
+}
+
+// Session is the per-connection state of the command layer.
+type Session struct {
+	conn *resp.Conn
+
+	inMulti bool
+	dirty   bool // a queueing error happened: EXEC answers EXECABORT
+	queue   []queued
+	watches []engine.WatchToken
+
+	// multiLen is the queue length inside MULTI, -1 outside (CLIENT LIST).
+	multiLen atomic.Int64
+	// lastCmd is the last command run (CLIENT LIST).
+	lastCmd atomic.Pointer[Command]
+
+	subs subState
+}
+
+func (s *Server) session(c *resp.Conn) *Session {
+	if sess, ok := c.Session.(*Session); ok {
+		return sess
+	}
+	sess := &Session{conn: c}
+	sess.multiLen.Store(-1)
+	c.Session = sess
+	return sess
+}
+
+// Serve runs one command: the resp.Handler entry point.
+func (s *Server) Serve(conn *resp.Conn, args [][]byte) {
+	sess := s.session(conn)
+	s.stats.commands.Add(1)
+	ctx := Ctx{S: s, Conn: conn, Args: args, W: &conn.W, Sess: sess}
+	s.dispatch(&ctx)
+}
+
+// Closed releases a connection's state: the resp.Handler exit point.
+func (s *Server) Closed(conn *resp.Conn) {
+	if sess, ok := conn.Session.(*Session); ok {
+		s.unsubscribeAll(sess, false)
+	}
+}
+
+// dispatch checks a command against the table and the connection's state,
+// in Redis's order, then queues it (MULTI) or runs it.
+func (s *Server) dispatch(c *Ctx) {
+	cmd := s.table.lookup(c.Args[0])
+	if cmd == nil {
+		c.Sess.flagTx()
+		c.W.Error(unknownCommand(c.Args))
+		return
+	}
+	if cmd.Subs != nil && len(c.Args) >= 2 {
+		sub := cmd.Subs[strings.ToLower(string(c.Args[1]))]
+		if sub == nil {
+			c.Sess.flagTx()
+			c.W.Error("ERR unknown subcommand '" + abbreviate(c.Args[1]) + "'. Try " + strings.ToUpper(cmd.Name) + " HELP.")
+			return
+		}
+		cmd = sub
+	}
+	if !arityOK(cmd.Arity, len(c.Args)) {
+		c.Sess.flagTx()
+		c.W.Error("ERR wrong number of arguments for '" + cmd.Name + "' command")
+		return
+	}
+	if !c.Conn.Authed && cmd.Flags&FlagNoAuth == 0 {
+		c.Sess.flagTx()
+		c.W.Error("NOAUTH Authentication required.")
+		return
+	}
+	if c.Conn.Proto() == 2 && c.Sess.subs.count() > 0 && cmd.Flags&FlagPubSub == 0 {
+		c.W.Error("ERR Can't execute '" + cmd.Name + "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
+		return
+	}
+	if c.Sess.inMulti && cmd.Flags&FlagTxControl == 0 {
+		if cmd.Flags&FlagNoMulti != 0 {
+			c.Sess.flagTx()
+			c.W.Error("ERR Command not allowed inside a transaction")
+			return
+		}
+		c.Sess.enqueue(cmd, c.Args)
+		c.W.Simple("QUEUED")
+		return
+	}
+	s.run(c, cmd)
+}
+
+// run executes cmd, timing it for the slow log.
+func (s *Server) run(c *Ctx, cmd *Command) {
+	c.Cmd = cmd
+	start := time.Now()
+	cmd.Run(c)
+	s.slowlog.observe(c, start)
+}
+
+func (sess *Session) flagTx() {
+	if sess.inMulti {
+		sess.dirty = true
+	}
+}
+
+func (sess *Session) enqueue(cmd *Command, args [][]byte) {
+	cp := make([][]byte, len(args))
+	for i, a := range args {
+		cp[i] = append([]byte(nil), a...)
+	}
+	sess.queue = append(sess.queue, queued{cmd: cmd, args: cp})
+	sess.multiLen.Store(int64(len(sess.queue)))
+}
+
+func (sess *Session) resetMulti() {
+	sess.inMulti = false
+	sess.dirty = false
+	sess.queue = nil
+	sess.watches = nil
+	sess.multiLen.Store(-1)
+}
+
+// unknownCommand builds Redis's reply for an unknown command: the name
+// and the first arguments, 128 bytes of each at most.
+func unknownCommand(args [][]byte) string {
+	var list strings.Builder
+	for _, a := range args[1:] {
+		if list.Len() >= 128 {
+			break
+		}
+		room := 128 - list.Len()
+		if len(a) > room {
+			a = a[:room]
+		}
+		list.WriteString("'")
+		list.Write(a)
+		list.WriteString("' ")
+	}
+	return oneLine("ERR unknown command '" + abbreviate(args[0]) + "', with args beginning with: " + list.String())
+}
+
+// abbreviate keeps the first 128 bytes of an argument echoed in an error.
+func abbreviate(a []byte) string {
+	if len(a) > 128 {
+		a = a[:128]
+	}
+	return string(a)
+}
+
+// oneLine replaces the line breaks of an error text with spaces.
+func oneLine(s string) string {
+	if strings.ContainsAny(s, "\r\n") {
+		return strings.NewReplacer("\r", " ", "\n", " ").Replace(s)
+	}
+	return s
+}
+
+// counters are server-wide statistics.
+type counters struct {
+	commands atomic.Int64
+}

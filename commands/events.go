@@ -1,0 +1,69 @@
+package commands
+
+import (
+	"sync/atomic"
+
+	"bucketd/engine"
+	"bucketd/engine/jsonv"
+	"bucketd/pubsub"
+)
+
+// eventPublisher turns committed changes into pub/sub messages on
+// bucket.<name>.<inserted|updated|deleted|cleared>. It runs inside the
+// commit, with the bucket locked, so one bucket's events leave in commit
+// order; Publish never blocks, and a payload is only built when somebody
+// listens on a matching channel.
+type eventPublisher struct {
+	hub       *pubsub.Hub
+	published atomic.Int64
+}
+
+func newEventPublisher(h *pubsub.Hub) *eventPublisher { return &eventPublisher{hub: h} }
+
+// Committed implements engine.Observer.
+func (p *eventPublisher) Committed(changes []engine.Change) {
+	p.published.Add(int64(len(changes)))
+	for i := range changes {
+		ch := &changes[i]
+		channel := "bucket." + ch.Bucket + "." + ch.Op.String()
+		if !p.hub.Wants(channel) {
+			continue
+		}
+		p.hub.Publish(channel, EventPayload(ch, nil))
+	}
+}
+
+// EventPayload appends the JSON payload of a change's event to dst.
+func EventPayload(ch *engine.Change, dst []byte) []byte {
+	b := append(dst, `{"type":"`...)
+	b = append(b, ch.Op.String()...)
+	b = append(b, `","bucket":`...)
+	b = jsonv.AppendString(b, ch.Bucket)
+	switch ch.Op {
+	case engine.OpInserted:
+		b = append(b, `,"key":`...)
+		b = jsonv.Append(b, ch.Key)
+		b = append(b, `,"record":`...)
+		b = ch.New.AppendJSON(b)
+	case engine.OpUpdated:
+		b = append(b, `,"key":`...)
+		b = jsonv.Append(b, ch.Key)
+		b = append(b, `,"oldRecord":`...)
+		b = ch.Old.AppendJSON(b)
+		b = append(b, `,"newRecord":`...)
+		b = ch.New.AppendJSON(b)
+	case engine.OpDeleted:
+		b = append(b, `,"key":`...)
+		b = jsonv.Append(b, ch.Key)
+		b = append(b, `,"record":`...)
+		b = ch.Old.AppendJSON(b)
+		b = append(b, `,"reason":`...)
+		b = jsonv.AppendString(b, ch.Reason)
+	case engine.OpCleared:
+		b = append(b, `,"count":`...)
+		b = jsonv.AppendNumber(b, float64(ch.Count))
+	}
+	b = append(b, `,"seq":`...)
+	b = jsonv.AppendNumber(b, float64(ch.Seq))
+	return append(b, '}')
+}

@@ -1,0 +1,220 @@
+package commands
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// infoSection writes one INFO section's fields.
+type infoSection struct {
+	name  string
+	title string
+	write func(s *Server, b *strings.Builder)
+}
+
+var infoSections = []infoSection{
+	{"server", "Server", infoServer},
+	{"clients", "Clients", infoClients},
+	{"memory", "Memory", infoMemory},
+	{"persistence", "Persistence", infoPersistence},
+	{"stats", "Stats", infoStats},
+	{"replication", "Replication", infoReplication},
+	{"keyspace", "Keyspace", infoKeyspace},
+	{"buckets", "Buckets", infoBuckets},
+}
+
+func field(b *strings.Builder, name string, v any) {
+	b.WriteString(name)
+	b.WriteByte(':')
+	fmt.Fprint(b, v)
+	b.WriteString("\r\n")
+}
+
+func infoServer(s *Server, b *strings.Builder) {
+	cfg := s.Config()
+	up := time.Since(s.started)
+	field(b, "redis_version", RedisVersion)
+	field(b, "bucketd_version", Version)
+	field(b, "redis_mode", "standalone")
+	field(b, "os", runtime.GOOS+" "+runtime.GOARCH)
+	field(b, "arch_bits", strconv.Itoa(32<<(^uint(0)>>63)))
+	field(b, "go_version", runtime.Version())
+	field(b, "process_id", os.Getpid())
+	field(b, "run_id", s.runID)
+	field(b, "tcp_port", cfg.Port)
+	field(b, "server_time_usec", time.Now().UnixMicro())
+	field(b, "uptime_in_seconds", int64(up/time.Second))
+	field(b, "uptime_in_days", int64(up/(24*time.Hour)))
+	field(b, "ttl_interval_ms", cfg.TTLInterval.Milliseconds())
+}
+
+func infoClients(s *Server, b *strings.Builder) {
+	n, pubsubClients := 0, 0
+	if s.net != nil {
+		for _, c := range s.net.Conns() {
+			n++
+			if sess, ok := c.Session.(*Session); ok && sess.subs.nChannels.Load()+sess.subs.nPatterns.Load() > 0 {
+				pubsubClients++
+			}
+		}
+	}
+	field(b, "connected_clients", n)
+	field(b, "maxclients", s.Config().MaxClients)
+	field(b, "pubsub_clients", pubsubClients)
+	field(b, "blocked_clients", 0)
+}
+
+func infoMemory(s *Server, b *strings.Builder) {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	field(b, "used_memory", ms.HeapAlloc)
+	field(b, "used_memory_human", humanBytes(int64(ms.HeapAlloc)))
+	field(b, "used_memory_rss", rss())
+	field(b, "used_memory_rss_human", humanBytes(rss()))
+	field(b, "used_memory_peak", ms.HeapSys)
+	field(b, "total_system_memory", totalMemory())
+	field(b, "maxmemory", 0)
+	field(b, "maxmemory_policy", "noeviction")
+	field(b, "gc_runs", ms.NumGC)
+}
+
+func infoPersistence(s *Server, b *strings.Builder) {
+	cfg := s.Config()
+	field(b, "loading", 0)
+	field(b, "aof_enabled", boolInt(cfg.AppendOnly))
+}
+
+func infoStats(s *Server, b *strings.Builder) {
+	field(b, "total_connections_received", s.netStat(func() int64 { return s.net.TotalConnections.Load() }))
+	field(b, "total_commands_processed", s.stats.commands.Load())
+	field(b, "rejected_connections", s.netStat(func() int64 { return s.net.RejectedConnections.Load() }))
+	field(b, "pubsub_channels", s.hub.NumChannels())
+	field(b, "pubsub_patterns", s.hub.NumPat())
+	field(b, "pubsub_messages_delivered", s.hub.Delivered())
+	field(b, "events_published", s.events.published.Load())
+	field(b, "client_output_buffer_limit_disconnections", s.netStat(func() int64 { return s.net.OutputLimitDisconnections.Load() }))
+}
+
+func infoReplication(s *Server, b *strings.Builder) {
+	field(b, "role", "master")
+	field(b, "connected_slaves", 0)
+}
+
+func infoKeyspace(s *Server, b *strings.Builder) {
+	total := 0
+	for _, name := range s.store.List() {
+		if n, err := s.store.Count(nil, name, nil); err == nil {
+			total += n
+		}
+	}
+	if total > 0 {
+		field(b, "db0", fmt.Sprintf("keys=%d,expires=0,avg_ttl=0", total))
+	}
+}
+
+func infoBuckets(s *Server, b *strings.Builder) {
+	names := s.store.List()
+	field(b, "buckets", len(names))
+	for _, name := range names {
+		info, err := s.store.Info(name)
+		if err != nil {
+			continue
+		}
+		field(b, "bucket_"+name, fmt.Sprintf("records=%d,indexes=%d,memory=%d,restarts=0", info.Records, len(info.Indexes), info.MemoryBytes))
+	}
+}
+
+func (s *Server) netStat(f func() int64) int64 {
+	if s.net == nil {
+		return 0
+	}
+	return f()
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return strconv.FormatFloat(float64(n)/(1<<30), 'f', 2, 64) + "G"
+	case n >= 1<<20:
+		return strconv.FormatFloat(float64(n)/(1<<20), 'f', 2, 64) + "M"
+	case n >= 1<<10:
+		return strconv.FormatFloat(float64(n)/(1<<10), 'f', 2, 64) + "K"
+	}
+	return strconv.FormatInt(n, 10) + "B"
+}
+
+// rss reads the process's resident set size from /proc (0 elsewhere).
+func rss() int64 {
+	data, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(data))
+	if len(f) < 2 {
+		return 0
+	}
+	pages, _ := strconv.ParseInt(f[1], 10, 64)
+	return pages * int64(os.Getpagesize())
+}
+
+func totalMemory() int64 {
+	data, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "MemTotal:") {
+			f := strings.Fields(line)
+			if len(f) >= 2 {
+				kb, _ := strconv.ParseInt(f[1], 10, 64)
+				return kb * 1024
+			}
+		}
+	}
+	return 0
+}
+
+// InfoText builds the INFO reply for the given sections ("" or "default":
+// the default set; "all" or "everything": all of them).
+func (s *Server) InfoText(sections []string) string {
+	want := map[string]bool{}
+	all := len(sections) == 0
+	for _, sec := range sections {
+		sec = strings.ToLower(sec)
+		if sec == "all" || sec == "everything" || sec == "default" {
+			all = true
+		}
+		want[sec] = true
+	}
+	var b strings.Builder
+	for _, sec := range infoSections {
+		if !all && !want[sec.name] {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteString("\r\n")
+		}
+		b.WriteString("# " + sec.title + "\r\n")
+		sec.write(s, &b)
+	}
+	return b.String()
+}
+
+func cmdInfo(c *Ctx) {
+	var secs []string
+	for _, a := range c.Args[1:] {
+		secs = append(secs, string(a))
+	}
+	c.W.Verbatim("txt", c.S.InfoText(secs))
+}

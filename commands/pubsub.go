@@ -1,0 +1,225 @@
+package commands
+
+import (
+	"strings"
+	"sync/atomic"
+)
+
+// subState is a connection's subscriptions. The maps are owned by the
+// connection goroutine; the counters mirror their sizes for CLIENT LIST and
+// INFO, which other goroutines run.
+type subState struct {
+	channels  map[string]struct{}
+	patterns  map[string]struct{}
+	nChannels atomic.Int64
+	nPatterns atomic.Int64
+}
+
+func (s *subState) count() int { return len(s.channels) + len(s.patterns) }
+
+func (s *subState) sync() {
+	s.nChannels.Store(int64(len(s.channels)))
+	s.nPatterns.Store(int64(len(s.patterns)))
+}
+
+func pubsubCommands() []*Command {
+	const g = "pubsub"
+	sub := FlagPubSub | FlagNoMulti
+	return []*Command{
+		{Name: "subscribe", Arity: -2, Flags: sub, Group: g, Since: "2.0.0", Syntax: "channel [channel ...]", Summary: "Listens for messages published to channels.", Run: cmdSubscribe},
+		{Name: "unsubscribe", Arity: -1, Flags: sub, Group: g, Since: "2.0.0", Syntax: "[channel [channel ...]]", Summary: "Stops listening to channels.", Run: cmdUnsubscribe},
+		{Name: "psubscribe", Arity: -2, Flags: sub, Group: g, Since: "2.0.0", Syntax: "pattern [pattern ...]", Summary: "Listens for messages published to channels that match patterns.", Run: cmdPSubscribe},
+		{Name: "punsubscribe", Arity: -1, Flags: sub, Group: g, Since: "2.0.0", Syntax: "[pattern [pattern ...]]", Summary: "Stops listening to patterns.", Run: cmdPUnsubscribe},
+		{Name: "publish", Arity: 3, Flags: FlagPubSub | FlagFast, Group: g, Since: "2.0.0", Syntax: "channel message", Summary: "Posts a message to a channel.", Run: cmdPublish},
+		{Name: "pubsub", Arity: -2, Group: g, Since: "2.8.0", Summary: "A container for pub/sub introspection commands.", Run: cmdPubsubHelp, Subs: map[string]*Command{
+			"channels": {Arity: -2, Summary: "Returns the active channels.", Run: cmdPubsubChannels},
+			"numsub":   {Arity: -2, Summary: "Returns a count of subscribers to channels.", Run: cmdPubsubNumSub},
+			"numpat":   {Arity: 2, Summary: "Returns a count of unique pattern subscriptions.", Run: cmdPubsubNumPat},
+			"help":     {Arity: 2, Summary: "Returns helpful text about the different subcommands.", Run: cmdPubsubHelp},
+		}},
+	}
+}
+
+// subReply writes one subscribe-family confirmation frame.
+func subReply(c *Ctx, kind string, name string, isNil bool) {
+	c.W.Push(3)
+	c.W.BulkString(kind)
+	if isNil {
+		c.W.Null()
+	} else {
+		c.W.BulkString(name)
+	}
+	c.W.Int(int64(c.Sess.subs.count()))
+}
+
+// subscribe adds a channel subscription: confirmation first, then the
+// registration, so no message can overtake the confirmation.
+func (s *Server) subscribe(c *Ctx, ch string) {
+	st := &c.Sess.subs
+	if st.channels == nil {
+		st.channels = make(map[string]struct{})
+	}
+	_, had := st.channels[ch]
+	st.channels[ch] = struct{}{}
+	st.sync()
+	c.Conn.EnableAsync()
+	subReply(c, "subscribe", ch, false)
+	c.Conn.Sync()
+	if !had {
+		s.hub.Subscribe(c.Conn, ch)
+	}
+}
+
+func (s *Server) unsubscribe(c *Ctx, ch string) {
+	st := &c.Sess.subs
+	if _, ok := st.channels[ch]; ok {
+		delete(st.channels, ch)
+		st.sync()
+		s.hub.Unsubscribe(c.Conn, ch)
+	}
+	subReply(c, "unsubscribe", ch, false)
+}
+
+func cmdSubscribe(c *Ctx) {
+	for _, a := range c.Args[1:] {
+		c.S.subscribe(c, string(a))
+	}
+}
+
+func cmdUnsubscribe(c *Ctx) {
+	st := &c.Sess.subs
+	if len(c.Args) == 1 {
+		if len(st.channels) == 0 {
+			subReply(c, "unsubscribe", "", true)
+			return
+		}
+		for _, ch := range sortedKeys(st.channels) {
+			c.S.unsubscribe(c, ch)
+		}
+		return
+	}
+	for _, a := range c.Args[1:] {
+		c.S.unsubscribe(c, string(a))
+	}
+}
+
+func cmdPSubscribe(c *Ctx) {
+	st := &c.Sess.subs
+	for _, a := range c.Args[1:] {
+		p := string(a)
+		if st.patterns == nil {
+			st.patterns = make(map[string]struct{})
+		}
+		_, had := st.patterns[p]
+		st.patterns[p] = struct{}{}
+		st.sync()
+		c.Conn.EnableAsync()
+		subReply(c, "psubscribe", p, false)
+		c.Conn.Sync()
+		if !had {
+			c.S.hub.PSubscribe(c.Conn, p)
+		}
+	}
+}
+
+func (s *Server) punsubscribe(c *Ctx, p string) {
+	st := &c.Sess.subs
+	if _, ok := st.patterns[p]; ok {
+		delete(st.patterns, p)
+		st.sync()
+		s.hub.PUnsubscribe(c.Conn, p)
+	}
+	subReply(c, "punsubscribe", p, false)
+}
+
+func cmdPUnsubscribe(c *Ctx) {
+	st := &c.Sess.subs
+	if len(c.Args) == 1 {
+		if len(st.patterns) == 0 {
+			subReply(c, "punsubscribe", "", true)
+			return
+		}
+		for _, p := range sortedKeys(st.patterns) {
+			c.S.punsubscribe(c, p)
+		}
+		return
+	}
+	for _, a := range c.Args[1:] {
+		c.S.punsubscribe(c, string(a))
+	}
+}
+
+// unsubscribeAll drops every subscription of a session without replies
+// (connection closed, RESET).
+func (s *Server) unsubscribeAll(sess *Session, _ bool) {
+	st := &sess.subs
+	for ch := range st.channels {
+		s.hub.Unsubscribe(sess.conn, ch)
+	}
+	for p := range st.patterns {
+		s.hub.PUnsubscribe(sess.conn, p)
+	}
+	st.channels, st.patterns = nil, nil
+	st.sync()
+}
+
+func cmdPublish(c *Ctx) {
+	c.W.Int(int64(c.S.hub.Publish(c.Arg(1), c.Args[2])))
+}
+
+func cmdPubsubChannels(c *Ctx) {
+	if len(c.Args) > 3 {
+		c.W.Error("ERR wrong number of arguments for 'pubsub|channels' command")
+		return
+	}
+	pattern := ""
+	if len(c.Args) == 3 {
+		pattern = c.Arg(2)
+	}
+	chs := c.S.hub.Channels(pattern)
+	c.W.Array(len(chs))
+	for _, ch := range chs {
+		c.W.BulkString(ch)
+	}
+}
+
+func cmdPubsubNumSub(c *Ctx) {
+	c.W.Array(2 * (len(c.Args) - 2))
+	for _, a := range c.Args[2:] {
+		c.W.Bulk(a)
+		c.W.Int(int64(c.S.hub.NumSub(string(a))))
+	}
+}
+
+func cmdPubsubNumPat(c *Ctx) { c.W.Int(int64(c.S.hub.NumPat())) }
+
+func cmdPubsubHelp(c *Ctx) {
+	if len(c.Args) > 1 && !strings.EqualFold(c.Arg(1), "help") {
+		c.W.Error("ERR unknown subcommand '" + abbreviate(c.Args[1]) + "'. Try PUBSUB HELP.")
+		return
+	}
+	lines := []string{
+		"PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+		"CHANNELS [<pattern>]", "    Return the currently active channels matching a <pattern> (default: '*').",
+		"NUMPAT", "    Return number of subscriptions to patterns.",
+		"NUMSUB [<channel> ...]", "    Return the number of subscribers for the specified channels, excluding pattern subscriptions(default: no channels).",
+		"HELP", "    Print this help.",
+	}
+	c.W.Array(len(lines))
+	for _, l := range lines {
+		c.W.Simple(l)
+	}
+}
+
+func sortedKeys(m map[string]struct{}) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j] < out[j-1]; j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out
+}

@@ -1,0 +1,491 @@
+package commands
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+
+	"bucketd/engine"
+	"bucketd/engine/filter"
+	"bucketd/engine/jsonv"
+	"bucketd/engine/query"
+	"bucketd/engine/schema"
+)
+
+func recordCommands() []*Command {
+	const g = "bucket"
+	w := FlagWrite | FlagBucket
+	r := FlagReadOnly | FlagBucket
+	cmd := func(name string, arity int, flags Flags, syntax, summary string, run func(*Ctx)) *Command {
+		return &Command{Name: name, Arity: arity, Flags: flags, FirstKey: 1, LastKey: 1, Step: 1, Group: g, Syntax: syntax, Summary: summary, Run: run}
+	}
+	return []*Command{
+		cmd("b.insert", -3, w, "bucket record-json [TTL duration]", "Inserts a record; EXISTS if its key exists.", cmdInsert),
+		cmd("b.insertmany", 3, w, "bucket records-json-array", "Inserts several records, all or none.", cmdInsertMany),
+		cmd("b.get", 3, r|FlagFast, "bucket key", "Returns the record with that key.", cmdGet),
+		cmd("b.mget", -3, r, "bucket key [key ...]", "Returns the records with those keys.", cmdMGet),
+		cmd("b.update", -4, w, "bucket key changes-json [IFVERSION version]", "Merges changes into a record.", cmdUpdate),
+		cmd("b.upsert", 3, w, "bucket record-json", "Updates the record with the record's key, or inserts it.", cmdUpsert),
+		cmd("b.updatemany", 4, w, "bucket filter-json changes-json", "Merges changes into every matching record, all or none.", cmdUpdateMany),
+		cmd("b.delete", -3, w, "bucket key [IFVERSION version]", "Deletes a record.", cmdDelete),
+		cmd("b.deletemany", 3, w, "bucket filter-json", "Deletes every matching record.", cmdDeleteMany),
+		cmd("b.clear", 2, w, "bucket", "Deletes every record of the bucket.", cmdClear),
+		cmd("b.all", 2, r, "bucket", "Returns every record in the bucket's order.", cmdAll),
+		cmd("b.where", 3, r, "bucket filter-json", "Returns the matching records.", cmdWhere),
+		cmd("b.findone", 3, r, "bucket filter-json", "Returns the first matching record.", cmdFindOne),
+		cmd("b.count", -2, r, "bucket [filter-json]", "Counts the (matching) records.", cmdCount),
+		cmd("b.first", 3, r, "bucket n", "Returns the first n records.", cmdFirst),
+		cmd("b.last", 3, r, "bucket n", "Returns the last n records.", cmdLast),
+		cmd("b.paginate", -4, r, "bucket LIMIT n [AFTER key]", "Returns a page of records and the next cursor.", cmdPaginate),
+		cmd("b.sum", -3, r, "bucket field [filter-json]", "Sums a numeric field.", cmdAggregate("sum")),
+		cmd("b.avg", -3, r, "bucket field [filter-json]", "Averages a numeric field.", cmdAggregate("avg")),
+		cmd("b.min", -3, r, "bucket field [filter-json]", "Returns the smallest value of a numeric field.", cmdAggregate("min")),
+		cmd("b.max", -3, r, "bucket field [filter-json]", "Returns the largest value of a numeric field.", cmdAggregate("max")),
+		cmd("b.groupby", -4, r, "bucket field[,field...] count|sum|avg|min|max [field] [filter-json]", "Groups records and aggregates each group.", cmdGroupBy),
+		cmd("b.find", 3, r, "bucket query-json", "Runs a declarative query once.", cmdFind),
+	}
+}
+
+// objectArg parses argument i as a JSON object.
+func objectArg(c *Ctx, i int) (*jsonv.Object, bool) {
+	obj, err := jsonv.ParseObject(c.Args[i])
+	if err != nil {
+		c.Err(err)
+		return nil, false
+	}
+	return obj, true
+}
+
+// filterArg parses argument i as a filter.
+func filterArg(c *Ctx, i int) (*filter.Filter, bool) {
+	f, err := filter.ParseJSON(c.Args[i])
+	if err != nil {
+		var syn *jsonv.SyntaxError
+		if errors.As(err, &syn) {
+			c.Err(syn)
+		} else {
+			c.ErrMsg(err.Error())
+		}
+		return nil, false
+	}
+	return f, true
+}
+
+// optionalFilter parses argument i as a filter if it is present.
+func optionalFilter(c *Ctx, i int) (*filter.Filter, bool) {
+	if len(c.Args) <= i {
+		return nil, true
+	}
+	return filterArg(c, i)
+}
+
+// intArg parses argument i as a non-negative integer.
+func intArg(c *Ctx, i int) (int64, bool) {
+	n, err := strconv.ParseInt(c.Arg(i), 10, 64)
+	if err != nil || n < 0 {
+		c.ErrMsg("value is not an integer or out of range")
+		return 0, false
+	}
+	return n, true
+}
+
+// ifVersion parses an optional trailing IFVERSION n starting at argument i;
+// -1 means none.
+func ifVersion(c *Ctx, i int) (int64, bool) {
+	switch len(c.Args) - i {
+	case 0:
+		return -1, true
+	case 2:
+		if strings.EqualFold(c.Arg(i), "ifversion") {
+			return intArg(c, i+1)
+		}
+	}
+	c.ErrMsg("syntax error")
+	return 0, false
+}
+
+func writeRecord(c *Ctx, rec *engine.Record) {
+	if rec == nil {
+		c.W.Null()
+		return
+	}
+	c.W.Bulk(rec.JSON())
+}
+
+func writeRecords(c *Ctx, recs []*engine.Record) {
+	c.W.Array(len(recs))
+	for _, r := range recs {
+		writeRecord(c, r)
+	}
+}
+
+func cmdInsert(c *Ctx) {
+	var opts engine.InsertOptions
+	switch len(c.Args) {
+	case 3:
+	case 5:
+		if !strings.EqualFold(c.Arg(3), "ttl") {
+			c.ErrMsg("syntax error")
+			return
+		}
+		ttl, err := schema.ParseDurationArg(c.Arg(4))
+		if err != nil || ttl <= 0 {
+			if err == nil {
+				err = errors.New(`Invalid TTL format "` + c.Arg(4) + `". Expected a number (ms) or string like "30s", "5m", "1h", "7d".`)
+			}
+			c.ErrMsg(err.Error())
+			return
+		}
+		opts.TTL = ttl
+	default:
+		c.ErrMsg("syntax error")
+		return
+	}
+	obj, ok := objectArg(c, 2)
+	if !ok {
+		return
+	}
+	rec, err := c.S.store.Insert(c.Tx, c.Arg(1), obj, opts)
+	if err != nil {
+		c.Err(err)
+		return
+	}
+	writeRecord(c, rec)
+}
+
+func cmdInsertMany(c *Ctx) {
+	v, err := jsonv.Parse(c.Args[2])
+	if err != nil {
+		c.Err(err)
+		return
+	}
+	arr, ok := v.([]jsonv.Value)
+	if !ok {
+		c.ErrMsg("invalid JSON: expected an array of record objects")
+		return
+	}
+	objs := make([]*jsonv.Object, len(arr))
+	for i, e := range arr {
+		o, ok := e.(*jsonv.Object)
+		if !ok {
+			c.ErrMsg("invalid JSON: element " + strconv.Itoa(i) + " is not an object")
+			return
+		}
+		objs[i] = o
+	}
+	recs, err := c.S.store.InsertMany(c.Tx, c.Arg(1), objs)
+	if err != nil {
+		c.Err(err)
+		return
+	}
+	writeRecords(c, recs)
+}
+
+func cmdGet(c *Ctx) {
+	rec, err := c.S.store.Get(c.Tx, c.Arg(1), c.Arg(2))
+	if err != nil {
+		c.Err(err)
+		return
+	}
+	writeRecord(c, rec)
+}
+
+func cmdMGet(c *Ctx) {
+	keys := make([]string, len(c.Args)-2)
+	for i := range keys {
+		keys[i] = c.Arg(i + 2)
+	}
+	recs, err := c.S.store.MGet(c.Tx, c.Arg(1), keys)
+	if err != nil {
+		c.Err(err)
+		return
+	}
+	writeRecords(c, recs)
+}
+
+func cmdUpdate(c *Ctx) {
+	ver, ok := ifVersion(c, 4)
+	if !ok {
+		return
+	}
+	changes, ok := objectArg(c, 3)
+	if !ok {
+		return
+	}
+	rec, err := c.S.store.Update(c.Tx, c.Arg(1), c.Arg(2), changes, ver)
+	if err != nil {
+		c.Err(err)
+		return
+	}
+	writeRecord(c, rec)
+}
+
+func cmdUpsert(c *Ctx) {
+	obj, ok := objectArg(c, 2)
+	if !ok {
+		return
+	}
+	rec, err := c.S.store.Upsert(c.Tx, c.Arg(1), obj)
+	if err != nil {
+		c.Err(err)
+		return
+	}
+	writeRecord(c, rec)
+}
+
+func cmdUpdateMany(c *Ctx) {
+	f, ok := filterArg(c, 2)
+	if !ok {
+		return
+	}
+	changes, ok := objectArg(c, 3)
+	if !ok {
+		return
+	}
+	n, err := c.S.store.UpdateMany(c.Tx, c.Arg(1), f, changes)
+	if err != nil {
+		c.Err(err)
+		return
+	}
+	c.W.Int(int64(n))
+}
+
+func cmdDelete(c *Ctx) {
+	ver, ok := ifVersion(c, 3)
+	if !ok {
+		return
+	}
+	found, err := c.S.store.Delete(c.Tx, c.Arg(1), c.Arg(2), ver)
+	if err != nil {
+		c.Err(err)
+		return
+	}
+	c.W.Int(int64(boolInt(found)))
+}
+
+func cmdDeleteMany(c *Ctx) {
+	f, ok := filterArg(c, 2)
+	if !ok {
+		return
+	}
+	n, err := c.S.store.DeleteMany(c.Tx, c.Arg(1), f)
+	if err != nil {
+		c.Err(err)
+		return
+	}
+	c.W.Int(int64(n))
+}
+
+func cmdClear(c *Ctx) {
+	n, err := c.S.store.Clear(c.Tx, c.Arg(1))
+	if err != nil {
+		c.Err(err)
+		return
+	}
+	c.W.Int(int64(n))
+}
+
+func cmdAll(c *Ctx) {
+	recs, err := c.S.store.All(c.Tx, c.Arg(1))
+	if err != nil {
+		c.Err(err)
+		return
+	}
+	writeRecords(c, recs)
+}
+
+func cmdWhere(c *Ctx) {
+	f, ok := filterArg(c, 2)
+	if !ok {
+		return
+	}
+	recs, err := c.S.store.Where(c.Tx, c.Arg(1), f)
+	if err != nil {
+		c.Err(err)
+		return
+	}
+	writeRecords(c, recs)
+}
+
+func cmdFindOne(c *Ctx) {
+	f, ok := filterArg(c, 2)
+	if !ok {
+		return
+	}
+	rec, err := c.S.store.FindOne(c.Tx, c.Arg(1), f)
+	if err != nil {
+		c.Err(err)
+		return
+	}
+	writeRecord(c, rec)
+}
+
+func cmdCount(c *Ctx) {
+	if len(c.Args) > 3 {
+		c.ErrMsg("syntax error")
+		return
+	}
+	f, ok := optionalFilter(c, 2)
+	if !ok {
+		return
+	}
+	n, err := c.S.store.Count(c.Tx, c.Arg(1), f)
+	if err != nil {
+		c.Err(err)
+		return
+	}
+	c.W.Int(int64(n))
+}
+
+func cmdFirst(c *Ctx) { edge(c, false) }
+
+func cmdLast(c *Ctx) { edge(c, true) }
+
+func edge(c *Ctx, last bool) {
+	n, ok := intArg(c, 2)
+	if !ok {
+		return
+	}
+	var recs []*engine.Record
+	var err error
+	if last {
+		recs, err = c.S.store.Last(c.Tx, c.Arg(1), int(min(n, 1<<31)))
+	} else {
+		recs, err = c.S.store.First(c.Tx, c.Arg(1), int(min(n, 1<<31)))
+	}
+	if err != nil {
+		c.Err(err)
+		return
+	}
+	writeRecords(c, recs)
+}
+
+func cmdPaginate(c *Ctx) {
+	if !strings.EqualFold(c.Arg(2), "limit") || (len(c.Args) != 4 && len(c.Args) != 6) {
+		c.ErrMsg("syntax error")
+		return
+	}
+	limit, ok := intArg(c, 3)
+	if !ok {
+		return
+	}
+	if limit == 0 {
+		c.ErrMsg("LIMIT must be a positive integer")
+		return
+	}
+	after, hasAfter := "", false
+	if len(c.Args) == 6 {
+		if !strings.EqualFold(c.Arg(4), "after") {
+			c.ErrMsg("syntax error")
+			return
+		}
+		after, hasAfter = c.Arg(5), true
+	}
+	p, err := c.S.store.Paginate(c.Tx, c.Arg(1), int(min(limit, 1<<31)), after, hasAfter)
+	if err != nil {
+		c.Err(err)
+		return
+	}
+	c.W.Array(3)
+	writeRecords(c, p.Records)
+	c.W.Int(int64(boolInt(p.HasMore)))
+	writeKey(c, p.Next)
+}
+
+// writeKey writes a cursor key as a bulk string (numbers in JSON form), or
+// nil.
+func writeKey(c *Ctx, k jsonv.Value) {
+	switch v := k.(type) {
+	case nil:
+		c.W.Null()
+	case string:
+		c.W.BulkString(v)
+	default:
+		c.W.Bulk(jsonv.Marshal(v))
+	}
+}
+
+func cmdAggregate(fn string) func(*Ctx) {
+	return func(c *Ctx) {
+		if len(c.Args) > 4 {
+			c.ErrMsg("syntax error")
+			return
+		}
+		f, ok := optionalFilter(c, 3)
+		if !ok {
+			return
+		}
+		v, has, err := c.S.store.Aggregate(c.Tx, c.Arg(1), fn, c.Arg(2), f)
+		if err != nil {
+			c.Err(err)
+			return
+		}
+		if !has {
+			c.W.Null()
+			return
+		}
+		c.W.Double(v)
+	}
+}
+
+func cmdGroupBy(c *Ctx) {
+	fields := strings.Split(c.Arg(2), ",")
+	for _, f := range fields {
+		if f == "" {
+			c.ErrMsg("syntax error: empty group field")
+			return
+		}
+	}
+	fn := strings.ToLower(c.Arg(3))
+	next := 4
+	field := ""
+	if fn != "count" {
+		if len(c.Args) <= next {
+			c.ErrMsg(fn + " needs a field to aggregate")
+			return
+		}
+		field = c.Arg(next)
+		next++
+	}
+	if len(c.Args) > next+1 {
+		c.ErrMsg("syntax error")
+		return
+	}
+	f, ok := optionalFilter(c, next)
+	if !ok {
+		return
+	}
+	out, err := c.S.store.GroupBy(c.Tx, c.Arg(1), fields, fn, field, f, nil)
+	if err != nil {
+		c.Err(err)
+		return
+	}
+	c.W.Bulk(out)
+}
+
+func cmdFind(c *Ctx) {
+	v, err := jsonv.Parse(c.Args[2])
+	if err != nil {
+		c.Err(err)
+		return
+	}
+	if obj, ok := v.(*jsonv.Object); ok {
+		if b, has := obj.Get("bucket"); has && b != c.Arg(1) {
+			c.ErrMsg(`the query's "bucket" is not the bucket named by the command`)
+			return
+		} else if !has {
+			obj.Set("bucket", c.Arg(1))
+		}
+	}
+	q, err := query.Parse(v)
+	if err != nil {
+		c.ErrMsg(err.Error())
+		return
+	}
+	out, err := c.S.store.Find(c.Tx, q, nil)
+	if err != nil {
+		c.Err(err)
+		return
+	}
+	c.W.Bulk(out)
+}

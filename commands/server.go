@@ -1,0 +1,170 @@
+package commands
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"bucketd/engine"
+	"bucketd/pubsub"
+	"bucketd/resp"
+)
+
+// Version is bucketd's version.
+const Version = "0.1.0"
+
+// RedisVersion is the Redis protocol level bucketd speaks; HELLO and INFO
+// report it as the version so that client libraries enable Redis 7
+// behaviour.
+const RedisVersion = "7.2.0"
+
+// Config is the server's configuration: the flags, several of which CONFIG
+// SET can change at run time.
+type Config struct {
+	Port        int
+	Bind        string
+	Dir         string
+	RequirePass string
+	LogLevel    string
+	TTLInterval time.Duration
+	AppendOnly  bool
+	AppendFsync string
+	EnableDebug bool
+	MaxClients  int64
+
+	ProtoMaxBulkLen  int64
+	QueryBufferLimit int64
+	PubSubLimit      resp.OutputLimit
+
+	SlowlogSlowerThan int64 // microseconds; negative disables
+	SlowlogMaxLen     int64
+}
+
+// DefaultConfig returns the defaults, as Redis has them where Redis has
+// the same setting.
+func DefaultConfig() Config {
+	lim := resp.DefaultLimits()
+	return Config{
+		Port:              6379,
+		Bind:              "127.0.0.1",
+		Dir:               "./data",
+		LogLevel:          "info",
+		TTLInterval:       time.Second,
+		AppendOnly:        true,
+		AppendFsync:       "everysec",
+		MaxClients:        10000,
+		ProtoMaxBulkLen:   lim.MaxBulk,
+		QueryBufferLimit:  int64(lim.QueryBuffer),
+		PubSubLimit:       resp.DefaultPubSubLimit,
+		SlowlogSlowerThan: 10000,
+		SlowlogMaxLen:     128,
+	}
+}
+
+// Server runs commands against the store: it is the resp.Handler of the
+// network server.
+type Server struct {
+	log   zerolog.Logger
+	store *engine.Store
+	hub   *pubsub.Hub
+	table *Table
+	net   *resp.Server
+
+	started time.Time
+	runID   string
+	stats   counters
+	slowlog slowLog
+	events  *eventPublisher
+
+	cfgMu sync.RWMutex // guards cfg
+	cfg   Config
+
+	shutdownMu sync.Mutex // guards onShutdown
+	onShutdown func(save bool)
+}
+
+// New returns a server for store with configuration cfg. Call Attach
+// before serving.
+func New(cfg Config, store *engine.Store, log zerolog.Logger) *Server {
+	id := make([]byte, 20)
+	rand.Read(id)
+	s := &Server{
+		log:     log,
+		store:   store,
+		hub:     pubsub.NewHub(),
+		cfg:     cfg,
+		started: time.Now(),
+		runID:   hex.EncodeToString(id),
+	}
+	s.slowlog.configure(cfg)
+	s.events = newEventPublisher(s.hub)
+	store.AddObserver(s.events)
+	s.table = NewTable()
+	s.register()
+	return s
+}
+
+// Attach connects the server to the network layer that serves it and
+// applies the limits of the configuration to it.
+func (s *Server) Attach(n *resp.Server) {
+	s.net = n
+	s.applyNetConfig()
+}
+
+// OnShutdown sets what SHUTDOWN calls (main stops the process).
+func (s *Server) OnShutdown(fn func(save bool)) {
+	s.shutdownMu.Lock()
+	s.onShutdown = fn
+	s.shutdownMu.Unlock()
+}
+
+// Table returns the command table.
+func (s *Server) Table() *Table { return s.table }
+
+// Hub returns the pub/sub hub.
+func (s *Server) Hub() *pubsub.Hub { return s.hub }
+
+// Config returns a copy of the configuration in force.
+func (s *Server) Config() Config {
+	s.cfgMu.RLock()
+	defer s.cfgMu.RUnlock()
+	return s.cfg
+}
+
+// applyNetConfig pushes the settings CONFIG SET may change to the parts
+// that read them on hot paths.
+func (s *Server) applyNetConfig() {
+	cfg := s.Config()
+	s.slowlog.configure(cfg)
+	if s.net == nil {
+		return
+	}
+	s.net.SetLimits(resp.Limits{MaxBulk: cfg.ProtoMaxBulkLen, QueryBuffer: int(cfg.QueryBufferLimit)})
+	s.net.SetOutputLimit(cfg.PubSubLimit)
+	s.net.MaxClients.Store(cfg.MaxClients)
+}
+
+// Opened prepares a new connection: the resp.Handler entry point.
+func (s *Server) Opened(conn *resp.Conn) {
+	s.session(conn)
+	conn.Authed = s.Config().RequirePass == ""
+}
+
+// register fills the command table.
+func (s *Server) register() {
+	for _, group := range [][]*Command{
+		connectionCommands(),
+		serverCommands(),
+		bucketCommands(),
+		recordCommands(),
+		txCommands(),
+		pubsubCommands(),
+	} {
+		for _, c := range group {
+			s.table.Add(c)
+		}
+	}
+}

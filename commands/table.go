@@ -1,0 +1,134 @@
+package commands
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Flags describe how the dispatcher treats a command.
+type Flags uint32
+
+// Command flags. The dispatcher reads them for authentication, MULTI
+// queueing, subscribed-mode rules and COMMAND INFO; nothing keeps a second
+// list of names.
+const (
+	// FlagWrite marks a command that changes data.
+	FlagWrite Flags = 1 << iota
+	// FlagReadOnly marks a command that only reads data.
+	FlagReadOnly
+	// FlagPubSub marks a command allowed in RESP2 subscribed mode.
+	FlagPubSub
+	// FlagNoMulti marks a command refused inside MULTI.
+	FlagNoMulti
+	// FlagAdmin marks an administrative command.
+	FlagAdmin
+	// FlagNoAuth marks a command allowed before authentication.
+	FlagNoAuth
+	// FlagFast marks a command that runs in constant or log time.
+	FlagFast
+	// FlagBucket marks a command whose first argument is a bucket name:
+	// EXEC locks that bucket for it.
+	FlagBucket
+	// FlagTxControl marks MULTI, EXEC, DISCARD, WATCH, UNWATCH, QUIT and
+	// RESET: inside MULTI they run at once instead of being queued.
+	FlagTxControl
+)
+
+var flagNames = []struct {
+	f    Flags
+	name string
+}{
+	{FlagWrite, "write"}, {FlagReadOnly, "readonly"}, {FlagPubSub, "pubsub"},
+	{FlagNoMulti, "no_multi"}, {FlagAdmin, "admin"}, {FlagNoAuth, "no_auth"},
+	{FlagFast, "fast"},
+}
+
+// names returns the flag names COMMAND INFO reports.
+func (f Flags) names() []string {
+	var out []string
+	for _, n := range flagNames {
+		if f&n.f != 0 {
+			out = append(out, n.name)
+		}
+	}
+	return out
+}
+
+// Command is one entry of the command table.
+type Command struct {
+	// Name is the lower-case name, "b.get"; a subcommand's is "client|id".
+	Name string
+	// Arity follows Redis: n means exactly n arguments counting the name
+	// (for a subcommand, counting the command and the subcommand), -n at
+	// least n.
+	Arity int
+	// Flags tell the dispatcher how to treat the command.
+	Flags Flags
+	// FirstKey, LastKey and Step locate key arguments for COMMAND INFO.
+	FirstKey, LastKey, Step int
+	// Group, Since, Syntax and Summary feed COMMAND DOCS (redis-cli hints).
+	Group, Since, Syntax, Summary string
+	// Run executes the command.
+	Run func(c *Ctx)
+	// Subs holds subcommands by lower-case name (CLIENT, CONFIG, …).
+	Subs map[string]*Command
+}
+
+// Table is the one command table: every command the server knows.
+type Table struct {
+	cmds map[string]*Command
+}
+
+// NewTable returns an empty table.
+func NewTable() *Table { return &Table{cmds: make(map[string]*Command)} }
+
+// Add registers a command; registering a name twice panics.
+func (t *Table) Add(c *Command) {
+	c.Name = strings.ToLower(c.Name)
+	if _, dup := t.cmds[c.Name]; dup {
+		panic(fmt.Sprintf("command %q registered twice", c.Name))
+	}
+	for name, sub := range c.Subs {
+		sub.Name = c.Name + "|" + name
+		sub.Flags |= c.Flags & (FlagNoAuth | FlagPubSub | FlagTxControl)
+	}
+	t.cmds[c.Name] = c
+}
+
+// lookup finds a command by its name in any case, without allocating for
+// names up to 32 bytes.
+func (t *Table) lookup(name []byte) *Command {
+	var buf [32]byte
+	if len(name) > len(buf) {
+		return t.cmds[strings.ToLower(string(name))]
+	}
+	for i, ch := range name {
+		if 'A' <= ch && ch <= 'Z' {
+			ch += 'a' - 'A'
+		}
+		buf[i] = ch
+	}
+	return t.cmds[string(buf[:len(name)])]
+}
+
+// Sorted returns every command sorted by name.
+func (t *Table) Sorted() []*Command {
+	out := make([]*Command, 0, len(t.cmds))
+	for _, c := range t.cmds {
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Len returns the number of top-level commands.
+func (t *Table) Len() int { return len(t.cmds) }
+
+// arityOK reports whether n arguments (counting the name) fit the arity.
+func arityOK(arity, n int) bool {
+	if arity >= 0 {
+		return n == arity
+	}
+	return n >= -arity
+}

@@ -1,0 +1,313 @@
+package engine
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/tidwall/btree"
+
+	"bucketd/engine/index"
+	"bucketd/engine/jsonv"
+	"bucketd/engine/schema"
+)
+
+// entry is a record's slot in its bucket. The slot outlives updates (its
+// record pointer is replaced), so indexes point at slots.
+type entry struct {
+	rec *Record
+	seq uint64 // insertion position, unique and increasing within a bucket
+}
+
+func entrySeq(e *entry) uint64 { return e.seq }
+
+func lessSeq(a, b *entry) bool { return a.seq < b.seq }
+
+func lessKey(a, b *entry) bool { return jsonv.Compare(a.rec.key, b.rec.key) < 0 }
+
+func lessExpiry(a, b *entry) bool {
+	if a.rec.ExpiresAt != b.rec.ExpiresAt {
+		return a.rec.ExpiresAt < b.rec.ExpiresAt
+	}
+	return a.seq < b.seq
+}
+
+var treeOpts = btree.Options{NoLocks: true}
+
+// state is everything a bucket holds about its records. B.CLEAR swaps in a
+// fresh state, so a rollback can swap the old one back.
+type state struct {
+	strKeys map[string]*entry  // string keys
+	numKeys map[float64]*entry // number keys
+	bySeq   *btree.BTreeG[*entry]
+	byKey   *btree.BTreeG[*entry] // ordered buckets only
+	byExp   *btree.BTreeG[*entry] // records with an _expiresAt
+	indexes map[string]*index.Index[*entry]
+	uniques map[string]*index.Unique[*entry]
+	bytes   int64 // estimated heap bytes of the records
+}
+
+func newState(def *schema.Definition) *state {
+	st := &state{
+		bySeq:   btree.NewBTreeGOptions(lessSeq, treeOpts),
+		byExp:   btree.NewBTreeGOptions(lessExpiry, treeOpts),
+		indexes: make(map[string]*index.Index[*entry]),
+		uniques: make(map[string]*index.Unique[*entry]),
+	}
+	if def.Field(def.Key).Type == "number" {
+		st.numKeys = make(map[float64]*entry)
+	} else {
+		st.strKeys = make(map[string]*entry)
+	}
+	if def.Ordered {
+		st.byKey = btree.NewBTreeGOptions(lessKey, treeOpts)
+	}
+	for _, f := range def.Indexes {
+		st.indexes[f] = index.New(entrySeq)
+	}
+	for _, f := range def.UniqueFields() {
+		st.uniques[f] = index.NewUnique[*entry]()
+	}
+	return st
+}
+
+func (st *state) len() int {
+	if st.numKeys != nil {
+		return len(st.numKeys)
+	}
+	return len(st.strKeys)
+}
+
+func (st *state) get(key jsonv.Value) *entry {
+	switch k := key.(type) {
+	case string:
+		if st.strKeys != nil {
+			return st.strKeys[k]
+		}
+	case float64:
+		if st.numKeys != nil {
+			return st.numKeys[k]
+		}
+	}
+	return nil
+}
+
+// Bucket is a named collection of records with its schema and indexes. It
+// is the unit of concurrency: writes to one bucket are serialised by its
+// lock, and buckets work in parallel.
+type Bucket struct {
+	name string
+
+	// mu guards every field below. Transactions lock several buckets in
+	// the order of their names.
+	mu       sync.RWMutex
+	def      *schema.Definition
+	st       *state
+	counter  int64  // autoincrement counter
+	nextSeq  uint64 // next insertion position
+	eventSeq uint64 // last event sequence number published
+	dropped  bool
+}
+
+func newBucket(name string, def *schema.Definition) *Bucket {
+	return &Bucket{name: name, def: def, st: newState(def)}
+}
+
+// Name returns the bucket's name.
+func (b *Bucket) Name() string { return b.name }
+
+// orderTree returns the tree that gives the bucket's order: by key for
+// ordered buckets, by insertion otherwise. b.mu must be held.
+func (b *Bucket) orderTree() *btree.BTreeG[*entry] {
+	if b.st.byKey != nil {
+		return b.st.byKey
+	}
+	return b.st.bySeq
+}
+
+// lessOrder compares two entries in the bucket's order. b.mu must be held.
+func (b *Bucket) lessOrder(x, y *entry) bool {
+	if b.def.Ordered {
+		return lessKey(x, y)
+	}
+	return x.seq < y.seq
+}
+
+// addEntry links e into every structure. With t non-nil the step is
+// recorded for rollback. b.mu must be held for writing.
+func (b *Bucket) addEntry(t *Tx, e *entry) {
+	st := b.st
+	switch k := e.rec.key.(type) {
+	case string:
+		st.strKeys[k] = e
+	case float64:
+		st.numKeys[k] = e
+	}
+	st.bySeq.Set(e)
+	if st.byKey != nil {
+		st.byKey.Set(e)
+	}
+	if e.rec.ExpiresAt != 0 {
+		st.byExp.Set(e)
+	}
+	for f, ix := range st.indexes {
+		if v, ok := e.rec.Get(f); ok {
+			ix.Add(v, e)
+		}
+	}
+	for f, u := range st.uniques {
+		if v, ok := e.rec.Get(f); ok {
+			u.Set(v, e)
+		}
+	}
+	st.bytes += e.rec.memSize() + 64
+	if t != nil {
+		t.undo = append(t.undo, undoStep{kind: undoAdd, b: b, e: e})
+	}
+}
+
+// removeEntry unlinks e from every structure. With t non-nil the step is
+// recorded for rollback. b.mu must be held for writing.
+func (b *Bucket) removeEntry(t *Tx, e *entry) {
+	st := b.st
+	switch k := e.rec.key.(type) {
+	case string:
+		delete(st.strKeys, k)
+	case float64:
+		delete(st.numKeys, k)
+	}
+	st.bySeq.Delete(e)
+	if st.byKey != nil {
+		st.byKey.Delete(e)
+	}
+	if e.rec.ExpiresAt != 0 {
+		st.byExp.Delete(e)
+	}
+	for f, ix := range st.indexes {
+		if v, ok := e.rec.Get(f); ok {
+			ix.Remove(v, e)
+		}
+	}
+	for f, u := range st.uniques {
+		if v, ok := e.rec.Get(f); ok {
+			u.Delete(v, e)
+		}
+	}
+	st.bytes -= e.rec.memSize() + 64
+	if t != nil {
+		t.undo = append(t.undo, undoStep{kind: undoRemove, b: b, e: e})
+	}
+}
+
+// replaceRecord gives e a new record with the same key, moving its index
+// entries. With t non-nil the step is recorded for rollback. b.mu must be
+// held for writing.
+func (b *Bucket) replaceRecord(t *Tx, e *entry, rec *Record) {
+	st := b.st
+	old := e.rec
+	for f, ix := range st.indexes {
+		ov, ook := old.Get(f)
+		nv, nok := rec.Get(f)
+		if ook == nok && jsonv.Equal(ov, nv) {
+			continue
+		}
+		if ook {
+			ix.Remove(ov, e)
+		}
+		if nok {
+			ix.Add(nv, e)
+		}
+	}
+	for f, u := range st.uniques {
+		ov, ook := old.Get(f)
+		nv, nok := rec.Get(f)
+		if ook == nok && jsonv.Equal(ov, nv) {
+			continue
+		}
+		if ook {
+			u.Delete(ov, e)
+		}
+		if nok {
+			u.Set(nv, e)
+		}
+	}
+	if old.ExpiresAt != rec.ExpiresAt {
+		if old.ExpiresAt != 0 {
+			st.byExp.Delete(e)
+		}
+		e.rec = rec
+		if rec.ExpiresAt != 0 {
+			st.byExp.Set(e)
+		}
+	} else {
+		e.rec = rec
+	}
+	st.bytes += rec.memSize() - old.memSize()
+	if t != nil {
+		t.undo = append(t.undo, undoStep{kind: undoReplace, b: b, e: e, old: old})
+	}
+}
+
+// check verifies that every structure agrees with the records: the keys
+// map, the order trees, the expiry tree, every index. It is the invariant
+// tests run after each operation. b.mu must be held.
+func (b *Bucket) check() error {
+	st := b.st
+	n := st.len()
+	if st.bySeq.Len() != n {
+		return fmt.Errorf("bucket %q: %d keys but %d in insertion order", b.name, n, st.bySeq.Len())
+	}
+	if st.byKey != nil && st.byKey.Len() != n {
+		return fmt.Errorf("bucket %q: %d keys but %d in key order", b.name, n, st.byKey.Len())
+	}
+	var err error
+	exp := 0
+	st.bySeq.Scan(func(e *entry) bool {
+		if st.get(e.rec.key) != e {
+			err = fmt.Errorf("bucket %q: key %v does not map to its entry", b.name, e.rec.key)
+			return false
+		}
+		if e.rec.ExpiresAt != 0 {
+			exp++
+		}
+		for f, u := range st.uniques {
+			if v, ok := e.rec.Get(f); ok && index.Indexable(v) {
+				if got, ok := u.Get(v); !ok || got != e {
+					err = fmt.Errorf("bucket %q: unique index %q does not map %v to key %v", b.name, f, v, e.rec.key)
+					return false
+				}
+			}
+		}
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	if st.byExp.Len() != exp {
+		return fmt.Errorf("bucket %q: %d records expire but %d in the expiry order", b.name, exp, st.byExp.Len())
+	}
+	for f, ix := range st.indexes {
+		if err := ix.Check(func(yield func(jsonv.Value, *entry) bool) {
+			st.bySeq.Scan(func(e *entry) bool {
+				if v, ok := e.rec.Get(f); ok && index.Indexable(v) {
+					return yield(v, e)
+				}
+				return true
+			})
+		}); err != nil {
+			return fmt.Errorf("bucket %q: index %q: %w", b.name, f, err)
+		}
+	}
+	for f, u := range st.uniques {
+		cnt := 0
+		st.bySeq.Scan(func(e *entry) bool {
+			if v, ok := e.rec.Get(f); ok && index.Indexable(v) {
+				cnt++
+			}
+			return true
+		})
+		if u.Len() != cnt {
+			return fmt.Errorf("bucket %q: unique index %q holds %d values for %d records", b.name, f, u.Len(), cnt)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,66 @@
+package engine
+
+import "bucketd/engine/jsonv"
+
+// Op is the kind of a committed change.
+type Op uint8
+
+// The kinds of change. Each maps to an event channel suffix.
+const (
+	OpInserted Op = iota + 1
+	OpUpdated
+	OpDeleted
+	OpCleared
+)
+
+// String returns the event name of the op: inserted, updated, deleted or
+// cleared.
+func (o Op) String() string {
+	switch o {
+	case OpInserted:
+		return "inserted"
+	case OpUpdated:
+		return "updated"
+	case OpDeleted:
+		return "deleted"
+	case OpCleared:
+		return "cleared"
+	}
+	return "unknown"
+}
+
+// Reasons a record was deleted.
+const (
+	ReasonDeleted = "deleted"
+	ReasonExpired = "expired"
+	ReasonEvicted = "evicted"
+)
+
+// Change is the one record of a committed write that every consumer reads:
+// events, the append-only file, reactive queries and statistics. Old and New
+// are immutable records; Old is nil for inserts, New is nil for deletes and
+// clears.
+type Change struct {
+	Op     Op
+	Bucket string
+	Key    jsonv.Value
+	Old    *Record
+	New    *Record
+	// Seq is the bucket's event sequence number, one more per change.
+	Seq uint64
+	// Reason says why a record was deleted (ReasonDeleted, ReasonExpired,
+	// ReasonEvicted).
+	Reason string
+	// Count is the number of records a clear removed.
+	Count int
+}
+
+// Observer consumes committed changes.
+type Observer interface {
+	// Committed is called once per committed write or transaction with its
+	// changes in commit order, while the written buckets are still locked,
+	// so that every observer sees the changes of one bucket in commit order.
+	// It must not block and must not call back into the store; it must not
+	// keep the slice (the records are immutable and may be kept).
+	Committed(changes []Change)
+}

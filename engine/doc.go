@@ -1,0 +1,47 @@
+// Package engine is bucketd's store: buckets of schema-checked JSON records
+// with a primary key, secondary and unique indexes, filters, aggregates,
+// transactions with undo, TTL expiry and maxSize eviction. It knows nothing
+// of RESP or of connections.
+//
+// # Concurrency
+//
+// Each Bucket is an actor in the noex sense, implemented with a lock: its
+// sync.RWMutex serialises writes to it, readers share it, and different
+// buckets work in parallel. A lock per bucket was chosen over a goroutine
+// and mailbox per bucket because a command then costs no channel hand-off
+// and no goroutine switch; the guarantees are the same (writes to a bucket
+// are serialised and see a consistent state).
+//
+// Every write runs in a Tx that holds the locks of the buckets it touches:
+// a single command in its own, MULTI/EXEC in one shared by all its
+// commands. A Tx locks its buckets in the order of their names, so two
+// transactions never deadlock, and a transaction never blocks buckets it
+// does not touch. Writes apply at once and record undo steps; a failure
+// rolls every step back, so records, indexes, autoincrement counters and
+// event sequence numbers are as if the writes never ran.
+//
+// Lock order: Store.defMu (definition changes) before any Bucket.mu;
+// Bucket.mu locks in name order. The bucket map itself is an immutable map
+// behind an atomic pointer, read without a lock.
+//
+// # Changes
+//
+// A committed Tx hands its changes, in order, to every Observer while its
+// locks are still held: events, the append-only file, reactive queries and
+// statistics all consume that one Change record. Observers must not block.
+//
+// # Records
+//
+// A Record is immutable and carries its canonical JSON text, encoded once
+// at write time: readers copy out pointers under the read lock and encode
+// nothing. Field order in that text: the key field, the schema fields in
+// definition order, other fields in insertion order, then _version,
+// _createdAt, _updatedAt and _expiresAt (when set).
+//
+// # Expiry
+//
+// An expired record is invisible to every read at once; PurgeExpired
+// deletes expired records through the ordinary delete path (reason
+// "expired"), walking an expiry-ordered tree so that its cost grows with
+// the number of expired records only.
+package engine

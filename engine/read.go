@@ -1,0 +1,373 @@
+package engine
+
+import (
+	"slices"
+
+	"bucketd/engine/filter"
+	"bucketd/engine/jsonv"
+	"bucketd/engine/query"
+)
+
+// read runs fn on the named bucket under its read lock, or inside t when t
+// is not nil (then the transaction's own writes are visible).
+func (s *Store) read(t *Tx, name string, fn func(b *Bucket, now int64) error) error {
+	if t != nil {
+		b, err := t.bucket(name)
+		if err != nil {
+			return err
+		}
+		return fn(b, t.now)
+	}
+	b, err := s.lookup(name)
+	if err != nil {
+		return err
+	}
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if b.dropped {
+		return &NoBucketError{Bucket: name}
+	}
+	return fn(b, s.Now())
+}
+
+// Get returns the record with that key, or nil.
+func (s *Store) Get(t *Tx, bucket, key string) (*Record, error) {
+	var rec *Record
+	err := s.read(t, bucket, func(b *Bucket, now int64) error {
+		k, err := b.parseKey(key)
+		if err != nil {
+			return err
+		}
+		if e := b.visible(k, now); e != nil {
+			rec = e.rec
+		}
+		return nil
+	})
+	return rec, err
+}
+
+// MGet returns the records with those keys, nil where there is none.
+func (s *Store) MGet(t *Tx, bucket string, keys []string) ([]*Record, error) {
+	out := make([]*Record, len(keys))
+	err := s.read(t, bucket, func(b *Bucket, now int64) error {
+		for i, key := range keys {
+			k, err := b.parseKey(key)
+			if err != nil {
+				return err
+			}
+			if e := b.visible(k, now); e != nil {
+				out[i] = e.rec
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// All returns every record in the bucket's order.
+func (s *Store) All(t *Tx, bucket string) ([]*Record, error) {
+	return s.Where(t, bucket, nil)
+}
+
+// Where returns the records that match f (nil: all) in the bucket's order.
+func (s *Store) Where(t *Tx, bucket string, f *filter.Filter) ([]*Record, error) {
+	var out []*Record
+	err := s.read(t, bucket, func(b *Bucket, now int64) error {
+		b.scan(f, now, func(e *entry) bool {
+			out = append(out, e.rec)
+			return true
+		})
+		return nil
+	})
+	return out, err
+}
+
+// FindOne returns the first record, in the bucket's order, that matches f.
+func (s *Store) FindOne(t *Tx, bucket string, f *filter.Filter) (*Record, error) {
+	var rec *Record
+	err := s.read(t, bucket, func(b *Bucket, now int64) error {
+		b.scan(f, now, func(e *entry) bool {
+			rec = e.rec
+			return false
+		})
+		return nil
+	})
+	return rec, err
+}
+
+// Count returns the number of records that match f (nil: all).
+func (s *Store) Count(t *Tx, bucket string, f *filter.Filter) (int, error) {
+	n := 0
+	err := s.read(t, bucket, func(b *Bucket, now int64) error {
+		if f == nil || f.MatchAll() {
+			n = b.countVisible(now)
+			return nil
+		}
+		b.scan(f, now, func(*entry) bool {
+			n++
+			return true
+		})
+		return nil
+	})
+	return n, err
+}
+
+// First returns the first n records in the bucket's order.
+func (s *Store) First(t *Tx, bucket string, n int) ([]*Record, error) {
+	return s.edge(t, bucket, n, false)
+}
+
+// Last returns the last n records in the bucket's order, in that order.
+func (s *Store) Last(t *Tx, bucket string, n int) ([]*Record, error) {
+	return s.edge(t, bucket, n, true)
+}
+
+func (s *Store) edge(t *Tx, bucket string, n int, last bool) ([]*Record, error) {
+	out := []*Record{}
+	err := s.read(t, bucket, func(b *Bucket, now int64) error {
+		if n <= 0 {
+			return nil
+		}
+		visit := func(e *entry) bool {
+			if !e.rec.expired(now) {
+				out = append(out, e.rec)
+			}
+			return len(out) < n
+		}
+		if last {
+			b.orderTree().Reverse(visit)
+			slices.Reverse(out)
+		} else {
+			b.orderTree().Scan(visit)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Page is one page of B.PAGINATE.
+type Page struct {
+	Records []*Record
+	HasMore bool
+	// Next is the key to pass as AFTER for the next page, or nil.
+	Next jsonv.Value
+}
+
+// Paginate returns up to limit records in the bucket's order, starting
+// after the record whose key is after (when hasAfter). A cursor key that
+// does not exist gives an empty page.
+func (s *Store) Paginate(t *Tx, bucket string, limit int, after string, hasAfter bool) (Page, error) {
+	p := Page{Records: []*Record{}}
+	err := s.read(t, bucket, func(b *Bucket, now int64) error {
+		var pivot *entry
+		if hasAfter {
+			k, err := b.parseKey(after)
+			if err != nil {
+				return err
+			}
+			if pivot = b.st.get(k); pivot == nil {
+				return nil
+			}
+		}
+		visit := func(e *entry) bool {
+			if e == pivot || e.rec.expired(now) {
+				return true
+			}
+			if len(p.Records) == limit {
+				p.HasMore = true
+				return false
+			}
+			p.Records = append(p.Records, e.rec)
+			return true
+		}
+		if pivot != nil {
+			b.orderTree().Ascend(pivot, visit)
+		} else {
+			b.orderTree().Scan(visit)
+		}
+		if p.HasMore && len(p.Records) > 0 {
+			p.Next = p.Records[len(p.Records)-1].key
+		}
+		return nil
+	})
+	return p, err
+}
+
+// Aggregate computes sum, avg, min or max of field over the records that
+// match f. ok is false for min or max of no numbers.
+func (s *Store) Aggregate(t *Tx, bucket, fn, field string, f *filter.Filter) (value float64, ok bool, err error) {
+	agg, err := query.NewAgg(fn, field)
+	if err != nil {
+		return 0, false, &ArgError{Msg: err.Error()}
+	}
+	err = s.read(t, bucket, func(b *Bucket, now int64) error {
+		b.scan(f, now, func(e *entry) bool {
+			agg.Add(e.rec)
+			return true
+		})
+		return nil
+	})
+	if err != nil {
+		return 0, false, err
+	}
+	value, ok = agg.Result()
+	return value, ok, nil
+}
+
+// GroupBy groups the records that match f by the values of fields and
+// appends the JSON result `[{"key":{…},"value":N},…]` to dst.
+func (s *Store) GroupBy(t *Tx, bucket string, fields []string, fn, field string, f *filter.Filter, dst []byte) ([]byte, error) {
+	var recs []query.Record
+	err := s.read(t, bucket, func(b *Bucket, now int64) error {
+		b.scan(f, now, func(e *entry) bool {
+			recs = append(recs, e.rec)
+			return true
+		})
+		return nil
+	})
+	if err != nil {
+		return dst, err
+	}
+	out, err := query.GroupBy(recs, fields, fn, field, dst)
+	if err != nil {
+		return dst, &ArgError{Msg: err.Error()}
+	}
+	return out, nil
+}
+
+// Find evaluates a declarative query and appends its JSON result to dst.
+func (s *Store) Find(t *Tx, q *query.Query, dst []byte) ([]byte, error) {
+	var recs []query.Record
+	err := s.read(t, q.Bucket, func(b *Bucket, now int64) error {
+		b.scan(q.Filter, now, func(e *entry) bool {
+			recs = append(recs, e.rec)
+			return true
+		})
+		return nil
+	})
+	if err != nil {
+		return dst, err
+	}
+	return q.Eval(recs, dst), nil
+}
+
+// countVisible returns the number of records not expired at now. b.mu must
+// be held.
+func (b *Bucket) countVisible(now int64) int {
+	n := b.st.len()
+	b.st.byExp.Scan(func(e *entry) bool {
+		if !e.rec.expired(now) {
+			return false
+		}
+		n--
+		return true
+	})
+	return n
+}
+
+// matching returns the entries whose records match f, in the bucket's
+// order. b.mu must be held.
+func (b *Bucket) matching(f *filter.Filter, now int64) []*entry {
+	var out []*entry
+	b.scan(f, now, func(e *entry) bool {
+		out = append(out, e)
+		return true
+	})
+	return out
+}
+
+// scan visits, in the bucket's order, the unexpired entries whose records
+// match f (nil: all), until visit returns false. It reads candidates from
+// an index when the filter allows; the result is the same as a full scan's.
+// b.mu must be held.
+func (b *Bucket) scan(f *filter.Filter, now int64, visit func(*entry) bool) {
+	if f != nil && !f.MatchAll() {
+		if cands, ok := b.plan(f); ok {
+			for _, e := range cands {
+				if !e.rec.expired(now) && f.Match(e.rec) && !visit(e) {
+					return
+				}
+			}
+			return
+		}
+	}
+	b.orderTree().Scan(func(e *entry) bool {
+		if e.rec.expired(now) || (f != nil && !f.Match(e.rec)) {
+			return true
+		}
+		return visit(e)
+	})
+}
+
+// plan picks the cheapest index that the filter's constraints allow and
+// returns its candidate entries, deduplicated, in the bucket's order. ok is
+// false when no index applies. b.mu must be held.
+func (b *Bucket) plan(f *filter.Filter) (cands []*entry, ok bool) {
+	best := -1
+	var bestEq []jsonv.Value
+	var bestField string
+	var rangeC *filter.Constraint
+	cons := f.Constraints()
+	for i := range cons {
+		c := &cons[i]
+		if c.Eq != nil {
+			var cost int
+			switch {
+			case c.Field == b.def.Key:
+				cost = len(c.Eq)
+			case b.st.uniques[c.Field] != nil:
+				cost = len(c.Eq)
+			case b.st.indexes[c.Field] != nil:
+				ix := b.st.indexes[c.Field]
+				for _, v := range c.Eq {
+					cost += ix.CountEq(v)
+				}
+			default:
+				continue
+			}
+			if best < 0 || cost < best {
+				best, bestEq, bestField = cost, c.Eq, c.Field
+			}
+		} else if rangeC == nil && (c.HasLo || c.HasHi) && b.st.indexes[c.Field] != nil {
+			rangeC = c
+		}
+	}
+	switch {
+	case best >= 0:
+		for _, v := range bestEq {
+			switch {
+			case bestField == b.def.Key:
+				if e := b.st.get(v); e != nil {
+					cands = append(cands, e)
+				}
+			case b.st.uniques[bestField] != nil:
+				if e, ok := b.st.uniques[bestField].Get(v); ok {
+					cands = append(cands, e)
+				}
+			default:
+				b.st.indexes[bestField].Eq(v, func(e *entry) bool {
+					cands = append(cands, e)
+					return true
+				})
+			}
+		}
+	case rangeC != nil:
+		b.st.indexes[rangeC.Field].Range(rangeC.Lo, rangeC.Hi, rangeC.HasLo, rangeC.HasHi, rangeC.LoIncl, rangeC.HiIncl, func(e *entry) bool {
+			cands = append(cands, e)
+			return true
+		})
+	default:
+		return nil, false
+	}
+	slices.SortFunc(cands, func(x, y *entry) int {
+		switch {
+		case x == y:
+			return 0
+		case b.lessOrder(x, y):
+			return -1
+		default:
+			return 1
+		}
+	})
+	return slices.Compact(cands), true
+}

@@ -1,0 +1,281 @@
+package engine
+
+import (
+	"bytes"
+	"regexp"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"bucketd/engine/schema"
+)
+
+var nameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]{0,127}$`)
+
+// ValidName reports whether name is a valid bucket or query name.
+func ValidName(name string) bool { return nameRE.MatchString(name) }
+
+// Options configures a Store.
+type Options struct {
+	// Log receives the store's structured logs.
+	Log zerolog.Logger
+	// Now returns the time in Unix milliseconds; nil means the wall clock.
+	Now func() int64
+	// IDs generates uuid and cuid values; nil means random ones.
+	IDs schema.IDGen
+}
+
+// Store holds the buckets. Its methods are safe for concurrent use.
+type Store struct {
+	log       zerolog.Logger
+	now       func() int64
+	ids       schema.IDGen
+	observers []Observer
+
+	// buckets is an immutable map replaced on every define and drop, so
+	// that commands find their bucket without a shared lock.
+	buckets atomic.Pointer[map[string]*Bucket]
+	// defMu serialises definition changes (define, drop, alter).
+	defMu sync.Mutex
+}
+
+// New returns an empty store.
+func New(opts Options) *Store {
+	s := &Store{log: opts.Log, now: opts.Now, ids: opts.IDs}
+	if s.now == nil {
+		s.now = func() int64 { return time.Now().UnixMilli() }
+	}
+	if s.ids == nil {
+		s.ids = schema.DefaultIDGen
+	}
+	m := map[string]*Bucket{}
+	s.buckets.Store(&m)
+	return s
+}
+
+// AddObserver registers o to receive every committed change. Call it before
+// the store is used.
+func (s *Store) AddObserver(o Observer) { s.observers = append(s.observers, o) }
+
+// Now returns the store's clock in Unix milliseconds.
+func (s *Store) Now() int64 { return s.now() }
+
+func (s *Store) snapshot() map[string]*Bucket { return *s.buckets.Load() }
+
+// lookup returns the bucket of that name.
+func (s *Store) lookup(name string) (*Bucket, error) {
+	if b := s.snapshot()[name]; b != nil {
+		return b, nil
+	}
+	return nil, &NoBucketError{Bucket: name}
+}
+
+// Define creates a bucket. Defining an existing bucket again with an
+// identical definition succeeds and changes nothing; with a different one
+// it fails with BucketExistsError.
+func (s *Store) Define(name string, definition []byte) error {
+	if !ValidName(name) {
+		return argErrorf("invalid bucket name %q: names match ^[A-Za-z_][A-Za-z0-9_-]{0,127}$", name)
+	}
+	def, err := schema.Parse(definition)
+	if err != nil {
+		return &ArgError{Msg: err.Error()}
+	}
+	s.defMu.Lock()
+	defer s.defMu.Unlock()
+	old := s.snapshot()
+	if b := old[name]; b != nil {
+		b.mu.RLock()
+		same := bytes.Equal(b.def.JSON(), def.JSON())
+		b.mu.RUnlock()
+		if same {
+			return nil
+		}
+		return &BucketExistsError{Bucket: name}
+	}
+	s.install(name, newBucket(name, def))
+	return nil
+}
+
+// install publishes a new bucket map with b added. s.defMu must be held.
+func (s *Store) install(name string, b *Bucket) {
+	old := s.snapshot()
+	m := make(map[string]*Bucket, len(old)+1)
+	for k, v := range old {
+		m[k] = v
+	}
+	m[name] = b
+	s.buckets.Store(&m)
+}
+
+// Drop removes a bucket with its records and indexes. It reports whether
+// the bucket existed.
+func (s *Store) Drop(name string) bool {
+	s.defMu.Lock()
+	defer s.defMu.Unlock()
+	old := s.snapshot()
+	b := old[name]
+	if b == nil {
+		return false
+	}
+	m := make(map[string]*Bucket, len(old))
+	for k, v := range old {
+		if k != name {
+			m[k] = v
+		}
+	}
+	s.buckets.Store(&m)
+	b.mu.Lock()
+	b.dropped = true
+	b.st = newState(b.def)
+	b.mu.Unlock()
+	return true
+}
+
+// List returns the bucket names, sorted.
+func (s *Store) List() []string {
+	all := s.snapshot()
+	names := make([]string, 0, len(all))
+	for n := range all {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Definition returns a bucket's definition.
+func (s *Store) Definition(name string) (*schema.Definition, error) {
+	b, err := s.lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if b.dropped {
+		return nil, &NoBucketError{Bucket: name}
+	}
+	return b.def, nil
+}
+
+// BucketInfo describes a bucket for BUCKET.INFO, STORE.STATS and INFO.
+type BucketInfo struct {
+	Name        string
+	Definition  *schema.Definition
+	Records     int
+	Indexes     []IndexInfo
+	MemoryBytes int64
+	Counter     int64
+	EventSeq    uint64
+}
+
+// IndexInfo describes one index of a bucket.
+type IndexInfo struct {
+	Field       string
+	Kind        string // "secondary" or "unique"
+	Entries     int
+	Distinct    int
+	MemoryBytes int64
+}
+
+// Info returns a bucket's figures. Records counts the records visible now.
+func (s *Store) Info(name string) (BucketInfo, error) {
+	b, err := s.lookup(name)
+	if err != nil {
+		return BucketInfo{}, err
+	}
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if b.dropped {
+		return BucketInfo{}, &NoBucketError{Bucket: name}
+	}
+	info := BucketInfo{
+		Name:       name,
+		Definition: b.def,
+		Records:    b.countVisible(s.Now()),
+		Counter:    b.counter,
+		EventSeq:   b.eventSeq,
+	}
+	mem := b.st.bytes + int64(b.st.len())*48 // key map and order tree slots
+	for _, f := range b.def.Indexes {
+		ix := b.st.indexes[f]
+		m := ix.MemoryBytes()
+		mem += m
+		info.Indexes = append(info.Indexes, IndexInfo{Field: f, Kind: "secondary", Entries: ix.Len(), Distinct: ix.Distinct(), MemoryBytes: m})
+	}
+	for _, f := range b.def.UniqueFields() {
+		u := b.st.uniques[f]
+		m := u.MemoryBytes()
+		mem += m
+		info.Indexes = append(info.Indexes, IndexInfo{Field: f, Kind: "unique", Entries: u.Len(), Distinct: u.Len(), MemoryBytes: m})
+	}
+	info.MemoryBytes = mem
+	return info, nil
+}
+
+// Alter changes a bucket's definition (BUCKET.ALTER): new fields, new
+// indexes, a new TTL for records inserted from now on. Existing records are
+// kept as they are; new indexes are built over them. A new unique field
+// that existing records already hold twice is refused.
+func (s *Store) Alter(name string, changes []byte) error {
+	s.defMu.Lock()
+	defer s.defMu.Unlock()
+	b, err := s.lookup(name)
+	if err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.dropped {
+		return &NoBucketError{Bucket: name}
+	}
+	def, err := b.def.Alter(changes)
+	if err != nil {
+		return &ArgError{Msg: err.Error()}
+	}
+	st := newState(def)
+	var uerr error
+	b.st.bySeq.Scan(func(e *entry) bool {
+		for f, u := range st.uniques {
+			if v, ok := e.rec.Get(f); ok {
+				if _, dup := u.Get(v); dup {
+					uerr = argErrorf("cannot make field %q unique: value %s is held by more than one record", f, quoteValue(v))
+					return false
+				}
+				u.Set(v, e)
+			}
+		}
+		return true
+	})
+	if uerr != nil {
+		return uerr
+	}
+	old := b.st
+	b.def = def
+	b.st = newState(def)
+	old.bySeq.Scan(func(e *entry) bool {
+		b.addEntry(nil, e)
+		return true
+	})
+	return nil
+}
+
+// Check verifies every bucket's invariants (indexes agree with records). It
+// returns the first disagreement found.
+func (s *Store) Check() error {
+	for _, name := range s.List() {
+		b, err := s.lookup(name)
+		if err != nil {
+			continue
+		}
+		b.mu.RLock()
+		err = b.check()
+		b.mu.RUnlock()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,171 @@
+package engine
+
+import (
+	"sort"
+	"sync"
+)
+
+type undoKind uint8
+
+const (
+	undoAdd     undoKind = iota + 1 // an entry was added: remove it
+	undoRemove                      // an entry was removed: add it back
+	undoReplace                     // a record was replaced: put old back
+	undoCounter                     // the autoincrement counter moved: restore it
+	undoClear                       // the state was swapped: swap it back
+)
+
+type undoStep struct {
+	kind    undoKind
+	b       *Bucket
+	e       *entry
+	old     *Record
+	counter int64
+	st      *state
+}
+
+// Tx is a write unit over a set of buckets whose locks it holds, from
+// Begin to Commit or Rollback. Every write of the store runs in one: a
+// single command in its own, MULTI/EXEC in one shared by its commands.
+// Writes apply at once (later reads in the same Tx see them) and record
+// undo steps; Rollback undoes them in reverse; Commit publishes the changes
+// to the observers and releases the locks. A Tx is used by one goroutine.
+type Tx struct {
+	s       *Store
+	locked  []*Bucket // sorted by name, locked for writing
+	undo    []undoStep
+	changes []Change
+	now     int64
+}
+
+var txPool = sync.Pool{New: func() any { return new(Tx) }}
+
+// Begin starts a transaction over the named buckets: it locks those that
+// exist, in name order, so that concurrent transactions never deadlock.
+// Names that are not defined are skipped; commands that use them fail with
+// NoBucketError.
+func (s *Store) Begin(names []string) *Tx {
+	t := txPool.Get().(*Tx)
+	t.s = s
+	t.now = s.Now()
+	sorted := append([]string(nil), names...)
+	sort.Strings(sorted)
+	all := s.snapshot()
+	for i, n := range sorted {
+		if i > 0 && sorted[i-1] == n {
+			continue
+		}
+		if b := all[n]; b != nil {
+			b.mu.Lock()
+			if b.dropped {
+				b.mu.Unlock()
+				continue
+			}
+			t.locked = append(t.locked, b)
+		}
+	}
+	return t
+}
+
+// beginOne starts a transaction over one bucket that the caller found.
+func (s *Store) beginOne(b *Bucket) (*Tx, error) {
+	b.mu.Lock()
+	if b.dropped {
+		b.mu.Unlock()
+		return nil, &NoBucketError{Bucket: b.name}
+	}
+	t := txPool.Get().(*Tx)
+	t.s = s
+	t.now = s.Now()
+	t.locked = append(t.locked, b)
+	return t, nil
+}
+
+// bucket returns the locked bucket of that name.
+func (t *Tx) bucket(name string) (*Bucket, error) {
+	for _, b := range t.locked {
+		if b.name == name {
+			return b, nil
+		}
+	}
+	return nil, &NoBucketError{Bucket: name}
+}
+
+// Now returns the transaction's clock reading in Unix milliseconds.
+func (t *Tx) Now() int64 { return t.now }
+
+// Mark returns a point to which RollbackTo can return.
+func (t *Tx) Mark() (undo, changes int) { return len(t.undo), len(t.changes) }
+
+// RollbackTo undoes the steps taken since Mark, keeping the transaction
+// open: a single failed command inside a larger unit uses it.
+func (t *Tx) RollbackTo(undo, changes int) {
+	for i := len(t.undo) - 1; i >= undo; i-- {
+		t.undoStep(t.undo[i])
+	}
+	clear(t.undo[undo:])
+	t.undo = t.undo[:undo]
+	clear(t.changes[changes:])
+	t.changes = t.changes[:changes]
+}
+
+func (t *Tx) undoStep(u undoStep) {
+	switch u.kind {
+	case undoAdd:
+		u.b.removeEntry(nil, u.e)
+	case undoRemove:
+		u.b.addEntry(nil, u.e)
+	case undoReplace:
+		u.b.replaceRecord(nil, u.e, u.old)
+	case undoCounter:
+		u.b.counter = u.counter
+	case undoClear:
+		u.b.st = u.st
+	}
+}
+
+// Rollback undoes every write and releases the locks.
+func (t *Tx) Rollback() {
+	t.RollbackTo(0, 0)
+	t.release()
+}
+
+// Commit numbers the changes with their buckets' event sequence, hands them
+// to the observers while the locks are still held (so every observer sees
+// one bucket's changes in commit order), then releases the locks.
+func (t *Tx) Commit() {
+	if len(t.changes) > 0 {
+		for i := range t.changes {
+			c := &t.changes[i]
+			for _, b := range t.locked {
+				if b.name == c.Bucket {
+					b.eventSeq++
+					c.Seq = b.eventSeq
+					break
+				}
+			}
+		}
+		for _, o := range t.s.observers {
+			o.Committed(t.changes)
+		}
+	}
+	t.release()
+}
+
+func (t *Tx) release() {
+	for i := len(t.locked) - 1; i >= 0; i-- {
+		t.locked[i].mu.Unlock()
+	}
+	clear(t.locked)
+	t.locked = t.locked[:0]
+	clear(t.undo)
+	t.undo = t.undo[:0]
+	clear(t.changes)
+	t.changes = t.changes[:0]
+	t.s = nil
+	if cap(t.undo) <= 1024 && cap(t.changes) <= 1024 {
+		txPool.Put(t)
+	}
+}
+
+func (t *Tx) emit(c Change) { t.changes = append(t.changes, c) }

@@ -1,0 +1,365 @@
+package engine
+
+import (
+	"bucketd/engine/filter"
+	"bucketd/engine/jsonv"
+	"bucketd/engine/schema"
+)
+
+// write runs fn on the named bucket inside t, or, when t is nil, inside a
+// transaction of its own that commits when fn succeeds and rolls back when
+// it fails. Inside a caller's transaction a failure is left to the caller,
+// who rolls the whole transaction back.
+func (s *Store) write(t *Tx, name string, fn func(t *Tx, b *Bucket) error) error {
+	if t != nil {
+		b, err := t.bucket(name)
+		if err != nil {
+			return err
+		}
+		return fn(t, b)
+	}
+	b, err := s.lookup(name)
+	if err != nil {
+		return err
+	}
+	t, err = s.beginOne(b)
+	if err != nil {
+		return err
+	}
+	if err := fn(t, b); err != nil {
+		t.Rollback()
+		return err
+	}
+	t.Commit()
+	return nil
+}
+
+// InsertOptions modifies an insert.
+type InsertOptions struct {
+	// TTL gives this record a lifetime in ms (B.INSERT … TTL), overriding
+	// the bucket's; 0 means the bucket's.
+	TTL int64
+}
+
+// Insert stores a new record. obj is taken over by the store. A key that
+// exists already fails with ExistsError.
+func (s *Store) Insert(t *Tx, bucket string, obj *jsonv.Object, opts InsertOptions) (*Record, error) {
+	var rec *Record
+	err := s.write(t, bucket, func(t *Tx, b *Bucket) (err error) {
+		rec, err = b.insert(t, obj, opts)
+		return err
+	})
+	return rec, err
+}
+
+// InsertMany stores several new records, all or none.
+func (s *Store) InsertMany(t *Tx, bucket string, objs []*jsonv.Object) ([]*Record, error) {
+	recs := make([]*Record, 0, len(objs))
+	err := s.write(t, bucket, func(t *Tx, b *Bucket) error {
+		for _, o := range objs {
+			r, err := b.insert(t, o, InsertOptions{})
+			if err != nil {
+				return err
+			}
+			recs = append(recs, r)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return recs, nil
+}
+
+// Update merges changes into the record with that key (shallow merge, then
+// full validation). ifVersion >= 0 requires the record's _version to equal
+// it (ConflictError otherwise).
+func (s *Store) Update(t *Tx, bucket, key string, changes *jsonv.Object, ifVersion int64) (*Record, error) {
+	var rec *Record
+	err := s.write(t, bucket, func(t *Tx, b *Bucket) error {
+		k, err := b.parseKey(key)
+		if err != nil {
+			return err
+		}
+		e := b.visible(k, t.now)
+		if e == nil {
+			return &NotFoundError{Bucket: b.name, Key: k}
+		}
+		if ifVersion >= 0 && e.rec.Version != ifVersion {
+			return &ConflictError{Bucket: b.name, Key: k, Expected: ifVersion, Actual: e.rec.Version}
+		}
+		rec, err = b.update(t, e, changes)
+		return err
+	})
+	return rec, err
+}
+
+// Upsert updates the record whose key obj holds, or inserts obj when there
+// is none.
+func (s *Store) Upsert(t *Tx, bucket string, obj *jsonv.Object) (*Record, error) {
+	var rec *Record
+	err := s.write(t, bucket, func(t *Tx, b *Bucket) (err error) {
+		if k, ok := obj.Get(b.def.Key); ok {
+			if e := b.visible(k, t.now); e != nil {
+				rec, err = b.update(t, e, obj)
+				return err
+			}
+		}
+		rec, err = b.insert(t, obj, InsertOptions{})
+		return err
+	})
+	return rec, err
+}
+
+// UpdateMany merges changes into every record that matches f, all or none,
+// and returns how many were updated.
+func (s *Store) UpdateMany(t *Tx, bucket string, f *filter.Filter, changes *jsonv.Object) (int, error) {
+	n := 0
+	err := s.write(t, bucket, func(t *Tx, b *Bucket) error {
+		for _, e := range b.matching(f, t.now) {
+			if _, err := b.update(t, e, changes); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
+// Delete removes the record with that key and reports whether there was
+// one. ifVersion >= 0 requires the record's _version to equal it.
+func (s *Store) Delete(t *Tx, bucket, key string, ifVersion int64) (bool, error) {
+	found := false
+	err := s.write(t, bucket, func(t *Tx, b *Bucket) error {
+		k, err := b.parseKey(key)
+		if err != nil {
+			return err
+		}
+		e := b.visible(k, t.now)
+		if e == nil {
+			return nil
+		}
+		if ifVersion >= 0 && e.rec.Version != ifVersion {
+			return &ConflictError{Bucket: b.name, Key: k, Expected: ifVersion, Actual: e.rec.Version}
+		}
+		b.delete(t, e, ReasonDeleted)
+		found = true
+		return nil
+	})
+	return found, err
+}
+
+// DeleteMany removes every record that matches f and returns the count.
+func (s *Store) DeleteMany(t *Tx, bucket string, f *filter.Filter) (int, error) {
+	n := 0
+	err := s.write(t, bucket, func(t *Tx, b *Bucket) error {
+		for _, e := range b.matching(f, t.now) {
+			b.delete(t, e, ReasonDeleted)
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
+// Clear removes every record of the bucket, publishing one cleared change,
+// and returns how many visible records it removed.
+func (s *Store) Clear(t *Tx, bucket string) (int, error) {
+	n := 0
+	err := s.write(t, bucket, func(t *Tx, b *Bucket) error {
+		n = b.clear(t)
+		return nil
+	})
+	return n, err
+}
+
+// FlushAll clears every bucket, keeping the definitions (FLUSHALL).
+func (s *Store) FlushAll() int {
+	total := 0
+	for _, name := range s.List() {
+		n, err := s.Clear(nil, name)
+		if err == nil {
+			total += n
+		}
+	}
+	return total
+}
+
+// PurgeExpired deletes every expired record of every bucket now, with
+// deleted changes whose reason is "expired", and returns the count. Its cost
+// grows with the number of expired records, not with the buckets' sizes.
+func (s *Store) PurgeExpired() int {
+	total := 0
+	for _, b := range s.snapshot() {
+		b.mu.RLock()
+		due := false
+		if m, ok := b.st.byExp.Min(); ok && m.rec.expired(s.Now()) {
+			due = true
+		}
+		b.mu.RUnlock()
+		if !due {
+			continue
+		}
+		s.write(nil, b.name, func(t *Tx, b *Bucket) error {
+			total += b.purgeExpired(t, 0)
+			return nil
+		})
+	}
+	return total
+}
+
+// parseKey converts a command's key argument to the key field's type.
+// b.mu must be held.
+func (b *Bucket) parseKey(arg string) (jsonv.Value, error) {
+	k, err := b.def.ParseKey(arg)
+	if err != nil {
+		return nil, &ArgError{Msg: err.Error()}
+	}
+	return k, nil
+}
+
+// visible returns the entry holding key if its record has not expired.
+// b.mu must be held.
+func (b *Bucket) visible(key jsonv.Value, now int64) *entry {
+	e := b.st.get(key)
+	if e == nil || e.rec.expired(now) {
+		return nil
+	}
+	return e
+}
+
+func (b *Bucket) insert(t *Tx, obj *jsonv.Object, opts InsertOptions) (*Record, error) {
+	def := b.def
+	var expires int64
+	if v, ok := obj.Get("_expiresAt"); ok {
+		if f, ok := v.(float64); ok && f > 0 {
+			expires = int64(f)
+		}
+	}
+	counter := def.Fill(obj, b.counter, t.now, t.s.ids)
+	if issues := def.Validate(obj); len(issues) > 0 {
+		return nil, &ValidationError{Bucket: b.name, Issues: issues}
+	}
+	key, ok := obj.Get(def.Key)
+	if !ok || key == nil {
+		return nil, &ValidationError{Bucket: b.name, Issues: []schema.Issue{{Field: def.Key, Code: "required", Message: "Field is required"}}}
+	}
+	if e := b.st.get(key); e != nil {
+		if !e.rec.expired(t.now) {
+			return nil, &ExistsError{Bucket: b.name, Key: key}
+		}
+		b.delete(t, e, ReasonExpired)
+	}
+	if err := b.checkUnique(t, obj, nil); err != nil {
+		return nil, err
+	}
+	if def.MaxSize > 0 && b.st.len() >= def.MaxSize {
+		b.purgeExpired(t, 0)
+		for b.st.len() >= def.MaxSize {
+			oldest, ok := b.st.bySeq.Min()
+			if !ok {
+				break
+			}
+			b.delete(t, oldest, ReasonEvicted)
+		}
+	}
+	if expires == 0 {
+		if opts.TTL > 0 {
+			expires = t.now + opts.TTL
+		} else if def.TTL > 0 {
+			expires = t.now + def.TTL
+		}
+	}
+	if counter != b.counter {
+		t.undo = append(t.undo, undoStep{kind: undoCounter, b: b, counter: b.counter})
+		b.counter = counter
+	}
+	rec := newRecord(def.Canonical(obj), key, 1, t.now, t.now, expires)
+	e := &entry{rec: rec, seq: b.nextSeq}
+	b.nextSeq++
+	b.addEntry(t, e)
+	t.emit(Change{Op: OpInserted, Bucket: b.name, Key: key, New: rec})
+	return rec, nil
+}
+
+// update merges changes into e's record. The key, the metadata and the
+// generated fields are immune.
+func (b *Bucket) update(t *Tx, e *entry, changes *jsonv.Object) (*Record, error) {
+	def := b.def
+	old := e.rec
+	merged := &jsonv.Object{
+		Keys: append(make([]string, 0, old.obj.Len()+changes.Len()), old.obj.Keys...),
+		Vals: append(make([]jsonv.Value, 0, old.obj.Len()+changes.Len()), old.obj.Vals...),
+	}
+	for i, k := range changes.Keys {
+		if k == def.Key || schema.IsMeta(k) {
+			continue
+		}
+		if f := def.Field(k); f != nil && f.Generated != "" {
+			continue
+		}
+		merged.Set(k, changes.Vals[i])
+	}
+	if issues := def.Validate(merged); len(issues) > 0 {
+		return nil, &ValidationError{Bucket: b.name, Issues: issues}
+	}
+	if err := b.checkUnique(t, merged, e); err != nil {
+		return nil, err
+	}
+	rec := newRecord(def.Canonical(merged), old.key, old.Version+1, old.CreatedAt, t.now, old.ExpiresAt)
+	b.replaceRecord(t, e, rec)
+	t.emit(Change{Op: OpUpdated, Bucket: b.name, Key: old.key, Old: old, New: rec})
+	return rec, nil
+}
+
+// checkUnique fails when obj gives a unique field a value that a record
+// other than self holds. Expired holders are purged first.
+func (b *Bucket) checkUnique(t *Tx, obj *jsonv.Object, self *entry) error {
+	for _, f := range b.def.UniqueFields() {
+		v, ok := obj.Get(f)
+		if !ok {
+			continue
+		}
+		holder, ok := b.st.uniques[f].Get(v)
+		if !ok || holder == self {
+			continue
+		}
+		if holder.rec.expired(t.now) {
+			b.delete(t, holder, ReasonExpired)
+			continue
+		}
+		return &UniqueError{Bucket: b.name, Field: f, Value: v}
+	}
+	return nil
+}
+
+func (b *Bucket) delete(t *Tx, e *entry, reason string) {
+	b.removeEntry(t, e)
+	t.emit(Change{Op: OpDeleted, Bucket: b.name, Key: e.rec.key, Old: e.rec, Reason: reason})
+}
+
+// clear swaps in an empty state and returns the number of visible records
+// removed.
+func (b *Bucket) clear(t *Tx) int {
+	n := b.countVisible(t.now)
+	t.undo = append(t.undo, undoStep{kind: undoClear, b: b, st: b.st})
+	b.st = newState(b.def)
+	t.emit(Change{Op: OpCleared, Bucket: b.name, Count: n})
+	return n
+}
+
+// purgeExpired deletes expired records, oldest expiry first, at most max
+// of them (0: all), and returns the count.
+func (b *Bucket) purgeExpired(t *Tx, max int) int {
+	n := 0
+	for max == 0 || n < max {
+		e, ok := b.st.byExp.Min()
+		if !ok || !e.rec.expired(t.now) {
+			break
+		}
+		b.delete(t, e, ReasonExpired)
+		n++
+	}
+	return n
+}

@@ -1,0 +1,415 @@
+package resp
+
+import (
+	"errors"
+	"net"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+const (
+	initialReadBuffer = 16 << 10
+	// maxReadGrowth bounds one growth step of the read buffer, so a header
+	// that announces a huge bulk cannot make us allocate it before the bytes
+	// arrive.
+	maxReadGrowth = 64 << 20
+	// closeFlushTimeout bounds how long a closing asynchronous connection
+	// waits for its queued output to reach the client.
+	closeFlushTimeout = 2 * time.Second
+)
+
+// Conn is one client connection. The fields documented as owned by the
+// connection goroutine may only be used from Handler.Serve; the methods say
+// who may call them.
+type Conn struct {
+	srv     *Server
+	nc      net.Conn
+	id      uint64
+	addr    string
+	laddr   string
+	created time.Time
+
+	// W collects the replies of the command being served. Owned by the
+	// connection goroutine.
+	W Writer
+	// Authed reports whether the client has authenticated (or no password
+	// is required). Owned by the connection goroutine.
+	Authed bool
+	// Session holds the command layer's per-connection state. Owned by the
+	// connection goroutine.
+	Session any
+
+	rd         Reader
+	closeAfter bool // owned by the connection goroutine
+
+	proto      atomic.Int32
+	lastActive atomic.Int64 // unix nanoseconds of the last command
+
+	infoMu  sync.Mutex // guards the fields below
+	name    string
+	libName string
+	libVer  string
+	lastCmd string
+	flags   string
+
+	outMu     sync.Mutex // guards the fields below
+	async     bool       // a writer goroutine owns the socket's write side
+	out       []byte     // queued output not yet taken by the writer
+	spare     []byte     // a drained buffer kept for reuse
+	inflight  int        // bytes the writer is writing now
+	softSince time.Time  // when pending output first passed the soft limit
+	closed    bool       // no more output is accepted
+	wake      chan struct{}
+	writerEnd chan struct{}
+}
+
+// ID returns the connection's unique id (CLIENT ID). Safe for concurrent use.
+func (c *Conn) ID() uint64 { return c.id }
+
+// RemoteAddr returns the client's address. Safe for concurrent use.
+func (c *Conn) RemoteAddr() string { return c.addr }
+
+// LocalAddr returns the server-side address of the connection. Safe for
+// concurrent use.
+func (c *Conn) LocalAddr() string { return c.laddr }
+
+// Created returns when the connection was accepted. Safe for concurrent use.
+func (c *Conn) Created() time.Time { return c.created }
+
+// LastActive returns when the connection last ran a command. Safe for
+// concurrent use.
+func (c *Conn) LastActive() time.Time { return time.Unix(0, c.lastActive.Load()) }
+
+// Proto returns the protocol version in use (2 or 3). Safe for concurrent use.
+func (c *Conn) Proto() int { return int(c.proto.Load()) }
+
+// SetProto switches the protocol version of replies. Connection goroutine only.
+func (c *Conn) SetProto(p int) {
+	c.W.Proto = p
+	c.proto.Store(int32(p))
+}
+
+// Info returns the connection's name, client library name and version, the
+// last command it ran and its flags text. Safe for concurrent use.
+func (c *Conn) Info() (name, libName, libVer, lastCmd, flags string) {
+	c.infoMu.Lock()
+	defer c.infoMu.Unlock()
+	return c.name, c.libName, c.libVer, c.lastCmd, c.flags
+}
+
+// SetName sets the connection name (CLIENT SETNAME). Safe for concurrent use.
+func (c *Conn) SetName(name string) {
+	c.infoMu.Lock()
+	c.name = name
+	c.infoMu.Unlock()
+}
+
+// SetLib records the client library's name or version (CLIENT SETINFO); an
+// empty argument leaves that value unchanged. Safe for concurrent use.
+func (c *Conn) SetLib(name, ver string) {
+	c.infoMu.Lock()
+	if name != "" {
+		c.libName = name
+	}
+	if ver != "" {
+		c.libVer = ver
+	}
+	c.infoMu.Unlock()
+}
+
+// SetFlags records the CLIENT LIST flags text (for example "N", "P", "x").
+// Safe for concurrent use.
+func (c *Conn) SetFlags(flags string) {
+	c.infoMu.Lock()
+	c.flags = flags
+	c.infoMu.Unlock()
+}
+
+// CloseAfterReply makes the connection close once the current replies have
+// been written (QUIT). Connection goroutine only.
+func (c *Conn) CloseAfterReply() { c.closeAfter = true }
+
+// Kill closes the connection at once (CLIENT KILL, shutdown). Safe for
+// concurrent use; the connection goroutine notices and cleans up.
+func (c *Conn) Kill() {
+	c.outMu.Lock()
+	c.closed = true
+	c.signalLocked()
+	c.outMu.Unlock()
+	c.nc.Close()
+}
+
+// EnableAsync hands the socket's write side to a writer goroutine so that
+// Push can be called by other goroutines. It is idempotent. Connection
+// goroutine only.
+func (c *Conn) EnableAsync() {
+	c.outMu.Lock()
+	defer c.outMu.Unlock()
+	if c.async {
+		return
+	}
+	c.async = true
+	c.wake = make(chan struct{}, 1)
+	c.writerEnd = make(chan struct{})
+	c.srv.goTracked(c.writer)
+}
+
+// Sync moves the replies collected in W to the output queue of an
+// asynchronous connection, so that messages pushed after this call reach the
+// client after them. Handlers call it before they register a subscription.
+// On a synchronous connection it does nothing (replies are written when the
+// batch ends). Connection goroutine only.
+func (c *Conn) Sync() {
+	if len(c.W.B) == 0 {
+		return
+	}
+	c.outMu.Lock()
+	if !c.async {
+		c.outMu.Unlock()
+		return
+	}
+	c.queueLocked(c.W.B)
+	c.outMu.Unlock()
+	c.W.B = c.W.B[:0]
+}
+
+// Push queues a message frame for an asynchronous connection. It never
+// blocks and never writes to the socket. It returns false when the
+// connection is closed or was just disconnected for passing its output
+// buffer limit. Safe for concurrent use.
+func (c *Conn) Push(frame []byte) bool {
+	c.outMu.Lock()
+	if c.closed || !c.async {
+		c.outMu.Unlock()
+		return false
+	}
+	if !c.queueLocked(frame) {
+		c.outMu.Unlock()
+		c.srv.outputLimitReached(c)
+		return false
+	}
+	c.outMu.Unlock()
+	return true
+}
+
+// Pending returns the bytes queued or being written on an asynchronous
+// connection. Safe for concurrent use.
+func (c *Conn) Pending() int {
+	c.outMu.Lock()
+	defer c.outMu.Unlock()
+	return len(c.out) + c.inflight
+}
+
+// queueLocked appends b to the output queue and wakes the writer. It
+// returns false, and marks the connection closed, when the pub/sub output
+// buffer limit is passed. c.outMu must be held.
+func (c *Conn) queueLocked(b []byte) bool {
+	c.out = append(c.out, b...)
+	if !c.checkLimitLocked() {
+		c.closed = true
+		c.out = nil
+		c.signalLocked()
+		return false
+	}
+	c.signalLocked()
+	return true
+}
+
+// checkLimitLocked applies Redis's client-output-buffer-limit rule for
+// pub/sub clients. c.outMu must be held.
+func (c *Conn) checkLimitLocked() bool {
+	lim := c.srv.OutputLimit()
+	pending := int64(len(c.out) + c.inflight)
+	if lim.Hard > 0 && pending > lim.Hard {
+		return false
+	}
+	if lim.Soft > 0 && pending > lim.Soft {
+		now := time.Now()
+		if c.softSince.IsZero() {
+			c.softSince = now
+		} else if now.Sub(c.softSince) > lim.SoftSeconds {
+			return false
+		}
+	} else {
+		c.softSince = time.Time{}
+	}
+	return true
+}
+
+func (c *Conn) signalLocked() {
+	if c.wake != nil {
+		select {
+		case c.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// writer owns the socket's write side of an asynchronous connection.
+func (c *Conn) writer() {
+	defer close(c.writerEnd)
+	for {
+		c.outMu.Lock()
+		for len(c.out) == 0 {
+			if c.closed {
+				c.outMu.Unlock()
+				return
+			}
+			c.outMu.Unlock()
+			<-c.wake
+			c.outMu.Lock()
+		}
+		buf := c.out
+		c.out = c.spare[:0]
+		c.spare = nil
+		c.inflight = len(buf)
+		c.outMu.Unlock()
+
+		_, err := c.nc.Write(buf)
+
+		c.outMu.Lock()
+		c.inflight = 0
+		if cap(buf) <= 1<<20 {
+			c.spare = buf[:0]
+		}
+		c.checkLimitLocked() // refreshes the soft-limit clock as the queue drains
+		if err != nil {
+			c.closed = true
+			c.out = nil
+			c.outMu.Unlock()
+			c.nc.Close()
+			return
+		}
+		c.outMu.Unlock()
+	}
+}
+
+// flush writes the replies collected in W. Connection goroutine only.
+func (c *Conn) flush() error {
+	if len(c.W.B) == 0 {
+		return nil
+	}
+	c.outMu.Lock()
+	if c.async {
+		if c.closed {
+			c.outMu.Unlock()
+			return net.ErrClosed
+		}
+		ok := c.queueLocked(c.W.B)
+		c.outMu.Unlock()
+		c.W.B = c.W.B[:0]
+		if !ok {
+			c.srv.outputLimitReached(c)
+			return errOutputLimit
+		}
+		return nil
+	}
+	c.outMu.Unlock()
+	_, err := c.nc.Write(c.W.B)
+	if cap(c.W.B) > 1<<20 {
+		c.W.B = nil
+	} else {
+		c.W.B = c.W.B[:0]
+	}
+	return err
+}
+
+var errOutputLimit = errors.New("output buffer limit reached")
+
+// serve is the connection goroutine.
+func (c *Conn) serve() {
+	defer c.finish()
+	defer func() {
+		if r := recover(); r != nil {
+			c.srv.log.Error().Uint64("client", c.id).Interface("panic", r).
+				Bytes("stack", debug.Stack()).Msg("panic while serving a connection; closing it")
+		}
+	}()
+	c.srv.handler.Opened(c)
+	buf := make([]byte, 0, initialReadBuffer)
+	for {
+		// Parse and run every complete command in the buffer.
+		off := 0
+		for off < len(buf) && !c.closeAfter {
+			lim := c.srv.Limits()
+			args, n, err := c.rd.Next(buf[off:], c.Authed, lim)
+			if err != nil {
+				var pe *ProtocolError
+				if errors.As(err, &pe) {
+					c.W.Error(pe.Msg)
+					c.flush()
+					c.srv.log.Debug().Uint64("client", c.id).Str("error", pe.Msg).Msg("protocol error; closing")
+				} else {
+					c.srv.log.Warn().Uint64("client", c.id).Err(err).Msg("closing client")
+				}
+				return
+			}
+			if n == 0 {
+				break
+			}
+			off += n
+			if args != nil {
+				c.lastActive.Store(time.Now().UnixNano())
+				c.srv.handler.Serve(c, args)
+				if c.async && len(c.W.B) > 0 {
+					c.Sync() // keep replies and pushed messages in order
+				}
+			}
+		}
+		if off > 0 {
+			rest := copy(buf, buf[off:])
+			buf = buf[:rest]
+		}
+		if err := c.flush(); err != nil {
+			return
+		}
+		if c.closeAfter || c.srv.closing.Load() {
+			return
+		}
+		if len(buf) == 0 && cap(buf) > 1<<20 {
+			buf = make([]byte, 0, initialReadBuffer)
+		}
+		if need := c.rd.Need(); need > cap(buf) || len(buf) == cap(buf) {
+			buf = grow(buf, need)
+		}
+		n, err := c.nc.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err != nil && n == 0 {
+			return
+		}
+	}
+}
+
+// grow returns buf with more capacity: at least double, towards need, and
+// never more than maxReadGrowth at once.
+func grow(buf []byte, need int) []byte {
+	size := 2 * cap(buf)
+	if need > size {
+		size = need
+	}
+	if size-cap(buf) > maxReadGrowth {
+		size = cap(buf) + maxReadGrowth
+	}
+	nb := make([]byte, len(buf), size)
+	copy(nb, buf)
+	return nb
+}
+
+// finish releases the connection once its goroutine ends.
+func (c *Conn) finish() {
+	c.outMu.Lock()
+	async := c.async
+	c.closed = true
+	c.signalLocked()
+	c.outMu.Unlock()
+	if async {
+		// Let the writer deliver what is queued (QUIT's +OK, say), within a bound.
+		c.nc.SetWriteDeadline(time.Now().Add(closeFlushTimeout))
+		<-c.writerEnd
+	}
+	c.nc.Close()
+	c.srv.handler.Closed(c)
+	c.srv.remove(c)
+}

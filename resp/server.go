@@ -1,0 +1,227 @@
+package resp
+
+import (
+	"context"
+	"errors"
+	"net"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// Handler runs commands for connections.
+type Handler interface {
+	// Serve runs one command on the connection goroutine of c. args alias
+	// the read buffer and are valid only until Serve returns: copy what
+	// must be kept. Replies go to c.W.
+	Serve(c *Conn, args [][]byte)
+	// Opened is called once, on the connection goroutine, before the
+	// connection's first command is read.
+	Opened(c *Conn)
+	// Closed is called once, on the connection goroutine, when c has gone.
+	Closed(c *Conn)
+}
+
+// OutputLimit is Redis's client-output-buffer-limit for one class of
+// clients: a client whose pending output passes Hard bytes, or stays above
+// Soft bytes for longer than SoftSeconds, is disconnected. Zero disables a
+// bound.
+type OutputLimit struct {
+	Hard        int64
+	Soft        int64
+	SoftSeconds time.Duration
+}
+
+// DefaultPubSubLimit is Redis's default for pub/sub clients: 32mb 8mb 60.
+var DefaultPubSubLimit = OutputLimit{Hard: 32 << 20, Soft: 8 << 20, SoftSeconds: 60 * time.Second}
+
+// Server accepts connections and serves each on its own goroutine.
+type Server struct {
+	handler Handler
+	log     zerolog.Logger
+
+	limits      atomic.Pointer[Limits]
+	outputLimit atomic.Pointer[OutputLimit]
+	closing     atomic.Bool
+	nextID      atomic.Uint64
+	wg          sync.WaitGroup
+
+	// OutputLimitDisconnections counts clients closed for passing their
+	// output buffer limit (INFO client_output_buffer_limit_disconnections).
+	OutputLimitDisconnections atomic.Int64
+	// TotalConnections counts accepted connections.
+	TotalConnections atomic.Int64
+	// RejectedConnections counts connections refused past MaxClients.
+	RejectedConnections atomic.Int64
+
+	// MaxClients bounds the number of connected clients (0: no bound).
+	MaxClients atomic.Int64
+
+	mu    sync.Mutex // guards the fields below
+	ln    net.Listener
+	conns map[uint64]*Conn
+}
+
+// NewServer returns a server that runs commands with h and logs to log.
+func NewServer(h Handler, log zerolog.Logger) *Server {
+	s := &Server{handler: h, log: log, conns: make(map[uint64]*Conn)}
+	lim := DefaultLimits()
+	s.limits.Store(&lim)
+	ol := DefaultPubSubLimit
+	s.outputLimit.Store(&ol)
+	return s
+}
+
+// Limits returns the protocol limits in force. Safe for concurrent use.
+func (s *Server) Limits() Limits { return *s.limits.Load() }
+
+// SetLimits changes the protocol limits for every connection. Safe for
+// concurrent use.
+func (s *Server) SetLimits(l Limits) { s.limits.Store(&l) }
+
+// OutputLimit returns the pub/sub output buffer limit in force. Safe for
+// concurrent use.
+func (s *Server) OutputLimit() OutputLimit { return *s.outputLimit.Load() }
+
+// SetOutputLimit changes the pub/sub output buffer limit. Safe for
+// concurrent use.
+func (s *Server) SetOutputLimit(l OutputLimit) { s.outputLimit.Store(&l) }
+
+// Serve accepts connections on ln until Shutdown or Close. It returns nil
+// after a shutdown, or the accept error that stopped it.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	s.ln = ln
+	s.mu.Unlock()
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if s.closing.Load() || errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				time.Sleep(5 * time.Millisecond)
+				continue
+			}
+			return err
+		}
+		if tc, ok := nc.(*net.TCPConn); ok {
+			tc.SetNoDelay(true)
+			tc.SetKeepAlive(true)
+			tc.SetKeepAlivePeriod(300 * time.Second)
+		}
+		c := &Conn{
+			srv:     s,
+			nc:      nc,
+			id:      s.nextID.Add(1),
+			addr:    nc.RemoteAddr().String(),
+			laddr:   nc.LocalAddr().String(),
+			created: time.Now(),
+			flags:   "N",
+		}
+		c.W.Proto = 2
+		c.proto.Store(2)
+		c.lastActive.Store(c.created.UnixNano())
+		s.mu.Lock()
+		max := s.MaxClients.Load()
+		if s.closing.Load() || (max > 0 && int64(len(s.conns)) >= max) {
+			s.mu.Unlock()
+			s.RejectedConnections.Add(1)
+			nc.Write([]byte("-ERR max number of clients reached\r\n"))
+			nc.Close()
+			continue
+		}
+		s.conns[c.id] = c
+		s.mu.Unlock()
+		s.TotalConnections.Add(1)
+		s.goTracked(c.serve)
+	}
+}
+
+// goTracked starts fn on a goroutine that Shutdown waits for.
+func (s *Server) goTracked(fn func()) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		fn()
+	}()
+}
+
+func (s *Server) remove(c *Conn) {
+	s.mu.Lock()
+	delete(s.conns, c.id)
+	s.mu.Unlock()
+}
+
+func (s *Server) outputLimitReached(c *Conn) {
+	s.OutputLimitDisconnections.Add(1)
+	s.log.Warn().Uint64("client", c.id).Str("addr", c.addr).
+		Msg("client closed for overcoming of output buffer limits (pubsub)")
+	c.nc.Close()
+}
+
+// Conns returns the live connections, sorted by id. Safe for concurrent use.
+func (s *Server) Conns() []*Conn {
+	s.mu.Lock()
+	out := make([]*Conn, 0, len(s.conns))
+	for _, c := range s.conns {
+		out = append(out, c)
+	}
+	s.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
+	return out
+}
+
+// NumConns returns the number of live connections.
+func (s *Server) NumConns() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
+// Conn returns the live connection with the given id, or nil.
+func (s *Server) Conn(id uint64) *Conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conns[id]
+}
+
+// Shutdown stops accepting, lets every connection finish the commands it
+// is running, then closes them and waits for their goroutines, or until ctx
+// ends (then the rest are closed at once).
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.closing.Store(true)
+	s.mu.Lock()
+	if s.ln != nil {
+		s.ln.Close()
+	}
+	conns := make([]*Conn, 0, len(s.conns))
+	for _, c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	// Wake connections blocked in Read; a connection running a command
+	// finishes it and its replies are written before it closes.
+	for _, c := range conns {
+		c.nc.SetReadDeadline(time.Now())
+	}
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		for _, c := range s.Conns() {
+			c.Kill()
+		}
+		<-done
+		return ctx.Err()
+	}
+}
