@@ -1,0 +1,266 @@
+package query
+
+import (
+	"encoding/binary"
+	"math"
+	"sort"
+
+	"bucketd/engine/filter"
+	"bucketd/engine/jsonv"
+)
+
+// aggFunc is a parsed aggregate function.
+type aggFunc uint8
+
+const (
+	aggCount aggFunc = iota
+	aggSum
+	aggAvg
+	aggMin
+	aggMax
+)
+
+// parseFunc maps a function name to its aggFunc.
+func parseFunc(s string) (aggFunc, bool) {
+	switch s {
+	case FuncCount:
+		return aggCount, true
+	case FuncSum:
+		return aggSum, true
+	case FuncAvg:
+		return aggAvg, true
+	case FuncMin:
+		return aggMin, true
+	case FuncMax:
+		return aggMax, true
+	}
+	return 0, false
+}
+
+// Agg is a streaming aggregate over records: count counts the records
+// added; sum, avg, min and max consider only the values of Field that are
+// numbers, skipping records where it is absent, null or of another type. An
+// Agg is not safe for concurrent use; its zero value is not ready, use
+// NewAgg.
+type Agg struct {
+	fn    aggFunc
+	field string
+	n     int     // records added (count) or numbers seen (the others)
+	sum   float64 // running sum, added in record order as JavaScript does
+	best  float64 // min or max so far, valid when n > 0
+}
+
+// NewAgg returns an empty aggregate of function fn ("count", "sum", "avg",
+// "min" or "max") over field, which may be "" only for count. Errors are
+// *AggError.
+func NewAgg(fn, field string) (*Agg, error) {
+	a, err := newAgg(fn, field)
+	if err != nil {
+		return nil, err
+	}
+	return &a, nil
+}
+
+// newAgg is NewAgg returning a value.
+func newAgg(fn, field string) (Agg, error) {
+	f, ok := parseFunc(fn)
+	if !ok {
+		return Agg{}, &AggError{Func: fn, Msg: "unknown aggregate function " + quote(fn)}
+	}
+	if f != aggCount && field == "" {
+		return Agg{}, &AggError{Func: fn, Msg: "aggregate function " + quote(fn) + " needs a field"}
+	}
+	return Agg{fn: f, field: field}, nil
+}
+
+// Add adds one record. It does not allocate.
+func (a *Agg) Add(r filter.Getter) {
+	if a.fn == aggCount {
+		a.n++
+		return
+	}
+	v, _ := r.Get(a.field)
+	x, ok := v.(float64)
+	if !ok {
+		return
+	}
+	switch a.fn {
+	case aggMin:
+		if a.n == 0 || x < a.best {
+			a.best = x
+		}
+	case aggMax:
+		if a.n == 0 || x > a.best {
+			a.best = x
+		}
+	default:
+		a.sum += x
+	}
+	a.n++
+}
+
+// Result returns the aggregate: the number of records for count; the sum
+// (0 when there were no numbers) for sum; the mean (0 when there were no
+// numbers) for avg; the least or greatest number for min and max, with
+// ok false when there were none (the reply is then null).
+func (a *Agg) Result() (value float64, ok bool) {
+	switch a.fn {
+	case aggCount:
+		return float64(a.n), true
+	case aggSum:
+		return a.sum, true
+	case aggAvg:
+		if a.n == 0 {
+			return 0, true
+		}
+		return a.sum / float64(a.n), true
+	}
+	return a.best, a.n > 0
+}
+
+// group is one group of GroupBy.
+type group struct {
+	first Record // the first record of the group, whose values form the key
+	agg   Agg
+}
+
+// GroupBy groups recs by the values of fields and appends the JSON array
+//
+//	[{"key": {"f1": v1, "f2": v2}, "value": N}, …]
+//
+// to dst, one element per group in order of first appearance, the key object
+// listing fields in order (repeats dropped) with the first record's values.
+// Values group by deep equality: 1 and "1" are different groups, null and
+// absent the same one (shown as null). The value is fn over field as Agg
+// computes it, except that min and max of a group without numbers are 0, as
+// in noex-store. Errors (*AggError): unknown fn, empty fields, missing field
+// for functions other than count. dst is returned unchanged on error.
+func GroupBy(recs []Record, fields []string, fn, field string, dst []byte) ([]byte, error) {
+	proto, err := newAgg(fn, field)
+	if err != nil {
+		return dst, err
+	}
+	if len(fields) == 0 {
+		return dst, &AggError{Func: fn, Msg: "group by needs at least one field"}
+	}
+	fields = uniqueNames(fields)
+
+	index := make(map[string]int)
+	var groups []group
+	var key []byte
+	for _, r := range recs {
+		key = key[:0]
+		for _, f := range fields {
+			v, _ := r.Get(f)
+			key = appendGroupKey(key, v)
+		}
+		i, ok := index[string(key)]
+		if !ok {
+			i = len(groups)
+			index[string(key)] = i
+			groups = append(groups, group{first: r, agg: proto})
+		}
+		groups[i].agg.Add(r)
+	}
+
+	dst = append(dst, '[')
+	for i := range groups {
+		g := &groups[i]
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `{"key":{`...)
+		for j, f := range fields {
+			if j > 0 {
+				dst = append(dst, ',')
+			}
+			dst = jsonv.AppendString(dst, f)
+			dst = append(dst, ':')
+			v, _ := g.first.Get(f)
+			dst = jsonv.Append(dst, v)
+		}
+		dst = append(dst, `},"value":`...)
+		v, _ := g.agg.Result() // min/max of nothing: 0
+		dst = jsonv.AppendNumber(dst, v)
+		dst = append(dst, '}')
+	}
+	return append(dst, ']'), nil
+}
+
+// uniqueNames returns names without repeats, in order; names itself when it
+// has none.
+func uniqueNames(names []string) []string {
+	for i := 1; i < len(names); i++ {
+		for j := 0; j < i; j++ {
+			if names[i] == names[j] {
+				out := make([]string, 0, len(names))
+				for _, n := range names {
+					if !containsName(out, n) {
+						out = append(out, n)
+					}
+				}
+				return out
+			}
+		}
+	}
+	return names
+}
+
+func containsName(names []string, s string) bool {
+	for _, n := range names {
+		if n == s {
+			return true
+		}
+	}
+	return false
+}
+
+// appendGroupKey appends an injective binary encoding of v in which deeply
+// equal values (objects whatever their key order, 0 and -0) encode alike.
+// Scalars encode without allocating.
+func appendGroupKey(dst []byte, v jsonv.Value) []byte {
+	switch t := v.(type) {
+	case nil:
+		return append(dst, 'z')
+	case bool:
+		if t {
+			return append(dst, 't')
+		}
+		return append(dst, 'f')
+	case float64:
+		if t == 0 {
+			t = 0 // -0 groups with 0
+		}
+		dst = append(dst, 'n')
+		return binary.BigEndian.AppendUint64(dst, math.Float64bits(t))
+	case string:
+		dst = append(dst, 's')
+		dst = binary.AppendUvarint(dst, uint64(len(t)))
+		return append(dst, t...)
+	case []jsonv.Value:
+		dst = append(dst, 'a')
+		dst = binary.AppendUvarint(dst, uint64(len(t)))
+		for _, e := range t {
+			dst = appendGroupKey(dst, e)
+		}
+		return dst
+	case *jsonv.Object:
+		if t == nil {
+			return append(dst, 'o', 0)
+		}
+		dst = append(dst, 'o')
+		dst = binary.AppendUvarint(dst, uint64(len(t.Keys)))
+		order := make([]int, len(t.Keys))
+		for i := range order {
+			order[i] = i
+		}
+		sort.Slice(order, func(a, b int) bool { return t.Keys[order[a]] < t.Keys[order[b]] })
+		for _, i := range order {
+			dst = binary.AppendUvarint(dst, uint64(len(t.Keys[i])))
+			dst = append(dst, t.Keys[i]...)
+			dst = appendGroupKey(dst, t.Vals[i])
+		}
+		return dst
+	}
+	return append(dst, '?')
+}

@@ -1,0 +1,234 @@
+package schema
+
+import (
+	"math"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"bucketd/engine/jsonv"
+)
+
+// The issue codes (Issue.Code).
+const (
+	CodeRequired  = "required"
+	CodeType      = "type"
+	CodeEnum      = "enum"
+	CodeMinLength = "minLength"
+	CodeMaxLength = "maxLength"
+	CodePattern   = "pattern"
+	CodeFormat    = "format"
+	CodeMin       = "min"
+	CodeMax       = "max"
+)
+
+// msgRequired is the message of every "required" issue.
+const msgRequired = "Field is required"
+
+// Issue is one way in which a record breaks its schema.
+type Issue struct {
+	// Field is the schema field's name.
+	Field string
+	// Code is one of the Code constants.
+	Code string
+	// Message is the human-readable text, as noex-store words it, such as
+	// "Minimum value is 0".
+	Message string
+}
+
+// Validate checks obj against the schema and returns every issue of every
+// field, fields in schema order, or nil when obj is valid. For each field:
+//
+//   - an absent or null value is an issue ("required") only for a required
+//     field, and is otherwise accepted without further checks;
+//   - a value of the wrong type gives a single "type" issue and nothing more;
+//   - otherwise enum, then minLength, maxLength, pattern and format (for
+//     string values), then min and max (for numbers) are checked, and each
+//     one that fails gives an issue.
+//
+// Fields not in the schema, metadata included, are not checked. Validate
+// does not modify obj and does not allocate when obj is valid. It is safe
+// for concurrent use.
+func (d *Definition) Validate(obj *jsonv.Object) []Issue {
+	if obj == nil {
+		obj = &jsonv.Object{} // treated as an empty record
+	}
+	var issues []Issue
+	keyPos := d.keyPos
+	for i, f := range d.Fields {
+		// Records usually come in canonical order (key first, then the
+		// schema fields): try the field's canonical position before
+		// searching.
+		p := i + 1
+		switch {
+		case i == keyPos:
+			p = 0
+		case i > keyPos:
+			p = i
+		}
+		var v jsonv.Value
+		if p < len(obj.Keys) && obj.Keys[p] == f.Name {
+			v = obj.Vals[p]
+		} else {
+			v, _ = obj.Get(f.Name)
+		}
+		issues = f.appendIssues(issues, v)
+	}
+	return issues
+}
+
+// check returns the first issue of v for this field, and whether there is
+// one. Definition checks use it on defaults.
+func (f *Field) check(v jsonv.Value) (Issue, bool) {
+	iss := f.appendIssues(nil, v)
+	if len(iss) == 0 {
+		return Issue{}, false
+	}
+	return iss[0], true
+}
+
+// appendIssues appends the issues of value v (nil when absent or null) to
+// dst.
+func (f *Field) appendIssues(dst []Issue, v jsonv.Value) []Issue {
+	if v == nil {
+		if f.Required {
+			dst = append(dst, Issue{f.Name, CodeRequired, msgRequired})
+		}
+		return dst
+	}
+	if !typeOK(f.Type, v) {
+		return append(dst, Issue{f.Name, CodeType, `Expected type "` + string(f.Type) + `", got ` + jsonv.TypeName(v)})
+	}
+	if f.Enum != nil && !f.inEnum(v) {
+		dst = append(dst, Issue{f.Name, CodeEnum, f.enumMsg})
+	}
+	switch x := v.(type) {
+	case string:
+		if f.MinLength != nil || f.MaxLength != nil {
+			n := utf8.RuneCountInString(x)
+			if f.MinLength != nil && n < *f.MinLength {
+				dst = append(dst, Issue{f.Name, CodeMinLength, "Minimum length is " + strconv.Itoa(*f.MinLength)})
+			}
+			if f.MaxLength != nil && n > *f.MaxLength {
+				dst = append(dst, Issue{f.Name, CodeMaxLength, "Maximum length is " + strconv.Itoa(*f.MaxLength)})
+			}
+		}
+		if f.Pattern != nil && !f.matches(x) {
+			dst = append(dst, Issue{f.Name, CodePattern, `Value must match pattern "` + f.PatternSource + `"`})
+		}
+		if f.Format != "" && !formatOK(f.Format, x) {
+			dst = append(dst, Issue{f.Name, CodeFormat, "Invalid " + f.Format + " format"})
+		}
+	case float64:
+		if f.Min != nil && x < *f.Min {
+			dst = append(dst, Issue{f.Name, CodeMin, "Minimum value is " + jsonv.FormatNumber(*f.Min)})
+		}
+		if f.Max != nil && x > *f.Max {
+			dst = append(dst, Issue{f.Name, CodeMax, "Maximum value is " + jsonv.FormatNumber(*f.Max)})
+		}
+	}
+	return dst
+}
+
+// matches reports whether s matches the field's pattern.
+func (f *Field) matches(s string) bool {
+	if f.literal {
+		return strings.Contains(s, f.PatternSource)
+	}
+	return f.Pattern.MatchString(s)
+}
+
+// inEnum reports whether v is one of the enum values. Enum values are
+// scalars, so == is the right equality (0 and -0 are equal, as with
+// JavaScript's includes).
+func (f *Field) inEnum(v jsonv.Value) bool {
+	for _, e := range f.Enum {
+		if e == v {
+			return true
+		}
+	}
+	return false
+}
+
+// typeOK reports whether the non-null value v has type t.
+func typeOK(t Type, v jsonv.Value) bool {
+	switch t {
+	case TypeString:
+		_, ok := v.(string)
+		return ok
+	case TypeNumber:
+		n, ok := v.(float64)
+		return ok && !math.IsNaN(n) && !math.IsInf(n, 0)
+	case TypeBoolean:
+		_, ok := v.(bool)
+		return ok
+	case TypeObject:
+		o, ok := v.(*jsonv.Object)
+		return ok && o != nil
+	case TypeArray:
+		_, ok := v.([]jsonv.Value)
+		return ok
+	case TypeDate:
+		switch x := v.(type) {
+		case float64:
+			return !math.IsNaN(x) && !math.IsInf(x, 0)
+		case string:
+			return isDate(x, false)
+		}
+	}
+	return false
+}
+
+// formatOK reports whether s has the named format.
+func formatOK(format, s string) bool {
+	switch format {
+	case FormatEmail:
+		return isEmail(s)
+	case FormatURL:
+		return isURL(s)
+	case FormatISODate:
+		return isDate(s, true)
+	}
+	return true
+}
+
+// enumMessage returns the enum issue message: the values as JavaScript's
+// String() shows them (strings bare, numbers and booleans as JSON), joined by
+// ", ".
+func enumMessage(vals []jsonv.Value) string {
+	var b strings.Builder
+	b.WriteString("Value must be one of: ")
+	for i, v := range vals {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		if s, ok := v.(string); ok {
+			b.WriteString(s)
+		} else {
+			b.Write(jsonv.Marshal(v))
+		}
+	}
+	return b.String()
+}
+
+// FormatIssues returns the text of a validation failure, as noex-store
+// words it:
+//
+//	Validation failed for bucket "users": name: Field is required; age: Minimum value is 0
+//
+// Control characters are escaped so that the text is a single line.
+func FormatIssues(bucket string, issues []Issue) string {
+	var b strings.Builder
+	b.WriteString(`Validation failed for bucket "`)
+	b.WriteString(bucket)
+	b.WriteString(`": `)
+	for i, iss := range issues {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(iss.Field)
+		b.WriteString(": ")
+		b.WriteString(iss.Message)
+	}
+	return escapeControls(b.String())
+}
