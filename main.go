@@ -23,6 +23,7 @@ import (
 	"bucketd/commands"
 	"bucketd/engine"
 	"bucketd/resp"
+	"bucketd/snapshot"
 )
 
 func main() {
@@ -151,13 +152,28 @@ func run(args []string, stderr io.Writer) int {
 
 	store := engine.New(engine.Options{Log: log})
 	srv := commands.New(cfg, store, log)
+	var persist *snapshot.Persistence
+	if cfg.AppendOnly {
+		persist, err = snapshot.Open(store, srv.QueryPersistence(), snapshot.Options{Dir: cfg.Dir, Fsync: cfg.AppendFsync, Log: log})
+		if err != nil {
+			ln.Close()
+			fmt.Fprintf(stderr, "cannot load the data in %s: %v\n", cfg.Dir, err)
+			log.Error().Err(err).Str("dir", cfg.Dir).Msg("cannot load the data; refusing to start")
+			return 1
+		}
+		srv.SetPersistence(persist)
+	}
 	netSrv := resp.NewServer(srv, log)
 	srv.Attach(netSrv)
 
-	stop := make(chan string, 1)
+	type stopReq struct {
+		who  string
+		save bool
+	}
+	stop := make(chan stopReq, 1)
 	srv.OnShutdown(func(save bool) {
 		select {
-		case stop <- "SHUTDOWN":
+		case stop <- stopReq{"SHUTDOWN", save}:
 		default:
 		}
 	})
@@ -187,11 +203,13 @@ func run(args []string, stderr io.Writer) int {
 	}
 
 	code := 0
+	save := false
 	select {
 	case sig := <-sigs:
 		log.Info().Str("signal", sig.String()).Msg("shutting down")
-	case who := <-stop:
-		log.Info().Str("by", who).Msg("shutting down")
+	case req := <-stop:
+		save = req.save
+		log.Info().Str("by", req.who).Bool("save", save).Msg("shutting down")
 	case err := <-serveErr:
 		log.Error().Err(err).Msg("accept loop failed; shutting down")
 		code = 1
@@ -201,6 +219,12 @@ func run(args []string, stderr io.Writer) int {
 	defer cancel()
 	if err := netSrv.Shutdown(ctx); err != nil {
 		log.Warn().Err(err).Msg("connections did not finish in time; closed them")
+	}
+	if persist != nil {
+		if err := persist.Close(save); err != nil {
+			log.Error().Err(err).Msg("flushing the append-only file failed")
+			code = 1
+		}
 	}
 	log.Info().Msg("bye")
 	return code

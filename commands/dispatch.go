@@ -7,6 +7,7 @@ import (
 
 	"bucketd/engine"
 	"bucketd/resp"
+	"bucketd/snapshot"
 )
 
 // Ctx is the context of one command run: the connection, its arguments
@@ -127,6 +128,13 @@ func (s *Server) dispatch(c *Ctx) {
 		c.W.Error("ERR Can't execute '" + cmd.Name + "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
 		return
 	}
+	if cmd.Flags&FlagWrite != 0 && s.persist != nil {
+		if err := s.persist.Failure(); err != nil {
+			c.Sess.flagTx()
+			c.W.Error(misconf(err))
+			return
+		}
+	}
 	if c.Sess.inMulti && cmd.Flags&FlagTxControl == 0 {
 		if cmd.Flags&FlagNoMulti != 0 {
 			c.Sess.flagTx()
@@ -140,11 +148,21 @@ func (s *Server) dispatch(c *Ctx) {
 	s.run(c, cmd)
 }
 
-// run executes cmd, timing it for the slow log.
+// run executes cmd, timing it for the slow log. Under appendfsync always
+// a write's reply waits until its commit is on disk; if the disk refuses
+// it, the reply becomes a MISCONF error instead of an acknowledgement.
 func (s *Server) run(c *Ctx, cmd *Command) {
 	c.Cmd = cmd
 	start := time.Now()
+	mark := len(c.W.B)
 	cmd.Run(c)
+	if c.Tx == nil && s.persist != nil && (cmd.Flags&FlagWrite != 0 || cmd.Name == "exec") &&
+		s.persist.Policy() == snapshot.FsyncAlways {
+		if err := s.persist.WaitDurable(s.persist.Mark()); err != nil {
+			c.W.B = c.W.B[:mark]
+			c.W.Error(misconf(err))
+		}
+	}
 	s.slowlog.observe(c, start)
 }
 

@@ -83,9 +83,8 @@ func infoMemory(s *Server, b *strings.Builder) {
 }
 
 func infoPersistence(s *Server, b *strings.Builder) {
-	cfg := s.Config()
 	field(b, "loading", 0)
-	field(b, "aof_enabled", boolInt(cfg.AppendOnly))
+	infoPersistenceFields(s, func(name string, v any) { field(b, name, v) })
 }
 
 func infoStats(s *Server, b *strings.Builder) {

@@ -11,6 +11,7 @@ import (
 	"bucketd/engine"
 	"bucketd/pubsub"
 	"bucketd/resp"
+	"bucketd/snapshot"
 )
 
 // Version is bucketd's version.
@@ -78,6 +79,7 @@ type Server struct {
 	stats   counters
 	slowlog slowLog
 	events  *eventPublisher
+	persist *snapshot.Persistence // nil: --appendonly no
 
 	cfgMu sync.RWMutex // guards cfg
 	cfg   Config
@@ -162,6 +164,7 @@ func (s *Server) register() {
 		recordCommands(),
 		txCommands(),
 		pubsubCommands(),
+		persistCommands(),
 	} {
 		for _, c := range group {
 			s.table.Add(c)

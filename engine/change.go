@@ -53,6 +53,11 @@ type Change struct {
 	Reason string
 	// Count is the number of records a clear removed.
 	Count int
+	// Counter is the bucket's autoincrement counter after the change.
+	Counter int64
+	// Persistent is false for buckets defined with persistent: false, whose
+	// records are never written to disk.
+	Persistent bool
 }
 
 // Observer consumes committed changes.
@@ -63,4 +68,16 @@ type Observer interface {
 	// It must not block and must not call back into the store; it must not
 	// keep the slice (the records are immutable and may be kept).
 	Committed(changes []Change)
+}
+
+// SchemaObserver is told of definition changes, under the store's
+// definition lock, so that it sees them in order with the records' changes
+// (the append-only file uses it). Calls must not block or call back into
+// the store.
+type SchemaObserver interface {
+	// BucketDefined is called after a bucket is created or altered, with
+	// its canonical definition JSON.
+	BucketDefined(name string, definition []byte, altered bool)
+	// BucketDropped is called after a bucket is dropped.
+	BucketDropped(name string)
 }

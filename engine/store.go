@@ -34,6 +34,7 @@ type Store struct {
 	now       func() int64
 	ids       schema.IDGen
 	observers []Observer
+	schemaObs []SchemaObserver
 
 	// buckets is an immutable map replaced on every define and drop, so
 	// that commands find their bucket without a shared lock.
@@ -59,6 +60,10 @@ func New(opts Options) *Store {
 // AddObserver registers o to receive every committed change. Call it before
 // the store is used.
 func (s *Store) AddObserver(o Observer) { s.observers = append(s.observers, o) }
+
+// AddSchemaObserver registers o to be told of definition changes. Call it
+// before the store is used.
+func (s *Store) AddSchemaObserver(o SchemaObserver) { s.schemaObs = append(s.schemaObs, o) }
 
 // Now returns the store's clock in Unix milliseconds.
 func (s *Store) Now() int64 { return s.now() }
@@ -97,6 +102,9 @@ func (s *Store) Define(name string, definition []byte) error {
 		return &BucketExistsError{Bucket: name}
 	}
 	s.install(name, newBucket(name, def))
+	for _, o := range s.schemaObs {
+		o.BucketDefined(name, def.JSON(), false)
+	}
 	return nil
 }
 
@@ -132,6 +140,9 @@ func (s *Store) Drop(name string) bool {
 	b.dropped = true
 	b.st = newState(b.def)
 	b.mu.Unlock()
+	for _, o := range s.schemaObs {
+		o.BucketDropped(name)
+	}
 	return true
 }
 
@@ -259,6 +270,9 @@ func (s *Store) Alter(name string, changes []byte) error {
 		b.addEntry(nil, e)
 		return true
 	})
+	for _, o := range s.schemaObs {
+		o.BucketDefined(name, def.JSON(), true)
+	}
 	return nil
 }
 

@@ -141,6 +141,8 @@ func (t *Tx) Commit() {
 				if b.name == c.Bucket {
 					b.eventSeq++
 					c.Seq = b.eventSeq
+					c.Counter = b.counter
+					c.Persistent = b.def.Persistent
 					break
 				}
 			}

@@ -1,0 +1,209 @@
+package index
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"testing"
+)
+
+// sortedRecs returns n records in ascending pos order.
+func sortedRecs(n int) []*rec {
+	rs := make([]*rec, n)
+	for i := range rs {
+		rs[i] = &rec{id: i, pos: uint64(i)}
+	}
+	return rs
+}
+
+// BenchmarkAddAppend adds items with ever larger pos to one value: the
+// common insert of a low-cardinality field.
+func BenchmarkAddAppend(b *testing.B) {
+	rs := sortedRecs(b.N)
+	ix := New(recPos)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		ix.Add("user", rs[i])
+	}
+}
+
+// BenchmarkAddRemoveLargePosting removes an item from the middle of a
+// 100,000-item posting and adds it back.
+func BenchmarkAddRemoveLargePosting(b *testing.B) {
+	const n = 100000
+	rs := sortedRecs(n)
+	ix := New(recPos)
+	for _, r := range rs {
+		ix.Add("user", r)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		r := rs[n/4+rng.IntN(n/2)]
+		ix.Remove("user", r)
+		ix.Add("user", r)
+	}
+}
+
+// BenchmarkAddRemoveDistinct removes and adds back an item whose value no
+// other item holds (a unique-ish field) in an index of 100,000 values.
+func BenchmarkAddRemoveDistinct(b *testing.B) {
+	const n = 100000
+	rs := sortedRecs(n)
+	vs := make([]string, n)
+	ix := New(recPos)
+	for i, r := range rs {
+		vs[i] = fmt.Sprintf("user%08d@example.com", i)
+		ix.Add(vs[i], r)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		i := rng.IntN(n)
+		ix.Remove(vs[i], rs[i])
+		ix.Add(vs[i], rs[i])
+	}
+}
+
+// BenchmarkEq looks up values: a unique-ish one (1 item), one with 100 items
+// (all visited), and CountEq on a 100,000-item posting.
+func BenchmarkEq(b *testing.B) {
+	const n = 100000
+	rs := sortedRecs(n)
+	distinct := New(recPos)
+	for i, r := range rs {
+		distinct.Add(float64(i), r)
+	}
+	grouped := New(recPos)
+	for i, r := range rs {
+		grouped.Add(float64(i%1000), r)
+	}
+	big := New(recPos)
+	for _, r := range rs {
+		big.Add(true, r)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	b.Run("1item", func(b *testing.B) {
+		b.ReportAllocs()
+		sum := 0
+		for b.Loop() {
+			distinct.Eq(float64(rng.IntN(n)), func(r *rec) bool { sum += r.id; return true })
+		}
+	})
+	b.Run("100items", func(b *testing.B) {
+		b.ReportAllocs()
+		sum := 0
+		for b.Loop() {
+			grouped.Eq(float64(rng.IntN(1000)), func(r *rec) bool { sum += r.id; return true })
+		}
+	})
+	b.Run("CountEq100k", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if big.CountEq(true) != n {
+				b.Fatal("count")
+			}
+		}
+	})
+}
+
+// BenchmarkRange visits 1,000 distinct numbers: a window of an index of
+// 100,000 distinct numbers (1 item each), and a whole index of 1,000
+// numbers holding 10 items each.
+func BenchmarkRange(b *testing.B) {
+	const n = 100000
+	rs := sortedRecs(n)
+	wide := New(recPos)
+	for i, r := range rs {
+		wide.Add(float64(i), r)
+	}
+	narrow := New(recPos)
+	for i, r := range rs[:10000] {
+		narrow.Add(float64(i%1000), r)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	b.Run("1000of100k", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			lo := float64(rng.IntN(n - 1000))
+			visited := 0
+			wide.Range(lo, lo+1000, true, true, true, false, func(*rec) bool { visited++; return true })
+			if visited != 1000 {
+				b.Fatal(visited)
+			}
+		}
+	})
+	b.Run("1000x10items", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			visited := 0
+			narrow.Range(-1.0, 1e9, true, true, false, false, func(*rec) bool { visited++; return true })
+			if visited != 10000 {
+				b.Fatal(visited)
+			}
+		}
+	})
+}
+
+// BenchmarkMemory builds indexes of 200,000 items and reports the heap they
+// hold per item (B/item, from runtime.MemStats) beside MemoryBytes' estimate
+// (est-B/item). The records and the values themselves are allocated before
+// the measurement: strings are shared with the records.
+func BenchmarkMemory(b *testing.B) {
+	const n = 200000
+	for _, shape := range memShapes {
+		b.Run(shape.name, func(b *testing.B) {
+			items, values := shape.build(n)
+			var used, est int64
+			for b.Loop() {
+				before := heapAlloc()
+				ix := New(recPos)
+				for i, r := range items {
+					ix.Add(values[i], r)
+				}
+				used = heapAlloc() - before
+				est = ix.MemoryBytes()
+				runtime.KeepAlive(ix)
+			}
+			b.ReportMetric(float64(used)/n, "B/item")
+			b.ReportMetric(float64(est)/n, "est-B/item")
+		})
+	}
+	b.Run("unique-strings", func(b *testing.B) {
+		items, values := memShapes[1].build(n)
+		var used, est int64
+		for b.Loop() {
+			before := heapAlloc()
+			u := NewUnique[*rec]()
+			for i, r := range items {
+				u.Set(values[i], r)
+			}
+			used = heapAlloc() - before
+			est = u.MemoryBytes()
+			runtime.KeepAlive(u)
+		}
+		b.ReportMetric(float64(used)/n, "B/item")
+		b.ReportMetric(float64(est)/n, "est-B/item")
+	})
+	// Random insertion order into 3 values, as after updates.
+	b.Run("3values-random-order", func(b *testing.B) {
+		items, values := memShapes[0].build(n)
+		perm := rand.New(rand.NewPCG(3, 3)).Perm(n)
+		var used, est int64
+		for b.Loop() {
+			before := heapAlloc()
+			ix := New(recPos)
+			for _, i := range perm {
+				ix.Add(values[i], items[i])
+			}
+			used = heapAlloc() - before
+			est = ix.MemoryBytes()
+			runtime.KeepAlive(ix)
+		}
+		b.ReportMetric(float64(used)/n, "B/item")
+		b.ReportMetric(float64(est)/n, "est-B/item")
+	})
+}

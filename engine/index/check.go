@@ -1,0 +1,151 @@
+package index
+
+import (
+	"fmt"
+
+	"bucketd/engine/jsonv"
+)
+
+// Check verifies the index against all, which yields every (value, item)
+// pair that should be indexed; pairs whose value is not Indexable are
+// skipped. It returns an error wrapping ErrCorrupt, describing the first
+// fault found, unless the index holds exactly those pairs, the hash and the
+// value tree hold the same values in order, every posting is sorted by
+// strictly ascending pos and in the right form for its size, and the counters
+// agree. It takes O(n log n) time and is meant for tests.
+func (ix *Index[T]) Check(all func(yield func(v jsonv.Value, it T) bool)) error {
+	want := map[jsonv.Value]map[T]bool{}
+	total := 0
+	all(func(v jsonv.Value, it T) bool {
+		if !Indexable(v) {
+			return true
+		}
+		if f, ok := v.(float64); ok {
+			v, _ = numKey(f)
+		}
+		set := want[v]
+		if set == nil {
+			set = map[T]bool{}
+			want[v] = set
+		}
+		if !set[it] {
+			set[it] = true
+			total++
+		}
+		return true
+	})
+	got := 0
+	if err := checkSet(ix.bools, want, &ix.ord, &got); err != nil {
+		return fmt.Errorf("%w: booleans: %w", ErrCorrupt, err)
+	}
+	if err := checkSet(ix.nums, want, &ix.ord, &got); err != nil {
+		return fmt.Errorf("%w: numbers: %w", ErrCorrupt, err)
+	}
+	if err := checkSet(ix.strs, want, &ix.ord, &got); err != nil {
+		return fmt.Errorf("%w: strings: %w", ErrCorrupt, err)
+	}
+	for v, set := range want {
+		if len(set) > 0 {
+			return fmt.Errorf("%w: value %#v with %d items is missing", ErrCorrupt, v, len(set))
+		}
+	}
+	if got != total || ix.n != total {
+		return fmt.Errorf("%w: Len %d, postings hold %d items, want %d", ErrCorrupt, ix.n, got, total)
+	}
+	return nil
+}
+
+// checkSet checks one value set, deleting from want the pairs it finds and
+// adding the items it holds to *got.
+func checkSet[K comparable, T comparable](s *valueSet[K, T], want map[jsonv.Value]map[T]bool, o *order[T], got *int) error {
+	if s == nil {
+		return nil
+	}
+	if len(s.m) == 0 {
+		return fmt.Errorf("empty set left allocated")
+	}
+	if s.keys.Len() != len(s.m) {
+		return fmt.Errorf("tree has %d values, hash %d", s.keys.Len(), len(s.m))
+	}
+	if s.peak < len(s.m) {
+		return fmt.Errorf("peak %d below hash size %d", s.peak, len(s.m))
+	}
+	var err error
+	var prev K
+	first := true
+	var postings, sliceCap, trees, treeItems int
+	s.keys.Scan(func(k K) bool {
+		if !first && !s.keys.Less(prev, k) {
+			err = fmt.Errorf("tree values %#v, %#v out of order", prev, k)
+			return false
+		}
+		first, prev = false, k
+		if f, ok := any(k).(float64); ok {
+			if nk, ok := numKey(f); !ok || nk != f || (f == 0 && 1/f < 0) {
+				err = fmt.Errorf("number key %v not normalized", f)
+				return false
+			}
+		}
+		sl, ok := s.m[k]
+		if !ok {
+			err = fmt.Errorf("tree value %#v missing from hash", k)
+			return false
+		}
+		var items []T
+		if p := sl.more; p != nil {
+			postings++
+			var zero T
+			if sl.one != zero {
+				err = fmt.Errorf("value %#v: inline item set beside a posting", k)
+				return false
+			}
+			switch {
+			case p.tree == nil && (len(p.items) < 2 || len(p.items) > maxSlice):
+				err = fmt.Errorf("value %#v: slice posting of %d items", k, len(p.items))
+			case p.tree != nil && p.items != nil:
+				err = fmt.Errorf("value %#v: posting has both slice and tree", k)
+			case p.tree != nil && p.tree.Len() <= minTree:
+				err = fmt.Errorf("value %#v: tree posting of %d items", k, p.tree.Len())
+			}
+			if err != nil {
+				return false
+			}
+			if p.tree != nil {
+				trees++
+				treeItems += p.tree.Len()
+			} else {
+				sliceCap += cap(p.items)
+			}
+		}
+		sl.each(func(it T) bool {
+			items = append(items, it)
+			return true
+		})
+		if len(items) != sl.count() {
+			err = fmt.Errorf("value %#v: count %d, visited %d", k, sl.count(), len(items))
+			return false
+		}
+		set := want[any(k)]
+		for i, it := range items {
+			if i > 0 && o.pos(items[i-1]) >= o.pos(it) {
+				err = fmt.Errorf("value %#v: posting out of pos order at %d (%d, %d)", k, i, o.pos(items[i-1]), o.pos(it))
+				return false
+			}
+			if !set[it] {
+				err = fmt.Errorf("value %#v: unexpected item %v", k, it)
+				return false
+			}
+			delete(set, it)
+		}
+		*got += len(items)
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	if postings != s.postings || sliceCap != s.sliceCap || trees != s.trees || treeItems != s.treeItems {
+		return fmt.Errorf("accounting: postings %d/%d, slice cap %d/%d, trees %d/%d, tree items %d/%d (kept/actual)",
+			s.postings, postings, s.sliceCap, sliceCap, s.trees, trees, s.treeItems, treeItems)
+	}
+	return nil
+}

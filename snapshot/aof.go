@@ -1,0 +1,298 @@
+package snapshot
+
+import (
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"bucketd/engine"
+	"bucketd/engine/jsonv"
+)
+
+// Fsync policies, as Redis's appendfsync.
+const (
+	FsyncAlways   = "always"
+	FsyncEverySec = "everysec"
+	FsyncNo       = "no"
+)
+
+// aof appends committed changes to the current append-only file. Appends
+// happen inside commits (the engine calls the observer methods with the
+// written buckets locked), so they only copy bytes into a buffer; a writer
+// goroutine writes the buffer to the file and, under "always", fsyncs it
+// before the commands that produced it are answered (WaitDurable).
+type aof struct {
+	policy string
+
+	// mu guards every field below. Lock order: bucket locks, then mu.
+	mu       sync.Mutex
+	cond     *sync.Cond // signalled when written/synced/writing/err change
+	file     *os.File
+	buf      []byte // appended, not yet handed to the writer
+	writing  bool   // the writer goroutine is writing outside mu
+	syncing  bool   // the everysec goroutine is fsyncing outside mu
+	closed   bool
+	appended int64 // bytes appended in all (logical offset)
+	written  int64 // bytes written to files
+	synced   int64 // bytes known to be on disk
+	fileSize int64 // size of the current file
+	err      error // last write or fsync error; cleared by a later success
+	entries  int64 // entries appended since the last snapshot
+	wake     chan struct{}
+	done     chan struct{}
+}
+
+func newAOF(f *os.File, size int64, policy string) *aof {
+	a := &aof{policy: policy, file: f, fileSize: size, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	a.cond = sync.NewCond(&a.mu)
+	go a.writer()
+	if policy == FsyncEverySec {
+		go a.everySec()
+	}
+	return a
+}
+
+// appendOps appends one entry. It never blocks on the disk.
+func (a *aof) appendOps(ops []Op) {
+	if len(ops) == 0 {
+		return
+	}
+	a.mu.Lock()
+	n := len(a.buf)
+	a.buf = AppendEntry(a.buf, ops)
+	a.appended += int64(len(a.buf) - n)
+	a.entries++
+	a.mu.Unlock()
+	select {
+	case a.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Committed implements engine.Observer: one entry per commit.
+func (a *aof) Committed(changes []engine.Change) {
+	var ops []Op
+	for i := range changes {
+		c := &changes[i]
+		if !c.Persistent {
+			continue
+		}
+		seq := []byte(strconv.FormatUint(c.Seq, 10))
+		switch c.Op {
+		case engine.OpInserted, engine.OpUpdated:
+			ops = append(ops, Op{[]byte("PUT"), []byte(c.Bucket), seq, []byte(strconv.FormatInt(c.Counter, 10)), c.New.JSON()})
+		case engine.OpDeleted:
+			ops = append(ops, Op{[]byte("DEL"), []byte(c.Bucket), seq, jsonv.Marshal(c.Key)})
+		case engine.OpCleared:
+			ops = append(ops, Op{[]byte("CLEAR"), []byte(c.Bucket), seq})
+		}
+	}
+	a.appendOps(ops)
+}
+
+// BucketDefined implements engine.SchemaObserver.
+func (a *aof) BucketDefined(name string, definition []byte, altered bool) {
+	op := "DEFINE"
+	if altered {
+		op = "ALTER"
+	}
+	a.appendOps([]Op{{[]byte(op), []byte(name), definition}})
+}
+
+// BucketDropped implements engine.SchemaObserver.
+func (a *aof) BucketDropped(name string) {
+	a.appendOps([]Op{{[]byte("DROP"), []byte(name)}})
+}
+
+// queryDefined logs a query definition (nil definition: dropped).
+func (a *aof) queryDefined(name string, definition []byte) {
+	if definition == nil {
+		a.appendOps([]Op{{[]byte("QDROP"), []byte(name)}})
+		return
+	}
+	a.appendOps([]Op{{[]byte("QDEFINE"), []byte(name), definition}})
+}
+
+// writer writes the buffer to the file, fsyncing under "always".
+func (a *aof) writer() {
+	defer close(a.done)
+	for {
+		a.mu.Lock()
+		for len(a.buf) == 0 && !a.closed {
+			a.mu.Unlock()
+			select {
+			case <-a.wake:
+			case <-time.After(time.Second): // retry after an error
+			}
+			a.mu.Lock()
+		}
+		if a.closed && (len(a.buf) == 0 || a.err != nil) {
+			a.mu.Unlock()
+			return
+		}
+		data := a.buf
+		a.buf = nil
+		a.writing = true
+		f := a.file
+		a.mu.Unlock()
+
+		_, err := f.Write(data)
+		if err == nil && a.policy == FsyncAlways {
+			err = f.Sync()
+		}
+
+		a.mu.Lock()
+		a.writing = false
+		if err != nil {
+			// Cut the file back to its last good size and keep the data
+			// for the next try, so that no torn entry sits in the middle.
+			f.Truncate(a.fileSize)
+			f.Seek(a.fileSize, 0)
+			a.buf = append(data, a.buf...)
+			a.err = err
+		} else {
+			a.err = nil
+			a.written += int64(len(data))
+			a.fileSize += int64(len(data))
+			if a.policy == FsyncAlways {
+				a.synced = a.written
+			}
+		}
+		a.cond.Broadcast()
+		closed := a.closed
+		a.mu.Unlock()
+		if err != nil && !closed {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+}
+
+// everySec fsyncs the file once a second when something was written.
+func (a *aof) everySec() {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-a.done:
+			return
+		case <-t.C:
+		}
+		a.mu.Lock()
+		if a.written == a.synced || a.closed {
+			a.mu.Unlock()
+			continue
+		}
+		target, f := a.written, a.file
+		a.syncing = true // rotate waits: the file must stay open
+		a.mu.Unlock()
+		err := f.Sync()
+		a.mu.Lock()
+		a.syncing = false
+		if err != nil {
+			a.err = err
+		} else if target > a.synced {
+			a.synced = target
+		}
+		a.cond.Broadcast()
+		a.mu.Unlock()
+	}
+}
+
+// mark returns the logical offset of everything appended so far.
+func (a *aof) mark() int64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.appended
+}
+
+// waitDurable waits, under "always", until everything appended up to off
+// is fsynced, and returns the write error that prevents it. Under the
+// other policies it only reports a standing error.
+func (a *aof) waitDurable(off int64) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.policy != FsyncAlways {
+		return a.err
+	}
+	for a.synced < off && !a.closed {
+		if a.err != nil {
+			return a.err
+		}
+		a.cond.Wait()
+	}
+	return a.err
+}
+
+// failure returns the standing write error, if any.
+func (a *aof) failure() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.err
+}
+
+// rotate makes next the current file after writing and fsyncing what is
+// buffered to the old one, which it closes. Appends cannot happen during
+// it: it runs inside engine.Store.Capture, and query definitions take the
+// persistence lock.
+func (a *aof) rotate(next *os.File) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for a.writing || a.syncing {
+		a.cond.Wait()
+	}
+	var err error
+	if len(a.buf) > 0 {
+		if _, err = a.file.Write(a.buf); err == nil {
+			a.written += int64(len(a.buf))
+			a.buf = nil
+		}
+	}
+	if err == nil {
+		err = a.file.Sync()
+	}
+	if err != nil {
+		a.err = err
+		return err
+	}
+	a.synced = a.written
+	a.file.Close()
+	a.file = next
+	a.fileSize = 0
+	a.entries = 0
+	return nil
+}
+
+// size returns the current file's size.
+func (a *aof) size() int64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.fileSize + int64(len(a.buf))
+}
+
+// close writes what is buffered, fsyncs and closes the file.
+func (a *aof) close() error {
+	a.mu.Lock()
+	a.closed = true
+	a.mu.Unlock()
+	select {
+	case a.wake <- struct{}{}:
+	default:
+	}
+	<-a.done
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for a.syncing {
+		a.cond.Wait()
+	}
+	err := a.err
+	if len(a.buf) > 0 && err == nil {
+		_, err = a.file.Write(a.buf)
+	}
+	if serr := a.file.Sync(); err == nil {
+		err = serr
+	}
+	a.file.Close()
+	a.cond.Broadcast()
+	return err
+}

@@ -1,0 +1,150 @@
+package snapshot
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"bucketd/engine"
+)
+
+const manifestName = "manifest.json"
+
+// manifest names the files that hold the data: a snapshot (or none) and
+// the append-only files to replay after it, in order. It is replaced
+// atomically (temp file, fsync, rename, directory fsync).
+type manifest struct {
+	Version    int      `json:"version"`
+	Generation int      `json:"generation"`
+	Snapshot   string   `json:"snapshot"`
+	AOF        []string `json:"aof"`
+}
+
+func aofName(gen int) string      { return fmt.Sprintf("appendonly.%d.aof", gen) }
+func snapshotName(gen int) string { return fmt.Sprintf("snapshot.%d.bdb", gen) }
+
+func readManifest(dir string) (*manifest, error) {
+	data, err := os.ReadFile(filepath.Join(dir, manifestName))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var m manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, manifestName), err)
+	}
+	if m.Version != 1 || len(m.AOF) == 0 {
+		return nil, fmt.Errorf("%s: unsupported or empty manifest", filepath.Join(dir, manifestName))
+	}
+	return &m, nil
+}
+
+// writeFileAtomic writes data to dir/name through a temp file, fsyncing the
+// file and the directory, so that a crash leaves the old or the new file.
+func writeFileAtomic(dir, name string, write func(f *os.File) error) error {
+	tmp := filepath.Join(dir, name+".tmp")
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
+		return err
+	}
+	return syncDir(dir)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+func writeManifest(dir string, m *manifest) error {
+	data, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(dir, manifestName, func(f *os.File) error {
+		_, err := f.Write(append(data, '\n'))
+		return err
+	})
+}
+
+// NamedDef is a named definition (a reactive query's).
+type NamedDef struct {
+	Name string
+	JSON []byte
+}
+
+const snapshotBatch = 512
+
+// writeSnapshot writes a snapshot file: a header entry, each bucket's
+// definition and counters followed by its records in batches, the query
+// definitions, and an END entry with the number of entries before it.
+func writeSnapshot(dir, name string, images []engine.BucketImage, queries []NamedDef, now int64) (int64, error) {
+	var size int64
+	err := writeFileAtomic(dir, name, func(f *os.File) error {
+		w := bufio.NewWriterSize(f, 1<<20)
+		var buf []byte
+		entries := 0
+		put := func(ops []Op) error {
+			buf = AppendEntry(buf[:0], ops)
+			entries++
+			size += int64(len(buf))
+			_, err := w.Write(buf)
+			return err
+		}
+		if err := put([]Op{{[]byte("SNAPSHOT"), []byte("1"), []byte(strconv.FormatInt(now, 10))}}); err != nil {
+			return err
+		}
+		for _, img := range images {
+			if err := put([]Op{{[]byte("BUCKET"), []byte(img.Name), img.Definition,
+				[]byte(strconv.FormatInt(img.Counter, 10)), []byte(strconv.FormatUint(img.EventSeq, 10))}}); err != nil {
+				return err
+			}
+			for i := 0; i < len(img.Records); i += snapshotBatch {
+				end := min(i+snapshotBatch, len(img.Records))
+				ops := make([]Op, 0, end-i)
+				for _, r := range img.Records[i:end] {
+					ops = append(ops, Op{[]byte("PUT"), []byte(img.Name), r.JSON()})
+				}
+				if err := put(ops); err != nil {
+					return err
+				}
+			}
+		}
+		for _, q := range queries {
+			if err := put([]Op{{[]byte("QUERY"), []byte(q.Name), q.JSON}}); err != nil {
+				return err
+			}
+		}
+		if err := put([]Op{{[]byte("END"), []byte(strconv.Itoa(entries))}}); err != nil {
+			return err
+		}
+		return w.Flush()
+	})
+	return size, err
+}

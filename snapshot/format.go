@@ -1,0 +1,221 @@
+package snapshot
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"strconv"
+)
+
+// Op is one operation of an entry: a name and its arguments, all bulk
+// strings.
+type Op [][]byte
+
+// castagnoli is the CRC-32C table; every entry carries the checksum of its
+// operations so that a flipped byte anywhere is detected.
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// AppendEntry appends one entry to dst in RESP form: an array whose first
+// element is the CRC-32C (8 hex digits) of the bytes that follow, then one
+// array of bulk strings per operation. One commit is one entry, so a commit
+// is replayed whole or not at all.
+func AppendEntry(dst []byte, ops []Op) []byte {
+	dst = append(dst, '*')
+	dst = strconv.AppendInt(dst, int64(len(ops)+1), 10)
+	dst = append(dst, "\r\n$8\r\n"...)
+	crcAt := len(dst)
+	dst = append(dst, "00000000\r\n"...)
+	body := len(dst)
+	for _, op := range ops {
+		dst = append(dst, '*')
+		dst = strconv.AppendInt(dst, int64(len(op)), 10)
+		dst = append(dst, "\r\n"...)
+		for _, a := range op {
+			dst = append(dst, '$')
+			dst = strconv.AppendInt(dst, int64(len(a)), 10)
+			dst = append(dst, "\r\n"...)
+			dst = append(dst, a...)
+			dst = append(dst, "\r\n"...)
+		}
+	}
+	sum := crc32.Checksum(dst[body:], castagnoli)
+	const hexdigits = "0123456789abcdef"
+	for i := 7; i >= 0; i-- {
+		dst[crcAt+i] = hexdigits[sum&0xf]
+		sum >>= 4
+	}
+	return dst
+}
+
+// errIncomplete reports an entry cut short by the end of the data.
+var errIncomplete = errors.New("incomplete entry")
+
+// ErrTorn reports that the data ends with an incomplete entry, as a crash
+// in the middle of a write leaves it: Reader.Next returns it once the
+// complete entries before it have been read.
+var ErrTorn = errors.New("torn last entry")
+
+// CorruptError reports data that is not a valid entry.
+type CorruptError struct {
+	File   string
+	Offset int64
+	Msg    string
+}
+
+func (e *CorruptError) Error() string {
+	return fmt.Sprintf("%s: corrupt entry at offset %d: %s", e.File, e.Offset, e.Msg)
+}
+
+// Reader reads entries from data.
+type Reader struct {
+	data []byte
+	off  int
+	file string
+}
+
+// NewReader returns a reader of the entries in data; file names the data
+// in errors.
+func NewReader(data []byte, file string) *Reader { return &Reader{data: data, file: file} }
+
+// Offset returns the offset just after the last entry read.
+func (r *Reader) Offset() int64 { return int64(r.off) }
+
+// Next returns the next entry's operations. At the clean end of the data
+// it returns nil, nil. An incomplete last entry is ErrTorn (Offset then
+// says where the good data ends); anything else that is not a valid entry
+// is a *CorruptError.
+func (r *Reader) Next() ([]Op, error) {
+	if r.off >= len(r.data) {
+		return nil, nil
+	}
+	ops, n, err := parseEntry(r.data[r.off:])
+	if err == nil {
+		r.off += n
+		return ops, nil
+	}
+	if err == errIncomplete {
+		// A crash mid-write leaves an incomplete entry at the very end. If a
+		// complete, valid entry follows somewhere after this point, the
+		// data was damaged instead (a length digit changed, say).
+		if !validEntryAfter(r.data[r.off+1:]) {
+			return nil, ErrTorn
+		}
+		err = errors.New("an entry's length runs past a later valid entry")
+	}
+	return nil, &CorruptError{File: r.file, Offset: int64(r.off), Msg: err.Error()}
+}
+
+// validEntryAfter reports whether a complete entry with a good checksum
+// starts anywhere in data.
+func validEntryAfter(data []byte) bool {
+	for i := 0; i < len(data); {
+		j := bytes.IndexByte(data[i:], '*')
+		if j < 0 {
+			return false
+		}
+		i += j
+		if _, _, err := parseEntry(data[i:]); err == nil {
+			return true
+		}
+		i++
+	}
+	return false
+}
+
+// parseEntry parses one entry at the start of b and returns its operations
+// and length.
+func parseEntry(b []byte) ([]Op, int, error) {
+	p := parser{b: b}
+	n, err := p.header('*')
+	if err != nil {
+		return nil, 0, err
+	}
+	if n < 2 {
+		return nil, 0, fmt.Errorf("entry of %d elements", n)
+	}
+	crcText, err := p.bulk()
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(crcText) != 8 {
+		return nil, 0, errors.New("bad checksum field")
+	}
+	want, perr := strconv.ParseUint(string(crcText), 16, 32)
+	if perr != nil {
+		return nil, 0, errors.New("bad checksum field")
+	}
+	body := p.off
+	ops := make([]Op, 0, n-1)
+	for i := 1; i < n; i++ {
+		m, err := p.header('*')
+		if err != nil {
+			return nil, 0, err
+		}
+		op := make(Op, 0, m)
+		for j := 0; j < m; j++ {
+			a, err := p.bulk()
+			if err != nil {
+				return nil, 0, err
+			}
+			op = append(op, a)
+		}
+		if len(op) == 0 {
+			return nil, 0, errors.New("empty operation")
+		}
+		ops = append(ops, op)
+	}
+	if got := crc32.Checksum(b[body:p.off], castagnoli); uint64(got) != want {
+		return nil, 0, fmt.Errorf("checksum mismatch (stored %08x, computed %08x)", want, got)
+	}
+	return ops, p.off, nil
+}
+
+type parser struct {
+	b   []byte
+	off int
+}
+
+// header reads "<c><n>\r\n".
+func (p *parser) header(c byte) (int, error) {
+	if p.off >= len(p.b) {
+		return 0, errIncomplete
+	}
+	if p.b[p.off] != c {
+		return 0, fmt.Errorf("expected '%c', got %q", c, p.b[p.off])
+	}
+	end := bytes.IndexByte(p.b[p.off:], '\n')
+	if end < 0 {
+		if len(p.b)-p.off > 32 {
+			return 0, errors.New("header too long")
+		}
+		return 0, errIncomplete
+	}
+	line := p.b[p.off+1 : p.off+end]
+	if len(line) == 0 || line[len(line)-1] != '\r' {
+		return 0, errors.New("header without CRLF")
+	}
+	n, err := strconv.Atoi(string(line[:len(line)-1]))
+	if err != nil || n < 0 || n > 1<<31 {
+		return 0, fmt.Errorf("bad length %q", line[:len(line)-1])
+	}
+	p.off += end + 1
+	return n, nil
+}
+
+// bulk reads "$<n>\r\n<n bytes>\r\n".
+func (p *parser) bulk() ([]byte, error) {
+	n, err := p.header('$')
+	if err != nil {
+		return nil, err
+	}
+	if len(p.b)-p.off < n+2 {
+		return nil, errIncomplete
+	}
+	a := p.b[p.off : p.off+n]
+	if p.b[p.off+n] != '\r' || p.b[p.off+n+1] != '\n' {
+		return nil, errors.New("bulk without CRLF")
+	}
+	p.off += n + 2
+	return a, nil
+}

@@ -1,0 +1,327 @@
+package snapshot
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"bucketd/engine"
+)
+
+// Options configures persistence.
+type Options struct {
+	// Dir holds the manifest, the snapshot and the append-only files.
+	Dir string
+	// Fsync is the appendfsync policy: FsyncAlways, FsyncEverySec or
+	// FsyncNo.
+	Fsync string
+	// Log receives structured logs.
+	Log zerolog.Logger
+	// AutoRewriteMinSize and AutoRewritePercent trigger an automatic
+	// rewrite when the append-only file has passed the size and grown by
+	// the percentage over the last snapshot (Redis's 64mb and 100).
+	AutoRewriteMinSize int64
+	AutoRewritePercent int64
+	// Now is the clock in Unix milliseconds (nil: the wall clock).
+	Now func() int64
+}
+
+// Queries is how persistence reads and restores the reactive query
+// definitions, which live outside the engine.
+type Queries struct {
+	// List returns every definition, sorted by name.
+	List func() []NamedDef
+	// Restore defines a query (definition nil: drops it), without
+	// side effects.
+	Restore func(name string, definition []byte) error
+}
+
+// ErrRewriteInProgress is returned when a rewrite is asked for while one
+// runs.
+var ErrRewriteInProgress = errors.New("Background append only file rewriting already in progress")
+
+// Persistence keeps the store on disk: it loads it at start-up and logs
+// every commit to the append-only file.
+type Persistence struct {
+	opts    Options
+	store   *engine.Store
+	queries Queries
+	aof     *aof
+	log     zerolog.Logger
+
+	// mu guards the fields below; it also orders query definition logging
+	// with rotation. Lock order: engine locks, then mu, then aof.mu.
+	mu            sync.Mutex
+	man           *manifest
+	rewriting     bool
+	lastSave      time.Time
+	lastStatus    string
+	lastRewriteMs int64
+	baseSize      int64
+	loadedRecords int64
+	loadTime      time.Duration
+
+	wg   sync.WaitGroup
+	stop chan struct{}
+}
+
+// Open loads the data under opts.Dir into store and queries, then starts
+// logging changes. A torn last entry of the last append-only file is cut
+// off with a warning; any other damage is an error that names the file and
+// the offset, and nothing is served.
+func Open(store *engine.Store, queries Queries, opts Options) (*Persistence, error) {
+	if opts.AutoRewriteMinSize == 0 {
+		opts.AutoRewriteMinSize = 64 << 20
+	}
+	if opts.AutoRewritePercent == 0 {
+		opts.AutoRewritePercent = 100
+	}
+	if opts.Now == nil {
+		opts.Now = func() int64 { return time.Now().UnixMilli() }
+	}
+	p := &Persistence{opts: opts, store: store, queries: queries, log: opts.Log, lastStatus: "ok", stop: make(chan struct{})}
+	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	man, err := readManifest(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	fresh := man == nil
+	if fresh {
+		man = &manifest{Version: 1, Generation: 1, AOF: []string{aofName(1)}}
+	}
+	p.man = man
+	if man.Snapshot != "" {
+		if err := p.loadSnapshot(filepath.Join(opts.Dir, man.Snapshot)); err != nil {
+			return nil, err
+		}
+		if st, err := os.Stat(filepath.Join(opts.Dir, man.Snapshot)); err == nil {
+			p.baseSize = st.Size()
+		}
+	}
+	var size int64
+	for i, name := range man.AOF {
+		last := i == len(man.AOF)-1
+		n, err := p.loadAOF(filepath.Join(opts.Dir, name), last)
+		if err != nil {
+			return nil, err
+		}
+		size = n
+	}
+	p.loadTime = time.Since(start)
+	f, err := os.OpenFile(filepath.Join(opts.Dir, man.AOF[len(man.AOF)-1]), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if fresh {
+		if err := writeManifest(opts.Dir, man); err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
+	p.aof = newAOF(f, size, opts.Fsync)
+	store.AddObserver(p.aof)
+	store.AddSchemaObserver(p.aof)
+	p.wg.Add(1)
+	go p.autoRewrite()
+	p.log.Info().Str("dir", opts.Dir).Int64("records", p.loadedRecords).Dur("took", p.loadTime).
+		Str("appendfsync", opts.Fsync).Msg("data loaded")
+	return p, nil
+}
+
+func (p *Persistence) loadSnapshot(path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("reading snapshot: %w", err)
+	}
+	r := NewReader(data, path)
+	entries := 0
+	ended := false
+	for {
+		at := r.Offset()
+		ops, err := r.Next()
+		if err == ErrTorn {
+			return &CorruptError{File: path, Offset: r.Offset(), Msg: "snapshot ends in the middle of an entry"}
+		}
+		if err != nil {
+			return err
+		}
+		if ops == nil {
+			break
+		}
+		if ended {
+			return &CorruptError{File: path, Offset: at, Msg: "data after the END entry"}
+		}
+		if entries == 0 && (string(ops[0][0]) != "SNAPSHOT" || len(ops[0]) < 2 || string(ops[0][1]) != "1") {
+			return &CorruptError{File: path, Offset: at, Msg: "not a bucketd snapshot (version 1)"}
+		}
+		if string(ops[0][0]) == "END" {
+			if len(ops[0]) != 2 || string(ops[0][1]) != strconv.Itoa(entries) {
+				return &CorruptError{File: path, Offset: at, Msg: "END entry does not match the number of entries"}
+			}
+			ended = true
+			entries++
+			continue
+		}
+		if err := p.apply(ops); err != nil {
+			return &CorruptError{File: path, Offset: at, Msg: err.Error()}
+		}
+		entries++
+	}
+	if !ended {
+		return &CorruptError{File: path, Offset: r.Offset(), Msg: "snapshot has no END entry"}
+	}
+	return nil
+}
+
+// loadAOF replays one append-only file and returns its size after any
+// repair. Only the last file may end with a torn entry.
+func (p *Persistence) loadAOF(path string, last bool) (int64, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) && last {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("reading append-only file: %w", err)
+	}
+	r := NewReader(data, path)
+	for {
+		at := r.Offset()
+		ops, err := r.Next()
+		if err == ErrTorn {
+			if !last {
+				return 0, &CorruptError{File: path, Offset: at, Msg: "incomplete entry in a closed append-only file"}
+			}
+			p.log.Warn().Str("file", path).Int64("offset", at).Int("bytes_cut", len(data)-int(at)).
+				Msg("append-only file ends with a torn entry (crash during a write); cutting it off")
+			if err := os.Truncate(path, at); err != nil {
+				return 0, err
+			}
+			return at, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+		if ops == nil {
+			return int64(len(data)), nil
+		}
+		if err := p.apply(ops); err != nil {
+			return 0, &CorruptError{File: path, Offset: at, Msg: err.Error()}
+		}
+	}
+}
+
+func arg(op Op, i int) ([]byte, error) {
+	if i >= len(op) {
+		return nil, fmt.Errorf("%s: missing argument %d", op[0], i)
+	}
+	return op[i], nil
+}
+
+func argInt(op Op, i int) (int64, error) {
+	a, err := arg(op, i)
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.ParseInt(string(a), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%s: bad number %q", op[0], a)
+	}
+	return n, nil
+}
+
+// apply replays the operations of one entry.
+func (p *Persistence) apply(ops []Op) error {
+	s := p.store
+	for _, op := range ops {
+		var err error
+		switch string(op[0]) {
+		case "SNAPSHOT":
+		case "DEFINE", "ALTER":
+			if len(op) != 3 {
+				return fmt.Errorf("%s: wrong number of arguments", op[0])
+			}
+			err = s.RestoreDefine(string(op[1]), op[2])
+		case "DROP":
+			if len(op) != 2 {
+				return fmt.Errorf("DROP: wrong number of arguments")
+			}
+			s.RestoreDrop(string(op[1]))
+		case "BUCKET":
+			if len(op) != 5 {
+				return fmt.Errorf("BUCKET: wrong number of arguments")
+			}
+			if err = s.RestoreDefine(string(op[1]), op[2]); err == nil {
+				counter, e1 := argInt(op, 3)
+				seq, e2 := argInt(op, 4)
+				if err = errors.Join(e1, e2); err == nil {
+					err = s.RestoreCounters(string(op[1]), counter, uint64(seq))
+				}
+			}
+		case "PUT":
+			switch len(op) {
+			case 3: // snapshot form
+				err = s.RestorePut(string(op[1]), op[2])
+				p.loadedRecords++
+			case 5:
+				seq, e1 := argInt(op, 2)
+				counter, e2 := argInt(op, 3)
+				if err = errors.Join(e1, e2); err == nil {
+					if err = s.RestorePut(string(op[1]), op[4]); err == nil {
+						err = s.RestoreCounters(string(op[1]), counter, uint64(seq))
+					}
+				}
+			default:
+				err = fmt.Errorf("PUT: wrong number of arguments")
+			}
+		case "DEL":
+			if len(op) != 4 {
+				return fmt.Errorf("DEL: wrong number of arguments")
+			}
+			var seq int64
+			if seq, err = argInt(op, 2); err == nil {
+				if err = s.RestoreDelete(string(op[1]), op[3]); err == nil {
+					err = s.RestoreCounters(string(op[1]), -1, uint64(seq))
+				}
+			}
+		case "CLEAR":
+			if len(op) != 3 {
+				return fmt.Errorf("CLEAR: wrong number of arguments")
+			}
+			var seq int64
+			if seq, err = argInt(op, 2); err == nil {
+				if err = s.RestoreClear(string(op[1])); err == nil {
+					err = s.RestoreCounters(string(op[1]), -1, uint64(seq))
+				}
+			}
+		case "QUERY", "QDEFINE":
+			if len(op) != 3 {
+				return fmt.Errorf("%s: wrong number of arguments", op[0])
+			}
+			if p.queries.Restore != nil {
+				err = p.queries.Restore(string(op[1]), op[2])
+			}
+		case "QDROP":
+			if len(op) != 2 {
+				return fmt.Errorf("QDROP: wrong number of arguments")
+			}
+			if p.queries.Restore != nil {
+				err = p.queries.Restore(string(op[1]), nil)
+			}
+		default:
+			return fmt.Errorf("unknown operation %q", op[0])
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

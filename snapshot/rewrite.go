@@ -1,0 +1,207 @@
+package snapshot
+
+import (
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Rewrite writes a new snapshot and starts a new append-only file
+// (BGREWRITEAOF, BGSAVE, SAVE). Writers are held only while the record
+// pointers are copied and the file is switched; the snapshot is written
+// after that, from the copied pointers, while writes go on into the new
+// file. With wait false it returns once the switch is done and the
+// snapshot is written in the background.
+func (p *Persistence) Rewrite(wait bool) error {
+	p.mu.Lock()
+	if p.rewriting {
+		p.mu.Unlock()
+		return ErrRewriteInProgress
+	}
+	p.rewriting = true
+	gen := p.man.Generation + 1
+	p.mu.Unlock()
+
+	started := time.Now()
+	next, err := os.OpenFile(filepath.Join(p.opts.Dir, aofName(gen)), os.O_CREATE|os.O_TRUNC|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		p.finishRewrite(started, err)
+		return err
+	}
+	var queries []NamedDef
+	var rerr error
+	images := p.store.Capture(func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if rerr = p.aof.rotate(next); rerr != nil {
+			return
+		}
+		if p.queries.List != nil {
+			queries = p.queries.List()
+		}
+		// From here on the chain is: old snapshot, old files, new file.
+		p.man.AOF = append(p.man.AOF, aofName(gen))
+		p.man.Generation = gen
+		rerr = writeManifest(p.opts.Dir, p.man)
+	})
+	if rerr != nil {
+		next.Close()
+		p.finishRewrite(started, rerr)
+		return rerr
+	}
+	now := p.opts.Now()
+	do := func() error {
+		size, err := writeSnapshot(p.opts.Dir, snapshotName(gen), images, queries, now)
+		if err == nil {
+			p.mu.Lock()
+			old := append([]string{p.man.Snapshot}, p.man.AOF[:len(p.man.AOF)-1]...)
+			p.man.Snapshot = snapshotName(gen)
+			p.man.AOF = []string{aofName(gen)}
+			err = writeManifest(p.opts.Dir, p.man)
+			if err == nil {
+				p.baseSize = size
+			}
+			p.mu.Unlock()
+			if err == nil {
+				for _, f := range old {
+					if f != "" {
+						os.Remove(filepath.Join(p.opts.Dir, f))
+					}
+				}
+			}
+		}
+		p.finishRewrite(started, err)
+		return err
+	}
+	if wait {
+		return do()
+	}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		do()
+	}()
+	return nil
+}
+
+func (p *Persistence) finishRewrite(started time.Time, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.rewriting = false
+	p.lastRewriteMs = time.Since(started).Milliseconds()
+	if err != nil {
+		p.lastStatus = "err"
+		p.log.Error().Err(err).Msg("rewrite (snapshot + new append-only file) failed")
+		return
+	}
+	p.lastStatus = "ok"
+	p.lastSave = time.Now()
+	p.log.Info().Int64("took_ms", p.lastRewriteMs).Str("snapshot", p.man.Snapshot).Msg("snapshot written; append-only file restarted")
+}
+
+// autoRewrite starts a rewrite when the append-only file has passed the
+// minimum size and grown by the percentage over the snapshot's size.
+func (p *Persistence) autoRewrite() {
+	defer p.wg.Done()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-t.C:
+		}
+		size := p.aof.size()
+		p.mu.Lock()
+		due := !p.rewriting && size >= p.opts.AutoRewriteMinSize && size*100 >= p.baseSize*(100+p.opts.AutoRewritePercent)
+		p.mu.Unlock()
+		if due {
+			p.log.Info().Int64("aof_size", size).Msg("starting automatic rewrite")
+			p.Rewrite(false)
+		}
+	}
+}
+
+// QueryDefined logs a query definition (definition nil: dropped). It is
+// ordered with rotation, so a definition is in the snapshot or after it.
+func (p *Persistence) QueryDefined(name string, definition []byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.aof.queryDefined(name, definition)
+}
+
+// Mark returns a position in the append-only stream that covers every
+// commit so far.
+func (p *Persistence) Mark() int64 { return p.aof.mark() }
+
+// WaitDurable waits until the commits up to mark are on disk (under
+// appendfsync always) and returns the write error that prevents it.
+func (p *Persistence) WaitDurable(mark int64) error { return p.aof.waitDurable(mark) }
+
+// Failure returns the standing write error, if any: writes are refused
+// while it lasts.
+func (p *Persistence) Failure() error { return p.aof.failure() }
+
+// Policy returns the appendfsync policy.
+func (p *Persistence) Policy() string { return p.opts.Fsync }
+
+// LastSave returns the time of the last successful snapshot (zero: none
+// since start).
+func (p *Persistence) LastSave() time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.lastSave
+}
+
+// Info is what INFO persistence reports.
+type Info struct {
+	RewriteInProgress bool
+	LastRewriteStatus string
+	LastRewriteMs     int64
+	LastWriteStatus   string
+	CurrentSize       int64
+	BaseSize          int64
+	ChangesSinceSave  int64
+	LastSave          time.Time
+	Fsync             string
+	LoadedRecords     int64
+	LoadTime          time.Duration
+	Files             []string
+}
+
+// Info returns the persistence figures.
+func (p *Persistence) Info() Info {
+	size := p.aof.size()
+	wstatus := "ok"
+	if p.aof.failure() != nil {
+		wstatus = "err"
+	}
+	p.aof.mu.Lock()
+	changes := p.aof.entries
+	p.aof.mu.Unlock()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	files := append([]string{}, p.man.AOF...)
+	if p.man.Snapshot != "" {
+		files = append([]string{p.man.Snapshot}, files...)
+	}
+	return Info{
+		RewriteInProgress: p.rewriting, LastRewriteStatus: p.lastStatus, LastRewriteMs: p.lastRewriteMs,
+		LastWriteStatus: wstatus, CurrentSize: size, BaseSize: p.baseSize, ChangesSinceSave: changes,
+		LastSave: p.lastSave, Fsync: p.opts.Fsync, LoadedRecords: p.loadedRecords, LoadTime: p.loadTime, Files: files,
+	}
+}
+
+// Close stops automatic rewrites, waits for a running one, writes a
+// snapshot when save is true, then flushes, fsyncs and closes the
+// append-only file: nothing acknowledged is lost by a clean stop.
+func (p *Persistence) Close(save bool) error {
+	close(p.stop)
+	p.wg.Wait()
+	if save {
+		if err := p.Rewrite(true); err != nil {
+			p.log.Error().Err(err).Msg("snapshot at shutdown failed; the append-only file still holds every change")
+		}
+	}
+	return p.aof.close()
+}
