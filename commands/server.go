@@ -165,6 +165,7 @@ func (s *Server) register() {
 		txCommands(),
 		pubsubCommands(),
 		persistCommands(),
+		storeCommands(),
 	} {
 		for _, c := range group {
 			s.table.Add(c)
