@@ -1,0 +1,88 @@
+package jsonv
+
+import (
+	"encoding/binary"
+	"math/bits"
+	"sync"
+)
+
+// Limits on what a pooled parser keeps between documents.
+const (
+	maxPooledStack = 1 << 12 // elements in each of the vals and keys stacks
+	maxPooledBuf   = 1 << 16 // bytes of unescape buffer
+	maxInternLen   = 32      // longest key that is interned
+)
+
+// parser holds the state of one Parse call. Parsers are pooled so the
+// scratch stacks, the unescape buffer and the key table are reused.
+type parser struct {
+	data  []byte
+	pos   int
+	depth int
+
+	// vals and keys are stacks of the elements of the arrays and objects
+	// being parsed. Each container appends its elements and, when closed,
+	// copies them into exactly sized slices and pops them.
+	vals []Value
+	keys []string
+
+	// buf receives the content of strings that contain escapes.
+	buf []byte
+
+	// names interns short object keys, so documents with the same shape
+	// share their key strings instead of allocating them again. It is a
+	// direct-mapped cache: a colliding key replaces the previous one.
+	names [1 << 8]string
+}
+
+var parserPool = sync.Pool{New: func() any { return new(parser) }}
+
+// getParser returns a parser ready to parse data.
+func getParser(data []byte) *parser {
+	p := parserPool.Get().(*parser)
+	p.data, p.pos, p.depth = data, 0, 0
+	return p
+}
+
+// putParser clears p and returns it to the pool unless it grew too large.
+func putParser(p *parser) {
+	p.data = nil
+	clear(p.vals) // after an error the stacks may still hold values
+	p.vals = p.vals[:0]
+	clear(p.keys)
+	p.keys = p.keys[:0]
+	if cap(p.vals) > maxPooledStack || cap(p.keys) > maxPooledStack || cap(p.buf) > maxPooledBuf {
+		return
+	}
+	parserPool.Put(p)
+}
+
+// popVals truncates the vals stack to n, clearing the popped entries so the
+// pool does not keep them alive.
+func (p *parser) popVals(n int) {
+	clear(p.vals[n:])
+	p.vals = p.vals[:n]
+}
+
+// intern returns raw as a string, reusing an earlier copy for short keys.
+func (p *parser) intern(raw []byte) string {
+	if len(raw) == 0 || len(raw) > maxInternLen {
+		return string(raw)
+	}
+	// Hash the length and up to 16 bytes: the first and last 8.
+	var h uint64
+	if n := len(raw); n >= 8 {
+		h = binary.LittleEndian.Uint64(raw) ^ bits.RotateLeft64(binary.LittleEndian.Uint64(raw[n-8:]), 29)
+	} else {
+		for _, c := range raw {
+			h = h<<8 | uint64(c)
+		}
+	}
+	h = (h ^ uint64(len(raw))) * 0x9E3779B97F4A7C15
+	slot := &p.names[h>>(64-8)]
+	if *slot == string(raw) {
+		return *slot
+	}
+	*slot = string(raw)
+	return *slot
+}
