@@ -106,6 +106,8 @@ type Bucket struct {
 	nextSeq  uint64 // next insertion position
 	eventSeq uint64 // last event sequence number published
 	dropped  bool
+
+	sup supervision
 }
 
 func newBucket(name string, def *schema.Definition) *Bucket {
@@ -135,6 +137,9 @@ func (b *Bucket) lessOrder(x, y *entry) bool {
 // addEntry links e into every structure. With t non-nil the step is
 // recorded for rollback. b.mu must be held for writing.
 func (b *Bucket) addEntry(t *Tx, e *entry) {
+	// The insertion-order tree is the commit point of an add: it is set
+	// last, so that a crash half-way leaves it without e and rebuild
+	// forgets the half-added record.
 	st := b.st
 	switch k := e.rec.key.(type) {
 	case string:
@@ -142,7 +147,6 @@ func (b *Bucket) addEntry(t *Tx, e *entry) {
 	case float64:
 		st.numKeys[k] = e
 	}
-	st.bySeq.Set(e)
 	if st.byKey != nil {
 		st.byKey.Set(e)
 	}
@@ -160,6 +164,7 @@ func (b *Bucket) addEntry(t *Tx, e *entry) {
 		}
 	}
 	st.bytes += e.rec.memSize() + 64
+	st.bySeq.Set(e)
 	if t != nil {
 		t.undo = append(t.undo, undoStep{kind: undoAdd, b: b, e: e})
 	}
@@ -168,14 +173,16 @@ func (b *Bucket) addEntry(t *Tx, e *entry) {
 // removeEntry unlinks e from every structure. With t non-nil the step is
 // recorded for rollback. b.mu must be held for writing.
 func (b *Bucket) removeEntry(t *Tx, e *entry) {
+	// The insertion-order tree is the commit point of a remove: it goes
+	// first (see addEntry).
 	st := b.st
+	st.bySeq.Delete(e)
 	switch k := e.rec.key.(type) {
 	case string:
 		delete(st.strKeys, k)
 	case float64:
 		delete(st.numKeys, k)
 	}
-	st.bySeq.Delete(e)
 	if st.byKey != nil {
 		st.byKey.Delete(e)
 	}

@@ -16,7 +16,7 @@ func (s *Store) read(t *Tx, name string, fn func(b *Bucket, now int64) error) er
 		if err != nil {
 			return err
 		}
-		return fn(b, t.now)
+		return s.guard(b, false, func() error { return fn(b, t.now) })
 	}
 	b, err := s.lookup(name)
 	if err != nil {
@@ -27,7 +27,7 @@ func (s *Store) read(t *Tx, name string, fn func(b *Bucket, now int64) error) er
 	if b.dropped {
 		return &NoBucketError{Bucket: name}
 	}
-	return fn(b, s.Now())
+	return s.guard(b, false, func() error { return fn(b, s.Now()) })
 }
 
 // Get returns the record with that key, or nil.

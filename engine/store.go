@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"errors"
 	"regexp"
 	"sort"
 	"sync"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"bucketd/engine/jsonv"
 	"bucketd/engine/schema"
 )
 
@@ -41,7 +43,16 @@ type Store struct {
 	buckets atomic.Pointer[map[string]*Bucket]
 	// defMu serialises definition changes (define, drop, alter).
 	defMu sync.Mutex
+
+	expired atomic.Int64 // records deleted because they expired
+	evicted atomic.Int64 // records deleted by maxSize eviction
 }
+
+// Expired returns how many records expiry has deleted since start.
+func (s *Store) Expired() int64 { return s.expired.Load() }
+
+// Evicted returns how many records maxSize eviction has deleted since start.
+func (s *Store) Evicted() int64 { return s.evicted.Load() }
 
 // New returns an empty store.
 func New(opts Options) *Store {
@@ -87,7 +98,7 @@ func (s *Store) Define(name string, definition []byte) error {
 	}
 	def, err := schema.Parse(definition)
 	if err != nil {
-		return &ArgError{Msg: err.Error()}
+		return definitionError(err)
 	}
 	s.defMu.Lock()
 	defer s.defMu.Unlock()
@@ -244,7 +255,7 @@ func (s *Store) Alter(name string, changes []byte) error {
 	}
 	def, err := b.def.Alter(changes)
 	if err != nil {
-		return &ArgError{Msg: err.Error()}
+		return definitionError(err)
 	}
 	st := newState(def)
 	var uerr error
@@ -292,4 +303,14 @@ func (s *Store) Check() error {
 		}
 	}
 	return nil
+}
+
+// definitionError keeps JSON syntax errors as they are (the reply then says
+// "invalid JSON") and makes other definition errors plain arguments errors.
+func definitionError(err error) error {
+	var syn *jsonv.SyntaxError
+	if errors.As(err, &syn) {
+		return syn
+	}
+	return &ArgError{Msg: err.Error()}
 }

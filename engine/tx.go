@@ -146,6 +146,12 @@ func (t *Tx) Commit() {
 					break
 				}
 			}
+			switch c.Reason {
+			case ReasonExpired:
+				t.s.expired.Add(1)
+			case ReasonEvicted:
+				t.s.evicted.Add(1)
+			}
 		}
 		for _, o := range t.s.observers {
 			o.Committed(t.changes)
@@ -170,4 +176,7 @@ func (t *Tx) release() {
 	}
 }
 
-func (t *Tx) emit(c Change) { t.changes = append(t.changes, c) }
+func (t *Tx) emit(b *Bucket, c Change) {
+	t.changes = append(t.changes, c)
+	b.checkDebugPanic()
+}

@@ -16,7 +16,7 @@ func (s *Store) write(t *Tx, name string, fn func(t *Tx, b *Bucket) error) error
 		if err != nil {
 			return err
 		}
-		return fn(t, b)
+		return s.guard(b, true, func() error { return fn(t, b) })
 	}
 	b, err := s.lookup(name)
 	if err != nil {
@@ -26,12 +26,27 @@ func (s *Store) write(t *Tx, name string, fn func(t *Tx, b *Bucket) error) error
 	if err != nil {
 		return err
 	}
-	if err := fn(t, b); err != nil {
+	if err := s.guard(b, true, func() error { return fn(t, b) }); err != nil {
 		t.Rollback()
 		return err
 	}
 	t.Commit()
 	return nil
+}
+
+// guard runs fn on b, which the caller has locked, refusing it when the
+// bucket has failed and recovering a panic (see supervise.go). After a
+// recovered panic in a write the caller rolls back the completed steps.
+func (s *Store) guard(b *Bucket, write bool, fn func() error) (err error) {
+	if b.sup.failed.Load() {
+		return &UnavailableError{Bucket: b.name}
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = s.recovered(b, r, write)
+		}
+	}()
+	return fn()
 }
 
 // InsertOptions modifies an insert.
@@ -241,6 +256,7 @@ func (b *Bucket) insert(t *Tx, obj *jsonv.Object, opts InsertOptions) (*Record, 
 	if issues := def.Validate(obj); len(issues) > 0 {
 		return nil, &ValidationError{Bucket: b.name, Issues: issues}
 	}
+	counter = b.counterAfter(obj, counter)
 	key, ok := obj.Get(def.Key)
 	if !ok || key == nil {
 		return nil, &ValidationError{Bucket: b.name, Issues: []schema.Issue{{Field: def.Key, Code: "required", Message: "Field is required"}}}
@@ -279,7 +295,7 @@ func (b *Bucket) insert(t *Tx, obj *jsonv.Object, opts InsertOptions) (*Record, 
 	e := &entry{rec: rec, seq: b.nextSeq}
 	b.nextSeq++
 	b.addEntry(t, e)
-	t.emit(Change{Op: OpInserted, Bucket: b.name, Key: key, New: rec})
+	t.emit(b, Change{Op: OpInserted, Bucket: b.name, Key: key, New: rec})
 	return rec, nil
 }
 
@@ -309,7 +325,7 @@ func (b *Bucket) update(t *Tx, e *entry, changes *jsonv.Object) (*Record, error)
 	}
 	rec := newRecord(def.Canonical(merged), old.key, old.Version+1, old.CreatedAt, t.now, old.ExpiresAt)
 	b.replaceRecord(t, e, rec)
-	t.emit(Change{Op: OpUpdated, Bucket: b.name, Key: old.key, Old: old, New: rec})
+	t.emit(b, Change{Op: OpUpdated, Bucket: b.name, Key: old.key, Old: old, New: rec})
 	return rec, nil
 }
 
@@ -336,7 +352,7 @@ func (b *Bucket) checkUnique(t *Tx, obj *jsonv.Object, self *entry) error {
 
 func (b *Bucket) delete(t *Tx, e *entry, reason string) {
 	b.removeEntry(t, e)
-	t.emit(Change{Op: OpDeleted, Bucket: b.name, Key: e.rec.key, Old: e.rec, Reason: reason})
+	t.emit(b, Change{Op: OpDeleted, Bucket: b.name, Key: e.rec.key, Old: e.rec, Reason: reason})
 }
 
 // clear swaps in an empty state and returns the number of visible records
@@ -345,7 +361,7 @@ func (b *Bucket) clear(t *Tx) int {
 	n := b.countVisible(t.now)
 	t.undo = append(t.undo, undoStep{kind: undoClear, b: b, st: b.st})
 	b.st = newState(b.def)
-	t.emit(Change{Op: OpCleared, Bucket: b.name, Count: n})
+	t.emit(b, Change{Op: OpCleared, Bucket: b.name, Count: n})
 	return n
 }
 
@@ -362,4 +378,21 @@ func (b *Bucket) purgeExpired(t *Tx, max int) int {
 		n++
 	}
 	return n
+}
+
+// counterAfter returns the autoincrement counter once obj is stored: a
+// number a client gave an autoincrement field itself moves the counter past
+// it, so that later generated values never collide with it.
+func (b *Bucket) counterAfter(obj *jsonv.Object, counter int64) int64 {
+	for _, f := range b.def.Fields {
+		if f.Generated != schema.GenAutoincrement {
+			continue
+		}
+		if v, ok := obj.Get(f.Name); ok {
+			if n, ok := v.(float64); ok && n > float64(counter) && n <= 1<<53 {
+				counter = int64(n)
+			}
+		}
+	}
+	return counter
 }

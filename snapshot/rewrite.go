@@ -205,3 +205,11 @@ func (p *Persistence) Close(save bool) error {
 	}
 	return p.aof.close()
 }
+
+// Unsynced returns the bytes appended but not yet known to be on disk
+// (the persistence lag).
+func (p *Persistence) Unsynced() int64 {
+	p.aof.mu.Lock()
+	defer p.aof.mu.Unlock()
+	return p.aof.appended - p.aof.synced
+}

@@ -1,0 +1,263 @@
+// Command compare runs bucketd and redis-server side by side on this
+// machine and prints the ratios of issue 10: B.GET vs GET (pipelined and
+// not), B.UPSERT with validation, two indexes and an event vs an EVAL of
+// HSET + 2 SADD + PUBLISH, and memory per record. Every figure comes from
+// redis-benchmark (or from INFO) in the same run, so the ratios compare like
+// with like on the same machine.
+//
+//	go run ./bench/compare            # builds bucketd, needs redis-server and redis-benchmark
+//	go run ./bench/compare -n 2000000 # longer runs
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+var (
+	n        = flag.Int("n", 1000000, "requests per redis-benchmark run")
+	clients  = flag.Int("c", 50, "redis-benchmark clients")
+	records  = flag.Int("records", 200000, "records for the memory comparison")
+	bin      = flag.String("bucketd", "", "bucketd binary (empty: go build it)")
+	floorBin = flag.String("floor", "", "redcon floor binary (empty: go build ./bench/floor)")
+)
+
+const definition = `{"key":"id","schema":{"id":{"type":"string"},"name":{"type":"string","required":true,"minLength":1},"email":{"type":"string","format":"email"},"age":{"type":"number","min":0,"max":150},"role":{"type":"string","enum":["admin","user","guest"]}},"indexes":["role","age"]}`
+
+const record = `{"id":"42","name":"Alice Smith","email":"alice@example.com","age":31,"role":"admin"}`
+
+// upsertScript is what a Redis user writes by hand for one B.UPSERT: the
+// record as a hash, two index sets and an event.
+const upsertScript = `redis.call('HSET', KEYS[1], 'id', ARGV[1], 'name', ARGV[2], 'email', ARGV[3], 'age', ARGV[4], 'role', ARGV[5])
+redis.call('SADD', 'idx:role:' .. ARGV[5], ARGV[1])
+redis.call('SADD', 'idx:age:' .. ARGV[4], ARGV[1])
+redis.call('PUBLISH', 'bucket.users.updated', ARGV[1])
+return 1`
+
+func main() {
+	flag.Parse()
+	tmp, err := os.MkdirTemp("", "bucketd-bench-")
+	check(err)
+	defer os.RemoveAll(tmp)
+	if *bin == "" {
+		*bin = filepath.Join(tmp, "bucketd")
+		build(*bin, ".")
+	}
+	if *floorBin == "" {
+		*floorBin = filepath.Join(tmp, "floor")
+		build(*floorBin, "./bench/floor")
+	}
+	bd := startBucketd(*bin, tmp)
+	defer bd.Process.Kill()
+	rd, rport := startRedis(tmp)
+	defer rd.Process.Kill()
+	fl, fport := startFloor(*floorBin)
+	defer fl.Process.Kill()
+	bport := bucketdPort
+
+	ctx := context.Background()
+	b := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + bport, Protocol: 2})
+	r := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + rport, Protocol: 2})
+	check(b.Do(ctx, "BUCKET.DEFINE", "users", definition).Err())
+	check(b.Do(ctx, "B.INSERT", "users", record).Err())
+	check(r.Set(ctx, "user:42", record, 0).Err())
+
+	fmt.Printf("machine: %d cores, %s; redis-benchmark -c %d -n %d\n\n", runtime.NumCPU(), cpuModel(), *clients, *n)
+	fmt.Printf("%-44s %14s %14s %8s %8s\n", "scenario", "bucketd rps", "redis rps", "ratio", "target")
+	row := func(name string, bv, rv float64, target string) {
+		fmt.Printf("%-44s %14.0f %14.0f %8.2f %8s\n", name, bv, rv, bv/rv, target)
+	}
+
+	for _, p := range []int{16, 1} {
+		bget := bench(bport, p, "B.GET", "users", "42")
+		rget := bench(rport, p, "GET", "user:42")
+		target := ">=0.75"
+		if p == 1 {
+			target = ">=0.90"
+		}
+		row(fmt.Sprintf("B.GET vs GET, pipeline %d", p), bget, rget, target)
+		if p == 16 {
+			floor := bench(fport, p, "B.GET", "users", "42")
+			row("redcon constant server vs GET, pipeline 16", floor, rget, "(floor)")
+		}
+	}
+
+	up := `{"id":"__rand_int__","name":"User __rand_int__","email":"u__rand_int__@example.com","age":42,"role":"user"}`
+	bup := bench(bport, 16, "-r", "100000", "B.UPSERT", "users", up)
+	rup := bench(rport, 16, "-r", "100000", "EVAL", upsertScript, "1", "user:__rand_int__",
+		"__rand_int__", "User __rand_int__", "u__rand_int__@example.com", "42", "user")
+	row("B.UPSERT vs EVAL HSET+2 SADD+PUBLISH, P16", bup, rup, ">=1.50")
+
+	// Memory: fresh servers so earlier runs do not count.
+	bd.Process.Kill()
+	rd.Process.Kill()
+	bd = startBucketd(*bin, tmp)
+	defer bd.Process.Kill()
+	rd, rport = startRedis(tmp)
+	defer rd.Process.Kill()
+	b = redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + bucketdPort, Protocol: 2})
+	r = redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + rport, Protocol: 2})
+	check(b.Do(ctx, "BUCKET.DEFINE", "users", definition).Err())
+	bBefore := infoInt(ctx, b, "memory", "used_memory_rss")
+	rBefore := infoInt(ctx, r, "memory", "used_memory")
+	load(ctx, b, r, *records)
+	bAfter := infoInt(ctx, b, "memory", "used_memory_rss")
+	rAfter := infoInt(ctx, r, "memory", "used_memory")
+	bPer := float64(bAfter-bBefore) / float64(*records)
+	rPer := float64(rAfter-rBefore) / float64(*records)
+	fmt.Printf("%-44s %14.0f %14.0f %8.2f %8s\n", fmt.Sprintf("bytes per record (%d records)", *records), bPer, rPer, bPer/rPer, "<=2.00")
+	fmt.Println("\n(bucketd: RSS growth; redis: used_memory growth for the hashes and the two index sets)")
+}
+
+var bucketdPort string
+
+func build(out, pkg string) {
+	cmd := exec.Command("go", "build", "-o", out, pkg)
+	cmd.Stderr = os.Stderr
+	check(cmd.Run())
+}
+
+func startBucketd(bin, dir string) *exec.Cmd {
+	cmd := exec.Command(bin, "--port", "0", "--appendonly", "no", "--dir", dir)
+	stderr, err := cmd.StderrPipe()
+	check(err)
+	check(cmd.Start())
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		var e struct {
+			Message, Addr string
+		}
+		if json.Unmarshal(sc.Bytes(), &e) == nil && e.Message == "ready to accept connections" {
+			_, bucketdPort, _ = net.SplitHostPort(e.Addr)
+			go func() {
+				for sc.Scan() {
+				}
+			}()
+			return cmd
+		}
+	}
+	panic("bucketd did not start")
+}
+
+func freePort() string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	check(err)
+	defer ln.Close()
+	_, p, _ := net.SplitHostPort(ln.Addr().String())
+	return p
+}
+
+func startRedis(dir string) (*exec.Cmd, string) {
+	port := freePort()
+	cmd := exec.Command("redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir)
+	check(cmd.Start())
+	waitPort(port)
+	return cmd, port
+}
+
+func startFloor(bin string) (*exec.Cmd, string) {
+	port := freePort()
+	cmd := exec.Command(bin, "-addr", "127.0.0.1:"+port)
+	check(cmd.Start())
+	waitPort(port)
+	return cmd, port
+}
+
+func waitPort(port string) {
+	for i := 0; i < 200; i++ {
+		if c, err := net.Dial("tcp", "127.0.0.1:"+port); err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	panic("server on port " + port + " did not start")
+}
+
+// bench runs redis-benchmark and returns requests per second.
+func bench(port string, pipeline int, args ...string) float64 {
+	full := append([]string{"-p", port, "-c", strconv.Itoa(*clients), "-n", strconv.Itoa(*n),
+		"-P", strconv.Itoa(pipeline), "--csv"}, args...)
+	out, err := exec.Command("redis-benchmark", full...).Output()
+	if err != nil {
+		panic(fmt.Sprintf("redis-benchmark %v: %v\n%s", args, err, out))
+	}
+	recs, err := csv.NewReader(strings.NewReader(string(out))).ReadAll()
+	check(err)
+	for _, rec := range recs {
+		if len(rec) >= 2 {
+			if v, err := strconv.ParseFloat(rec[1], 64); err == nil {
+				return v
+			}
+		}
+	}
+	panic("no figure in redis-benchmark output: " + string(out))
+}
+
+// load inserts the same records into both servers with pipelines.
+func load(ctx context.Context, b, r *redis.Client, count int) {
+	roles := []string{"admin", "user", "guest"}
+	const batch = 1000
+	for i := 0; i < count; i += batch {
+		bp, rp := b.Pipeline(), r.Pipeline()
+		for j := i; j < i+batch && j < count; j++ {
+			id := strconv.Itoa(j)
+			role := roles[j%3]
+			age := strconv.Itoa(18 + j%60)
+			rec := `{"id":"` + id + `","name":"User ` + id + `","email":"user` + id + `@example.com","age":` + age + `,"role":"` + role + `"}`
+			bp.Do(ctx, "B.INSERT", "users", rec)
+			rp.HSet(ctx, "user:"+id, "id", id, "name", "User "+id, "email", "user"+id+"@example.com", "age", age, "role", role)
+			rp.SAdd(ctx, "idx:role:"+role, id)
+			rp.SAdd(ctx, "idx:age:"+age, id)
+		}
+		_, err := bp.Exec(ctx)
+		check(err)
+		_, err = rp.Exec(ctx)
+		check(err)
+	}
+}
+
+func infoInt(ctx context.Context, c *redis.Client, section, field string) int64 {
+	text, err := c.Info(ctx, section).Result()
+	check(err)
+	for _, line := range strings.Split(text, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), field+":"); ok {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			return n
+		}
+	}
+	panic("no " + field + " in INFO " + section)
+}
+
+func cpuModel() string {
+	data, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return runtime.GOARCH
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "model name"); ok {
+			return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
+		}
+	}
+	return runtime.GOARCH
+}
+
+func check(err error) {
+	if err != nil {
+		panic(err)
+	}
+}
