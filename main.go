@@ -104,6 +104,7 @@ func parseFlags(args []string, stderr io.Writer) (commands.Config, error) {
 	fs.Var(outputLimitFlag{&cfg.PubSubLimit}, "client-output-buffer-limit", `pub/sub output limit: "pubsub <hard> <soft> <seconds>"`)
 	fs.Int64Var(&cfg.SlowlogSlowerThan, "slowlog-log-slower-than", cfg.SlowlogSlowerThan, "microseconds; slower commands enter the slow log (-1: off)")
 	fs.Int64Var(&cfg.SlowlogMaxLen, "slowlog-max-len", cfg.SlowlogMaxLen, "slow log entries kept")
+	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", "", "serve Prometheus metrics on this address (e.g. 127.0.0.1:9121); empty: off")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -150,6 +151,7 @@ func run(args []string, stderr io.Writer) int {
 		return 1
 	}
 
+	cfg.Port = ln.Addr().(*net.TCPAddr).Port // --port 0: the port picked
 	store := engine.New(engine.Options{Log: log})
 	srv := commands.New(cfg, store, log)
 	var persist *snapshot.Persistence
@@ -165,6 +167,15 @@ func run(args []string, stderr io.Writer) int {
 	}
 	netSrv := resp.NewServer(srv, log)
 	srv.Attach(netSrv)
+	if cfg.MetricsAddr != "" {
+		maddr, err := srv.ServeMetrics(cfg.MetricsAddr)
+		if err != nil {
+			ln.Close()
+			fmt.Fprintf(stderr, "cannot serve metrics on %s: %v\n", cfg.MetricsAddr, err)
+			return 1
+		}
+		log.Info().Str("metrics_addr", maddr).Msg("serving Prometheus metrics on /metrics")
+	}
 
 	type stopReq struct {
 		who  string
@@ -220,6 +231,7 @@ func run(args []string, stderr io.Writer) int {
 	if err := netSrv.Shutdown(ctx); err != nil {
 		log.Warn().Err(err).Msg("connections did not finish in time; closed them")
 	}
+	srv.Close()
 	if persist != nil {
 		if err := persist.Close(save); err != nil {
 			log.Error().Err(err).Msg("flushing the append-only file failed")

@@ -106,6 +106,7 @@ type Bucket struct {
 	nextSeq  uint64 // next insertion position
 	eventSeq uint64 // last event sequence number published
 	dropped  bool
+	watched  map[any]*watchEntry // keys watched by WATCH tokens
 
 	sup supervision
 }

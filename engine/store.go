@@ -191,6 +191,10 @@ type BucketInfo struct {
 	MemoryBytes int64
 	Counter     int64
 	EventSeq    uint64
+	// Expiring counts the visible records that have an _expiresAt, and
+	// AvgTTL is their average remaining lifetime in ms.
+	Expiring int
+	AvgTTL   int64
 }
 
 // IndexInfo describes one index of a bucket.
@@ -219,6 +223,18 @@ func (s *Store) Info(name string) (BucketInfo, error) {
 		Records:    b.countVisible(s.Now()),
 		Counter:    b.counter,
 		EventSeq:   b.eventSeq,
+	}
+	now := s.Now()
+	var ttlSum int64
+	b.st.byExp.Scan(func(e *entry) bool {
+		if !e.rec.expired(now) {
+			info.Expiring++
+			ttlSum += e.rec.ExpiresAt - now
+		}
+		return true
+	})
+	if info.Expiring > 0 {
+		info.AvgTTL = ttlSum / int64(info.Expiring)
 	}
 	mem := b.st.bytes + int64(b.st.len())*48 // key map and order tree slots
 	for _, f := range b.def.Indexes {

@@ -3,6 +3,8 @@ package engine
 import (
 	"sort"
 	"sync"
+
+	"bucketd/engine/jsonv"
 )
 
 type undoKind uint8
@@ -35,7 +37,13 @@ type Tx struct {
 	locked  []*Bucket // sorted by name, locked for writing
 	undo    []undoStep
 	changes []Change
+	touches []touched // watched keys a clear removed, touched at commit
 	now     int64
+}
+
+type touched struct {
+	b   *Bucket
+	key jsonv.Value
 }
 
 var txPool = sync.Pool{New: func() any { return new(Tx) }}
@@ -47,7 +55,6 @@ var txPool = sync.Pool{New: func() any { return new(Tx) }}
 func (s *Store) Begin(names []string) *Tx {
 	t := txPool.Get().(*Tx)
 	t.s = s
-	t.now = s.Now()
 	sorted := append([]string(nil), names...)
 	sort.Strings(sorted)
 	all := s.snapshot()
@@ -64,6 +71,9 @@ func (s *Store) Begin(names []string) *Tx {
 			t.locked = append(t.locked, b)
 		}
 	}
+	// Read the clock once every lock is held, so that a transaction that
+	// waited for its locks sees what has expired meanwhile.
+	t.now = s.Now()
 	return t
 }
 
@@ -107,6 +117,10 @@ func (t *Tx) RollbackTo(undo, changes int) {
 	t.undo = t.undo[:undo]
 	clear(t.changes[changes:])
 	t.changes = t.changes[:changes]
+	if undo == 0 {
+		clear(t.touches)
+		t.touches = t.touches[:0]
+	}
 }
 
 func (t *Tx) undoStep(u undoStep) {
@@ -143,6 +157,9 @@ func (t *Tx) Commit() {
 					c.Seq = b.eventSeq
 					c.Counter = b.counter
 					c.Persistent = b.def.Persistent
+					if len(b.watched) > 0 {
+						b.touch(*c)
+					}
 					break
 				}
 			}
@@ -151,6 +168,11 @@ func (t *Tx) Commit() {
 				t.s.expired.Add(1)
 			case ReasonEvicted:
 				t.s.evicted.Add(1)
+			}
+		}
+		for _, tc := range t.touches {
+			if we := tc.b.watched[tc.key]; we != nil {
+				we.version++
 			}
 		}
 		for _, o := range t.s.observers {
@@ -170,6 +192,8 @@ func (t *Tx) release() {
 	t.undo = t.undo[:0]
 	clear(t.changes)
 	t.changes = t.changes[:0]
+	clear(t.touches)
+	t.touches = t.touches[:0]
 	t.s = nil
 	if cap(t.undo) <= 1024 && cap(t.changes) <= 1024 {
 		txPool.Put(t)

@@ -359,6 +359,11 @@ func (b *Bucket) delete(t *Tx, e *entry, reason string) {
 // removed.
 func (b *Bucket) clear(t *Tx) int {
 	n := b.countVisible(t.now)
+	for k := range b.watched {
+		if b.visible(k, t.now) != nil {
+			t.touches = append(t.touches, touched{b: b, key: k})
+		}
+	}
 	t.undo = append(t.undo, undoStep{kind: undoClear, b: b, st: b.st})
 	b.st = newState(b.def)
 	t.emit(b, Change{Op: OpCleared, Bucket: b.name, Count: n})

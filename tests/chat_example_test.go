@@ -1,0 +1,199 @@
+package tests
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// examples/chat (issue 9): the redis-cli script and the go-redis program,
+// each run against a fresh server, then once more against the same server
+// (both are meant to be runnable again).
+
+// chatStamps matches the timestamps of a record, which change every run.
+var chatStamps = regexp.MustCompile(`"(joinedAt|sentAt|_createdAt|_updatedAt|_expiresAt)":\d+`)
+
+// chatLiveBroken fails the test with a clear word when the reactive query
+// commands are missing or silent: the example relies on them.
+func chatLiveBroken(t *testing.T, out string) {
+	t.Helper()
+	if strings.Contains(out, "unknown command 'QUERY.") || strings.Contains(out, "are reactive queries") {
+		t.Fatalf("the chat example needs reactive queries (QUERY.DEFINE, SUBSCRIBE query.<name>), which do not work here:\n%s", out)
+	}
+}
+
+// chatWantScript is what `redis-cli < examples/chat/chat.redis` prints on a
+// fresh server, timestamps replaced by T.
+const chatWantScript = `== 1. buckets: users (unique username and email), rooms, messages (30-day TTL)
+OK
+OK
+OK
+messages
+rooms
+users
+== 2. users and rooms (UPSERT, so the script can run again)
+{"id":"alice","username":"alice","email":"alice@example.com","joinedAt":T,"_version":1,"_createdAt":T,"_updatedAt":T}
+{"id":"bob","username":"bob","email":"bob@example.com","joinedAt":T,"_version":1,"_createdAt":T,"_updatedAt":T}
+{"id":"general","name":"General","topic":"Anything goes","_version":1,"_createdAt":T,"_updatedAt":T}
+{"id":"random","name":"Random","topic":"","_version":1,"_createdAt":T,"_updatedAt":T}
+== 3. the schema says no: a taken username, a bad email
+UNIQUE Unique constraint violation in bucket "users": field "username" already has value "alice"
+
+VALIDATION Validation failed for bucket "users": email: Invalid email format
+
+== 4. a live query: messages per room (SUBSCRIBE query.messagesPerRoom elsewhere to watch it change)
+OK
+[]
+== 5. post a message: WATCH the author and the room, check they exist, then MULTI/EXEC
+OK
+{"id":"alice","username":"alice","email":"alice@example.com","joinedAt":T,"_version":1,"_createdAt":T,"_updatedAt":T}
+{"id":"general","name":"General","topic":"Anything goes","_version":1,"_createdAt":T,"_updatedAt":T}
+OK
+QUEUED
+{"id":1,"roomId":"general","userId":"alice","text":"Hello, everyone!","sentAt":T,"_version":1,"_createdAt":T,"_updatedAt":T,"_expiresAt":T}
+OK
+{"id":"bob","username":"bob","email":"bob@example.com","joinedAt":T,"_version":1,"_createdAt":T,"_updatedAt":T}
+{"id":"general","name":"General","topic":"Anything goes","_version":1,"_createdAt":T,"_updatedAt":T}
+OK
+QUEUED
+{"id":2,"roomId":"general","userId":"bob","text":"Hi Alice!","sentAt":T,"_version":1,"_createdAt":T,"_updatedAt":T,"_expiresAt":T}
+OK
+{"id":"alice","username":"alice","email":"alice@example.com","joinedAt":T,"_version":1,"_createdAt":T,"_updatedAt":T}
+{"id":"random","name":"Random","topic":"","_version":1,"_createdAt":T,"_updatedAt":T}
+OK
+QUEUED
+{"id":3,"roomId":"random","userId":"alice","text":"Anyone here?","sentAt":T,"_version":1,"_createdAt":T,"_updatedAt":T,"_expiresAt":T}
+== 6. the author goes away between the check and EXEC: EXEC replies nil and nothing is written
+{"id":"dave","username":"dave","email":"dave@example.com","joinedAt":T,"_version":1,"_createdAt":T,"_updatedAt":T}
+OK
+{"id":"dave","username":"dave","email":"dave@example.com","joinedAt":T,"_version":1,"_createdAt":T,"_updatedAt":T}
+{"id":"general","name":"General","topic":"Anything goes","_version":1,"_createdAt":T,"_updatedAt":T}
+1
+OK
+QUEUED
+
+== 7. reading the room
+{"id":1,"roomId":"general","userId":"alice","text":"Hello, everyone!","sentAt":T,"_version":1,"_createdAt":T,"_updatedAt":T,"_expiresAt":T}
+{"id":2,"roomId":"general","userId":"bob","text":"Hi Alice!","sentAt":T,"_version":1,"_createdAt":T,"_updatedAt":T,"_expiresAt":T}
+2
+[{"key":{"roomId":"general"},"value":2},{"key":{"roomId":"random"},"value":1}]
+[{"key":{"roomId":"general"},"value":2},{"key":{"roomId":"random"},"value":1}]
+`
+
+func TestChatExampleScript(t *testing.T) {
+	t.Parallel()
+	redisCLI(t)
+	script, err := os.ReadFile(filepath.Join("..", "examples", "chat", "chat.redis"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := Start(t)
+	out := s.CLIStdin(t, string(script))
+	chatLiveBroken(t, out)
+
+	// A message lives 30 days.
+	for _, line := range strings.Split(out, "\n") {
+		if !strings.Contains(line, `"text":`) {
+			continue
+		}
+		var m struct {
+			CreatedAt float64 `json:"_createdAt"`
+			ExpiresAt float64 `json:"_expiresAt"`
+		}
+		if err := json.Unmarshal([]byte(line), &m); err != nil || m.ExpiresAt-m.CreatedAt != 30*24*3600*1000 {
+			t.Errorf("message %s: want _expiresAt = _createdAt + 30 days", line)
+		}
+	}
+	if got := chatStamps.ReplaceAllString(out, `"$1":T`); got != chatWantScript {
+		t.Errorf("redis-cli < chat.redis printed:\n%s\nwant:\n%s", got, chatWantScript)
+	}
+
+	// Run again: the definitions are accepted, users and rooms upserted,
+	// the same two errors, and three more messages.
+	again := s.CLIStdin(t, string(script))
+	lines := strings.Split(strings.TrimSuffix(again, "\n"), "\n")
+	if n := len(lines); n < 2 || lines[n-1] != `[{"key":{"roomId":"general"},"value":4},{"key":{"roomId":"random"},"value":2}]` {
+		t.Errorf("second run ends with %q, want general 4 and random 2", lines[len(lines)-1])
+	}
+	var errs []string
+	for _, l := range lines {
+		if code, _, _ := strings.Cut(l, " "); code == "ERR" || code == "UNIQUE" || code == "VALIDATION" || code == "EXISTS" || code == "NOTFOUND" {
+			errs = append(errs, l)
+		}
+	}
+	if len(errs) != 2 || !strings.HasPrefix(errs[0], "UNIQUE ") || !strings.HasPrefix(errs[1], "VALIDATION ") {
+		t.Errorf("second run errors: %q, want the same UNIQUE and VALIDATION only", errs)
+	}
+}
+
+// chatWantProgram is what the go-redis program prints on a fresh server.
+const chatWantProgram = `defined buckets users, rooms, messages and query messagesPerRoom
+users: alice, bob; rooms: general, random
+duplicate username refused: UNIQUE Unique constraint violation in bucket "users": field "username" already has value "alice"
+subscribed to query.messagesPerRoom; current result: []
+alice in #general: Hello, everyone! (message 1, expires in 30 days)
+live messagesPerRoom: [{"key":{"roomId":"general"},"value":1}]
+bob in #general: Hi Alice! (message 2, expires in 30 days)
+live messagesPerRoom: [{"key":{"roomId":"general"},"value":2}]
+rejected: user "ghost" does not exist
+alice in #random: Anyone here? (message 3, expires in 30 days)
+live messagesPerRoom: [{"key":{"roomId":"general"},"value":2},{"key":{"roomId":"random"},"value":1}]
+rejected: room "nowhere" does not exist
+bob in #random: I am! (message 4, expires in 30 days)
+live messagesPerRoom: [{"key":{"roomId":"general"},"value":2},{"key":{"roomId":"random"},"value":2}]
+QUERY.RUN messagesPerRoom: [{"key":{"roomId":"general"},"value":2},{"key":{"roomId":"random"},"value":2}]
+done (last message id 4)
+`
+
+func TestChatExampleProgram(t *testing.T) {
+	t.Parallel()
+	bin := filepath.Join(t.TempDir(), "chat")
+	build := exec.Command("go", "build", "-o", bin, "./examples/chat")
+	build.Dir = ".."
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./examples/chat: %v\n%s", err, out)
+	}
+	s := Start(t)
+	runChat := func() string {
+		t.Helper()
+		cx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(cx, bin, "-addr", s.Addr)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		chatLiveBroken(t, stderr.String())
+		if err != nil {
+			t.Fatalf("chat -addr %s: %v\nstdout:\n%s\nstderr:\n%s", s.Addr, err, out, stderr.String())
+		}
+		return string(out)
+	}
+	if got := runChat(); got != chatWantProgram {
+		t.Errorf("the chat program printed:\n%s\nwant:\n%s", got, chatWantProgram)
+	}
+	// Against the same server again: the buckets and the query are
+	// defined already, the users and rooms upserted, the counts go on.
+	got := runChat()
+	for _, want := range []string{
+		"subscribed to query.messagesPerRoom; current result: " + `[{"key":{"roomId":"general"},"value":2},{"key":{"roomId":"random"},"value":2}]` + "\n",
+		"alice in #general: Hello, everyone! (message 5, expires in 30 days)\n",
+		`QUERY.RUN messagesPerRoom: [{"key":{"roomId":"general"},"value":4},{"key":{"roomId":"random"},"value":4}]` + "\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("second run of the chat program lacks %q:\n%s", want, got)
+		}
+	}
+	c := s.Raw(t)
+	if got := c.Do("B.COUNT", "messages", `{"userId":"ghost"}`); got != ":0\r\n" {
+		t.Errorf("messages by ghost: %q, want none", got)
+	}
+	if got := c.Do("B.COUNT", "messages"); got != ":8\r\n" {
+		t.Errorf("B.COUNT messages = %q, want 8", got)
+	}
+}
