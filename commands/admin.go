@@ -102,7 +102,7 @@ func cmdCommandInfo(c *Ctx) {
 		if cmd := c.S.table.lookup(a); cmd != nil {
 			writeCommandInfo(c, cmd)
 		} else {
-			c.W.NullArray()
+			c.W.Null()
 		}
 	}
 }
@@ -204,7 +204,10 @@ func cmdFlushAll(c *Ctx) {
 			return
 		}
 	}
-	c.S.store.FlushAll()
+	if _, err := c.S.store.FlushAll(); err != nil {
+		c.Err(err)
+		return
+	}
 	c.W.OK()
 }
 

@@ -26,7 +26,13 @@ func cmdBucketDefine(c *Ctx) {
 
 func cmdBucketDrop(c *Ctx) {
 	name := c.Arg(1)
-	if c.S.store.Drop(name) {
+	dropped, err := c.S.store.Drop(name)
+	if err != nil {
+		c.Err(err)
+		return
+	}
+	if dropped {
+		c.S.queries.BucketDropped(name)
 		c.W.Int(1)
 		return
 	}

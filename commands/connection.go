@@ -337,7 +337,11 @@ func cmdClientKill(c *Ctx) {
 		// Old form: CLIENT KILL addr:port.
 		for _, conn := range c.S.net.Conns() {
 			if conn.RemoteAddr() == c.Arg(2) {
-				conn.Kill()
+				if conn == c.Conn {
+					c.Conn.CloseAfterReply()
+				} else {
+					conn.Kill()
+				}
 				c.W.OK()
 				return
 			}

@@ -57,6 +57,7 @@ type queued struct {
 // Session is the per-connection state of the command layer.
 type Session struct {
 	conn *resp.Conn
+	srv  *Server
 
 	inMulti bool
 	dirty   bool // a queueing error happened: EXEC answers EXECABORT
@@ -69,30 +70,37 @@ type Session struct {
 	lastCmd atomic.Pointer[Command]
 
 	subs subState
+
+	ctx Ctx // the running command's context, reused (see Serve)
 }
 
 func (s *Server) session(c *resp.Conn) *Session {
 	if sess, ok := c.Session.(*Session); ok {
 		return sess
 	}
-	sess := &Session{conn: c}
+	sess := &Session{conn: c, srv: s}
 	sess.multiLen.Store(-1)
 	c.Session = sess
 	return sess
 }
 
-// Serve runs one command: the resp.Handler entry point.
+// Serve runs one command: the resp.Handler entry point. The command's Ctx
+// lives in the session and is reused, so that running a command allocates
+// nothing for it.
 func (s *Server) Serve(conn *resp.Conn, args [][]byte) {
 	sess := s.session(conn)
 	s.stats.commands.Add(1)
-	ctx := Ctx{S: s, Conn: conn, Args: args, W: &conn.W, Sess: sess}
-	s.dispatch(&ctx)
+	ctx := &sess.ctx
+	*ctx = Ctx{S: s, Conn: conn, Args: args, W: &conn.W, Sess: sess}
+	s.dispatch(ctx)
+	ctx.Args = nil
 }
 
 // Closed releases a connection's state: the resp.Handler exit point.
 func (s *Server) Closed(conn *resp.Conn) {
 	if sess, ok := conn.Session.(*Session); ok {
 		s.unsubscribeAll(sess, false)
+		sess.resetMulti()
 	}
 }
 
@@ -128,7 +136,10 @@ func (s *Server) dispatch(c *Ctx) {
 		c.W.Error("ERR Can't execute '" + cmd.Name + "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
 		return
 	}
-	if cmd.Flags&FlagWrite != 0 && s.persist != nil {
+	// A write waiting for a retry of buffered data is refused while the disk
+	// fails (everysec, no). Under always nothing is buffered: each commit
+	// tries the disk itself and is rolled back if refused.
+	if cmd.Flags&FlagWrite != 0 && s.persist != nil && s.persist.Policy() != snapshot.FsyncAlways {
 		if err := s.persist.Failure(); err != nil {
 			c.Sess.flagTx()
 			c.W.Error(misconf(err))
@@ -142,29 +153,34 @@ func (s *Server) dispatch(c *Ctx) {
 			return
 		}
 		c.Sess.enqueue(cmd, c.Args)
+		c.Sess.lastCmd.Store(cmd)
 		c.W.Simple("QUEUED")
 		return
 	}
 	s.run(c, cmd)
 }
 
-// run executes cmd, timing it for the slow log. Under appendfsync always
-// a write's reply waits until its commit is on disk; if the disk refuses
-// it, the reply becomes a MISCONF error instead of an acknowledgement.
+// run executes cmd, timing it for the slow log and the metrics. (Under
+// appendfsync always a write's commit waits inside the engine until it is
+// on disk; a commit the disk refuses is rolled back and fails.)
 func (s *Server) run(c *Ctx, cmd *Command) {
 	c.Cmd = cmd
-	start := time.Now()
-	mark := len(c.W.B)
+	c.Sess.lastCmd.Store(cmd)
+	start := monotonic()
 	cmd.Run(c)
-	if c.Tx == nil && s.persist != nil && (cmd.Flags&FlagWrite != 0 || cmd.Name == "exec") &&
-		s.persist.Policy() == snapshot.FsyncAlways {
-		if err := s.persist.WaitDurable(s.persist.Mark()); err != nil {
-			c.W.B = c.W.B[:mark]
-			c.W.Error(misconf(err))
-		}
+	took := monotonic() - start
+	s.slowlog.observe(c, took)
+	if s.metrics != nil {
+		s.metrics.observe(cmd, took)
 	}
-	s.slowlog.observe(c, start)
 }
+
+// epoch anchors monotonic.
+var epoch = time.Now()
+
+// monotonic reads the monotonic clock only (one clock read, where
+// time.Now makes two): commands are timed with it.
+func monotonic() time.Duration { return time.Since(epoch) }
 
 func (sess *Session) flagTx() {
 	if sess.inMulti {
@@ -181,11 +197,12 @@ func (sess *Session) enqueue(cmd *Command, args [][]byte) {
 	sess.multiLen.Store(int64(len(sess.queue)))
 }
 
+// resetMulti leaves MULTI and releases every watched record.
 func (sess *Session) resetMulti() {
 	sess.inMulti = false
 	sess.dirty = false
 	sess.queue = nil
-	sess.watches = nil
+	sess.unwatch()
 	sess.multiLen.Store(-1)
 }
 
@@ -227,4 +244,12 @@ func oneLine(s string) string {
 // counters are server-wide statistics.
 type counters struct {
 	commands atomic.Int64
+}
+
+// unwatch releases the watched records.
+func (sess *Session) unwatch() {
+	if len(sess.watches) > 0 {
+		sess.srv.store.Unwatch(sess.watches)
+	}
+	sess.watches = nil
 }

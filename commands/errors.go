@@ -26,8 +26,11 @@ func errorReply(err error) string {
 		nqerr  *noQueryError
 		synerr *jsonv.SyntaxError
 		rerr   *replyError
+		derr   *engine.DurabilityError
 	)
 	switch {
+	case errors.As(err, &derr):
+		return "MISCONF " + oneLine(derr.Error())
 	case errors.As(err, &rerr):
 		return oneLine(rerr.msg)
 	case errors.As(err, &verr):

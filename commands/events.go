@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"sync"
 	"sync/atomic"
 
 	"bucketd/engine"
@@ -16,16 +17,33 @@ import (
 type eventPublisher struct {
 	hub       *pubsub.Hub
 	published atomic.Int64
+	names     sync.Map // bucket name → *[5]string, the channel of each Op
 }
 
 func newEventPublisher(h *pubsub.Hub) *eventPublisher { return &eventPublisher{hub: h} }
 
+// channel returns bucket.<name>.<op>, built once per bucket.
+func (p *eventPublisher) channel(bucket string, op engine.Op) string {
+	v, ok := p.names.Load(bucket)
+	if !ok {
+		var names [5]string
+		for o := engine.OpInserted; o <= engine.OpCleared; o++ {
+			names[o] = "bucket." + bucket + "." + o.String()
+		}
+		v, _ = p.names.LoadOrStore(bucket, &names)
+	}
+	return v.(*[5]string)[op]
+}
+
 // Committed implements engine.Observer.
 func (p *eventPublisher) Committed(changes []engine.Change) {
 	p.published.Add(int64(len(changes)))
+	if p.hub.Idle() {
+		return
+	}
 	for i := range changes {
 		ch := &changes[i]
-		channel := "bucket." + ch.Bucket + "." + ch.Op.String()
+		channel := p.channel(ch.Bucket, ch.Op)
 		if !p.hub.Wants(channel) {
 			continue
 		}

@@ -25,6 +25,7 @@ var infoSections = []infoSection{
 	{"replication", "Replication", infoReplication},
 	{"keyspace", "Keyspace", infoKeyspace},
 	{"buckets", "Buckets", infoBuckets},
+	{"queries", "Queries", infoQueries},
 }
 
 func field(b *strings.Builder, name string, v any) {
@@ -90,6 +91,9 @@ func infoPersistence(s *Server, b *strings.Builder) {
 func infoStats(s *Server, b *strings.Builder) {
 	field(b, "total_connections_received", s.netStat(func() int64 { return s.net.TotalConnections.Load() }))
 	field(b, "total_commands_processed", s.stats.commands.Load())
+	field(b, "instantaneous_ops_per_sec", s.ops.rate())
+	field(b, "expired_keys", s.store.Expired())
+	field(b, "evicted_keys", s.store.Evicted())
 	field(b, "rejected_connections", s.netStat(func() int64 { return s.net.RejectedConnections.Load() }))
 	field(b, "pubsub_channels", s.hub.NumChannels())
 	field(b, "pubsub_patterns", s.hub.NumPat())
@@ -104,27 +108,46 @@ func infoReplication(s *Server, b *strings.Builder) {
 }
 
 func infoKeyspace(s *Server, b *strings.Builder) {
-	total := 0
+	total, expiring := 0, 0
+	var ttlSum int64
 	for _, name := range s.store.List() {
-		if n, err := s.store.Count(nil, name, nil); err == nil {
-			total += n
+		if info, err := s.store.Info(name); err == nil {
+			total += info.Records
+			expiring += info.Expiring
+			ttlSum += info.AvgTTL * int64(info.Expiring)
 		}
 	}
 	if total > 0 {
-		field(b, "db0", fmt.Sprintf("keys=%d,expires=0,avg_ttl=0", total))
+		avg := int64(0)
+		if expiring > 0 {
+			avg = ttlSum / int64(expiring)
+		}
+		field(b, "db0", fmt.Sprintf("keys=%d,expires=%d,avg_ttl=%d", total, expiring, avg))
 	}
 }
 
 func infoBuckets(s *Server, b *strings.Builder) {
 	names := s.store.List()
+	restarts := s.store.Restarts()
 	field(b, "buckets", len(names))
+	field(b, "failed_buckets", len(s.store.FailedBuckets()))
 	for _, name := range names {
 		info, err := s.store.Info(name)
 		if err != nil {
 			continue
 		}
-		field(b, "bucket_"+name, fmt.Sprintf("records=%d,indexes=%d,memory=%d,restarts=0", info.Records, len(info.Indexes), info.MemoryBytes))
+		field(b, "bucket_"+name, fmt.Sprintf("records=%d,indexes=%d,memory=%d,restarts=%d", info.Records, len(info.Indexes), info.MemoryBytes, restarts[name]))
 	}
+}
+
+func infoQueries(s *Server, b *strings.Builder) {
+	qs := s.queries.Stats()
+	field(b, "queries_defined", qs.Defined)
+	field(b, "query_channels", qs.Channels)
+	field(b, "query_subscriptions", qs.ActiveSubscriptions)
+	field(b, "query_evaluations", qs.Evaluations)
+	field(b, "query_full_reads", qs.FullReads)
+	field(b, "query_results_published", qs.Published)
 }
 
 func (s *Server) netStat(f func() int64) int64 {

@@ -17,8 +17,13 @@ func persistCommands() []*Command {
 }
 
 // SetPersistence connects the server to the persistence layer (nil when
-// --appendonly no).
-func (s *Server) SetPersistence(p *snapshot.Persistence) { s.persist = p }
+// --appendonly no): from then on query definitions are logged too.
+func (s *Server) SetPersistence(p *snapshot.Persistence) {
+	s.persist = p
+	if p != nil {
+		s.queries.OnDefinitionChange = p.QueryDefined
+	}
+}
 
 func (c *Ctx) persistence() *snapshot.Persistence {
 	if c.S.persist == nil {
@@ -127,5 +132,15 @@ func joinComma(xs []string) string {
 // QueryPersistence returns how persistence lists and restores the reactive
 // query definitions.
 func (s *Server) QueryPersistence() snapshot.Queries {
-	return snapshot.Queries{}
+	return snapshot.Queries{
+		List: func() []snapshot.NamedDef {
+			defs := s.queries.Definitions()
+			out := make([]snapshot.NamedDef, len(defs))
+			for i, d := range defs {
+				out[i] = snapshot.NamedDef{Name: d.Name, JSON: d.JSON}
+			}
+			return out
+		},
+		Restore: s.queries.Restore,
+	}
 }

@@ -2,20 +2,37 @@ package commands
 
 import (
 	"strings"
+	"sync"
 	"sync/atomic"
 )
 
-// subState is a connection's subscriptions. The maps are owned by the
-// connection goroutine; the counters mirror their sizes for CLIENT LIST and
-// INFO, which other goroutines run.
+// subState is a connection's subscriptions. The maps are changed by the
+// connection goroutine and, when a dropped query ends a subscription, by
+// the goroutine that dropped it (revokeQueryChannel): mu guards them
+// against that, and is held by subscribe-family commands until their
+// replies are queued, so a revocation's frame and count never cross them.
+// The counters mirror the maps' sizes for readers without the lock
+// (count, CLIENT LIST, INFO).
 type subState struct {
+	mu        sync.Mutex
 	channels  map[string]struct{}
 	patterns  map[string]struct{}
 	nChannels atomic.Int64
 	nPatterns atomic.Int64
 }
 
-func (s *subState) count() int { return len(s.channels) + len(s.patterns) }
+func (s *subState) count() int { return int(s.nChannels.Load() + s.nPatterns.Load()) }
+
+// lockSubs takes the session's subscription lock for a subscribe-family
+// command; the returned function queues the command's replies and releases
+// the lock.
+func lockSubs(c *Ctx) func() {
+	c.Sess.subs.mu.Lock()
+	return func() {
+		c.Conn.Sync()
+		c.Sess.subs.mu.Unlock()
+	}
+}
 
 func (s *subState) sync() {
 	s.nChannels.Store(int64(len(s.channels)))
@@ -30,7 +47,7 @@ func pubsubCommands() []*Command {
 		{Name: "unsubscribe", Arity: -1, Flags: sub, Group: g, Since: "2.0.0", Syntax: "[channel [channel ...]]", Summary: "Stops listening to channels.", Run: cmdUnsubscribe},
 		{Name: "psubscribe", Arity: -2, Flags: sub, Group: g, Since: "2.0.0", Syntax: "pattern [pattern ...]", Summary: "Listens for messages published to channels that match patterns.", Run: cmdPSubscribe},
 		{Name: "punsubscribe", Arity: -1, Flags: sub, Group: g, Since: "2.0.0", Syntax: "[pattern [pattern ...]]", Summary: "Stops listening to patterns.", Run: cmdPUnsubscribe},
-		{Name: "publish", Arity: 3, Flags: FlagPubSub | FlagFast, Group: g, Since: "2.0.0", Syntax: "channel message", Summary: "Posts a message to a channel.", Run: cmdPublish},
+		{Name: "publish", Arity: 3, Flags: FlagFast, Group: g, Since: "2.0.0", Syntax: "channel message", Summary: "Posts a message to a channel.", Run: cmdPublish},
 		{Name: "pubsub", Arity: -2, Group: g, Since: "2.8.0", Summary: "A container for pub/sub introspection commands.", Run: cmdPubsubHelp, Subs: map[string]*Command{
 			"channels": {Arity: -2, Summary: "Returns the active channels.", Run: cmdPubsubChannels},
 			"numsub":   {Arity: -2, Summary: "Returns a count of subscribers to channels.", Run: cmdPubsubNumSub},
@@ -63,11 +80,12 @@ func (s *Server) subscribe(c *Ctx, ch string) {
 	st.channels[ch] = struct{}{}
 	st.sync()
 	c.Conn.EnableAsync()
+	c.Conn.Hold()
 	subReply(c, "subscribe", ch, false)
-	c.Conn.Sync()
 	if !had {
-		s.hub.Subscribe(c.Conn, ch)
+		s.subscribeChannel(c.Conn, ch)
 	}
+	c.Conn.Release()
 }
 
 func (s *Server) unsubscribe(c *Ctx, ch string) {
@@ -75,18 +93,20 @@ func (s *Server) unsubscribe(c *Ctx, ch string) {
 	if _, ok := st.channels[ch]; ok {
 		delete(st.channels, ch)
 		st.sync()
-		s.hub.Unsubscribe(c.Conn, ch)
+		s.unsubscribeChannel(c.Conn, ch)
 	}
 	subReply(c, "unsubscribe", ch, false)
 }
 
 func cmdSubscribe(c *Ctx) {
+	defer lockSubs(c)()
 	for _, a := range c.Args[1:] {
 		c.S.subscribe(c, string(a))
 	}
 }
 
 func cmdUnsubscribe(c *Ctx) {
+	defer lockSubs(c)()
 	st := &c.Sess.subs
 	if len(c.Args) == 1 {
 		if len(st.channels) == 0 {
@@ -104,6 +124,7 @@ func cmdUnsubscribe(c *Ctx) {
 }
 
 func cmdPSubscribe(c *Ctx) {
+	defer lockSubs(c)()
 	st := &c.Sess.subs
 	for _, a := range c.Args[1:] {
 		p := string(a)
@@ -114,11 +135,12 @@ func cmdPSubscribe(c *Ctx) {
 		st.patterns[p] = struct{}{}
 		st.sync()
 		c.Conn.EnableAsync()
+		c.Conn.Hold()
 		subReply(c, "psubscribe", p, false)
-		c.Conn.Sync()
 		if !had {
 			c.S.hub.PSubscribe(c.Conn, p)
 		}
+		c.Conn.Release()
 	}
 }
 
@@ -133,6 +155,7 @@ func (s *Server) punsubscribe(c *Ctx, p string) {
 }
 
 func cmdPUnsubscribe(c *Ctx) {
+	defer lockSubs(c)()
 	st := &c.Sess.subs
 	if len(c.Args) == 1 {
 		if len(st.patterns) == 0 {
@@ -153,8 +176,10 @@ func cmdPUnsubscribe(c *Ctx) {
 // (connection closed, RESET).
 func (s *Server) unsubscribeAll(sess *Session, _ bool) {
 	st := &sess.subs
+	st.mu.Lock()
+	defer st.mu.Unlock()
 	for ch := range st.channels {
-		s.hub.Unsubscribe(sess.conn, ch)
+		s.unsubscribeChannel(sess.conn, ch)
 	}
 	for p := range st.patterns {
 		s.hub.PUnsubscribe(sess.conn, p)

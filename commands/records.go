@@ -182,7 +182,7 @@ func cmdInsertMany(c *Ctx) {
 }
 
 func cmdGet(c *Ctx) {
-	rec, err := c.S.store.Get(c.Tx, c.Arg(1), c.Arg(2))
+	rec, err := c.S.store.GetBytes(c.Tx, c.Args[1], c.Args[2])
 	if err != nil {
 		c.Err(err)
 		return
@@ -439,11 +439,17 @@ func cmdGroupBy(c *Ctx) {
 	fn := strings.ToLower(c.Arg(3))
 	next := 4
 	field := ""
-	if fn != "count" {
+	switch {
+	case fn != "count":
 		if len(c.Args) <= next {
 			c.ErrMsg(fn + " needs a field to aggregate")
 			return
 		}
+		field = c.Arg(next)
+		next++
+	case len(c.Args) > next && !looksLikeObject(c.Args[next]):
+		// count takes an optional field too, which changes nothing: it
+		// counts the records of each group.
 		field = c.Arg(next)
 		next++
 	}
@@ -469,15 +475,7 @@ func cmdFind(c *Ctx) {
 		c.Err(err)
 		return
 	}
-	if obj, ok := v.(*jsonv.Object); ok {
-		if b, has := obj.Get("bucket"); has && b != c.Arg(1) {
-			c.ErrMsg(`the query's "bucket" is not the bucket named by the command`)
-			return
-		} else if !has {
-			obj.Set("bucket", c.Arg(1))
-		}
-	}
-	q, err := query.Parse(v)
+	q, err := query.ParseForBucket(v, c.Arg(1))
 	if err != nil {
 		c.ErrMsg(err.Error())
 		return
@@ -488,4 +486,19 @@ func cmdFind(c *Ctx) {
 		return
 	}
 	c.W.Bulk(out)
+}
+
+// looksLikeObject reports whether an argument starts like a JSON object,
+// telling an optional filter from an optional field name.
+func looksLikeObject(a []byte) bool {
+	for _, ch := range a {
+		switch ch {
+		case ' ', '\t', '\r', '\n':
+			continue
+		case '{':
+			return true
+		}
+		return false
+	}
+	return false
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"bucketd/engine"
+	"bucketd/engine/live"
 	"bucketd/pubsub"
 	"bucketd/resp"
 	"bucketd/snapshot"
@@ -42,6 +43,8 @@ type Config struct {
 
 	SlowlogSlowerThan int64 // microseconds; negative disables
 	SlowlogMaxLen     int64
+
+	MetricsAddr string // Prometheus endpoint; empty: off
 }
 
 // DefaultConfig returns the defaults, as Redis has them where Redis has
@@ -79,7 +82,10 @@ type Server struct {
 	stats   counters
 	slowlog slowLog
 	events  *eventPublisher
+	queries *live.Manager
 	persist *snapshot.Persistence // nil: --appendonly no
+	ops     opsSampler
+	metrics *metrics // nil unless --metrics-addr
 
 	cfgMu sync.RWMutex // guards cfg
 	cfg   Config
@@ -104,6 +110,8 @@ func New(cfg Config, store *engine.Store, log zerolog.Logger) *Server {
 	s.slowlog.configure(cfg)
 	s.events = newEventPublisher(s.hub)
 	store.AddObserver(s.events)
+	s.queries = live.New(live.Options{Store: store, Hub: s.hub, Log: log, Revoke: s.revokeQueryChannel})
+	store.AddObserver(s.queries)
 	s.table = NewTable()
 	s.register()
 	return s
@@ -114,6 +122,7 @@ func New(cfg Config, store *engine.Store, log zerolog.Logger) *Server {
 func (s *Server) Attach(n *resp.Server) {
 	s.net = n
 	s.applyNetConfig()
+	s.ops.start(s.stats.commands.Load)
 }
 
 // OnShutdown sets what SHUTDOWN calls (main stops the process).
@@ -166,6 +175,8 @@ func (s *Server) register() {
 		pubsubCommands(),
 		persistCommands(),
 		storeCommands(),
+		queryCommands(),
+		debugCommands(),
 	} {
 		for _, c := range group {
 			s.table.Add(c)

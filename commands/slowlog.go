@@ -41,16 +41,12 @@ func (l *slowLog) configure(cfg Config) {
 }
 
 // observe records c's command if it ran longer than the threshold.
-func (l *slowLog) observe(c *Ctx, start time.Time) {
-	c.Sess.lastCmd.Store(c.Cmd)
+func (l *slowLog) observe(c *Ctx, d time.Duration) {
 	threshold := l.slowerThan.Load()
-	if threshold < 0 {
+	if threshold < 0 || d < time.Duration(threshold)*time.Microsecond {
 		return
 	}
-	d := time.Since(start)
-	if d < time.Duration(threshold)*time.Microsecond {
-		return
-	}
+	start := time.Now().Add(-d)
 	// Like Redis: at most 32 arguments, each cut at 128 bytes.
 	n := len(c.Args)
 	max := n
@@ -58,7 +54,12 @@ func (l *slowLog) observe(c *Ctx, start time.Time) {
 		max = 31
 	}
 	args := make([]string, 0, max+1)
-	for _, a := range c.Args[:max] {
+	secret := secretArgs(c.Cmd.Name, c.Args)
+	for i, a := range c.Args[:max] {
+		if secret[i] {
+			args = append(args, "(redacted)")
+			continue
+		}
 		if len(a) > 128 {
 			args = append(args, string(a[:128])+"... ("+strconv.Itoa(len(a)-128)+" more bytes)")
 		} else {
@@ -144,4 +145,31 @@ func cmdSlowlogHelp(c *Ctx) {
 	for _, l := range lines {
 		c.W.Simple(l)
 	}
+}
+
+// secretArgs marks the arguments the slow log must not keep, as Redis
+// redacts them: passwords of AUTH and HELLO … AUTH, and CONFIG SET of
+// requirepass.
+func secretArgs(name string, args [][]byte) map[int]bool {
+	out := map[int]bool{}
+	switch name {
+	case "auth":
+		for i := 1; i < len(args); i++ {
+			out[i] = true
+		}
+	case "hello":
+		for i := 2; i < len(args); i++ {
+			if strings.EqualFold(string(args[i]), "auth") {
+				out[i+1], out[i+2] = true, true
+				i += 2
+			}
+		}
+	case "config|set":
+		for i := 2; i+1 < len(args); i += 2 {
+			if strings.EqualFold(string(args[i]), "requirepass") {
+				out[i+1] = true
+			}
+		}
+	}
+	return out
 }

@@ -42,13 +42,15 @@ func cmdWatch(c *Ctx) {
 		c.W.Error("ERR WATCH inside MULTI is not allowed")
 		return
 	}
-	tokens := make([]engine.WatchToken, 0, len(c.Args)-1)
 	for _, a := range c.Args[1:] {
-		bucket, key, ok := strings.Cut(string(a), ":")
-		if !ok || bucket == "" {
+		if bucket, _, ok := strings.Cut(string(a), ":"); !ok || bucket == "" {
 			c.ErrMsg("WATCH keys have the form bucket:key, got '" + abbreviate(a) + "'")
 			return
 		}
+	}
+	tokens := make([]engine.WatchToken, 0, len(c.Args)-1)
+	for _, a := range c.Args[1:] {
+		bucket, key, _ := strings.Cut(string(a), ":")
 		tokens = append(tokens, c.S.store.Watch(bucket, key))
 	}
 	c.Sess.watches = append(c.Sess.watches, tokens...)
@@ -56,7 +58,7 @@ func cmdWatch(c *Ctx) {
 }
 
 func cmdUnwatch(c *Ctx) {
-	c.Sess.watches = nil
+	c.Sess.unwatch()
 	c.W.OK()
 }
 
@@ -78,7 +80,9 @@ func cmdExec(c *Ctx) {
 		return
 	}
 	queue, watches := sess.queue, sess.watches
+	sess.watches = nil // released below, once checked
 	sess.resetMulti()
+	defer c.S.store.Unwatch(watches)
 
 	names := make([]string, 0, len(queue)+len(watches))
 	for _, q := range queue {
@@ -107,11 +111,16 @@ func cmdExec(c *Ctx) {
 		if sub.failed != nil {
 			tx.Rollback()
 			c.W.Raw(out.B[start:])
+			sess.lastCmd.Store(c.Cmd)
 			return
 		}
 		spans[i] = [2]int{start, len(out.B)}
 	}
-	tx.Commit()
+	if err := tx.Commit(); err != nil {
+		c.Err(err)
+		sess.lastCmd.Store(c.Cmd)
+		return
+	}
 	for i, q := range queue {
 		if q.cmd.Flags&FlagBucket != 0 {
 			continue
@@ -125,4 +134,5 @@ func cmdExec(c *Ctx) {
 	for _, sp := range spans {
 		c.W.Raw(out.B[sp[0]:sp[1]])
 	}
+	sess.lastCmd.Store(c.Cmd) // CLIENT LIST shows exec, not the last queued command
 }

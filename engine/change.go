@@ -70,14 +70,26 @@ type Observer interface {
 	Committed(changes []Change)
 }
 
-// SchemaObserver is told of definition changes, under the store's
-// definition lock, so that it sees them in order with the records' changes
-// (the append-only file uses it). Calls must not block or call back into
-// the store.
-type SchemaObserver interface {
-	// BucketDefined is called after a bucket is created or altered, with
-	// its canonical definition JSON.
-	BucketDefined(name string, definition []byte, altered bool)
-	// BucketDropped is called after a bucket is dropped.
-	BucketDropped(name string)
+// Journal makes commits durable: the append-only file. The store calls it
+// inside every commit and definition change, before anybody can see the
+// change, with the locks still held, so that the journal has every bucket's
+// commits in order. Log returns an error when the commit cannot be made
+// durable under the chosen policy; the store then rolls the commit back
+// and the command fails with a DurabilityError. Calls must not call back
+// into the store.
+type Journal interface {
+	// Log journals one commit's changes.
+	Log(changes []Change) error
+	// LogDefine journals a bucket's creation or alteration, with its
+	// canonical definition, before it takes effect.
+	LogDefine(name string, definition []byte, altered bool) error
+	// LogDrop journals a bucket's drop before it takes effect.
+	LogDrop(name string) error
 }
+
+// DurabilityError reports a write the disk refused: it was not applied.
+type DurabilityError struct{ Err error }
+
+func (e *DurabilityError) Error() string { return "Errors writing to the AOF file: " + e.Err.Error() }
+
+func (e *DurabilityError) Unwrap() error { return e.Err }

@@ -303,7 +303,9 @@ func TestDefine(t *testing.T) {
 	if got := fmt.Sprint(e.s.List()); got != "[nums users]" {
 		t.Errorf("List = %s", got)
 	}
-	if !e.s.Drop("nums") || e.s.Drop("nums") {
+	first, err1 := e.s.Drop("nums")
+	second, err2 := e.s.Drop("nums")
+	if !first || second || err1 != nil || err2 != nil {
 		t.Errorf("Drop should report true then false")
 	}
 	if _, err := e.s.Get(nil, "nums", "1"); errKind(err) != "nobucket" {

@@ -30,20 +30,60 @@ func (s *Store) read(t *Tx, name string, fn func(b *Bucket, now int64) error) er
 	return s.guard(b, false, func() error { return fn(b, s.Now()) })
 }
 
-// Get returns the record with that key, or nil.
-func (s *Store) Get(t *Tx, bucket, key string) (*Record, error) {
-	var rec *Record
-	err := s.read(t, bucket, func(b *Bucket, now int64) error {
-		k, err := b.parseKey(key)
-		if err != nil {
+// Get returns the record with that key, or nil. It is the hottest read,
+// so it takes the bucket's read lock itself, looks a string key up without
+// converting it, and reads the clock only for a record that can expire.
+func (s *Store) Get(t *Tx, bucket, key string) (rec *Record, err error) {
+	return s.GetBytes(t, []byte(bucket), []byte(key))
+}
+
+// GetBytes is Get with the arguments as the connection read them, so that
+// the look-ups convert nothing.
+func (s *Store) GetBytes(t *Tx, bucket, key []byte) (rec *Record, err error) {
+	if t != nil {
+		err = s.read(t, string(bucket), func(b *Bucket, now int64) error {
+			rec, err = b.getArg(key, func() int64 { return now })
 			return err
+		})
+		return rec, err
+	}
+	b := s.snapshot()[string(bucket)]
+	if b == nil {
+		return nil, &NoBucketError{Bucket: string(bucket)}
+	}
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if b.dropped {
+		return nil, &NoBucketError{Bucket: b.name}
+	}
+	if b.sup.failed.Load() {
+		return nil, &UnavailableError{Bucket: b.name}
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			rec, err = nil, s.recovered(b, r, false)
 		}
-		if e := b.visible(k, now); e != nil {
-			rec = e.rec
+	}()
+	return b.getArg(key, s.Now)
+}
+
+// getArg returns the visible record whose key is the argument arg. b.mu
+// must be held.
+func (b *Bucket) getArg(arg []byte, now func() int64) (*Record, error) {
+	var e *entry
+	if b.st.strKeys != nil {
+		e = b.st.strKeys[string(arg)]
+	} else {
+		k, err := b.parseKey(string(arg))
+		if err != nil {
+			return nil, err
 		}
-		return nil
-	})
-	return rec, err
+		e = b.st.get(k)
+	}
+	if e == nil || (e.rec.ExpiresAt != 0 && e.rec.expired(now())) {
+		return nil, nil
+	}
+	return e.rec, nil
 }
 
 // MGet returns the records with those keys, nil where there is none.

@@ -36,7 +36,7 @@ type Store struct {
 	now       func() int64
 	ids       schema.IDGen
 	observers []Observer
-	schemaObs []SchemaObserver
+	journal   Journal
 
 	// buckets is an immutable map replaced on every define and drop, so
 	// that commands find their bucket without a shared lock.
@@ -72,9 +72,9 @@ func New(opts Options) *Store {
 // the store is used.
 func (s *Store) AddObserver(o Observer) { s.observers = append(s.observers, o) }
 
-// AddSchemaObserver registers o to be told of definition changes. Call it
+// SetJournal makes j the store's journal (the append-only file). Call it
 // before the store is used.
-func (s *Store) AddSchemaObserver(o SchemaObserver) { s.schemaObs = append(s.schemaObs, o) }
+func (s *Store) SetJournal(j Journal) { s.journal = j }
 
 // Now returns the store's clock in Unix milliseconds.
 func (s *Store) Now() int64 { return s.now() }
@@ -112,10 +112,12 @@ func (s *Store) Define(name string, definition []byte) error {
 		}
 		return &BucketExistsError{Bucket: name}
 	}
-	s.install(name, newBucket(name, def))
-	for _, o := range s.schemaObs {
-		o.BucketDefined(name, def.JSON(), false)
+	if s.journal != nil {
+		if err := s.journal.LogDefine(name, def.JSON(), false); err != nil {
+			return &DurabilityError{Err: err}
+		}
 	}
+	s.install(name, newBucket(name, def))
 	return nil
 }
 
@@ -131,14 +133,19 @@ func (s *Store) install(name string, b *Bucket) {
 }
 
 // Drop removes a bucket with its records and indexes. It reports whether
-// the bucket existed.
-func (s *Store) Drop(name string) bool {
+// the bucket existed; it fails only when the journal refuses the drop.
+func (s *Store) Drop(name string) (bool, error) {
 	s.defMu.Lock()
 	defer s.defMu.Unlock()
 	old := s.snapshot()
 	b := old[name]
 	if b == nil {
-		return false
+		return false, nil
+	}
+	if s.journal != nil {
+		if err := s.journal.LogDrop(name); err != nil {
+			return false, &DurabilityError{Err: err}
+		}
 	}
 	m := make(map[string]*Bucket, len(old))
 	for k, v := range old {
@@ -151,10 +158,7 @@ func (s *Store) Drop(name string) bool {
 	b.dropped = true
 	b.st = newState(b.def)
 	b.mu.Unlock()
-	for _, o := range s.schemaObs {
-		o.BucketDropped(name)
-	}
-	return true
+	return true, nil
 }
 
 // List returns the bucket names, sorted.
@@ -290,6 +294,11 @@ func (s *Store) Alter(name string, changes []byte) error {
 	if uerr != nil {
 		return uerr
 	}
+	if s.journal != nil {
+		if err := s.journal.LogDefine(name, def.JSON(), true); err != nil {
+			return &DurabilityError{Err: err}
+		}
+	}
 	old := b.st
 	b.def = def
 	b.st = newState(def)
@@ -297,9 +306,6 @@ func (s *Store) Alter(name string, changes []byte) error {
 		b.addEntry(nil, e)
 		return true
 	})
-	for _, o := range s.schemaObs {
-		o.BucketDefined(name, def.JSON(), true)
-	}
 	return nil
 }
 

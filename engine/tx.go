@@ -144,11 +144,18 @@ func (t *Tx) Rollback() {
 	t.release()
 }
 
-// Commit numbers the changes with their buckets' event sequence, hands them
-// to the observers while the locks are still held (so every observer sees
-// one bucket's changes in commit order), then releases the locks.
-func (t *Tx) Commit() {
+// Commit numbers the changes with their buckets' event sequence, makes
+// them durable through the journal, hands them to the observers while the
+// locks are still held (so every observer sees one bucket's changes in
+// commit order), then releases the locks. When the journal refuses the
+// commit, Commit rolls it back and returns a *DurabilityError: nobody ever
+// saw it.
+func (t *Tx) Commit() error {
 	if len(t.changes) > 0 {
+		seqs := make([]uint64, len(t.locked))
+		for i, b := range t.locked {
+			seqs[i] = b.eventSeq
+		}
 		for i := range t.changes {
 			c := &t.changes[i]
 			for _, b := range t.locked {
@@ -157,6 +164,23 @@ func (t *Tx) Commit() {
 					c.Seq = b.eventSeq
 					c.Counter = b.counter
 					c.Persistent = b.def.Persistent
+					break
+				}
+			}
+		}
+		if j := t.s.journal; j != nil {
+			if err := j.Log(t.changes); err != nil {
+				for i, b := range t.locked {
+					b.eventSeq = seqs[i]
+				}
+				t.Rollback()
+				return &DurabilityError{Err: err}
+			}
+		}
+		for i := range t.changes {
+			c := &t.changes[i]
+			for _, b := range t.locked {
+				if b.name == c.Bucket {
 					if len(b.watched) > 0 {
 						b.touch(*c)
 					}
@@ -180,6 +204,7 @@ func (t *Tx) Commit() {
 		}
 	}
 	t.release()
+	return nil
 }
 
 func (t *Tx) release() {

@@ -30,8 +30,7 @@ func (s *Store) write(t *Tx, name string, fn func(t *Tx, b *Bucket) error) error
 		t.Rollback()
 		return err
 	}
-	t.Commit()
-	return nil
+	return t.Commit()
 }
 
 // guard runs fn on b, which the caller has locked, refusing it when the
@@ -189,16 +188,25 @@ func (s *Store) Clear(t *Tx, bucket string) (int, error) {
 	return n, err
 }
 
-// FlushAll clears every bucket, keeping the definitions (FLUSHALL).
-func (s *Store) FlushAll() int {
+// FlushAll clears every bucket, keeping the definitions (FLUSHALL), in
+// one transaction over all of them: nobody sees some buckets cleared and
+// others not. Failed buckets are left as they are.
+func (s *Store) FlushAll() (int, error) {
 	total := 0
-	for _, name := range s.List() {
-		n, err := s.Clear(nil, name)
-		if err == nil {
-			total += n
+	t := s.Begin(s.List())
+	for _, b := range t.locked {
+		if b.sup.failed.Load() {
+			continue
 		}
+		s.guard(b, true, func() error {
+			total += b.clear(t)
+			return nil
+		})
 	}
-	return total
+	if err := t.Commit(); err != nil {
+		return 0, err
+	}
+	return total, nil
 }
 
 // PurgeExpired deletes every expired record of every bucket now, with

@@ -112,6 +112,10 @@ func (h *Hub) PUnsubscribe(s Subscriber, pattern string) bool {
 	return true
 }
 
+// Idle reports whether nobody subscribes to anything: then no message can
+// reach anybody. Two atomic loads.
+func (h *Hub) Idle() bool { return h.nChannels.Load() == 0 && h.nPatterns.Load() == 0 }
+
 // Wants reports whether a message published on channel would reach
 // anybody, so that a publisher can skip building it.
 func (h *Hub) Wants(channel string) bool {

@@ -60,7 +60,9 @@ type Conn struct {
 	spare     []byte     // a drained buffer kept for reuse
 	inflight  int        // bytes the writer is writing now
 	softSince time.Time  // when pending output first passed the soft limit
-	closed    bool       // no more output is accepted
+	holding   bool       // Push keeps frames in held until Release
+	held      []byte
+	closed    bool // no more output is accepted
 	wake      chan struct{}
 	writerEnd chan struct{}
 }
@@ -175,6 +177,38 @@ func (c *Conn) Sync() {
 	c.W.B = c.W.B[:0]
 }
 
+// Hold makes Push keep the frames it is given aside, behind the replies
+// the command is writing, until Release. A subscribe command holds the
+// output, writes its confirmation, registers the subscription and
+// releases: a message published once the subscription exists is never
+// lost, and never reaches the client before the confirmation. Connection
+// goroutine only, on an asynchronous connection.
+func (c *Conn) Hold() {
+	c.outMu.Lock()
+	c.holding = true
+	c.outMu.Unlock()
+}
+
+// Release queues the replies collected in W, then the frames held since
+// Hold, and ends the hold. Connection goroutine only.
+func (c *Conn) Release() {
+	c.outMu.Lock()
+	ok := true
+	if len(c.W.B) > 0 {
+		ok = c.queueLocked(c.W.B)
+	}
+	if ok && len(c.held) > 0 {
+		ok = c.queueLocked(c.held)
+	}
+	c.held = nil
+	c.holding = false
+	c.outMu.Unlock()
+	c.W.B = c.W.B[:0]
+	if !ok {
+		c.srv.outputLimitReached(c)
+	}
+}
+
 // Push queues a message frame for an asynchronous connection. It never
 // blocks and never writes to the socket. It returns false when the
 // connection is closed or was just disconnected for passing its output
@@ -184,6 +218,19 @@ func (c *Conn) Push(frame []byte) bool {
 	if c.closed || !c.async {
 		c.outMu.Unlock()
 		return false
+	}
+	if c.holding {
+		c.held = append(c.held, frame...)
+		if !c.checkLimitLocked() {
+			c.closed = true
+			c.out, c.held = nil, nil
+			c.signalLocked()
+			c.outMu.Unlock()
+			c.srv.outputLimitReached(c)
+			return false
+		}
+		c.outMu.Unlock()
+		return true
 	}
 	if !c.queueLocked(frame) {
 		c.outMu.Unlock()
@@ -221,7 +268,7 @@ func (c *Conn) queueLocked(b []byte) bool {
 // pub/sub clients. c.outMu must be held.
 func (c *Conn) checkLimitLocked() bool {
 	lim := c.srv.OutputLimit()
-	pending := int64(len(c.out) + c.inflight)
+	pending := int64(len(c.out) + len(c.held) + c.inflight)
 	if lim.Hard > 0 && pending > lim.Hard {
 		return false
 	}
@@ -351,7 +398,6 @@ func (c *Conn) serve() {
 			}
 			off += n
 			if args != nil {
-				c.lastActive.Store(time.Now().UnixNano())
 				c.srv.handler.Serve(c, args)
 				if c.async && len(c.W.B) > 0 {
 					c.Sync() // keep replies and pushed messages in order
@@ -379,6 +425,7 @@ func (c *Conn) serve() {
 		if err != nil && n == 0 {
 			return
 		}
+		c.lastActive.Store(time.Now().UnixNano()) // once per read, not per command
 	}
 }
 

@@ -1,6 +1,7 @@
 package snapshot
 
 import (
+	"errors"
 	"os"
 	"strconv"
 	"sync"
@@ -16,6 +17,8 @@ const (
 	FsyncEverySec = "everysec"
 	FsyncNo       = "no"
 )
+
+var errClosed = errors.New("append-only file closed")
 
 // aof appends committed changes to the current append-only file. Appends
 // happen inside commits (the engine calls the observer methods with the
@@ -41,6 +44,20 @@ type aof struct {
 	entries  int64 // entries appended since the last snapshot
 	wake     chan struct{}
 	done     chan struct{}
+
+	// Under "always" every entry has an id; a commit waits until its id
+	// is resolved: written and fsynced, or refused by the disk and dropped
+	// (failed), in which case the commit is rolled back.
+	nextID uint64     // id of the last entry appended
+	bufHi  uint64     // id of the last entry in buf
+	doneID uint64     // every id up to here is resolved
+	failed []idFailed // dropped ids, oldest first (a few kept)
+}
+
+// idFailed records entries the disk refused under "always".
+type idFailed struct {
+	lo, hi uint64
+	err    error
 }
 
 func newAOF(f *os.File, size int64, policy string) *aof {
@@ -53,25 +70,52 @@ func newAOF(f *os.File, size int64, policy string) *aof {
 	return a
 }
 
-// appendOps appends one entry. It never blocks on the disk.
-func (a *aof) appendOps(ops []Op) {
+// appendOps appends one entry and, under "always", waits until it is
+// durable or refused. Otherwise it never blocks on the disk.
+func (a *aof) appendOps(ops []Op) error {
 	if len(ops) == 0 {
-		return
+		return nil
 	}
 	a.mu.Lock()
 	n := len(a.buf)
 	a.buf = AppendEntry(a.buf, ops)
 	a.appended += int64(len(a.buf) - n)
 	a.entries++
+	a.nextID++
+	id := a.nextID
+	a.bufHi = id
 	a.mu.Unlock()
 	select {
 	case a.wake <- struct{}{}:
 	default:
 	}
+	if a.policy != FsyncAlways {
+		return nil
+	}
+	return a.waitID(id)
 }
 
-// Committed implements engine.Observer: one entry per commit.
-func (a *aof) Committed(changes []engine.Change) {
+// waitID waits until entry id is resolved and returns the disk's error if
+// it was refused.
+func (a *aof) waitID(id uint64) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for a.doneID < id && !a.closed {
+		a.cond.Wait()
+	}
+	for _, f := range a.failed {
+		if id >= f.lo && id <= f.hi {
+			return f.err
+		}
+	}
+	if a.doneID < id {
+		return errClosed
+	}
+	return nil
+}
+
+// Log implements engine.Journal: one entry per commit.
+func (a *aof) Log(changes []engine.Change) error {
 	var ops []Op
 	for i := range changes {
 		c := &changes[i]
@@ -88,30 +132,42 @@ func (a *aof) Committed(changes []engine.Change) {
 			ops = append(ops, Op{[]byte("CLEAR"), []byte(c.Bucket), seq})
 		}
 	}
-	a.appendOps(ops)
+	return a.appendOps(ops)
 }
 
-// BucketDefined implements engine.SchemaObserver.
-func (a *aof) BucketDefined(name string, definition []byte, altered bool) {
+// LogDefine implements engine.Journal.
+func (a *aof) LogDefine(name string, definition []byte, altered bool) error {
 	op := "DEFINE"
 	if altered {
 		op = "ALTER"
 	}
-	a.appendOps([]Op{{[]byte(op), []byte(name), definition}})
+	return a.appendOps([]Op{{[]byte(op), []byte(name), definition}})
 }
 
-// BucketDropped implements engine.SchemaObserver.
-func (a *aof) BucketDropped(name string) {
-	a.appendOps([]Op{{[]byte("DROP"), []byte(name)}})
+// LogDrop implements engine.Journal.
+func (a *aof) LogDrop(name string) error {
+	return a.appendOps([]Op{{[]byte("DROP"), []byte(name)}})
 }
 
 // queryDefined logs a query definition (nil definition: dropped).
-func (a *aof) queryDefined(name string, definition []byte) {
+func (a *aof) queryDefined(name string, definition []byte) error {
 	if definition == nil {
-		a.appendOps([]Op{{[]byte("QDROP"), []byte(name)}})
-		return
+		return a.appendOps([]Op{{[]byte("QDROP"), []byte(name)}})
 	}
-	a.appendOps([]Op{{[]byte("QDEFINE"), []byte(name), definition}})
+	return a.appendOps([]Op{{[]byte("QDEFINE"), []byte(name), definition}})
+}
+
+// dropFailedLocked drops buffered entries the disk refused, under
+// "always": their commits are rolled back, so they must never be written.
+// a.mu must be held.
+func (a *aof) dropFailedLocked(data []byte, hi uint64, err error) {
+	a.appended -= int64(len(data))
+	a.entries -= int64(hi - a.doneID)
+	a.failed = append(a.failed, idFailed{lo: a.doneID + 1, hi: hi, err: err})
+	if len(a.failed) > 64 {
+		a.failed = a.failed[len(a.failed)-64:]
+	}
+	a.doneID = hi
 }
 
 // writer writes the buffer to the file, fsyncing under "always".
@@ -132,6 +188,7 @@ func (a *aof) writer() {
 			return
 		}
 		data := a.buf
+		hi := a.bufHi
 		a.buf = nil
 		a.writing = true
 		f := a.file
@@ -145,11 +202,17 @@ func (a *aof) writer() {
 		a.mu.Lock()
 		a.writing = false
 		if err != nil {
-			// Cut the file back to its last good size and keep the data
-			// for the next try, so that no torn entry sits in the middle.
+			// Cut the file back to its last good size, so that no torn
+			// entry sits in the middle. Under "always" the commits waiting
+			// for these entries roll back, so the entries are dropped;
+			// otherwise they are kept for the next try.
 			f.Truncate(a.fileSize)
 			f.Seek(a.fileSize, 0)
-			a.buf = append(data, a.buf...)
+			if a.policy == FsyncAlways {
+				a.dropFailedLocked(data, hi, err)
+			} else {
+				a.buf = append(data, a.buf...)
+			}
 			a.err = err
 		} else {
 			a.err = nil
@@ -157,6 +220,7 @@ func (a *aof) writer() {
 			a.fileSize += int64(len(data))
 			if a.policy == FsyncAlways {
 				a.synced = a.written
+				a.doneID = hi
 			}
 		}
 		a.cond.Broadcast()
@@ -191,8 +255,13 @@ func (a *aof) everySec() {
 		a.syncing = false
 		if err != nil {
 			a.err = err
-		} else if target > a.synced {
-			a.synced = target
+		} else {
+			if target > a.synced {
+				a.synced = target
+			}
+			if len(a.buf) == 0 && !a.writing {
+				a.err = nil // nothing waits for a retry: the disk works again
+			}
 		}
 		a.cond.Broadcast()
 		a.mu.Unlock()
@@ -243,23 +312,32 @@ func (a *aof) rotate(next *os.File) error {
 	}
 	var err error
 	if len(a.buf) > 0 {
-		if _, err = a.file.Write(a.buf); err == nil {
-			a.written += int64(len(a.buf))
-			a.buf = nil
-		}
+		_, err = a.file.Write(a.buf)
 	}
 	if err == nil {
 		err = a.file.Sync()
 	}
 	if err != nil {
+		// Leave no partial entry behind; the buffer stays for the writer's
+		// next try (under "always" its commits wait for that try).
+		a.file.Truncate(a.fileSize)
+		a.file.Seek(a.fileSize, 0)
 		a.err = err
+		a.cond.Broadcast()
 		return err
 	}
+	a.written += int64(len(a.buf))
+	if a.policy == FsyncAlways {
+		a.doneID = a.bufHi
+	}
+	a.buf = nil
+	a.err = nil
 	a.synced = a.written
 	a.file.Close()
 	a.file = next
 	a.fileSize = 0
 	a.entries = 0
+	a.cond.Broadcast()
 	return nil
 }
 

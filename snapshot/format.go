@@ -138,7 +138,7 @@ func parseEntry(b []byte) ([]Op, int, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	if len(crcText) != 8 {
+	if len(crcText) != 8 || !lowerHex(crcText) {
 		return nil, 0, errors.New("bad checksum field")
 	}
 	want, perr := strconv.ParseUint(string(crcText), 16, 32)
@@ -146,13 +146,15 @@ func parseEntry(b []byte) ([]Op, int, error) {
 		return nil, 0, errors.New("bad checksum field")
 	}
 	body := p.off
-	ops := make([]Op, 0, n-1)
+	// Allocate by what the data can hold, never by what a damaged count
+	// claims (each operation takes at least 4 bytes).
+	ops := make([]Op, 0, min(n-1, (len(b)-p.off)/4+1))
 	for i := 1; i < n; i++ {
 		m, err := p.header('*')
 		if err != nil {
 			return nil, 0, err
 		}
-		op := make(Op, 0, m)
+		op := make(Op, 0, min(m, (len(b)-p.off)/4+1))
 		for j := 0; j < m; j++ {
 			a, err := p.bulk()
 			if err != nil {
@@ -169,6 +171,18 @@ func parseEntry(b []byte) ([]Op, int, error) {
 		return nil, 0, fmt.Errorf("checksum mismatch (stored %08x, computed %08x)", want, got)
 	}
 	return ops, p.off, nil
+}
+
+// maxCount bounds element counts and bulk lengths in entries (1 GiB).
+const maxCount = 1 << 30
+
+func lowerHex(b []byte) bool {
+	for _, c := range b {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 type parser struct {
@@ -196,7 +210,9 @@ func (p *parser) header(c byte) (int, error) {
 		return 0, errors.New("header without CRLF")
 	}
 	n, err := strconv.Atoi(string(line[:len(line)-1]))
-	if err != nil || n < 0 || n > 1<<31 {
+	// No entry bucketd writes has more than maxCount elements or bytes in
+	// one bulk; a larger number is damage, not a torn write.
+	if err != nil || n < 0 || n > maxCount {
 		return 0, fmt.Errorf("bad length %q", line[:len(line)-1])
 	}
 	p.off += end + 1

@@ -107,14 +107,28 @@ func Open(store *engine.Store, queries Queries, opts Options) (*Persistence, err
 			p.baseSize = st.Size()
 		}
 	}
+	// A torn entry may end the last file that holds data: a rotation that
+	// failed leaves an empty newer file in the manifest, and appends went on
+	// into the older one.
+	lastData := 0
+	for i, name := range man.AOF {
+		if st, err := os.Stat(filepath.Join(opts.Dir, name)); err == nil && st.Size() > 0 {
+			lastData = i
+		}
+	}
 	var size int64
 	for i, name := range man.AOF {
-		last := i == len(man.AOF)-1
-		n, err := p.loadAOF(filepath.Join(opts.Dir, name), last)
+		n, err := p.loadAOF(filepath.Join(opts.Dir, name), i >= lastData)
 		if err != nil {
 			return nil, err
 		}
 		size = n
+	}
+	p.loadedRecords = 0
+	for _, name := range store.List() {
+		if info, err := store.Info(name); err == nil {
+			p.loadedRecords += int64(info.Records)
+		}
 	}
 	p.loadTime = time.Since(start)
 	f, err := os.OpenFile(filepath.Join(opts.Dir, man.AOF[len(man.AOF)-1]), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
@@ -128,8 +142,7 @@ func Open(store *engine.Store, queries Queries, opts Options) (*Persistence, err
 		}
 	}
 	p.aof = newAOF(f, size, opts.Fsync)
-	store.AddObserver(p.aof)
-	store.AddSchemaObserver(p.aof)
+	store.SetJournal(p.aof)
 	p.wg.Add(1)
 	go p.autoRewrite()
 	p.log.Info().Str("dir", opts.Dir).Int64("records", p.loadedRecords).Dur("took", p.loadTime).
@@ -270,7 +283,6 @@ func (p *Persistence) apply(ops []Op) error {
 			switch len(op) {
 			case 3: // snapshot form
 				err = s.RestorePut(string(op[1]), op[2])
-				p.loadedRecords++
 			case 5:
 				seq, e1 := argInt(op, 2)
 				counter, e2 := argInt(op, 3)

@@ -33,16 +33,25 @@ func (p *Persistence) Rewrite(wait bool) error {
 	images := p.store.Capture(func() {
 		p.mu.Lock()
 		defer p.mu.Unlock()
-		if rerr = p.aof.rotate(next); rerr != nil {
+		// The manifest names the new file before anything is written to it:
+		// the chain is then old snapshot, old files, new file. If the
+		// manifest cannot be written, nothing switches.
+		man := *p.man
+		man.AOF = append(append([]string(nil), p.man.AOF...), aofName(gen))
+		man.Generation = gen
+		if rerr = writeManifest(p.opts.Dir, &man); rerr != nil {
 			return
 		}
+		if rerr = p.aof.rotate(next); rerr != nil {
+			// The manifest lists an empty new file after the old one,
+			// which loads as it is; keep it, and keep appending to the old.
+			p.man.AOF, p.man.Generation = man.AOF[:len(man.AOF)-1], gen
+			return
+		}
+		*p.man = man
 		if p.queries.List != nil {
 			queries = p.queries.List()
 		}
-		// From here on the chain is: old snapshot, old files, new file.
-		p.man.AOF = append(p.man.AOF, aofName(gen))
-		p.man.Generation = gen
-		rerr = writeManifest(p.opts.Dir, p.man)
 	})
 	if rerr != nil {
 		next.Close()
@@ -127,7 +136,9 @@ func (p *Persistence) autoRewrite() {
 func (p *Persistence) QueryDefined(name string, definition []byte) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.aof.queryDefined(name, definition)
+	if err := p.aof.queryDefined(name, definition); err != nil {
+		p.log.Error().Err(err).Str("query", name).Msg("could not journal a query definition")
+	}
 }
 
 // Mark returns a position in the append-only stream that covers every

@@ -94,9 +94,10 @@ func (d *Definition) UniqueFields() []string { return d.unique }
 
 // JSON returns the canonical JSON text of the definition. Two definitions
 // that mean the same thing give the same bytes: keys in a fixed order,
-// defaults (false, none) left out, ttl in milliseconds, indexes sorted, the
-// key field marked required. Field order and enum order are kept, as they
-// are visible to clients. Parse(d.JSON()) gives back an equal Definition.
+// defaults (false, none) left out, ttl in milliseconds, the key field
+// marked required. Field, enum and index order are kept, as they are
+// visible to clients (so a redefinition listing the same indexes in another
+// order is a different definition). Parse(d.JSON()) gives back an equal Definition.
 // The caller owns the returned slice.
 func (d *Definition) JSON() []byte { return slices.Clone(d.canon) }
 
@@ -294,9 +295,7 @@ func (d *Definition) appendJSON(b []byte) []byte {
 		b = f.appendJSON(b)
 	}
 	b = append(b, `},"indexes":[`...)
-	idx := slices.Clone(d.Indexes)
-	slices.Sort(idx)
-	for i, name := range idx {
+	for i, name := range d.Indexes {
 		if i > 0 {
 			b = append(b, ',')
 		}

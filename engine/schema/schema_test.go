@@ -97,9 +97,9 @@ func TestJSONEquivalent(t *testing.T) {
 	groups := [][]string{
 		{
 			`{"key":"id","schema":{"id":{"type":"string"},"a":{"type":"number","min":0}},"indexes":["a","id"],"ttl":"1h"}`,
-			`{"ordered":false,"ttl":3600000,"persistent":true,"indexes":["id","a","a"],"schema":{"id":{"required":true,"type":"string"},"a":{"min":0.0,"type":"number","required":false,"unique":false}},"key":"id"}`,
-			`{"key":"id","schema":{"id":{"type":"string"},"a":{"type":"number","min":-0}},"indexes":["id","a"],"ttl":"60m","etsType":"set"}`,
-			`{"key":"id","schema":{"id":{"type":"string"},"a":{"type":"number","min":0}},"indexes":["id","a"],"ttl":"0.041666666666666664d"}`,
+			`{"ordered":false,"ttl":3600000,"persistent":true,"indexes":["a","id","a"],"schema":{"id":{"required":true,"type":"string"},"a":{"min":0.0,"type":"number","required":false,"unique":false}},"key":"id"}`,
+			`{"key":"id","schema":{"id":{"type":"string"},"a":{"type":"number","min":-0}},"indexes":["a","id"],"ttl":"60m","etsType":"set"}`,
+			`{"key":"id","schema":{"id":{"type":"string"},"a":{"type":"number","min":0}},"indexes":["a","id","id"],"ttl":"0.041666666666666664d"}`,
 		},
 		{
 			`{"key":"id","schema":{"id":{"type":"number"},"e":{"type":"string","enum":["a","b","a"],"default":"b"}}}`,
@@ -445,7 +445,7 @@ func TestAlter(t *testing.T) {
 	if string(d.JSON()) != before || d.Field("age") != nil || len(d.Fields) != 2 {
 		t.Error("Alter changed the original")
 	}
-	want := `{"key":"id","schema":{"id":{"type":"string","required":true},"role":{"type":"string"},"age":{"type":"number","min":0},"tags":{"type":"array","default":[]}},"indexes":["age","role"],"ttl":3600000,"persistent":true,"ordered":false}`
+	want := `{"key":"id","schema":{"id":{"type":"string","required":true},"role":{"type":"string"},"age":{"type":"number","min":0},"tags":{"type":"array","default":[]}},"indexes":["role","age"],"ttl":3600000,"persistent":true,"ordered":false}`
 	if got := string(n.JSON()); got != want {
 		t.Errorf("Alter\n got %s\nwant %s", got, want)
 	}

@@ -1,0 +1,305 @@
+// Command fanout measures what pattern subscribers of bucket events cost
+// bucketd's writers, on this machine, in one run: -c clients insert records
+// (B.INSERT, validation, one index) for -d with 0, 1, 10 and 100 raw RESP2
+// subscribers of PSUBSCRIBE bucket.*.* (each reading every event in its own
+// goroutine), the subscriber counts taking turns -rounds times. It prints
+// the inserts/s of each run, their mean, the ratio to the run without
+// subscribers, the events delivered and any subscriber the output-buffer
+// limit disconnected.
+//
+//	go run ./bench/fanout                  # builds bucketd
+//	go run ./bench/fanout -d 2s -rounds 1  # a quicker run
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+var (
+	bin      = flag.String("bucketd", "", "bucketd binary (empty: go build it)")
+	clients  = flag.Int("c", 50, "concurrent writer clients")
+	duration = flag.Duration("d", 3*time.Second, "length of each run")
+	rounds   = flag.Int("rounds", 2, "times each subscriber count is run (in turns)")
+	subsFlag = flag.String("subs", "0,1,10,100", "subscriber counts, the first one is the baseline")
+)
+
+const (
+	definition = `{"key":"id","schema":{"id":{"type":"number","generated":"autoincrement"},` +
+		`"name":{"type":"string","required":true},"status":{"type":"string","enum":["active","idle"]},` +
+		`"n":{"type":"number"}},"indexes":["status"],"persistent":false}`
+	pattern = "bucket.*.*"
+)
+
+func main() {
+	flag.Parse()
+	var counts []int
+	for _, f := range strings.Split(*subsFlag, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		check(err)
+		counts = append(counts, n)
+	}
+	tmp, err := os.MkdirTemp("", "bucketd-bench-fanout-")
+	check(err)
+	defer os.RemoveAll(tmp)
+	if *bin == "" {
+		*bin = filepath.Join(tmp, "bucketd")
+		cmd := exec.Command("go", "build", "-o", *bin, "bucketd")
+		cmd.Stderr = os.Stderr
+		check(cmd.Run())
+	}
+	s := start(*bin, filepath.Join(tmp, "data"), "--appendonly", "no")
+	defer s.stop()
+	c := redis.NewClient(&redis.Options{Addr: s.addr, Protocol: 2, PoolSize: *clients + 4, MaxRetries: -1,
+		ReadTimeout: time.Minute, WriteTimeout: time.Minute})
+	defer c.Close()
+	ctx := context.Background()
+	check(c.Do(ctx, "BUCKET.DEFINE", "events", definition).Err())
+
+	fmt.Printf("machine: %d cores, %s\n", runtime.NumCPU(), cpuModel())
+	fmt.Printf("%d writers, B.INSERT for %v per run, subscribers: PSUBSCRIBE %s, raw RESP2, one goroutine each\n\n",
+		*clients, *duration, pattern)
+	rates := make(map[int][]float64)
+	for r := 0; r < *rounds; r++ {
+		for _, n := range counts {
+			check(c.Do(ctx, "B.CLEAR", "events").Err())
+			before := disconnections(c)
+			subs := subscribe(s.addr, n)
+			ops := writeLoad(c)
+			rate := float64(ops) / duration.Seconds()
+			rates[n] = append(rates[n], rate)
+			delivered, drain := subs.wait(ops)
+			lost := disconnections(c) - before
+			fmt.Printf("round %d  %3d subscribers  %9.0f inserts/s  delivered %d/%d events (drained %v after the writers)",
+				r+1, n, rate, delivered, ops*int64(n), drain.Round(time.Millisecond))
+			if lost > 0 {
+				fmt.Printf("  %d disconnected by the output-buffer limit", lost)
+			}
+			fmt.Println()
+			subs.close()
+		}
+	}
+	fmt.Println()
+	base := mean(rates[counts[0]])
+	fmt.Printf("%-16s %12s %10s   %s\n", "subscribers", "inserts/s", "ratio", "runs")
+	for _, n := range counts {
+		m := mean(rates[n])
+		fmt.Printf("%-16d %12.0f %10.2f   %s\n", n, m, m/base, runs(rates[n]))
+	}
+}
+
+// writeLoad runs the writers for -d and returns the inserts made.
+func writeLoad(c *redis.Client) int64 {
+	var ops atomic.Int64
+	deadline := time.Now().Add(*duration)
+	var wg sync.WaitGroup
+	for w := 0; w < *clients; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			ctx := context.Background()
+			rec := fmt.Sprintf(`{"name":"writer %d","status":"active","n":%d}`, w, w)
+			for time.Now().Before(deadline) {
+				check(c.Do(ctx, "B.INSERT", "events", rec).Err())
+				ops.Add(1)
+			}
+		}(w)
+	}
+	wg.Wait()
+	return ops.Load()
+}
+
+// subscribers are raw connections that count the messages they read.
+type subscribers struct {
+	conns []net.Conn
+	got   []atomic.Int64
+	wg    sync.WaitGroup
+}
+
+func subscribe(addr string, n int) *subscribers {
+	s := &subscribers{got: make([]atomic.Int64, n)}
+	for i := 0; i < n; i++ {
+		nc, err := net.Dial("tcp", addr)
+		check(err)
+		_, err = fmt.Fprintf(nc, "*2\r\n$10\r\nPSUBSCRIBE\r\n$%d\r\n%s\r\n", len(pattern), pattern)
+		check(err)
+		r := bufio.NewReaderSize(nc, 64<<10)
+		check(skipReply(r)) // the confirmation
+		s.conns = append(s.conns, nc)
+		s.wg.Add(1)
+		go func(i int) {
+			defer s.wg.Done()
+			for skipReply(r) == nil {
+				s.got[i].Add(1)
+			}
+		}(i)
+	}
+	return s
+}
+
+// wait waits until every subscriber has read want events, or until no
+// event arrived for 2 s (a subscriber was disconnected), and returns the
+// total read and how long the wait took.
+func (s *subscribers) wait(want int64) (int64, time.Duration) {
+	began, moved := time.Now(), time.Now()
+	last := int64(-1)
+	for {
+		var total int64
+		done := true
+		for i := range s.got {
+			g := s.got[i].Load()
+			total += g
+			done = done && g >= want
+		}
+		if total != last {
+			last, moved = total, time.Now()
+		}
+		if done || time.Since(moved) > 2*time.Second {
+			return total, time.Since(began)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func (s *subscribers) close() {
+	for _, c := range s.conns {
+		c.Close()
+	}
+	s.wg.Wait()
+}
+
+// skipReply reads one RESP2 reply and throws it away.
+func skipReply(r *bufio.Reader) error {
+	line, err := r.ReadSlice('\n')
+	if err != nil {
+		return err
+	}
+	if len(line) < 3 {
+		return fmt.Errorf("short line %q", line)
+	}
+	n, _ := strconv.Atoi(string(line[1 : len(line)-2]))
+	switch line[0] {
+	case '$':
+		if n >= 0 {
+			_, err = r.Discard(n + 2)
+		}
+		return err
+	case '*':
+		for i := 0; i < n; i++ {
+			if err := skipReply(r); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// disconnections returns INFO's client_output_buffer_limit_disconnections.
+func disconnections(c *redis.Client) int64 {
+	info, err := c.Info(context.Background(), "stats").Result()
+	check(err)
+	for _, line := range strings.Split(info, "\r\n") {
+		if v, ok := strings.CutPrefix(line, "client_output_buffer_limit_disconnections:"); ok {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+type server struct {
+	cmd  *exec.Cmd
+	addr string
+	done chan struct{}
+}
+
+func start(bin, dir string, args ...string) *server {
+	check(os.MkdirAll(dir, 0o755))
+	full := append([]string{"--port", "0", "--bind", "127.0.0.1", "--dir", dir}, args...)
+	cmd := exec.Command(bin, full...)
+	stderr, err := cmd.StderrPipe()
+	check(err)
+	check(cmd.Start())
+	s := &server{cmd: cmd, done: make(chan struct{})}
+	sc := bufio.NewScanner(stderr)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	var tail []string
+	for sc.Scan() {
+		tail = append(tail, sc.Text())
+		var e struct{ Message, Addr string }
+		if json.Unmarshal(sc.Bytes(), &e) == nil && e.Message == "ready to accept connections" {
+			s.addr = e.Addr
+			go func() {
+				io.Copy(io.Discard, stderr)
+				cmd.Wait()
+				close(s.done)
+			}()
+			return s
+		}
+	}
+	cmd.Wait()
+	panic("bucketd did not start:\n" + strings.Join(tail, "\n"))
+}
+
+func (s *server) stop() {
+	c := redis.NewClient(&redis.Options{Addr: s.addr, Protocol: 2, MaxRetries: -1})
+	c.Do(context.Background(), "SHUTDOWN", "NOSAVE") // no reply: the connection closes
+	c.Close()
+	select {
+	case <-s.done:
+	case <-time.After(30 * time.Second):
+		s.cmd.Process.Kill()
+		<-s.done
+	}
+}
+
+func mean(xs []float64) float64 {
+	t := 0.0
+	for _, x := range xs {
+		t += x
+	}
+	return t / float64(len(xs))
+}
+
+func runs(xs []float64) string {
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		parts[i] = fmt.Sprintf("%.0f", x)
+	}
+	return strings.Join(parts, " ")
+}
+
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return runtime.GOARCH
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "model name"); ok {
+			return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
+		}
+	}
+	return runtime.GOARCH
+}
+
+func check(err error) {
+	if err != nil {
+		panic(err)
+	}
+}

@@ -1,0 +1,419 @@
+package snapshot
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"bucketd/engine"
+)
+
+// waitFor polls cond every 5ms until it holds or d passes.
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// openAOF returns an aof on a new file in a temp dir, closed at the end of
+// the test if the test has not closed it.
+func openAOF(t *testing.T, policy string) (*aof, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "appendonly.1.aof")
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := newAOF(f, 0, policy)
+	t.Cleanup(func() {
+		a.mu.Lock()
+		closed := a.closed
+		a.mu.Unlock()
+		if !closed {
+			a.close()
+		}
+	})
+	return a, path
+}
+
+// fileEntries reads every entry of a file; the file must end cleanly.
+func fileEntries(t *testing.T, path string) [][]Op {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := readAll(data)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return got
+}
+
+func fileSize(t *testing.T, path string) int64 {
+	t.Helper()
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Size()
+}
+
+// state reads the aof's counters under its lock.
+func (a *aof) state() (appended, written, synced int64, err error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.appended, a.written, a.synced, a.err
+}
+
+func putOp(writer, i int) []Op {
+	return []Op{{[]byte("PUT"), []byte("b"), []byte(fmt.Sprint(i)), []byte("0"),
+		[]byte(fmt.Sprintf(`{"id":"w%d-%d","n":%d}`, writer, i, i))}}
+}
+
+// TestAOFPolicies appends from concurrent writers under each appendfsync
+// policy: under always every waitDurable return means the entry is written
+// and fsynced; under everysec the fsync follows within about a second;
+// under no nothing is fsynced by the policy; close flushes everything, and
+// the file holds each writer's entries once, in its order.
+func TestAOFPolicies(t *testing.T) {
+	for _, policy := range []string{FsyncAlways, FsyncEverySec, FsyncNo} {
+		t.Run(policy, func(t *testing.T) {
+			a, path := openAOF(t, policy)
+			const writers, each = 8, 200
+			var wg sync.WaitGroup
+			errs := make(chan error, writers)
+			for w := 0; w < writers; w++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := 0; i < each; i++ {
+						a.appendOps(putOp(w, i))
+						if policy != FsyncAlways {
+							continue
+						}
+						m := a.mark()
+						if err := a.waitDurable(m); err != nil {
+							errs <- err
+							return
+						}
+						if _, written, synced, _ := a.state(); synced < m || written < m {
+							errs <- fmt.Errorf("waitDurable(%d) returned with written %d, synced %d", m, written, synced)
+							return
+						}
+						if size := fileSize(t, path); size < m {
+							errs <- fmt.Errorf("waitDurable(%d) returned with the file at %d bytes", m, size)
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Fatal(err)
+			}
+			appended, _, _, _ := a.state()
+			waitFor(t, 3*time.Second, "the writer to write everything", func() bool {
+				_, written, _, _ := a.state()
+				return written == appended
+			})
+			switch policy {
+			case FsyncEverySec:
+				waitFor(t, 3*time.Second, "the once-a-second fsync", func() bool {
+					_, _, synced, _ := a.state()
+					return synced == appended
+				})
+			case FsyncNo:
+				time.Sleep(1200 * time.Millisecond)
+				if _, _, synced, _ := a.state(); synced != 0 {
+					t.Errorf("appendfsync no: synced %d, want no fsync by the policy", synced)
+				}
+			}
+			if a.size() != appended || fileSize(t, path) != appended {
+				t.Errorf("size %d, file %d bytes, appended %d", a.size(), fileSize(t, path), appended)
+			}
+			if err := a.close(); err != nil {
+				t.Fatalf("close: %v", err)
+			}
+			got := fileEntries(t, path)
+			if len(got) != writers*each {
+				t.Fatalf("file holds %d entries, want %d", len(got), writers*each)
+			}
+			next := make([]int, writers)
+			for _, ops := range got {
+				var w, i int
+				if _, err := fmt.Sscanf(string(ops[0][4]), `{"id":"w%d-%d"`, &w, &i); err != nil || w < 0 || w >= writers {
+					t.Fatalf("unexpected entry %q", ops)
+				}
+				if i != next[w] {
+					t.Fatalf("writer %d: entry %d found where %d was due", w, i, next[w])
+				}
+				next[w]++
+			}
+		})
+	}
+}
+
+// TestAOFCloseFlushes: what is appended right before close is in the file.
+func TestAOFCloseFlushes(t *testing.T) {
+	for _, policy := range []string{FsyncAlways, FsyncEverySec, FsyncNo} {
+		t.Run(policy, func(t *testing.T) {
+			a, path := openAOF(t, policy)
+			for i := 0; i < 1000; i++ {
+				a.appendOps(putOp(0, i))
+			}
+			if err := a.close(); err != nil {
+				t.Fatal(err)
+			}
+			if got := fileEntries(t, path); len(got) != 1000 {
+				t.Fatalf("after close the file holds %d entries, want 1000", len(got))
+			}
+			a.appendOps(nil) // an empty commit appends nothing
+		})
+	}
+}
+
+// limitFileSize makes this process's writes past size bytes fail with
+// EFBIG, as a full disk would (Go ignores SIGXFSZ), until the returned
+// function restores the limit. A write that crosses the limit is a short
+// write followed by the error, so the failure leaves partial bytes behind.
+func limitFileSize(t *testing.T, size int64) (restore func()) {
+	t.Helper()
+	var old syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_FSIZE, &old); err != nil {
+		t.Skipf("getrlimit: %v", err)
+	}
+	lim := old
+	lim.Cur = uint64(size)
+	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &lim); err != nil {
+		t.Skipf("setrlimit: %v", err)
+	}
+	done := false
+	restore = func() {
+		if !done {
+			done = true
+			if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &old); err != nil {
+				t.Fatalf("restoring RLIMIT_FSIZE: %v", err)
+			}
+		}
+	}
+	t.Cleanup(restore)
+	return restore
+}
+
+// TestAOFWriteFailure: a write the disk refuses becomes the standing error
+// (waitDurable returns it under always); the partial bytes are cut, so the
+// file still ends cleanly; once the disk accepts writes again the writer
+// retries, the error clears, and the entry is in the file exactly once.
+func TestAOFWriteFailure(t *testing.T) {
+	for _, policy := range []string{FsyncAlways, FsyncEverySec, FsyncNo} {
+		t.Run(policy, func(t *testing.T) {
+			a, path := openAOF(t, policy)
+			a.appendOps(putOp(0, 0))
+			if err := a.waitDurable(a.mark()); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, 3*time.Second, "the first entry to be written", func() bool { return fileSize(t, path) == a.mark() })
+			good := fileSize(t, path)
+
+			restore := limitFileSize(t, good+10)
+			err := a.appendOps(putOp(0, 1))
+			m := a.mark()
+			if policy == FsyncAlways {
+				// Under always the refused entry is dropped and its commit
+				// rolled back: appendOps itself reports the disk's error.
+				if !errors.Is(err, syscall.EFBIG) {
+					t.Fatalf("appendOps during the failure: %v, want EFBIG", err)
+				}
+			}
+			waitFor(t, 3*time.Second, "the standing error", func() bool { return a.failure() != nil })
+			if size := fileSize(t, path); size != good {
+				t.Errorf("after the failed write the file has %d bytes, want the %d good ones", size, good)
+			}
+			if got := fileEntries(t, path); len(got) != 1 {
+				t.Errorf("during the failure the file holds %d entries, want 1", len(got))
+			}
+
+			restore()
+			if policy == FsyncAlways {
+				// Nothing is retried; the next commit tests the disk again.
+				if err := a.appendOps(putOp(0, 2)); err != nil {
+					t.Fatalf("appendOps after recovery: %v", err)
+				}
+				m = a.mark()
+			}
+			waitFor(t, 3*time.Second, "the retry to clear the error", func() bool { return a.failure() == nil })
+			if err := a.waitDurable(m); err != nil {
+				t.Fatalf("waitDurable after recovery: %v", err)
+			}
+			if err := a.close(); err != nil {
+				t.Fatal(err)
+			}
+			got := fileEntries(t, path)
+			want := putOp(0, 1) // retried and kept (everysec, no)
+			if policy == FsyncAlways {
+				want = putOp(0, 2) // the refused entry was dropped with its commit
+			}
+			if len(got) != 2 || !opsEqual(got[1], want) {
+				t.Fatalf("after recovery the file holds %q, want the two entries", got)
+			}
+		})
+	}
+}
+
+// TestAOFRotateDuringWriteFailure: a rewrite asked for while the disk
+// refuses writes fails; its failed attempt to flush the old file must not
+// leave partial bytes there either, or the writer's successful retry
+// appends after them and the file has a corrupt entry in the middle.
+func TestAOFRotateDuringWriteFailure(t *testing.T) {
+	a, path := openAOF(t, FsyncEverySec)
+	a.appendOps(putOp(0, 0))
+	waitFor(t, 3*time.Second, "the first entry to be written", func() bool { return fileSize(t, path) == a.mark() })
+	good := fileSize(t, path)
+
+	restore := limitFileSize(t, good+10)
+	a.appendOps(putOp(0, 1))
+	waitFor(t, 3*time.Second, "the standing error", func() bool { return a.failure() != nil })
+	next, err := os.OpenFile(filepath.Join(filepath.Dir(path), "appendonly.2.aof"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer next.Close()
+	if err := a.rotate(next); err == nil {
+		t.Fatal("rotate succeeded while the disk refuses writes")
+	}
+	if size := fileSize(t, path); size != good {
+		t.Errorf("after the failed rotate the old file has %d bytes, want the %d good ones (partial entry left behind)", size, good)
+	}
+	restore()
+	waitFor(t, 3*time.Second, "the retry to clear the error", func() bool { return a.failure() == nil })
+	if err := a.close(); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(path)
+	got, r, err := readAll(data)
+	if err != nil || len(got) != 2 {
+		t.Fatalf("after recovery the file reads as %d entries and %v (offset %d), want 2 entries and a clean end", len(got), err, r.Offset())
+	}
+}
+
+// TestAOFRotateClearsError: when the disk recovers and a rewrite's rotate
+// writes and fsyncs the pending entries, nothing is pending and nothing
+// failed any more, so writes must be accepted again. Nothing else clears
+// the error: writes are refused while it stands, so the writer has nothing
+// to retry.
+func TestAOFRotateClearsError(t *testing.T) {
+	a, path := openAOF(t, FsyncEverySec)
+	a.appendOps(putOp(0, 0))
+	waitFor(t, 3*time.Second, "the first entry to be written", func() bool { return fileSize(t, path) == a.mark() })
+	restore := limitFileSize(t, fileSize(t, path)+10)
+	a.appendOps(putOp(0, 1))
+	waitFor(t, 3*time.Second, "the standing error", func() bool { return a.failure() != nil })
+	restore()
+	next, err := os.OpenFile(filepath.Join(filepath.Dir(path), "appendonly.2.aof"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.rotate(next); err != nil { // flushes the pending entry to the old file
+		t.Fatalf("rotate after the disk recovered: %v", err)
+	}
+	if got := fileEntries(t, path); len(got) != 2 {
+		t.Fatalf("old file holds %d entries after rotate, want 2", len(got))
+	}
+	time.Sleep(1500 * time.Millisecond) // a writer retry, an everysec tick
+	if err := a.failure(); err != nil {
+		t.Errorf("everything is written and fsynced, yet the standing error remains: %v (writes would get MISCONF until restart)", err)
+	}
+}
+
+// TestAOFEverySecFsyncErrorClears: under everysec a failed fsync becomes
+// the standing error; the next fsync that succeeds must clear it ("writes
+// are refused until a retry succeeds", doc.go). The failing fsync is
+// injected by pointing the aof at a closed file for one tick.
+func TestAOFEverySecFsyncErrorClears(t *testing.T) {
+	a, path := openAOF(t, FsyncEverySec)
+	a.appendOps(putOp(0, 0))
+	waitFor(t, 3*time.Second, "the entry to be written", func() bool {
+		_, written, _, _ := a.state()
+		return written == a.mark()
+	})
+	closed, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed.Close()
+	a.mu.Lock()
+	for a.writing || a.syncing {
+		a.cond.Wait()
+	}
+	good := a.file
+	a.file = closed // its Sync fails: "file already closed"
+	a.mu.Unlock()
+	waitFor(t, 3*time.Second, "the failed fsync", func() bool { return a.failure() != nil })
+	a.mu.Lock()
+	for a.syncing {
+		a.cond.Wait()
+	}
+	a.file = good
+	a.mu.Unlock()
+	waitFor(t, 3*time.Second, "a successful fsync", func() bool {
+		_, written, synced, _ := a.state()
+		return synced == written
+	})
+	time.Sleep(100 * time.Millisecond)
+	if err := a.failure(); err != nil {
+		t.Errorf("the fsync retry succeeded (everything synced), yet the standing error remains: %v", err)
+	}
+}
+
+// TestRewriteManifestWriteFailure: when a rewrite has switched appends to
+// the new file but cannot record it in the manifest (the disk refused the
+// manifest's temp file for a moment), the rewrite fails — and the server
+// must go on logging writes somewhere the next start-up reads. Writes
+// acknowledged after the disk recovered must survive a restart.
+func TestRewriteManifestWriteFailure(t *testing.T) {
+	dir := t.TempDir()
+	o := mustOpen(t, dir, FsyncEverySec, nil, nil)
+	if err := o.store.Define("s", []byte(defStrings)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.store.Insert(nil, "s", obj(t, `{"id":"before"}`), engine.InsertOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 3*time.Second, "the writes to reach the file", func() bool { return fileSize(t, lastAOF(t, dir)) == o.p.Mark() })
+	restore := limitFileSize(t, 50) // the aof has nothing to write; the manifest (> 50 bytes) fails
+	if err := o.p.Rewrite(true); err == nil {
+		t.Fatal("Rewrite succeeded although the manifest could not be written")
+	}
+	restore()
+	if _, err := o.store.Insert(nil, "s", obj(t, `{"id":"after"}`), engine.InsertOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // the writer writes it
+	if err := o.p.Failure(); err != nil {
+		t.Errorf("the disk works again, yet writes are refused: %v", err)
+	}
+	want := o.dump(t)
+	if err := o.p.Close(false); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	r, err := openDir(dir, FsyncEverySec, nil, nil)
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	defer r.p.Close(false)
+	if got := r.dump(t); got != want {
+		t.Errorf("after the restart:\n%s", lineDiff(want, got))
+	}
+}
