@@ -10,22 +10,22 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/csv"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"bucketd/bench/internal/benchutil"
 )
 
 var (
@@ -51,7 +51,7 @@ return 1`
 func main() {
 	flag.Parse()
 	tmp, err := os.MkdirTemp("", "bucketd-bench-")
-	check(err)
+	benchutil.Check(err)
 	defer os.RemoveAll(tmp)
 	if *bin == "" {
 		*bin = filepath.Join(tmp, "bucketd")
@@ -72,11 +72,11 @@ func main() {
 	ctx := context.Background()
 	b := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + bport, Protocol: 2})
 	r := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + rport, Protocol: 2})
-	check(b.Do(ctx, "BUCKET.DEFINE", "users", definition).Err())
-	check(b.Do(ctx, "B.INSERT", "users", record).Err())
-	check(r.Set(ctx, "user:42", record, 0).Err())
+	benchutil.Check(b.Do(ctx, "BUCKET.DEFINE", "users", definition).Err())
+	benchutil.Check(b.Do(ctx, "B.INSERT", "users", record).Err())
+	benchutil.Check(r.Set(ctx, "user:42", record, 0).Err())
 
-	fmt.Printf("machine: %d cores, %s; redis-benchmark -c %d -n %d\n\n", runtime.NumCPU(), cpuModel(), *clients, *n)
+	fmt.Printf("machine: %d cores, %s; redis-benchmark -c %d -n %d\n\n", runtime.NumCPU(), benchutil.CPUModel(), *clients, *n)
 	fmt.Printf("%-44s %14s %14s %8s %8s\n", "scenario", "bucketd rps", "redis rps", "ratio", "target")
 	row := func(name string, bv, rv float64, target string) {
 		fmt.Printf("%-44s %14.0f %14.0f %8.2f %8s\n", name, bv, rv, bv/rv, target)
@@ -111,7 +111,7 @@ func main() {
 	defer rd.Process.Kill()
 	b = redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + bucketdPort, Protocol: 2})
 	r = redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + rport, Protocol: 2})
-	check(b.Do(ctx, "BUCKET.DEFINE", "users", definition).Err())
+	benchutil.Check(b.Do(ctx, "BUCKET.DEFINE", "users", definition).Err())
 	bBefore := infoInt(ctx, b, "memory", "used_memory_rss")
 	rBefore := infoInt(ctx, r, "memory", "used_memory")
 	load(ctx, b, r, *records)
@@ -125,37 +125,24 @@ func main() {
 
 var bucketdPort string
 
+// rpsField finds the requests-per-second column of redis-benchmark --csv.
+var rpsField = regexp.MustCompile(`","([0-9]+(?:\.[0-9]+)?)","`)
+
 func build(out, pkg string) {
 	cmd := exec.Command("go", "build", "-o", out, pkg)
 	cmd.Stderr = os.Stderr
-	check(cmd.Run())
+	benchutil.Check(cmd.Run())
 }
 
 func startBucketd(bin, dir string) *exec.Cmd {
-	cmd := exec.Command(bin, "--port", "0", "--appendonly", "no", "--dir", dir)
-	stderr, err := cmd.StderrPipe()
-	check(err)
-	check(cmd.Start())
-	sc := bufio.NewScanner(stderr)
-	for sc.Scan() {
-		var e struct {
-			Message, Addr string
-		}
-		if json.Unmarshal(sc.Bytes(), &e) == nil && e.Message == "ready to accept connections" {
-			_, bucketdPort, _ = net.SplitHostPort(e.Addr)
-			go func() {
-				for sc.Scan() {
-				}
-			}()
-			return cmd
-		}
-	}
-	panic("bucketd did not start")
+	bs := benchutil.Start(bin, dir, "--appendonly", "no")
+	_, bucketdPort, _ = net.SplitHostPort(bs.Addr)
+	return bs.Cmd
 }
 
 func freePort() string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	check(err)
+	benchutil.Check(err)
 	defer ln.Close()
 	_, p, _ := net.SplitHostPort(ln.Addr().String())
 	return p
@@ -164,7 +151,7 @@ func freePort() string {
 func startRedis(dir string) (*exec.Cmd, string) {
 	port := freePort()
 	cmd := exec.Command("redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir)
-	check(cmd.Start())
+	benchutil.Check(cmd.Start())
 	waitPort(port)
 	return cmd, port
 }
@@ -172,7 +159,7 @@ func startRedis(dir string) (*exec.Cmd, string) {
 func startFloor(bin string) (*exec.Cmd, string) {
 	port := freePort()
 	cmd := exec.Command(bin, "-addr", "127.0.0.1:"+port)
-	check(cmd.Start())
+	benchutil.Check(cmd.Start())
 	waitPort(port)
 	return cmd, port
 }
@@ -196,13 +183,13 @@ func bench(port string, pipeline int, args ...string) float64 {
 	if err != nil {
 		panic(fmt.Sprintf("redis-benchmark %v: %v\n%s", args, err, out))
 	}
-	recs, err := csv.NewReader(strings.NewReader(string(out))).ReadAll()
-	check(err)
-	for _, rec := range recs {
-		if len(rec) >= 2 {
-			if v, err := strconv.ParseFloat(rec[1], 64); err == nil {
-				return v
-			}
+	// The first field is the command line, whose JSON quotes redis-benchmark
+	// does not escape: read the first quoted number instead of parsing CSV.
+	for _, line := range strings.Split(string(out), "\n") {
+		if m := rpsField.FindStringSubmatch(line); m != nil {
+			v, err := strconv.ParseFloat(m[1], 64)
+			benchutil.Check(err)
+			return v
 		}
 	}
 	panic("no figure in redis-benchmark output: " + string(out))
@@ -225,15 +212,15 @@ func load(ctx context.Context, b, r *redis.Client, count int) {
 			rp.SAdd(ctx, "idx:age:"+age, id)
 		}
 		_, err := bp.Exec(ctx)
-		check(err)
+		benchutil.Check(err)
 		_, err = rp.Exec(ctx)
-		check(err)
+		benchutil.Check(err)
 	}
 }
 
 func infoInt(ctx context.Context, c *redis.Client, section, field string) int64 {
 	text, err := c.Info(ctx, section).Result()
-	check(err)
+	benchutil.Check(err)
 	for _, line := range strings.Split(text, "\n") {
 		if v, ok := strings.CutPrefix(strings.TrimSpace(line), field+":"); ok {
 			n, _ := strconv.ParseInt(v, 10, 64)
@@ -241,23 +228,4 @@ func infoInt(ctx context.Context, c *redis.Client, section, field string) int64 
 		}
 	}
 	panic("no " + field + " in INFO " + section)
-}
-
-func cpuModel() string {
-	data, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return runtime.GOARCH
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, "model name"); ok {
-			return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
-		}
-	}
-	return runtime.GOARCH
-}
-
-func check(err error) {
-	if err != nil {
-		panic(err)
-	}
 }

@@ -14,10 +14,8 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -30,6 +28,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"bucketd/bench/internal/benchutil"
 )
 
 var (
@@ -52,35 +52,35 @@ func main() {
 	var counts []int
 	for _, f := range strings.Split(*subsFlag, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
-		check(err)
+		benchutil.Check(err)
 		counts = append(counts, n)
 	}
 	tmp, err := os.MkdirTemp("", "bucketd-bench-fanout-")
-	check(err)
+	benchutil.Check(err)
 	defer os.RemoveAll(tmp)
 	if *bin == "" {
 		*bin = filepath.Join(tmp, "bucketd")
 		cmd := exec.Command("go", "build", "-o", *bin, "bucketd")
 		cmd.Stderr = os.Stderr
-		check(cmd.Run())
+		benchutil.Check(cmd.Run())
 	}
 	s := start(*bin, filepath.Join(tmp, "data"), "--appendonly", "no")
 	defer s.stop()
-	c := redis.NewClient(&redis.Options{Addr: s.addr, Protocol: 2, PoolSize: *clients + 4, MaxRetries: -1,
+	c := redis.NewClient(&redis.Options{Addr: s.Addr, Protocol: 2, PoolSize: *clients + 4, MaxRetries: -1,
 		ReadTimeout: time.Minute, WriteTimeout: time.Minute})
 	defer c.Close()
 	ctx := context.Background()
-	check(c.Do(ctx, "BUCKET.DEFINE", "events", definition).Err())
+	benchutil.Check(c.Do(ctx, "BUCKET.DEFINE", "events", definition).Err())
 
-	fmt.Printf("machine: %d cores, %s\n", runtime.NumCPU(), cpuModel())
+	fmt.Printf("machine: %d cores, %s\n", runtime.NumCPU(), benchutil.CPUModel())
 	fmt.Printf("%d writers, B.INSERT for %v per run, subscribers: PSUBSCRIBE %s, raw RESP2, one goroutine each\n\n",
 		*clients, *duration, pattern)
 	rates := make(map[int][]float64)
 	for r := 0; r < *rounds; r++ {
 		for _, n := range counts {
-			check(c.Do(ctx, "B.CLEAR", "events").Err())
+			benchutil.Check(c.Do(ctx, "B.CLEAR", "events").Err())
 			before := disconnections(c)
-			subs := subscribe(s.addr, n)
+			subs := subscribe(s.Addr, n)
 			ops := writeLoad(c)
 			rate := float64(ops) / duration.Seconds()
 			rates[n] = append(rates[n], rate)
@@ -116,7 +116,7 @@ func writeLoad(c *redis.Client) int64 {
 			ctx := context.Background()
 			rec := fmt.Sprintf(`{"name":"writer %d","status":"active","n":%d}`, w, w)
 			for time.Now().Before(deadline) {
-				check(c.Do(ctx, "B.INSERT", "events", rec).Err())
+				benchutil.Check(c.Do(ctx, "B.INSERT", "events", rec).Err())
 				ops.Add(1)
 			}
 		}(w)
@@ -136,11 +136,11 @@ func subscribe(addr string, n int) *subscribers {
 	s := &subscribers{got: make([]atomic.Int64, n)}
 	for i := 0; i < n; i++ {
 		nc, err := net.Dial("tcp", addr)
-		check(err)
+		benchutil.Check(err)
 		_, err = fmt.Fprintf(nc, "*2\r\n$10\r\nPSUBSCRIBE\r\n$%d\r\n%s\r\n", len(pattern), pattern)
-		check(err)
+		benchutil.Check(err)
 		r := bufio.NewReaderSize(nc, 64<<10)
-		check(skipReply(r)) // the confirmation
+		benchutil.Check(skipReply(r)) // the confirmation
 		s.conns = append(s.conns, nc)
 		s.wg.Add(1)
 		go func(i int) {
@@ -213,7 +213,7 @@ func skipReply(r *bufio.Reader) error {
 // disconnections returns INFO's client_output_buffer_limit_disconnections.
 func disconnections(c *redis.Client) int64 {
 	info, err := c.Info(context.Background(), "stats").Result()
-	check(err)
+	benchutil.Check(err)
 	for _, line := range strings.Split(info, "\r\n") {
 		if v, ok := strings.CutPrefix(line, "client_output_buffer_limit_disconnections:"); ok {
 			n, _ := strconv.ParseInt(v, 10, 64)
@@ -223,49 +223,22 @@ func disconnections(c *redis.Client) int64 {
 	return 0
 }
 
-type server struct {
-	cmd  *exec.Cmd
-	addr string
-	done chan struct{}
-}
+// server is a running bucketd.
+type server struct{ *benchutil.Server }
 
 func start(bin, dir string, args ...string) *server {
-	check(os.MkdirAll(dir, 0o755))
-	full := append([]string{"--port", "0", "--bind", "127.0.0.1", "--dir", dir}, args...)
-	cmd := exec.Command(bin, full...)
-	stderr, err := cmd.StderrPipe()
-	check(err)
-	check(cmd.Start())
-	s := &server{cmd: cmd, done: make(chan struct{})}
-	sc := bufio.NewScanner(stderr)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	var tail []string
-	for sc.Scan() {
-		tail = append(tail, sc.Text())
-		var e struct{ Message, Addr string }
-		if json.Unmarshal(sc.Bytes(), &e) == nil && e.Message == "ready to accept connections" {
-			s.addr = e.Addr
-			go func() {
-				io.Copy(io.Discard, stderr)
-				cmd.Wait()
-				close(s.done)
-			}()
-			return s
-		}
-	}
-	cmd.Wait()
-	panic("bucketd did not start:\n" + strings.Join(tail, "\n"))
+	return &server{benchutil.Start(bin, dir, args...)}
 }
 
 func (s *server) stop() {
-	c := redis.NewClient(&redis.Options{Addr: s.addr, Protocol: 2, MaxRetries: -1})
+	c := redis.NewClient(&redis.Options{Addr: s.Addr, Protocol: 2, MaxRetries: -1})
 	c.Do(context.Background(), "SHUTDOWN", "NOSAVE") // no reply: the connection closes
 	c.Close()
 	select {
-	case <-s.done:
+	case <-s.Done:
 	case <-time.After(30 * time.Second):
-		s.cmd.Process.Kill()
-		<-s.done
+		s.Cmd.Process.Kill()
+		<-s.Done
 	}
 }
 
@@ -283,23 +256,4 @@ func runs(xs []float64) string {
 		parts[i] = fmt.Sprintf("%.0f", x)
 	}
 	return strings.Join(parts, " ")
-}
-
-func cpuModel() string {
-	b, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return runtime.GOARCH
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "model name"); ok {
-			return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
-		}
-	}
-	return runtime.GOARCH
-}
-
-func check(err error) {
-	if err != nil {
-		panic(err)
-	}
 }

@@ -18,12 +18,9 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -36,6 +33,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"bucketd/bench/internal/benchutil"
 )
 
 var (
@@ -69,7 +68,7 @@ func main() {
 	flag.Parse()
 	redis.SetLogger(quiet{})
 	tmp, err := os.MkdirTemp("", "bucketd-bench-persist-")
-	check(err)
+	benchutil.Check(err)
 	if !*keepDir {
 		defer os.RemoveAll(tmp)
 	}
@@ -77,9 +76,9 @@ func main() {
 		*bin = filepath.Join(tmp, "bucketd")
 		cmd := exec.Command("go", "build", "-o", *bin, "bucketd")
 		cmd.Stderr = os.Stderr
-		check(cmd.Run())
+		benchutil.Check(cmd.Run())
 	}
-	fmt.Printf("machine: %d cores, %s, load average %s\n", runtime.NumCPU(), cpuModel(), loadAvg())
+	fmt.Printf("machine: %d cores, %s, load average %s\n", runtime.NumCPU(), benchutil.CPUModel(), loadAvg())
 	fmt.Printf("write load: %d clients, B.INSERT of new records, %d runs of %v per mode (interleaved; median shown)\n\n",
 		*clients, *rounds, *duration)
 
@@ -134,7 +133,7 @@ func main() {
 			if n != int64(*records) {
 				panic(fmt.Sprintf("after the restart DBSIZE is %d, want %d", n, *records))
 			}
-			fmt.Printf("  %s: %v to ready (INFO loading_time_ms %s, RSS %s MB)\n    loading %s\n", how, round(s.ready),
+			fmt.Printf("  %s: %v to ready (INFO loading_time_ms %s, RSS %s MB)\n    loading %s\n", how, round(s.Ready),
 				info(s.client, "persistence", "loading_time_ms"), mb(info(s.client, "memory", "used_memory_rss")), loading)
 			s.stop(i == 0)
 		}
@@ -142,43 +141,17 @@ func main() {
 	}
 }
 
-// server is a running bucketd.
+// server is a running bucketd with a client.
 type server struct {
-	cmd    *exec.Cmd
+	*benchutil.Server
 	client *redis.Client
-	ready  time.Duration // from exec to "ready to accept connections"
-	done   chan struct{}
 }
 
 func start(bin, dir string, args ...string) *server {
-	check(os.MkdirAll(dir, 0o755))
-	full := append([]string{"--port", "0", "--bind", "127.0.0.1", "--dir", dir}, args...)
-	cmd := exec.Command(bin, full...)
-	stderr, err := cmd.StderrPipe()
-	check(err)
-	began := time.Now()
-	check(cmd.Start())
-	s := &server{cmd: cmd, done: make(chan struct{})}
-	sc := bufio.NewScanner(stderr)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	var tail []string
-	for sc.Scan() {
-		tail = append(tail, sc.Text())
-		var e struct{ Message, Addr string }
-		if json.Unmarshal(sc.Bytes(), &e) == nil && e.Message == "ready to accept connections" {
-			s.ready = time.Since(began)
-			s.client = redis.NewClient(&redis.Options{Addr: e.Addr, Protocol: 2, PoolSize: *clients + *loaders,
-				MaxRetries: -1, ReadTimeout: time.Minute, WriteTimeout: time.Minute})
-			go func() {
-				io.Copy(io.Discard, stderr)
-				cmd.Wait()
-				close(s.done)
-			}()
-			return s
-		}
-	}
-	cmd.Wait()
-	panic("bucketd did not start:\n" + strings.Join(tail, "\n"))
+	s := &server{Server: benchutil.Start(bin, dir, args...)}
+	s.client = redis.NewClient(&redis.Options{Addr: s.Addr, Protocol: 2, PoolSize: *clients + *loaders,
+		MaxRetries: -1, ReadTimeout: time.Minute, WriteTimeout: time.Minute})
+	return s
 }
 
 // stop sends SHUTDOWN (with a snapshot when save, else NOSAVE) and waits.
@@ -190,10 +163,10 @@ func (s *server) stop(save bool) {
 	s.client.Do(context.Background(), "SHUTDOWN", arg) // no reply: the connection closes
 	s.client.Close()
 	select {
-	case <-s.done:
+	case <-s.Done:
 	case <-time.After(2 * time.Minute):
-		s.cmd.Process.Kill()
-		<-s.done
+		s.Cmd.Process.Kill()
+		<-s.Done
 		panic("bucketd did not stop within 2 minutes")
 	}
 }
@@ -202,7 +175,7 @@ func (s *server) stop(save bool) {
 // *duration and returns the acknowledged inserts per second.
 func writeLoad(c *redis.Client) float64 {
 	ctx := context.Background()
-	check(c.Do(ctx, "BUCKET.DEFINE", "users", definition).Err())
+	benchutil.Check(c.Do(ctx, "BUCKET.DEFINE", "users", definition).Err())
 	var ops atomic.Int64
 	var wg sync.WaitGroup
 	began := time.Now()
@@ -212,7 +185,7 @@ func writeLoad(c *redis.Client) float64 {
 		go func() {
 			defer wg.Done()
 			for i := w; time.Now().Before(deadline); i += *clients {
-				check(c.Do(ctx, "B.INSERT", "users", record(i)).Err())
+				benchutil.Check(c.Do(ctx, "B.INSERT", "users", record(i)).Err())
 				ops.Add(1)
 			}
 		}()
@@ -225,7 +198,7 @@ func writeLoad(c *redis.Client) float64 {
 // connections each keeping a pipeline of batches in flight.
 func load(c *redis.Client, count int) {
 	ctx := context.Background()
-	check(c.Do(ctx, "BUCKET.DEFINE", "users", definition).Err())
+	benchutil.Check(c.Do(ctx, "BUCKET.DEFINE", "users", definition).Err())
 	next := atomic.Int64{}
 	var wg sync.WaitGroup
 	for l := 0; l < *loaders; l++ {
@@ -257,7 +230,7 @@ func load(c *redis.Client, count int) {
 					return
 				}
 				_, err := p.Exec(ctx)
-				check(err)
+				benchutil.Check(err)
 			}
 		}()
 	}
@@ -266,7 +239,7 @@ func load(c *redis.Client, count int) {
 
 func info(c *redis.Client, section, field string) string {
 	text, err := c.Info(context.Background(), section).Result()
-	check(err)
+	benchutil.Check(err)
 	for _, line := range strings.Split(text, "\n") {
 		if v, ok := strings.CutPrefix(strings.TrimSpace(line), field+":"); ok {
 			return v
@@ -320,22 +293,3 @@ func loadAvg() string {
 }
 
 func round(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
-
-func cpuModel() string {
-	data, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return runtime.GOARCH
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, "model name"); ok {
-			return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
-		}
-	}
-	return runtime.GOARCH
-}
-
-func check(err error) {
-	if err != nil {
-		panic(err)
-	}
-}

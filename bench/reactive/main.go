@@ -21,12 +21,9 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -40,6 +37,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"bucketd/bench/internal/benchutil"
 )
 
 var (
@@ -64,13 +63,13 @@ const (
 func main() {
 	flag.Parse()
 	tmp, err := os.MkdirTemp("", "bucketd-bench-reactive-")
-	check(err)
+	benchutil.Check(err)
 	defer os.RemoveAll(tmp)
 	if *bin == "" {
 		*bin = filepath.Join(tmp, "bucketd")
 		cmd := exec.Command("go", "build", "-o", *bin, "bucketd")
 		cmd.Stderr = os.Stderr
-		check(cmd.Run())
+		benchutil.Check(cmd.Run())
 	}
 	s := start(*bin, filepath.Join(tmp, "data"), "--appendonly", "no")
 	defer s.stop()
@@ -78,12 +77,12 @@ func main() {
 	c := s.client(*clients + 4)
 	defer c.Close()
 
-	fmt.Printf("machine: %d cores, %s\n", runtime.NumCPU(), cpuModel())
+	fmt.Printf("machine: %d cores, %s\n", runtime.NumCPU(), benchutil.CPUModel())
 	began := time.Now()
 	load(c)
-	check(c.Do(ctx, "QUERY.DEFINE", "active", countQuery).Err())
+	benchutil.Check(c.Do(ctx, "QUERY.DEFINE", "active", countQuery).Err())
 	active, err := c.Do(ctx, "QUERY.RUN", "active").Text()
-	check(err)
+	benchutil.Check(err)
 	fmt.Printf("loaded %d records in %v (%s active); query: %s\n", *records, time.Since(began).Round(time.Millisecond), active, countQuery)
 	fmt.Printf("write load: B.UPDATE items <random key> {\"status\":…} from %d clients, pipeline %d, %v per run\n\n",
 		*clients, *pipeline, *duration)
@@ -150,7 +149,7 @@ func main() {
 		time.Sleep(10 * time.Millisecond)
 	}
 	st, err := c.Do(ctx, "QUERY.INFO", "active").Text()
-	check(err)
+	benchutil.Check(err)
 	fmt.Printf("\nQUERY.INFO active after the subscribers left: %s\n", st)
 	fmt.Printf("INFO queries:%s\n", strings.ReplaceAll("\n"+strings.TrimSpace(c.Info(ctx, "queries").Val()), "\n", "\n  "))
 }
@@ -159,7 +158,7 @@ func main() {
 // B.INSERTMANY batches.
 func load(c *redis.Client) {
 	ctx := context.Background()
-	check(c.Do(ctx, "BUCKET.DEFINE", "items", definition).Err())
+	benchutil.Check(c.Do(ctx, "BUCKET.DEFINE", "items", definition).Err())
 	const batch = 1000
 	p := c.Pipeline()
 	var b strings.Builder
@@ -176,7 +175,7 @@ func load(c *redis.Client) {
 		p.Do(ctx, "B.INSERTMANY", "items", b.String())
 	}
 	_, err := p.Exec(ctx)
-	check(err)
+	benchutil.Check(err)
 }
 
 func status(active bool) string {
@@ -206,7 +205,7 @@ func writeLoad(c *redis.Client, field string) float64 {
 					p.Do(ctx, "B.UPDATE", "items", "k"+strconv.Itoa(r.IntN(*records)), update(r, field))
 				}
 				_, err := p.Exec(ctx)
-				check(err)
+				benchutil.Check(err)
 				ops.Add(int64(*pipeline))
 			}
 		}()
@@ -237,7 +236,7 @@ func backgroundLoad(c *redis.Client, stop chan struct{}) {
 					return
 				default:
 				}
-				check(c.Do(ctx, "B.UPDATE", "items", "k"+strconv.Itoa(r.IntN(*records)), update(r, "n")).Err())
+				benchutil.Check(c.Do(ctx, "B.UPDATE", "items", "k"+strconv.Itoa(r.IntN(*records)), update(r, "n")).Err())
 			}
 		}()
 	}
@@ -261,7 +260,7 @@ func listen(s *server, n int) *listener {
 	l := &listener{last: make([]string, n), notify: make(chan struct{}, 1)}
 	first := make(chan struct{}, n)
 	for i := range n {
-		c := redis.NewClient(&redis.Options{Addr: s.addr, Protocol: 3, PoolSize: 1, MaxRetries: -1})
+		c := redis.NewClient(&redis.Options{Addr: s.Addr, Protocol: 3, PoolSize: 1, MaxRetries: -1})
 		ps := c.Subscribe(context.Background(), channel)
 		l.clients = append(l.clients, c)
 		l.subs = append(l.subs, ps)
@@ -325,10 +324,10 @@ func probe(c *redis.Client, l *listener, gap time.Duration) (lat, rtt []time.Dur
 	ctx := context.Background()
 	lat = make([]time.Duration, 0, *probes)
 	count, err := c.Do(ctx, "QUERY.RUN", "active").Int()
-	check(err)
+	benchutil.Check(err)
 	active := false // k1 is idle after the load (odd keys are)
 	rec, err := c.Do(ctx, "B.GET", "items", "k1").Text()
-	check(err)
+	benchutil.Check(err)
 	if strings.Contains(rec, `"active"`) {
 		active = true
 	}
@@ -344,7 +343,7 @@ func probe(c *redis.Client, l *listener, gap time.Duration) (lat, rtt []time.Dur
 		}
 		want := strconv.Itoa(count)
 		began := time.Now()
-		check(c.Do(ctx, "B.UPDATE", "items", "k1", `{"status":"`+status(active)+`"}`).Err())
+		benchutil.Check(c.Do(ctx, "B.UPDATE", "items", "k1", `{"status":"`+status(active)+`"}`).Err())
 		rtt = append(rtt, time.Since(began))
 		deadline := began.Add(10 * time.Second)
 		for !l.all(want) {
@@ -362,43 +361,15 @@ func probe(c *redis.Client, l *listener, gap time.Duration) (lat, rtt []time.Dur
 }
 
 // server is a running bucketd.
-type server struct {
-	cmd  *exec.Cmd
-	addr string
-	done chan struct{}
-}
+type server struct{ *benchutil.Server }
 
 func start(bin, dir string, args ...string) *server {
-	check(os.MkdirAll(dir, 0o755))
-	full := append([]string{"--port", "0", "--bind", "127.0.0.1", "--dir", dir}, args...)
-	cmd := exec.Command(bin, full...)
-	stderr, err := cmd.StderrPipe()
-	check(err)
-	check(cmd.Start())
-	s := &server{cmd: cmd, done: make(chan struct{})}
-	sc := bufio.NewScanner(stderr)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	var tail []string
-	for sc.Scan() {
-		tail = append(tail, sc.Text())
-		var e struct{ Message, Addr string }
-		if json.Unmarshal(sc.Bytes(), &e) == nil && e.Message == "ready to accept connections" {
-			s.addr = e.Addr
-			go func() {
-				io.Copy(io.Discard, stderr)
-				cmd.Wait()
-				close(s.done)
-			}()
-			return s
-		}
-	}
-	cmd.Wait()
-	panic("bucketd did not start:\n" + strings.Join(tail, "\n"))
+	return &server{benchutil.Start(bin, dir, args...)}
 }
 
 // cpu returns the server process's CPU time so far (user + system).
 func (s *server) cpu() time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.Cmd.Process.Pid))
 	if err != nil {
 		return 0
 	}
@@ -414,7 +385,7 @@ func (s *server) cpu() time.Duration {
 }
 
 func (s *server) client(pool int) *redis.Client {
-	return redis.NewClient(&redis.Options{Addr: s.addr, Protocol: 2, PoolSize: pool, MaxRetries: -1,
+	return redis.NewClient(&redis.Options{Addr: s.Addr, Protocol: 2, PoolSize: pool, MaxRetries: -1,
 		ReadTimeout: time.Minute, WriteTimeout: time.Minute})
 }
 
@@ -423,10 +394,10 @@ func (s *server) stop() {
 	c.Do(context.Background(), "SHUTDOWN", "NOSAVE") // no reply: the connection closes
 	c.Close()
 	select {
-	case <-s.done:
+	case <-s.Done:
 	case <-time.After(30 * time.Second):
-		s.cmd.Process.Kill()
-		<-s.done
+		s.Cmd.Process.Kill()
+		<-s.Done
 	}
 }
 
@@ -451,23 +422,4 @@ func pct(sorted []time.Duration, p int) time.Duration {
 	i := (len(sorted)*p + 99) / 100
 	i = max(0, min(len(sorted)-1, i-1))
 	return sorted[i].Round(time.Microsecond)
-}
-
-func cpuModel() string {
-	b, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return runtime.GOARCH
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "model name"); ok {
-			return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
-		}
-	}
-	return runtime.GOARCH
-}
-
-func check(err error) {
-	if err != nil {
-		panic(err)
-	}
 }

@@ -1,10 +1,7 @@
 package live
 
 import (
-	"encoding/binary"
-	"math"
 	"slices"
-	"sort"
 
 	"github.com/tidwall/btree"
 
@@ -59,7 +56,7 @@ func (s *groupState) groupID(rec *engine.Record) []byte {
 	b := s.buf[:0]
 	for _, f := range s.fields {
 		v, _ := rec.Get(f)
-		b = appendGroupKey(b, v)
+		b = query.AppendGroupKey(b, v)
 	}
 	s.buf = b
 	return b
@@ -179,54 +176,3 @@ func (r groupResultFields) render(dst []byte) []byte {
 	return append(dst, ']')
 }
 
-// appendGroupKey appends an injective binary encoding of v in which deeply
-// equal values (objects whatever their key order, 0 and -0) encode alike.
-// It is query's grouping rule (null and absent group together), repeated
-// here because the state must find a record's group without evaluating the
-// whole query.
-func appendGroupKey(dst []byte, v jsonv.Value) []byte {
-	switch t := v.(type) {
-	case nil:
-		return append(dst, 'z')
-	case bool:
-		if t {
-			return append(dst, 't')
-		}
-		return append(dst, 'f')
-	case float64:
-		if t == 0 {
-			t = 0 // -0 groups with 0
-		}
-		dst = append(dst, 'n')
-		return binary.BigEndian.AppendUint64(dst, math.Float64bits(t))
-	case string:
-		dst = append(dst, 's')
-		dst = binary.AppendUvarint(dst, uint64(len(t)))
-		return append(dst, t...)
-	case []jsonv.Value:
-		dst = append(dst, 'a')
-		dst = binary.AppendUvarint(dst, uint64(len(t)))
-		for _, e := range t {
-			dst = appendGroupKey(dst, e)
-		}
-		return dst
-	case *jsonv.Object:
-		if t == nil {
-			return append(dst, 'o', 0)
-		}
-		dst = append(dst, 'o')
-		dst = binary.AppendUvarint(dst, uint64(len(t.Keys)))
-		order := make([]int, len(t.Keys))
-		for i := range order {
-			order[i] = i
-		}
-		sort.Slice(order, func(a, b int) bool { return t.Keys[order[a]] < t.Keys[order[b]] })
-		for _, i := range order {
-			dst = binary.AppendUvarint(dst, uint64(len(t.Keys[i])))
-			dst = append(dst, t.Keys[i]...)
-			dst = appendGroupKey(dst, t.Vals[i])
-		}
-		return dst
-	}
-	return append(dst, '?')
-}

@@ -152,7 +152,7 @@ func GroupBy(recs []Record, fields []string, fn, field string, dst []byte) ([]by
 		key = key[:0]
 		for _, f := range fields {
 			v, _ := r.Get(f)
-			key = appendGroupKey(key, v)
+			key = AppendGroupKey(key, v)
 		}
 		i, ok := index[string(key)]
 		if !ok {
@@ -215,10 +215,12 @@ func containsName(names []string, s string) bool {
 	return false
 }
 
-// appendGroupKey appends an injective binary encoding of v in which deeply
-// equal values (objects whatever their key order, 0 and -0) encode alike.
-// Scalars encode without allocating.
-func appendGroupKey(dst []byte, v jsonv.Value) []byte {
+// AppendGroupKey appends an injective binary encoding of v in which deeply
+// equal values (objects whatever their key order, 0 and -0) encode alike:
+// the grouping rule of GroupBy (null and absent group together), shared
+// with the reactive queries that maintain groups incrementally. Scalars
+// encode without allocating.
+func AppendGroupKey(dst []byte, v jsonv.Value) []byte {
 	switch t := v.(type) {
 	case nil:
 		return append(dst, 'z')
@@ -241,7 +243,7 @@ func appendGroupKey(dst []byte, v jsonv.Value) []byte {
 		dst = append(dst, 'a')
 		dst = binary.AppendUvarint(dst, uint64(len(t)))
 		for _, e := range t {
-			dst = appendGroupKey(dst, e)
+			dst = AppendGroupKey(dst, e)
 		}
 		return dst
 	case *jsonv.Object:
@@ -258,7 +260,7 @@ func appendGroupKey(dst []byte, v jsonv.Value) []byte {
 		for _, i := range order {
 			dst = binary.AppendUvarint(dst, uint64(len(t.Keys[i])))
 			dst = append(dst, t.Keys[i]...)
-			dst = appendGroupKey(dst, t.Vals[i])
+			dst = AppendGroupKey(dst, t.Vals[i])
 		}
 		return dst
 	}

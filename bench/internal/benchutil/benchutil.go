@@ -1,0 +1,80 @@
+// Package benchutil holds what the bench programs share: starting a
+// bucketd, the machine's description for their reports, error handling.
+package benchutil
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// CPUModel returns the processor's model name from /proc/cpuinfo (the
+// architecture where that is not available).
+func CPUModel() string {
+	data, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return runtime.GOARCH
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "model name"); ok {
+			return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
+		}
+	}
+	return runtime.GOARCH
+}
+
+// Check stops the program on an error: a benchmark that cannot run has
+// nothing to report.
+func Check(err error) {
+	if err != nil {
+		panic(err)
+	}
+}
+
+// Server is a bucketd process a bench program started.
+type Server struct {
+	// Cmd is the process.
+	Cmd *exec.Cmd
+	// Addr is the address it listens on.
+	Addr string
+	// Ready is the time from exec to "ready to accept connections".
+	Ready time.Duration
+	// Done is closed when the process has exited.
+	Done chan struct{}
+}
+
+// Start runs bin on 127.0.0.1 with a free port and data under dir, plus
+// args, and returns once the server logs that it is ready.
+func Start(bin, dir string, args ...string) *Server {
+	Check(os.MkdirAll(dir, 0o755))
+	full := append([]string{"--port", "0", "--bind", "127.0.0.1", "--dir", dir}, args...)
+	cmd := exec.Command(bin, full...)
+	stderr, err := cmd.StderrPipe()
+	Check(err)
+	began := time.Now()
+	Check(cmd.Start())
+	s := &Server{Cmd: cmd, Done: make(chan struct{})}
+	sc := bufio.NewScanner(stderr)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	var tail []string
+	for sc.Scan() {
+		tail = append(tail, sc.Text())
+		var e struct{ Message, Addr string }
+		if json.Unmarshal(sc.Bytes(), &e) == nil && e.Message == "ready to accept connections" {
+			s.Addr, s.Ready = e.Addr, time.Since(began)
+			go func() {
+				io.Copy(io.Discard, stderr)
+				cmd.Wait()
+				close(s.Done)
+			}()
+			return s
+		}
+	}
+	cmd.Wait()
+	panic("bucketd did not start:\n" + strings.Join(tail, "\n"))
+}
