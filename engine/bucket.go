@@ -107,6 +107,7 @@ type Bucket struct {
 	eventSeq uint64 // last event sequence number published
 	dropped  bool
 	watched  map[any]*watchEntry // keys watched by WATCH tokens
+	layout   []string            // field names of the last record built, shared by records of that shape
 
 	sup supervision
 }

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"sync"
+
 	"bucketd/engine/jsonv"
 )
 
@@ -8,8 +10,11 @@ import (
 // record with a new one, so a *Record handed out stays valid and unchanged
 // after the bucket's lock is released.
 type Record struct {
-	obj *jsonv.Object // fields in output order, without metadata
-	key jsonv.Value
+	// keys and vals are the fields in output order, without metadata.
+	// Records of one shape share their keys slice (see Bucket.newRecord).
+	keys []string
+	vals []jsonv.Value
+	key  jsonv.Value
 
 	// Version is _version: 1 on insert, one more on each update.
 	Version int64
@@ -23,10 +28,40 @@ type Record struct {
 	json []byte // the canonical JSON text, metadata included
 }
 
-func newRecord(obj *jsonv.Object, key jsonv.Value, version, created, updated, expires int64) *Record {
-	r := &Record{obj: obj, key: key, Version: version, CreatedAt: created, UpdatedAt: updated, ExpiresAt: expires}
-	r.json = r.encode(make([]byte, 0, 64+16*obj.Len()))
+// newRecord builds a record from its canonical fields. Its field names are
+// the bucket's last layout when they are the same names in the same order,
+// so that records of one shape share one slice of names; its JSON text is
+// encoded once, into a slice of exactly its size. b.mu must be held for
+// writing.
+func (b *Bucket) newRecord(obj *jsonv.Object, key jsonv.Value, version, created, updated, expires int64) *Record {
+	keys := obj.Keys
+	if sameNames(b.layout, keys) {
+		keys = b.layout
+	} else {
+		b.layout = keys
+	}
+	r := &Record{keys: keys, vals: obj.Vals, key: key, Version: version, CreatedAt: created, UpdatedAt: updated, ExpiresAt: expires}
+	scratch := encodeBuf.Get().(*[]byte)
+	*scratch = r.encode((*scratch)[:0])
+	r.json = append(make([]byte, 0, len(*scratch)), *scratch...)
+	if cap(*scratch) <= 64<<10 {
+		encodeBuf.Put(scratch)
+	}
 	return r
+}
+
+var encodeBuf = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+func sameNames(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // Key returns the record's primary key value.
@@ -41,7 +76,17 @@ func (r *Record) AppendJSON(dst []byte) []byte { return append(dst, r.json...) }
 
 // Fields returns the record's fields without metadata, in output order. The
 // object must not be modified.
-func (r *Record) Fields() *jsonv.Object { return r.obj }
+func (r *Record) Fields() *jsonv.Object { return &jsonv.Object{Keys: r.keys, Vals: r.vals} }
+
+// field returns a non-metadata field's value.
+func (r *Record) field(name string) (jsonv.Value, bool) {
+	for i, k := range r.keys {
+		if k == name {
+			return r.vals[i], true
+		}
+	}
+	return nil, false
+}
 
 // Get returns a field's value, metadata fields included.
 func (r *Record) Get(field string) (jsonv.Value, bool) {
@@ -60,7 +105,7 @@ func (r *Record) Get(field string) (jsonv.Value, bool) {
 			return float64(r.ExpiresAt), true
 		}
 	}
-	return r.obj.Get(field)
+	return r.field(field)
 }
 
 // expired reports whether the record has expired at now (ms).
@@ -68,15 +113,15 @@ func (r *Record) expired(now int64) bool { return r.ExpiresAt != 0 && r.ExpiresA
 
 func (r *Record) encode(dst []byte) []byte {
 	dst = append(dst, '{')
-	for i, k := range r.obj.Keys {
+	for i, k := range r.keys {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
 		dst = jsonv.AppendString(dst, k)
 		dst = append(dst, ':')
-		dst = jsonv.Append(dst, r.obj.Vals[i])
+		dst = jsonv.Append(dst, r.vals[i])
 	}
-	if r.obj.Len() > 0 {
+	if len(r.keys) > 0 {
 		dst = append(dst, ',')
 	}
 	dst = append(dst, `"_version":`...)
@@ -94,8 +139,8 @@ func (r *Record) encode(dst []byte) []byte {
 
 // memSize estimates the heap bytes the record holds.
 func (r *Record) memSize() int64 {
-	n := int64(cap(r.json)) + 96 + int64(cap(r.obj.Keys))*16 + int64(cap(r.obj.Vals))*16
-	for _, v := range r.obj.Vals {
+	n := int64(cap(r.json)) + 128 + int64(cap(r.vals))*16
+	for _, v := range r.vals {
 		n += valueSize(v)
 	}
 	return n
