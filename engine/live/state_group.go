@@ -175,4 +175,3 @@ func (r groupResultFields) render(dst []byte) []byte {
 	}
 	return append(dst, ']')
 }
-
