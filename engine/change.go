@@ -90,6 +90,8 @@ type Journal interface {
 // DurabilityError reports a write the disk refused: it was not applied.
 type DurabilityError struct{ Err error }
 
+// Error implements error.
 func (e *DurabilityError) Error() string { return "Errors writing to the AOF file: " + e.Err.Error() }
 
+// Unwrap returns the underlying error, for errors.Is and errors.As.
 func (e *DurabilityError) Unwrap() error { return e.Err }

@@ -15,12 +15,14 @@ var ErrInvalidName = errors.New("invalid name")
 // NoBucketError reports a bucket that is not defined.
 type NoBucketError struct{ Bucket string }
 
+// Error implements error.
 func (e *NoBucketError) Error() string { return fmt.Sprintf("Bucket %q is not defined", e.Bucket) }
 
 // BucketExistsError reports a BUCKET.DEFINE of an existing bucket with a
 // different definition.
 type BucketExistsError struct{ Bucket string }
 
+// Error implements error.
 func (e *BucketExistsError) Error() string {
 	return fmt.Sprintf("Bucket %q already exists with a different definition", e.Bucket)
 }
@@ -32,6 +34,7 @@ type ValidationError struct {
 	Issues []schema.Issue
 }
 
+// Error implements error.
 func (e *ValidationError) Error() string { return schema.FormatIssues(e.Bucket, e.Issues) }
 
 // UniqueError reports a write that would give a unique field a value that
@@ -42,6 +45,7 @@ type UniqueError struct {
 	Value  jsonv.Value
 }
 
+// Error implements error.
 func (e *UniqueError) Error() string {
 	return fmt.Sprintf("Unique constraint violation in bucket %q: field %q already has value %s",
 		e.Bucket, e.Field, quoteValue(e.Value))
@@ -53,6 +57,7 @@ type NotFoundError struct {
 	Key    jsonv.Value
 }
 
+// Error implements error.
 func (e *NotFoundError) Error() string {
 	return fmt.Sprintf("Record with key %s not found in bucket %q", quoteValue(e.Key), e.Bucket)
 }
@@ -63,6 +68,7 @@ type ExistsError struct {
 	Key    jsonv.Value
 }
 
+// Error implements error.
 func (e *ExistsError) Error() string {
 	return fmt.Sprintf("Record with key %s already exists in bucket %q", quoteValue(e.Key), e.Bucket)
 }
@@ -75,6 +81,7 @@ type ConflictError struct {
 	Actual   int64
 }
 
+// Error implements error.
 func (e *ConflictError) Error() string {
 	return fmt.Sprintf("Version mismatch for key %s in bucket %q: expected %d, got %d",
 		quoteValue(e.Key), e.Bucket, e.Expected, e.Actual)
@@ -84,6 +91,7 @@ func (e *ConflictError) Error() string {
 // filter or query): the server replies ERR with its message.
 type ArgError struct{ Msg string }
 
+// Error implements error.
 func (e *ArgError) Error() string { return e.Msg }
 
 func argErrorf(format string, args ...any) error { return &ArgError{Msg: fmt.Sprintf(format, args...)} }

@@ -25,12 +25,14 @@ const (
 // was restarted from its last consistent state.
 type InternalError struct{ Bucket string }
 
+// Error implements error.
 func (e *InternalError) Error() string { return fmt.Sprintf("internal error in bucket %q", e.Bucket) }
 
 // UnavailableError reports a bucket that crashed too often and was marked
 // failed.
 type UnavailableError struct{ Bucket string }
 
+// Error implements error.
 func (e *UnavailableError) Error() string { return fmt.Sprintf("bucket %q is unavailable", e.Bucket) }
 
 // supervision is a bucket's crash bookkeeping. Its fields are guarded by

@@ -63,6 +63,7 @@ type CorruptError struct {
 	Msg    string
 }
 
+// Error implements error.
 func (e *CorruptError) Error() string {
 	return fmt.Sprintf("%s: corrupt entry at offset %d: %s", e.File, e.Offset, e.Msg)
 }
