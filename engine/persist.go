@@ -88,13 +88,7 @@ func (s *Store) RestoreDefine(name string, definition []byte) error {
 	if b := s.snapshot()[name]; b != nil {
 		b.mu.Lock()
 		defer b.mu.Unlock()
-		old := b.st
-		b.def = def
-		b.st = newState(def)
-		old.bySeq.Scan(func(e *entry) bool {
-			b.addEntry(nil, e)
-			return true
-		})
+		b.redefine(def)
 		return nil
 	}
 	s.install(name, newBucket(name, def))

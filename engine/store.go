@@ -299,6 +299,14 @@ func (s *Store) Alter(name string, changes []byte) error {
 			return &DurabilityError{Err: err}
 		}
 	}
+	b.redefine(def)
+	return nil
+}
+
+// redefine gives b a new definition and rebuilds its structures (indexes
+// included) over its records, in insertion order. b.mu must be held for
+// writing.
+func (b *Bucket) redefine(def *schema.Definition) {
 	old := b.st
 	b.def = def
 	b.st = newState(def)
@@ -306,7 +314,6 @@ func (s *Store) Alter(name string, changes []byte) error {
 		b.addEntry(nil, e)
 		return true
 	})
-	return nil
 }
 
 // Check verifies every bucket's invariants (indexes agree with records). It
