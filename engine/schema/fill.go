@@ -103,6 +103,9 @@ func (d *Definition) Fill(obj *jsonv.Object, counter int64, now int64, gen IDGen
 // _createdAt, _updatedAt, _expiresAt) are left out; the store appends them.
 // Values are shared with obj, not copied.
 func (d *Definition) Canonical(obj *jsonv.Object) *jsonv.Object {
+	if d.isCanonical(obj) {
+		return obj
+	}
 	out := jsonv.NewObject(obj.Len())
 	if v, ok := obj.Get(d.Key); ok {
 		out.Keys = append(out.Keys, d.Key)
@@ -124,4 +127,37 @@ func (d *Definition) Canonical(obj *jsonv.Object) *jsonv.Object {
 		}
 	}
 	return out
+}
+
+// isCanonical reports whether obj already has its fields in output order
+// (key, schema fields in definition order, others) and no metadata, so
+// that Canonical need not copy it.
+func (d *Definition) isCanonical(obj *jsonv.Object) bool {
+	if obj.Len() == 0 || obj.Keys[0] != d.Key {
+		return false
+	}
+	next := 0 // index in d.Fields of the next schema field allowed
+	others := false
+	for _, k := range obj.Keys[1:] {
+		if IsMeta(k) {
+			return false
+		}
+		f := d.byName[k]
+		if f == nil {
+			others = true
+			continue
+		}
+		if others || f == d.key {
+			return false
+		}
+		i := next
+		for i < len(d.Fields) && d.Fields[i] != f {
+			i++
+		}
+		if i == len(d.Fields) {
+			return false
+		}
+		next = i + 1
+	}
+	return true
 }
