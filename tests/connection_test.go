@@ -580,7 +580,7 @@ func TestConnTimeQuitReset(t *testing.T) {
 		})
 	}
 	t.Run("time/raw", func(t *testing.T) {
-		v, rest := pxDecode(t, s.Raw(t).Do("TIME"))
+		v, rest := parseReply(t, s.Raw(t).Do("TIME"))
 		arr, ok := v.([]any)
 		if !ok || rest != "" || len(arr) != 2 {
 			t.Fatalf("TIME = %#v", v)

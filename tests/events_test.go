@@ -67,7 +67,7 @@ func evRecv(t *testing.T, c *RawConn) []string {
 	t.Helper()
 	out := []string{}
 	for _, f := range psFence(t, c) {
-		parts, ok := psDecode(t, f).([]any)
+		parts, ok := decodeReply(t, f).([]any)
 		if !ok || len(parts) < 3 {
 			t.Fatalf("not a pub/sub message: %q", f)
 		}

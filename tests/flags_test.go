@@ -299,7 +299,7 @@ func TestFlagsSlowlog(t *testing.T) {
 	}
 	get := func(args ...string) []entry {
 		t.Helper()
-		v, rest := pxDecode(t, rc.Do(append([]string{"SLOWLOG", "GET"}, args...)...))
+		v, rest := parseReply(t, rc.Do(append([]string{"SLOWLOG", "GET"}, args...)...))
 		list, ok := v.([]any)
 		if !ok || rest != "" {
 			t.Fatalf("SLOWLOG GET %v = %#v", args, v)
@@ -418,7 +418,7 @@ func TestFlagsSlowlogRedactsSecrets(t *testing.T) {
 	if got := rc.Do("HELLO", "2", "AUTH", "default", "n3wpass"); !strings.HasPrefix(got, "*14\r\n") {
 		t.Fatalf("HELLO 2 AUTH = %q", got)
 	}
-	v, _ := pxDecode(t, rc.Do("SLOWLOG", "GET", "-1"))
+	v, _ := parseReply(t, rc.Do("SLOWLOG", "GET", "-1"))
 	var got []string
 	for _, e := range v.([]any) {
 		var a []string

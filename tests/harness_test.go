@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -370,4 +371,76 @@ func (s *Server) CLIStdin(t testing.TB, script string, args ...string) string {
 		t.Fatalf("redis-cli: %v\n%s", err, out)
 	}
 	return string(out)
+}
+
+// replyError is an error reply decoded by parseReply.
+type replyError string
+
+// Error implements error.
+func (e replyError) Error() string { return string(e) }
+
+// decodeReply parses s, which must hold exactly one RESP2 or RESP3 reply
+// (see parseReply).
+func decodeReply(t testing.TB, s string) any {
+	t.Helper()
+	v, rest := parseReply(t, s)
+	if rest != "" {
+		t.Fatalf("trailing bytes after reply %q: %q", s, rest)
+	}
+	return v
+}
+
+// parseReply parses the RESP2 or RESP3 reply at the start of s and returns
+// it with the rest of s: simple, bulk and verbatim strings (without the
+// format prefix) as string, integers as int64, nulls as nil, errors as
+// replyError, and arrays, sets, pushes and maps (flattened) as []any.
+func parseReply(t testing.TB, s string) (any, string) {
+	t.Helper()
+	i := strings.Index(s, "\r\n")
+	if i < 1 {
+		t.Fatalf("bad reply %q", s)
+	}
+	line, rest := s[1:i], s[i+2:]
+	switch s[0] {
+	case '+':
+		return line, rest
+	case '-':
+		return replyError(line), rest
+	case ':':
+		n, err := strconv.ParseInt(line, 10, 64)
+		if err != nil {
+			t.Fatalf("bad integer reply %q", s)
+		}
+		return n, rest
+	case '_':
+		return nil, rest
+	case '$', '=':
+		n, _ := strconv.Atoi(line)
+		if n < 0 {
+			return nil, rest
+		}
+		if len(rest) < n+2 {
+			t.Fatalf("short bulk reply %q", s)
+		}
+		body := rest[:n]
+		if s[0] == '=' && len(body) >= 4 {
+			body = body[4:]
+		}
+		return body, rest[n+2:]
+	case '*', '>', '~', '%':
+		n, _ := strconv.Atoi(line)
+		if n < 0 {
+			return nil, rest
+		}
+		if s[0] == '%' {
+			n *= 2
+		}
+		out := make([]any, n)
+		for k := range out {
+			out[k], rest = parseReply(t, rest)
+		}
+		return out, rest
+	}
+	t.Fatalf("unknown reply %q", s)
+	return nil, ""
 }

@@ -20,74 +20,11 @@ import (
 // (--metrics-addr). The obs* helpers at the top are shared with
 // supervision_test.go and stats_test.go; they only need harness_test.go.
 
-// obsErr is a RESP error reply decoded by obsDecode.
-type obsErr string
-
-// obsDecode parses one whole RESP2/RESP3 reply: bulk, simple and verbatim
-// strings become string (a verbatim string without its "txt:"), integers
-// int64, nulls nil, errors obsErr, aggregates []any (maps flattened).
-func obsDecode(t testing.TB, s string) any {
-	t.Helper()
-	v, rest := obsParse(t, s)
-	if rest != "" {
-		t.Fatalf("trailing bytes after reply %q: %q", s, rest)
-	}
-	return v
-}
-
-func obsParse(t testing.TB, s string) (any, string) {
-	t.Helper()
-	i := strings.Index(s, "\r\n")
-	if i < 1 {
-		t.Fatalf("bad reply %q", s)
-	}
-	line, rest := s[1:i], s[i+2:]
-	switch s[0] {
-	case '+':
-		return line, rest
-	case '-':
-		return obsErr(line), rest
-	case ':':
-		n, err := strconv.ParseInt(line, 10, 64)
-		if err != nil {
-			t.Fatalf("bad integer reply %q", s)
-		}
-		return n, rest
-	case '_':
-		return nil, rest
-	case '$', '=':
-		n, _ := strconv.Atoi(line)
-		if n < 0 {
-			return nil, rest
-		}
-		body := rest[:n]
-		if s[0] == '=' {
-			body = body[4:]
-		}
-		return body, rest[n+2:]
-	case '*', '>', '~', '%':
-		n, _ := strconv.Atoi(line)
-		if n < 0 {
-			return nil, rest
-		}
-		if s[0] == '%' {
-			n *= 2
-		}
-		out := make([]any, n)
-		for k := range out {
-			out[k], rest = obsParse(t, rest)
-		}
-		return out, rest
-	}
-	t.Fatalf("unknown reply %q", s)
-	return nil, ""
-}
-
 // obsText runs a command on c whose reply must be a string, and returns it.
 func obsText(t testing.TB, c *RawConn, args ...string) string {
 	t.Helper()
 	reply := c.Do(args...)
-	s, ok := obsDecode(t, reply).(string)
+	s, ok := decodeReply(t, reply).(string)
 	if !ok {
 		t.Fatalf("%v: got %q, want a string", args, reply)
 	}
@@ -98,7 +35,7 @@ func obsText(t testing.TB, c *RawConn, args ...string) string {
 func obsInt(t testing.TB, c *RawConn, args ...string) int64 {
 	t.Helper()
 	reply := c.Do(args...)
-	n, ok := obsDecode(t, reply).(int64)
+	n, ok := decodeReply(t, reply).(int64)
 	if !ok {
 		t.Fatalf("%v: got %q, want an integer", args, reply)
 	}
@@ -181,7 +118,7 @@ type obsSlowEntry struct {
 func obsSlowlog(t testing.TB, c *RawConn, args ...string) []obsSlowEntry {
 	t.Helper()
 	reply := c.Do(append([]string{"SLOWLOG", "GET"}, args...)...)
-	list, ok := obsDecode(t, reply).([]any)
+	list, ok := decodeReply(t, reply).([]any)
 	if !ok {
 		t.Fatalf("SLOWLOG GET %v = %q", args, reply)
 	}

@@ -1,7 +1,6 @@
 package tests
 
 import (
-	"errors"
 	"fmt"
 	"math/rand"
 	"net"
@@ -53,53 +52,6 @@ func pxText(t *testing.T, reply string) string {
 		body = body[4:]
 	}
 	return body
-}
-
-// pxDecode parses one RESP2/RESP3 reply into Go values: strings for
-// simple, bulk and verbatim strings, error for errors, int64, nil, []any
-// for arrays, sets and pushes, and []any of key, value pairs for maps. It
-// returns the rest of s.
-func pxDecode(t *testing.T, s string) (any, string) {
-	t.Helper()
-	i := strings.Index(s, "\r\n")
-	if i < 1 {
-		t.Fatalf("bad reply %q", s)
-	}
-	line, rest := s[1:i], s[i+2:]
-	switch s[0] {
-	case '+':
-		return line, rest
-	case '-':
-		return errors.New(line), rest
-	case ':':
-		n, _ := strconv.ParseInt(line, 10, 64)
-		return n, rest
-	case '_':
-		return nil, rest
-	case '$', '=':
-		n, _ := strconv.Atoi(line)
-		if n < 0 {
-			return nil, rest
-		}
-		return rest[:n], rest[n+2:]
-	case '*', '~', '>', '%':
-		n, _ := strconv.Atoi(line)
-		if n < 0 {
-			return nil, rest
-		}
-		if s[0] == '%' {
-			n *= 2
-		}
-		out := make([]any, 0, n)
-		for j := 0; j < n; j++ {
-			var v any
-			v, rest = pxDecode(t, rest)
-			out = append(out, v)
-		}
-		return out, rest
-	}
-	t.Fatalf("unknown reply type in %q", s)
-	return nil, ""
 }
 
 // pxErrorThenClose sends input on a fresh connection and expects exactly

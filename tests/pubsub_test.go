@@ -110,62 +110,6 @@ func psNothing(t *testing.T, c *RawConn, what string) {
 	}
 }
 
-// psErr is a RESP error reply decoded by psDecode.
-type psErr string
-
-// psDecode parses one RESP2/RESP3 reply: bulk and simple strings become
-// string, integers int64, nulls nil, errors psErr, aggregates []any (maps
-// flattened).
-func psDecode(t *testing.T, s string) any {
-	t.Helper()
-	v, rest := psParse(t, s)
-	if rest != "" {
-		t.Fatalf("trailing bytes after reply: %q", rest)
-	}
-	return v
-}
-
-func psParse(t *testing.T, s string) (any, string) {
-	t.Helper()
-	i := strings.Index(s, "\r\n")
-	if i < 1 {
-		t.Fatalf("bad reply %q", s)
-	}
-	line, rest := s[1:i], s[i+2:]
-	switch s[0] {
-	case '+':
-		return line, rest
-	case '-':
-		return psErr(line), rest
-	case ':':
-		n, _ := strconv.ParseInt(line, 10, 64)
-		return n, rest
-	case '_':
-		return nil, rest
-	case '$', '=':
-		n, _ := strconv.Atoi(line)
-		if n < 0 {
-			return nil, rest
-		}
-		return rest[:n], rest[n+2:]
-	case '*', '>', '~', '%':
-		n, _ := strconv.Atoi(line)
-		if n < 0 {
-			return nil, rest
-		}
-		if s[0] == '%' {
-			n *= 2
-		}
-		out := make([]any, n)
-		for k := range out {
-			out[k], rest = psParse(t, rest)
-		}
-		return out, rest
-	}
-	t.Fatalf("unknown reply %q", s)
-	return nil, ""
-}
-
 // psSubscriber opens a raw connection speaking proto.
 func psSubscriber(t *testing.T, s *Server, proto int) *RawConn { return rawProto(t, s, proto) }
 
@@ -403,7 +347,7 @@ func TestPubsubPatternMatching(t *testing.T) {
 // psStrings decodes an array of bulk strings, sorted.
 func psStrings(t *testing.T, reply string) []string {
 	t.Helper()
-	arr, ok := psDecode(t, reply).([]any)
+	arr, ok := decodeReply(t, reply).([]any)
 	if !ok {
 		t.Fatalf("want an array, got %q", reply)
 	}

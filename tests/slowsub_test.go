@@ -54,7 +54,7 @@ func ssStalled(t *testing.T, s *Server, cmd ...string) (*RawConn, string) {
 // gone.
 func ssClient(t *testing.T, q *RawConn, id string) map[string]string {
 	t.Helper()
-	v := psDecode(t, q.Do("CLIENT", "LIST"))
+	v := decodeReply(t, q.Do("CLIENT", "LIST"))
 	for _, line := range strings.Split(fmt.Sprint(v), "\n") {
 		m := map[string]string{}
 		for _, f := range strings.Fields(line) {
@@ -80,7 +80,9 @@ func ssDrain(c *RawConn) (int64, error) {
 }
 
 // ssInfoStats returns INFO stats.
-func ssInfoStats(t *testing.T, q *RawConn) string { return psDecode(t, q.Do("INFO", "stats")).(string) }
+func ssInfoStats(t *testing.T, q *RawConn) string {
+	return decodeReply(t, q.Do("INFO", "stats")).(string)
+}
 
 func TestSlowSubHardLimit(t *testing.T) {
 	t.Parallel()

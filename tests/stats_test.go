@@ -163,7 +163,7 @@ func TestStatsFigures(t *testing.T) {
 	})
 
 	t.Run("info-persistence", func(t *testing.T) {
-		dir := obsDecode(t, c.Do("CONFIG", "GET", "dir"))
+		dir := decodeReply(t, c.Do("CONFIG", "GET", "dir"))
 		if l, ok := dir.([]any); !ok || len(l) != 2 || l[1] != s.Dir {
 			t.Errorf("CONFIG GET dir = %v, want %s", dir, s.Dir)
 		}

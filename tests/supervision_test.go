@@ -175,7 +175,7 @@ func TestSupervisionPanicRestartsOnlyThatBucket(t *testing.T) {
 	if len(msgs) != 1 {
 		t.Fatalf("events after the next insert: %q, want one", msgs)
 	}
-	frame, _ := obsDecode(t, msgs[0]).([]any)
+	frame, _ := decodeReply(t, msgs[0]).([]any)
 	var ev struct {
 		Type string  `json:"type"`
 		Key  string  `json:"key"`

@@ -37,7 +37,7 @@ func txQueue(t *testing.T, c *RawConn, cmds ...[]string) {
 func txExec(t *testing.T, c *RawConn) []any {
 	t.Helper()
 	reply := c.Do("EXEC")
-	arr, ok := psDecode(t, reply).([]any)
+	arr, ok := decodeReply(t, reply).([]any)
 	if !ok {
 		t.Fatalf("EXEC: got %q, want an array", reply)
 	}
@@ -57,7 +57,7 @@ func TestTxMultiExecBasics(t *testing.T) {
 			if len(got) != 3 || got[1] != int64(1) || got[2] != "PONG" {
 				t.Fatalf("EXEC: got %#v", got)
 			}
-			eq(t, "record", got[0], psDecode(t, c.Do("B.GET", b, "1")))
+			eq(t, "record", got[0], decodeReply(t, c.Do("B.GET", b, "1")))
 			// DISCARD drops the queue and leaves MULTI.
 			txQueue(t, c, []string{"B.INSERT", b, `{"name":"b"}`})
 			eq(t, "DISCARD", c.Do("DISCARD"), "+OK\r\n")
@@ -109,7 +109,7 @@ func TestTxRedisErrors(t *testing.T) {
 			}
 			eq(t, "bucket other not defined", c.Do("BUCKET.INFO", "other"), "-NOBUCKET Bucket \"other\" is not defined\r\n")
 			// The next insert takes id 2: the aborted inserts left no gap.
-			eq(t, "next id", psDecode(t, c.Do("B.INSERT", b, `{"name":"n"}`)).(string)[:7], `{"id":2`)
+			eq(t, "next id", decodeReply(t, c.Do("B.INSERT", b, `{"name":"n"}`)).(string)[:7], `{"id":2`)
 		})
 	}
 }
