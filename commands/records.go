@@ -109,7 +109,7 @@ func writeRecord(c *Ctx, rec *engine.Record) {
 		c.W.Null()
 		return
 	}
-	c.W.Bulk(rec.JSON())
+	c.W.BulkJSON(rec)
 }
 
 func writeRecords(c *Ctx, recs []*engine.Record) {

@@ -22,7 +22,7 @@ func entrySeq(e *entry) uint64 { return e.seq }
 
 func lessSeq(a, b *entry) bool { return a.seq < b.seq }
 
-func lessKey(a, b *entry) bool { return jsonv.Compare(a.rec.key, b.rec.key) < 0 }
+func lessKey(a, b *entry) bool { return jsonv.Compare(a.rec.Key(), b.rec.Key()) < 0 }
 
 func lessExpiry(a, b *entry) bool {
 	if a.rec.ExpiresAt != b.rec.ExpiresAt {
@@ -107,7 +107,7 @@ type Bucket struct {
 	eventSeq uint64 // last event sequence number published
 	dropped  bool
 	watched  map[any]*watchEntry // keys watched by WATCH tokens
-	layout   []string            // field names of the last record built, shared by records of that shape
+	shape    *shape              // of the last record built, shared by the records with its field names
 
 	sup supervision
 }
@@ -143,7 +143,7 @@ func (b *Bucket) addEntry(t *Tx, e *entry) {
 	// last, so that a crash half-way leaves it without e and rebuild
 	// forgets the half-added record.
 	st := b.st
-	switch k := e.rec.key.(type) {
+	switch k := e.rec.Key().(type) {
 	case string:
 		st.strKeys[k] = e
 	case float64:
@@ -179,7 +179,7 @@ func (b *Bucket) removeEntry(t *Tx, e *entry) {
 	// first (see addEntry).
 	st := b.st
 	st.bySeq.Delete(e)
-	switch k := e.rec.key.(type) {
+	switch k := e.rec.Key().(type) {
 	case string:
 		delete(st.strKeys, k)
 	case float64:
@@ -271,8 +271,8 @@ func (b *Bucket) check() error {
 	var err error
 	exp := 0
 	st.bySeq.Scan(func(e *entry) bool {
-		if st.get(e.rec.key) != e {
-			err = fmt.Errorf("bucket %q: key %v does not map to its entry", b.name, e.rec.key)
+		if st.get(e.rec.Key()) != e {
+			err = fmt.Errorf("bucket %q: key %v does not map to its entry", b.name, e.rec.Key())
 			return false
 		}
 		if e.rec.ExpiresAt != 0 {
@@ -281,7 +281,7 @@ func (b *Bucket) check() error {
 		for f, u := range st.uniques {
 			if v, ok := e.rec.Get(f); ok && index.Indexable(v) {
 				if got, ok := u.Get(v); !ok || got != e {
-					err = fmt.Errorf("bucket %q: unique index %q does not map %v to key %v", b.name, f, v, e.rec.key)
+					err = fmt.Errorf("bucket %q: unique index %q does not map %v to key %v", b.name, f, v, e.rec.Key())
 					return false
 				}
 			}

@@ -151,7 +151,7 @@ func (s *Store) RestorePut(bucket string, recordJSON []byte) error {
 	if !ok {
 		return fmt.Errorf("record of bucket %q has no key field %q", bucket, b.def.Key)
 	}
-	rec := b.newRecord(obj, key, version, created, updated, expires)
+	rec := b.newRecord(obj, version, created, updated, expires)
 	if e := b.st.get(key); e != nil {
 		b.replaceRecord(nil, e, rec)
 		return nil

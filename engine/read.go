@@ -226,7 +226,7 @@ func (s *Store) Paginate(t *Tx, bucket string, limit int, after string, hasAfter
 			b.orderTree().Scan(visit)
 		}
 		if p.HasMore && len(p.Records) > 0 {
-			p.Next = p.Records[len(p.Records)-1].key
+			p.Next = p.Records[len(p.Records)-1].Key()
 		}
 		return nil
 	})

@@ -1,7 +1,10 @@
 package engine
 
 import (
+	"math"
+	"strconv"
 	"sync"
+	"unsafe"
 
 	"bucketd/engine/jsonv"
 )
@@ -9,12 +12,19 @@ import (
 // Record is one stored record. Records are immutable: a write replaces the
 // record with a new one, so a *Record handed out stays valid and unchanged
 // after the bucket's lock is released.
+//
+// A record is kept small, as a bucket holds many: its field names live in a
+// shape shared with the other records of the same fields, its key is one of
+// its values, and its JSON text is kept without the metadata, which is
+// appended from the four numbers when the text is written out.
 type Record struct {
-	// keys and vals are the fields in output order, without metadata.
-	// Records of one shape share their keys slice (see Bucket.newRecord).
-	keys []string
+	shape *shape
+	// vals are the fields' values in output order, vals[i] named
+	// shape.names[i]; metadata is not among them.
 	vals []jsonv.Value
-	key  jsonv.Value
+	// body is the JSON text of the fields, without the metadata and the
+	// closing brace: `{"id":"1","name":"Ann"`, or `{` for none.
+	body []byte
 
 	// Version is _version: 1 on insert, one more on each update.
 	Version int64
@@ -24,30 +34,84 @@ type Record struct {
 	UpdatedAt int64
 	// ExpiresAt is _expiresAt in Unix milliseconds, or 0 for none.
 	ExpiresAt int64
-
-	json []byte // the canonical JSON text, metadata included
 }
 
-// newRecord builds a record from its canonical fields. Its field names are
-// the bucket's last layout when they are the same names in the same order,
-// so that records of one shape share one slice of names; its JSON text is
-// encoded once, into a slice of exactly its size. b.mu must be held for
-// writing.
-func (b *Bucket) newRecord(obj *jsonv.Object, key jsonv.Value, version, created, updated, expires int64) *Record {
-	keys := obj.Keys
-	if sameNames(b.layout, keys) {
-		keys = b.layout
-	} else {
-		b.layout = keys
+// shape is the field names of records, shared by all the records of a bucket
+// that have the same fields in the same order.
+type shape struct {
+	names []string
+	key   int // position of the key field in names
+}
+
+// newRecord builds a record from its canonical fields, which must include
+// the key field. Its shape is the bucket's last one when the names are the
+// same in the same order; its JSON text is encoded once, into a slice of
+// exactly its size. b.mu must be held for writing.
+func (b *Bucket) newRecord(obj *jsonv.Object, version, created, updated, expires int64) *Record {
+	sh := b.shape
+	if sh == nil || !sameNames(sh.names, obj.Keys) || sh.names[sh.key] != b.def.Key {
+		sh = &shape{names: obj.Keys, key: obj.Index(b.def.Key)}
+		b.shape = sh
 	}
-	r := &Record{keys: keys, vals: obj.Vals, key: key, Version: version, CreatedAt: created, UpdatedAt: updated, ExpiresAt: expires}
-	scratch := encodeBuf.Get().(*[]byte)
-	*scratch = r.encode((*scratch)[:0])
-	r.json = append(make([]byte, 0, len(*scratch)), *scratch...)
-	if cap(*scratch) <= 64<<10 {
-		encodeBuf.Put(scratch)
+	r := &Record{shape: sh, vals: obj.Vals, Version: version, CreatedAt: created, UpdatedAt: updated, ExpiresAt: expires}
+	sc := encodeScratch.Get().(*scratch)
+	sc.buf, sc.ends = r.encodeBody(sc.buf[:0], sc.ends[:0])
+	r.body = append(make([]byte, 0, len(sc.buf)), sc.buf...)
+	r.shareStrings(sc.ends)
+	if cap(sc.buf) <= 64<<10 && cap(sc.ends) <= 1<<12 {
+		encodeScratch.Put(sc)
 	}
 	return r
+}
+
+// scratch is the reused buffer of newRecord.
+type scratch struct {
+	buf  []byte
+	ends []int // where each value's text ends in buf
+}
+
+var encodeScratch = sync.Pool{New: func() any { return &scratch{buf: make([]byte, 0, 512)} }}
+
+// shareStrings points the record's top-level string values at their bytes
+// in body, which holds them already when they needed no escaping, so that
+// each string is stored once; the string headers go in one array. ends[i]
+// is where the text of vals[i] ends in body. r.vals is modified in place;
+// the values stay equal.
+func (r *Record) shareStrings(ends []int) {
+	n := 0
+	for _, v := range r.vals {
+		if s, ok := v.(string); ok && s != "" {
+			n++
+		}
+	}
+	if n == 0 {
+		return
+	}
+	hdrs := make([]string, 0, n)
+	for i, v := range r.vals {
+		s, ok := v.(string)
+		if !ok || s == "" {
+			continue
+		}
+		// An unescaped string's text is its bytes between two quotes.
+		start := ends[i] - len(s) - 1
+		if start < 1 || r.body[start-1] != '"' || string(r.body[start:ends[i]-1]) != s {
+			continue
+		}
+		hdrs = append(hdrs, unsafe.String(&r.body[start], len(s)))
+		r.vals[i] = stringAt(&hdrs[len(hdrs)-1])
+	}
+}
+
+// stringAt returns the string *p as a Value that refers to *p instead of a
+// copy of the header, so that many strings share one array of headers.
+// *p must never change afterwards. (Converting a string to an interface
+// allocates a header of its own; an interface's data word is a pointer to
+// the value, which is all this sets.)
+func stringAt(p *string) jsonv.Value {
+	var v any = ""
+	(*[2]unsafe.Pointer)(unsafe.Pointer(&v))[1] = unsafe.Pointer(p)
+	return v
 }
 
 var encodeBuf = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
@@ -65,22 +129,69 @@ func sameNames(a, b []string) bool {
 }
 
 // Key returns the record's primary key value.
-func (r *Record) Key() jsonv.Value { return r.key }
+func (r *Record) Key() jsonv.Value { return r.vals[r.shape.key] }
 
-// JSON returns the record's canonical JSON text. The slice must not be
-// modified.
-func (r *Record) JSON() []byte { return r.json }
+// JSON returns the record's canonical JSON text, metadata included, in a
+// new slice.
+func (r *Record) JSON() []byte { return r.AppendJSON(make([]byte, 0, r.JSONLen())) }
 
 // AppendJSON appends the record's canonical JSON text to dst.
-func (r *Record) AppendJSON(dst []byte) []byte { return append(dst, r.json...) }
+func (r *Record) AppendJSON(dst []byte) []byte {
+	dst = append(dst, r.body...)
+	if len(r.vals) > 0 {
+		dst = append(dst, ',')
+	}
+	dst = append(dst, `"_version":`...)
+	dst = strconv.AppendInt(dst, r.Version, 10)
+	dst = append(dst, `,"_createdAt":`...)
+	dst = strconv.AppendInt(dst, r.CreatedAt, 10)
+	dst = append(dst, `,"_updatedAt":`...)
+	dst = strconv.AppendInt(dst, r.UpdatedAt, 10)
+	if r.ExpiresAt != 0 {
+		dst = append(dst, `,"_expiresAt":`...)
+		dst = strconv.AppendInt(dst, r.ExpiresAt, 10)
+	}
+	return append(dst, '}')
+}
+
+// JSONLen returns the length of the record's JSON text.
+func (r *Record) JSONLen() int {
+	n := len(r.body) + len(`"_version":,"_createdAt":,"_updatedAt":}`) + intLen(r.Version) + intLen(r.CreatedAt) + intLen(r.UpdatedAt)
+	if len(r.vals) > 0 {
+		n++
+	}
+	if r.ExpiresAt != 0 {
+		n += len(`,"_expiresAt":`) + intLen(r.ExpiresAt)
+	}
+	return n
+}
+
+// intLen returns the length of n in decimal.
+func intLen(n int64) int {
+	l := 1
+	if n < 0 {
+		l++
+		if n == math.MinInt64 {
+			return 20
+		}
+		n = -n
+	}
+	for n >= 10 {
+		n /= 10
+		l++
+	}
+	return l
+}
 
 // Fields returns the record's fields without metadata, in output order. The
 // object must not be modified.
-func (r *Record) Fields() *jsonv.Object { return &jsonv.Object{Keys: r.keys, Vals: r.vals} }
+func (r *Record) Fields() *jsonv.Object {
+	return &jsonv.Object{Keys: r.shape.names, Vals: r.vals}
+}
 
 // field returns a non-metadata field's value.
 func (r *Record) field(name string) (jsonv.Value, bool) {
-	for i, k := range r.keys {
+	for i, k := range r.shape.names {
 		if k == name {
 			return r.vals[i], true
 		}
@@ -111,35 +222,25 @@ func (r *Record) Get(field string) (jsonv.Value, bool) {
 // expired reports whether the record has expired at now (ms).
 func (r *Record) expired(now int64) bool { return r.ExpiresAt != 0 && r.ExpiresAt <= now }
 
-func (r *Record) encode(dst []byte) []byte {
+// encodeBody appends the fields' JSON text without metadata or the closing
+// brace (see Record.body), and to ends where each value's text ends.
+func (r *Record) encodeBody(dst []byte, ends []int) ([]byte, []int) {
 	dst = append(dst, '{')
-	for i, k := range r.keys {
+	for i, k := range r.shape.names {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
 		dst = jsonv.AppendString(dst, k)
 		dst = append(dst, ':')
 		dst = jsonv.Append(dst, r.vals[i])
+		ends = append(ends, len(dst))
 	}
-	if len(r.keys) > 0 {
-		dst = append(dst, ',')
-	}
-	dst = append(dst, `"_version":`...)
-	dst = jsonv.AppendNumber(dst, float64(r.Version))
-	dst = append(dst, `,"_createdAt":`...)
-	dst = jsonv.AppendNumber(dst, float64(r.CreatedAt))
-	dst = append(dst, `,"_updatedAt":`...)
-	dst = jsonv.AppendNumber(dst, float64(r.UpdatedAt))
-	if r.ExpiresAt != 0 {
-		dst = append(dst, `,"_expiresAt":`...)
-		dst = jsonv.AppendNumber(dst, float64(r.ExpiresAt))
-	}
-	return append(dst, '}')
+	return dst, ends
 }
 
 // memSize estimates the heap bytes the record holds.
 func (r *Record) memSize() int64 {
-	n := int64(cap(r.json)) + 128 + int64(cap(r.vals))*16
+	n := int64(cap(r.body)) + 96 + int64(cap(r.vals))*16
 	for _, v := range r.vals {
 		n += valueSize(v)
 	}

@@ -299,7 +299,7 @@ func (b *Bucket) insert(t *Tx, obj *jsonv.Object, opts InsertOptions) (*Record, 
 		t.undo = append(t.undo, undoStep{kind: undoCounter, b: b, counter: b.counter})
 		b.counter = counter
 	}
-	rec := b.newRecord(def.Canonical(obj), key, 1, t.now, t.now, expires)
+	rec := b.newRecord(def.Canonical(obj), 1, t.now, t.now, expires)
 	e := &entry{rec: rec, seq: b.nextSeq}
 	b.nextSeq++
 	b.addEntry(t, e)
@@ -313,8 +313,8 @@ func (b *Bucket) update(t *Tx, e *entry, changes *jsonv.Object) (*Record, error)
 	def := b.def
 	old := e.rec
 	merged := &jsonv.Object{
-		Keys: append(make([]string, 0, len(old.keys)+changes.Len()), old.keys...),
-		Vals: append(make([]jsonv.Value, 0, len(old.keys)+changes.Len()), old.vals...),
+		Keys: append(make([]string, 0, len(old.vals)+changes.Len()), old.shape.names...),
+		Vals: append(make([]jsonv.Value, 0, len(old.vals)+changes.Len()), old.vals...),
 	}
 	for i, k := range changes.Keys {
 		if k == def.Key || schema.IsMeta(k) {
@@ -331,9 +331,9 @@ func (b *Bucket) update(t *Tx, e *entry, changes *jsonv.Object) (*Record, error)
 	if err := b.checkUnique(t, merged, e); err != nil {
 		return nil, err
 	}
-	rec := b.newRecord(def.Canonical(merged), old.key, old.Version+1, old.CreatedAt, t.now, old.ExpiresAt)
+	rec := b.newRecord(def.Canonical(merged), old.Version+1, old.CreatedAt, t.now, old.ExpiresAt)
 	b.replaceRecord(t, e, rec)
-	t.emit(b, Change{Op: OpUpdated, Bucket: b.name, Key: old.key, Old: old, New: rec})
+	t.emit(b, Change{Op: OpUpdated, Bucket: b.name, Key: old.Key(), Old: old, New: rec})
 	return rec, nil
 }
 
@@ -360,7 +360,7 @@ func (b *Bucket) checkUnique(t *Tx, obj *jsonv.Object, self *entry) error {
 
 func (b *Bucket) delete(t *Tx, e *entry, reason string) {
 	b.removeEntry(t, e)
-	t.emit(b, Change{Op: OpDeleted, Bucket: b.name, Key: e.rec.key, Old: e.rec, Reason: reason})
+	t.emit(b, Change{Op: OpDeleted, Bucket: b.name, Key: e.rec.Key(), Old: e.rec, Reason: reason})
 }
 
 // clear swaps in an empty state and returns the number of visible records

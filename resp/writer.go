@@ -36,6 +36,27 @@ func (w *Writer) Int(n int64) { w.B = redcon.AppendInt(w.B, n) }
 // Bulk appends the bulk string b.
 func (w *Writer) Bulk(b []byte) { w.B = redcon.AppendBulk(w.B, b) }
 
+// JSONAppender is a value that appends its JSON text of a known length, such
+// as a stored record.
+type JSONAppender interface {
+	// JSONLen returns the length of the text AppendJSON appends.
+	JSONLen() int
+	// AppendJSON appends the text to dst.
+	AppendJSON(dst []byte) []byte
+}
+
+// BulkJSON appends v's JSON text as a bulk string, writing it in place.
+func (w *Writer) BulkJSON(v JSONAppender) {
+	n := v.JSONLen()
+	w.B = appendHeader(w.B, '$', int64(n))
+	start := len(w.B)
+	w.B = v.AppendJSON(w.B)
+	if len(w.B)-start != n {
+		panic("resp: JSONLen and AppendJSON disagree")
+	}
+	w.B = append(w.B, '\r', '\n')
+}
+
 // BulkString appends the bulk string s.
 func (w *Writer) BulkString(s string) { w.B = redcon.AppendBulkString(w.B, s) }
 
