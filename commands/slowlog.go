@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,7 +20,8 @@ type slowEntry struct {
 }
 
 // slowLog records commands slower than slowlog-log-slower-than
-// microseconds, newest first, at most slowlog-max-len entries.
+// microseconds, at most slowlog-max-len entries. They are kept oldest first,
+// so that recording one allocates nothing but its arguments.
 type slowLog struct {
 	slowerThan atomic.Int64 // slowlog-log-slower-than, microseconds
 	maxLen     atomic.Int64 // slowlog-max-len
@@ -34,9 +36,7 @@ func (l *slowLog) configure(cfg Config) {
 	l.slowerThan.Store(cfg.SlowlogSlowerThan)
 	l.maxLen.Store(cfg.SlowlogMaxLen)
 	l.mu.Lock()
-	if int64(len(l.entries)) > cfg.SlowlogMaxLen {
-		l.entries = l.entries[:cfg.SlowlogMaxLen]
-	}
+	l.trim(cfg.SlowlogMaxLen)
 	l.mu.Unlock()
 }
 
@@ -72,10 +72,17 @@ func (l *slowLog) observe(c *Ctx, d time.Duration) {
 	name, _, _, _, _ := c.Conn.Info()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.entries = append([]slowEntry{{id: l.nextID, at: start.Unix(), micros: int64(d / time.Microsecond), args: args, addr: c.Conn.RemoteAddr(), clientNm: name}}, l.entries...)
+	l.entries = append(l.entries, slowEntry{id: l.nextID, at: start.Unix(), micros: int64(d / time.Microsecond), args: args, addr: c.Conn.RemoteAddr(), clientNm: name})
 	l.nextID++
-	if max := l.maxLen.Load(); int64(len(l.entries)) > max {
-		l.entries = l.entries[:max]
+	l.trim(l.maxLen.Load())
+}
+
+// trim drops the oldest entries beyond max. l.mu must be held.
+func (l *slowLog) trim(max int64) {
+	if extra := int64(len(l.entries)) - max; extra > 0 {
+		n := copy(l.entries, l.entries[extra:])
+		clear(l.entries[n:])
+		l.entries = l.entries[:n]
 	}
 }
 
@@ -96,10 +103,11 @@ func cmdSlowlogGet(c *Ctx) {
 	l.mu.Lock()
 	entries := l.entries
 	if count >= 0 && int64(len(entries)) > count {
-		entries = entries[:count]
+		entries = entries[int64(len(entries))-count:]
 	}
 	entries = append([]slowEntry(nil), entries...)
 	l.mu.Unlock()
+	slices.Reverse(entries) // newest first
 	c.W.Array(len(entries))
 	for _, e := range entries {
 		c.W.Array(6)
