@@ -71,6 +71,8 @@ type Session struct {
 
 	subs subState
 
+	hold hold // the bucket held across pipelined commands (see hold.go)
+
 	ctx Ctx // the running command's context, reused (see Serve)
 }
 
@@ -99,6 +101,7 @@ func (s *Server) Serve(conn *resp.Conn, args [][]byte) {
 // Closed releases a connection's state: the resp.Handler exit point.
 func (s *Server) Closed(conn *resp.Conn) {
 	if sess, ok := conn.Session.(*Session); ok {
+		sess.hold.release()
 		s.unsubscribeAll(sess, false)
 		sess.resetMulti()
 	}
@@ -157,6 +160,12 @@ func (s *Server) dispatch(c *Ctx) {
 		c.W.Simple("QUEUED")
 		return
 	}
+	if cmd.Flags&FlagHold != 0 && c.Sess.hold.use(c, cmd) {
+		s.run(c, cmd)
+		c.Tx = nil
+		return
+	}
+	c.Sess.hold.release()
 	s.run(c, cmd)
 }
 

@@ -20,14 +20,14 @@ func recordCommands() []*Command {
 		return &Command{Name: name, Arity: arity, Flags: flags, FirstKey: 1, LastKey: 1, Step: 1, Group: g, Syntax: syntax, Summary: summary, Run: run}
 	}
 	return []*Command{
-		cmd("b.insert", -3, w, "bucket record-json [TTL duration]", "Inserts a record; EXISTS if its key exists.", cmdInsert),
-		cmd("b.insertmany", 3, w, "bucket records-json-array", "Inserts several records, all or none.", cmdInsertMany),
-		cmd("b.get", 3, r|FlagFast, "bucket key", "Returns the record with that key.", cmdGet),
-		cmd("b.mget", -3, r, "bucket key [key ...]", "Returns the records with those keys.", cmdMGet),
-		cmd("b.update", -4, w, "bucket key changes-json [IFVERSION version]", "Merges changes into a record.", cmdUpdate),
-		cmd("b.upsert", 3, w, "bucket record-json", "Updates the record with the record's key, or inserts it.", cmdUpsert),
+		cmd("b.insert", -3, w|FlagHold, "bucket record-json [TTL duration]", "Inserts a record; EXISTS if its key exists.", cmdInsert),
+		cmd("b.insertmany", 3, w|FlagHold, "bucket records-json-array", "Inserts several records, all or none.", cmdInsertMany),
+		cmd("b.get", 3, r|FlagFast|FlagHold, "bucket key", "Returns the record with that key.", cmdGet),
+		cmd("b.mget", -3, r|FlagHold, "bucket key [key ...]", "Returns the records with those keys.", cmdMGet),
+		cmd("b.update", -4, w|FlagHold, "bucket key changes-json [IFVERSION version]", "Merges changes into a record.", cmdUpdate),
+		cmd("b.upsert", 3, w|FlagHold, "bucket record-json", "Updates the record with the record's key, or inserts it.", cmdUpsert),
 		cmd("b.updatemany", 4, w, "bucket filter-json changes-json", "Merges changes into every matching record, all or none.", cmdUpdateMany),
-		cmd("b.delete", -3, w, "bucket key [IFVERSION version]", "Deletes a record.", cmdDelete),
+		cmd("b.delete", -3, w|FlagHold, "bucket key [IFVERSION version]", "Deletes a record.", cmdDelete),
 		cmd("b.deletemany", 3, w, "bucket filter-json", "Deletes every matching record.", cmdDeleteMany),
 		cmd("b.clear", 2, w, "bucket", "Deletes every record of the bucket.", cmdClear),
 		cmd("b.all", 2, r, "bucket", "Returns every record in the bucket's order.", cmdAll),

@@ -33,6 +33,10 @@ const (
 	// FlagTxControl marks MULTI, EXEC, DISCARD, WATCH, UNWATCH, QUIT and
 	// RESET: inside MULTI they run at once instead of being queued.
 	FlagTxControl
+	// FlagHold marks a single-bucket record command that may run under the
+	// connection's hold on its bucket (see hold.go): a write starts one, a
+	// read uses one already locked.
+	FlagHold
 )
 
 var flagNames = []struct {

@@ -11,7 +11,13 @@ import (
 // read runs fn on the named bucket under its read lock, or inside t when t
 // is not nil (then the transaction's own writes are visible).
 func (s *Store) read(t *Tx, name string, fn func(b *Bucket, now int64) error) error {
+	if t != nil && t.hold != "" && len(t.locked) == 0 {
+		t = nil // a Hold not locked yet reads like no Tx
+	}
 	if t != nil {
+		if t.hold != "" {
+			t.now = s.Now()
+		}
 		b, err := t.bucket(name)
 		if err != nil {
 			return err
@@ -40,7 +46,13 @@ func (s *Store) Get(t *Tx, bucket, key string) (rec *Record, err error) {
 // GetBytes is Get with the arguments as the connection read them, so that
 // the look-ups convert nothing.
 func (s *Store) GetBytes(t *Tx, bucket, key []byte) (rec *Record, err error) {
+	if t != nil && t.hold != "" && len(t.locked) == 0 {
+		t = nil // a Hold not locked yet reads like no Tx
+	}
 	if t != nil {
+		if t.hold != "" {
+			t.now = s.Now()
+		}
 		err = s.read(t, string(bucket), func(b *Bucket, now int64) error {
 			rec, err = b.getArg(key, func() int64 { return now })
 			return err

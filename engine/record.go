@@ -45,13 +45,21 @@ type shape struct {
 
 // newRecord builds a record from its canonical fields, which must include
 // the key field. Its shape is the bucket's last one when the names are the
-// same in the same order; its JSON text is encoded once, into a slice of
-// exactly its size. b.mu must be held for writing.
+// same in the same order (see adoptShape). b.mu must be held for writing.
 func (b *Bucket) newRecord(obj *jsonv.Object, version, created, updated, expires int64) *Record {
-	sh := b.shape
-	if sh == nil || !sameNames(sh.names, obj.Keys) || sh.names[sh.key] != b.def.Key {
-		sh = &shape{names: obj.Keys, key: obj.Index(b.def.Key)}
-		b.shape = sh
+	r := buildRecord(b.def.Key, b.shape, obj, version, created, updated, expires)
+	b.shape = r.shape
+	return r
+}
+
+// buildRecord builds a record from its canonical fields, which must include
+// the field named key. Its shape is hint when the names are hint's, a new
+// one otherwise; its JSON text is encoded once, into a slice of exactly its
+// size. It needs no lock.
+func buildRecord(key string, hint *shape, obj *jsonv.Object, version, created, updated, expires int64) *Record {
+	sh := hint
+	if sh == nil || !sameNames(sh.names, obj.Keys) || sh.names[sh.key] != key {
+		sh = &shape{names: obj.Keys, key: obj.Index(key)}
 	}
 	r := &Record{shape: sh, vals: obj.Vals, Version: version, CreatedAt: created, UpdatedAt: updated, ExpiresAt: expires}
 	sc := encodeScratch.Get().(*scratch)
@@ -62,6 +70,19 @@ func (b *Bucket) newRecord(obj *jsonv.Object, version, created, updated, expires
 		encodeScratch.Put(sc)
 	}
 	return r
+}
+
+// adoptShape gives r, a record built outside the lock and not yet stored,
+// the bucket's shape when its names are the same, so that the records of
+// one shape keep sharing one; otherwise r's shape becomes the bucket's.
+// b.mu must be held for writing.
+func (b *Bucket) adoptShape(r *Record) {
+	sh := b.shape
+	if sh != nil && sh != r.shape && sameNames(sh.names, r.shape.names) && sh.key == r.shape.key {
+		r.shape = sh
+		return
+	}
+	b.shape = r.shape
 }
 
 // scratch is the reused buffer of newRecord.

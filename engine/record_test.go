@@ -80,3 +80,37 @@ func boolInt(b bool) int {
 	}
 	return 0
 }
+
+// TestUpsertWholeRecord sends a stored record back whole, in its stored
+// order (the fast path of update): the changed field is taken, the key and
+// the generated fields stay, and the indexes follow.
+func TestUpsertWholeRecord(t *testing.T) {
+	e := newEnv(t)
+	seedUsers(e)
+	before, err := e.s.Get(nil, "users", "u1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seq, _ := before.Get("seq")
+	uid, _ := before.Get("uid")
+	for _, rec := range []string{
+		`{"id":"u1","name":"Ann","email":"ann@x.io","age":31,"role":"guest","seq":99,"uid":"forged"}`,
+		`{"id":"u1","name":"Ann","email":"ann@x.io","age":32,"role":"user","seq":98,"uid":"forged2"}`,
+	} {
+		got, err := e.s.Upsert(nil, "users", obj(t, rec))
+		if err != nil {
+			t.Fatalf("Upsert(%s): %v", rec, err)
+		}
+		want := obj(t, rec)
+		want.Set("seq", seq)
+		want.Set("uid", uid)
+		if !jsonv.Equal(got.Fields(), want) {
+			t.Errorf("Upsert(%s) stored %s", rec, got.JSON())
+		}
+		e.check()
+	}
+	n, err := e.s.Count(nil, "users", flt(t, `{"role":"user"}`))
+	if err != nil || n != 2 {
+		t.Errorf("count role=user = %d, %v; want 2 (u1 and u2)", n, err)
+	}
+}

@@ -34,6 +34,7 @@ type undoStep struct {
 // to the observers and releases the locks. A Tx is used by one goroutine.
 type Tx struct {
 	s       *Store
+	hold    string    // the bucket of a Hold, locked at its first use
 	locked  []*Bucket // sorted by name, locked for writing
 	undo    []undoStep
 	changes []Change
@@ -151,10 +152,24 @@ func (t *Tx) Rollback() {
 // commit, Commit rolls it back and returns a *DurabilityError: nobody ever
 // saw it.
 func (t *Tx) Commit() error {
+	if err := t.publish(); err != nil {
+		t.Rollback()
+		return err
+	}
+	t.release()
+	return nil
+}
+
+// publish numbers the changes made so far, logs them to the journal and
+// hands them to the observers, then forgets them and their undo steps,
+// keeping the locks. When the journal refuses them it returns a
+// DurabilityError and leaves them to be rolled back.
+func (t *Tx) publish() error {
 	if len(t.changes) > 0 {
-		seqs := make([]uint64, len(t.locked))
-		for i, b := range t.locked {
-			seqs[i] = b.eventSeq
+		var room [8]uint64
+		seqs := room[:0]
+		for _, b := range t.locked {
+			seqs = append(seqs, b.eventSeq)
 		}
 		for i := range t.changes {
 			c := &t.changes[i]
@@ -173,7 +188,6 @@ func (t *Tx) Commit() error {
 				for i, b := range t.locked {
 					b.eventSeq = seqs[i]
 				}
-				t.Rollback()
 				return &DurabilityError{Err: err}
 			}
 		}
@@ -203,11 +217,17 @@ func (t *Tx) Commit() error {
 			o.Committed(t.changes)
 		}
 	}
-	t.release()
+	clear(t.undo)
+	t.undo = t.undo[:0]
+	clear(t.changes)
+	t.changes = t.changes[:0]
+	clear(t.touches)
+	t.touches = t.touches[:0]
 	return nil
 }
 
 func (t *Tx) release() {
+	t.hold = ""
 	for i := len(t.locked) - 1; i >= 0; i-- {
 		t.locked[i].mu.Unlock()
 	}

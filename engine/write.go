@@ -11,6 +11,9 @@ import (
 // it fails. Inside a caller's transaction a failure is left to the caller,
 // who rolls the whole transaction back.
 func (s *Store) write(t *Tx, name string, fn func(t *Tx, b *Bucket) error) error {
+	if t != nil && t.hold != "" {
+		return s.writeHeld(t, name, fn)
+	}
 	if t != nil {
 		b, err := t.bucket(name)
 		if err != nil {
@@ -87,10 +90,24 @@ func (s *Store) InsertMany(t *Tx, bucket string, objs []*jsonv.Object) ([]*Recor
 
 // Update merges changes into the record with that key (shallow merge, then
 // full validation). ifVersion >= 0 requires the record's _version to equal
-// it (ConflictError otherwise).
+// it (ConflictError otherwise). changes is taken over by the store.
 func (s *Store) Update(t *Tx, bucket, key string, changes *jsonv.Object, ifVersion int64) (*Record, error) {
+	var p *prepared
+	if t.unlocked() && key != "" {
+		var err error
+		if p, err = s.prepareUpdate(bucket, key, changes, ifVersion); err != nil {
+			return nil, err
+		}
+	}
 	var rec *Record
 	err := s.write(t, bucket, func(t *Tx, b *Bucket) error {
+		if p != nil {
+			r, done, err := b.install(t, p)
+			if done {
+				rec = r
+				return err
+			}
+		}
 		k, err := b.parseKey(key)
 		if err != nil {
 			return err
@@ -102,7 +119,7 @@ func (s *Store) Update(t *Tx, bucket, key string, changes *jsonv.Object, ifVersi
 		if ifVersion >= 0 && e.rec.Version != ifVersion {
 			return &ConflictError{Bucket: b.name, Key: k, Expected: ifVersion, Actual: e.rec.Version}
 		}
-		rec, err = b.update(t, e, changes)
+		rec, err = b.update(t, e, changes, true)
 		return err
 	})
 	return rec, err
@@ -111,11 +128,25 @@ func (s *Store) Update(t *Tx, bucket, key string, changes *jsonv.Object, ifVersi
 // Upsert updates the record whose key obj holds, or inserts obj when there
 // is none.
 func (s *Store) Upsert(t *Tx, bucket string, obj *jsonv.Object) (*Record, error) {
+	var p *prepared
+	if t.unlocked() {
+		var err error
+		if p, err = s.prepareUpdate(bucket, "", obj, -1); err != nil {
+			return nil, err
+		}
+	}
 	var rec *Record
 	err := s.write(t, bucket, func(t *Tx, b *Bucket) (err error) {
+		if p != nil {
+			r, done, err := b.install(t, p)
+			if done {
+				rec = r
+				return err
+			}
+		}
 		if k, ok := obj.Get(b.def.Key); ok {
 			if e := b.visible(k, t.now); e != nil {
-				rec, err = b.update(t, e, obj)
+				rec, err = b.update(t, e, obj, true)
 				return err
 			}
 		}
@@ -131,7 +162,7 @@ func (s *Store) UpdateMany(t *Tx, bucket string, f *filter.Filter, changes *json
 	n := 0
 	err := s.write(t, bucket, func(t *Tx, b *Bucket) error {
 		for _, e := range b.matching(f, t.now) {
-			if _, err := b.update(t, e, changes); err != nil {
+			if _, err := b.update(t, e, changes, false); err != nil {
 				return err
 			}
 			n++
@@ -308,10 +339,46 @@ func (b *Bucket) insert(t *Tx, obj *jsonv.Object, opts InsertOptions) (*Record, 
 }
 
 // update merges changes into e's record. The key, the metadata and the
-// generated fields are immune.
-func (b *Bucket) update(t *Tx, e *entry, changes *jsonv.Object) (*Record, error) {
+// generated fields are immune. With owned, changes belongs to the update,
+// which may reuse it.
+func (b *Bucket) update(t *Tx, e *entry, changes *jsonv.Object, owned bool) (*Record, error) {
 	def := b.def
 	old := e.rec
+	merged := mergeChanges(def, old, changes, owned)
+	if issues := def.Validate(merged); len(issues) > 0 {
+		return nil, &ValidationError{Bucket: b.name, Issues: issues}
+	}
+	if err := b.checkUnique(t, merged, e); err != nil {
+		return nil, err
+	}
+	rec := b.newRecord(def.Canonical(merged), old.Version+1, old.CreatedAt, t.now, old.ExpiresAt)
+	b.replaceRecord(t, e, rec)
+	t.emit(b, Change{Op: OpUpdated, Bucket: b.name, Key: old.Key(), Old: old, New: rec})
+	return rec, nil
+}
+
+// mergeChanges returns old's fields with changes merged in (a shallow
+// merge), leaving out the key, the metadata and the generated fields of
+// changes. It needs no lock. With reuse, changes may be modified and become
+// the result.
+func mergeChanges(def *schema.Definition, old *Record, changes *jsonv.Object, reuse bool) *jsonv.Object {
+	if sameNames(changes.Keys, old.shape.names) {
+		// Every field is given, in the stored order (a whole record sent
+		// again): the changes' values are the merged record once the immune
+		// fields are put back. No metadata is among the names.
+		vals := changes.Vals
+		if !reuse {
+			vals = append([]jsonv.Value(nil), vals...)
+		}
+		for i, k := range old.shape.names {
+			if i == old.shape.key {
+				vals[i] = old.vals[i]
+			} else if f := def.Field(k); f != nil && f.Generated != "" {
+				vals[i] = old.vals[i]
+			}
+		}
+		return &jsonv.Object{Keys: old.shape.names, Vals: vals}
+	}
 	merged := &jsonv.Object{
 		Keys: append(make([]string, 0, len(old.vals)+changes.Len()), old.shape.names...),
 		Vals: append(make([]jsonv.Value, 0, len(old.vals)+changes.Len()), old.vals...),
@@ -325,16 +392,7 @@ func (b *Bucket) update(t *Tx, e *entry, changes *jsonv.Object) (*Record, error)
 		}
 		merged.Set(k, changes.Vals[i])
 	}
-	if issues := def.Validate(merged); len(issues) > 0 {
-		return nil, &ValidationError{Bucket: b.name, Issues: issues}
-	}
-	if err := b.checkUnique(t, merged, e); err != nil {
-		return nil, err
-	}
-	rec := b.newRecord(def.Canonical(merged), old.Version+1, old.CreatedAt, t.now, old.ExpiresAt)
-	b.replaceRecord(t, e, rec)
-	t.emit(b, Change{Op: OpUpdated, Bucket: b.name, Key: old.Key(), Old: old, New: rec})
-	return rec, nil
+	return merged
 }
 
 // checkUnique fails when obj gives a unique field a value that a record

@@ -386,6 +386,7 @@ func (c *Conn) serve() {
 				var pe *ProtocolError
 				if errors.As(err, &pe) {
 					c.W.Error(pe.Msg)
+					c.srv.handler.Drained(c)
 					c.flush()
 					c.srv.log.Debug().Uint64("client", c.id).Str("error", pe.Msg).Msg("protocol error; closing")
 				} else {
@@ -408,6 +409,7 @@ func (c *Conn) serve() {
 			rest := copy(buf, buf[off:])
 			buf = buf[:rest]
 		}
+		c.srv.handler.Drained(c)
 		if err := c.flush(); err != nil {
 			return
 		}

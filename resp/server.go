@@ -23,6 +23,9 @@ type Handler interface {
 	Opened(c *Conn)
 	// Closed is called once, on the connection goroutine, when c has gone.
 	Closed(c *Conn)
+	// Drained is called on the connection goroutine when the commands of
+	// one read have run, before their replies are written to the socket.
+	Drained(c *Conn)
 }
 
 // OutputLimit is Redis's client-output-buffer-limit for one class of
