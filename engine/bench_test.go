@@ -230,3 +230,23 @@ func benchPurgeOneOf(b *testing.B, size int) {
 func BenchmarkPurgeExpiredOneOfMillion(b *testing.B) { benchPurgeOneOf(b, 1_000_000) }
 
 func BenchmarkPurgeExpiredOneOfTenThousand(b *testing.B) { benchPurgeOneOf(b, 10_000) }
+
+// BenchmarkRecordAppendJSON is what B.GET does with a record: its length,
+// then its text with the metadata.
+func BenchmarkRecordAppendJSON(b *testing.B) {
+	s, _ := benchStore(b, benchDef)
+	fill(b, s, 0, 1, benchRecord)
+	rec, err := s.Get(nil, "b", "k0")
+	if err != nil || rec == nil {
+		b.Fatal(rec, err)
+	}
+	buf := make([]byte, 0, 512)
+	b.ReportAllocs()
+	for b.Loop() {
+		n := rec.JSONLen()
+		buf = rec.AppendJSON(buf[:0])
+		if len(buf) != n {
+			b.Fatal(n, len(buf))
+		}
+	}
+}

@@ -23,11 +23,6 @@ func (s *Store) Hold(bucket string) *Tx {
 // Holding reports whether t is a Hold whose bucket is locked now.
 func (t *Tx) Holding() bool { return t.hold != "" && len(t.locked) > 0 }
 
-// unlocked reports whether a write through t takes its bucket's lock
-// itself: no Tx, or a Hold not locked yet. Such a write may be prepared
-// outside the lock (see prepare.go).
-func (t *Tx) unlocked() bool { return t == nil || (t.hold != "" && len(t.locked) == 0) }
-
 // Release ends a Hold, unlocking its bucket if a write locked it.
 func (t *Tx) Release() { t.release() }
 

@@ -41,11 +41,27 @@ type Record struct {
 type shape struct {
 	names []string
 	key   int // position of the key field in names
+	// heads[i] is the JSON text before value i: `{"name":` for the first,
+	// `,"name":` for the others.
+	heads []string
+}
+
+// newShape returns the shape of the field names, key at position key.
+func newShape(names []string, key int) *shape {
+	sh := &shape{names: names, key: key, heads: make([]string, len(names))}
+	for i, n := range names {
+		sep := byte(',')
+		if i == 0 {
+			sep = '{'
+		}
+		sh.heads[i] = string(append(jsonv.AppendString([]byte{sep}, n), ':'))
+	}
+	return sh
 }
 
 // newRecord builds a record from its canonical fields, which must include
 // the key field. Its shape is the bucket's last one when the names are the
-// same in the same order (see adoptShape). b.mu must be held for writing.
+// same in the same order. b.mu must be held for writing.
 func (b *Bucket) newRecord(obj *jsonv.Object, version, created, updated, expires int64) *Record {
 	r := buildRecord(b.def.Key, b.shape, obj, version, created, updated, expires)
 	b.shape = r.shape
@@ -59,7 +75,7 @@ func (b *Bucket) newRecord(obj *jsonv.Object, version, created, updated, expires
 func buildRecord(key string, hint *shape, obj *jsonv.Object, version, created, updated, expires int64) *Record {
 	sh := hint
 	if sh == nil || !sameNames(sh.names, obj.Keys) || sh.names[sh.key] != key {
-		sh = &shape{names: obj.Keys, key: obj.Index(key)}
+		sh = newShape(obj.Keys, obj.Index(key))
 	}
 	r := &Record{shape: sh, vals: obj.Vals, Version: version, CreatedAt: created, UpdatedAt: updated, ExpiresAt: expires}
 	sc := encodeScratch.Get().(*scratch)
@@ -70,19 +86,6 @@ func buildRecord(key string, hint *shape, obj *jsonv.Object, version, created, u
 		encodeScratch.Put(sc)
 	}
 	return r
-}
-
-// adoptShape gives r, a record built outside the lock and not yet stored,
-// the bucket's shape when its names are the same, so that the records of
-// one shape keep sharing one; otherwise r's shape becomes the bucket's.
-// b.mu must be held for writing.
-func (b *Bucket) adoptShape(r *Record) {
-	sh := b.shape
-	if sh != nil && sh != r.shape && sameNames(sh.names, r.shape.names) && sh.key == r.shape.key {
-		r.shape = sh
-		return
-	}
-	b.shape = r.shape
 }
 
 // scratch is the reused buffer of newRecord.
@@ -165,9 +168,15 @@ func (r *Record) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `"_version":`...)
 	dst = strconv.AppendInt(dst, r.Version, 10)
 	dst = append(dst, `,"_createdAt":`...)
+	start := len(dst)
 	dst = strconv.AppendInt(dst, r.CreatedAt, 10)
+	end := len(dst)
 	dst = append(dst, `,"_updatedAt":`...)
-	dst = strconv.AppendInt(dst, r.UpdatedAt, 10)
+	if r.UpdatedAt == r.CreatedAt { // never updated: the same digits
+		dst = append(dst, dst[start:end]...)
+	} else {
+		dst = strconv.AppendInt(dst, r.UpdatedAt, 10)
+	}
 	if r.ExpiresAt != 0 {
 		dst = append(dst, `,"_expiresAt":`...)
 		dst = strconv.AppendInt(dst, r.ExpiresAt, 10)
@@ -246,13 +255,11 @@ func (r *Record) expired(now int64) bool { return r.ExpiresAt != 0 && r.ExpiresA
 // encodeBody appends the fields' JSON text without metadata or the closing
 // brace (see Record.body), and to ends where each value's text ends.
 func (r *Record) encodeBody(dst []byte, ends []int) ([]byte, []int) {
-	dst = append(dst, '{')
-	for i, k := range r.shape.names {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = jsonv.AppendString(dst, k)
-		dst = append(dst, ':')
+	if len(r.vals) == 0 {
+		return append(dst, '{'), ends
+	}
+	for i, head := range r.shape.heads {
+		dst = append(dst, head...)
 		dst = jsonv.Append(dst, r.vals[i])
 		ends = append(ends, len(dst))
 	}

@@ -1,6 +1,8 @@
 package engine_test
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 
 	"bucketd/engine"
@@ -29,6 +31,7 @@ func TestRecordText(t *testing.T) {
 	e.define("r", `{"key":"id","schema":{"id":{"type":"string"}}}`)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			e.clock.Set(startMs)
 			rec := e.insert("r", tc.rec)
 			checkRecord(t, rec, tc.want)
 			in := obj(t, tc.rec)
@@ -42,9 +45,13 @@ func TestRecordText(t *testing.T) {
 				}
 			}
 			// An update rebuilds the text and the shared strings.
+			e.clock.Advance(7)
 			up, err := e.s.Update(nil, "r", rec.Key().(string), obj(t, `{"z":"new"}`), -1)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if up.UpdatedAt != up.CreatedAt+7 || !strings.Contains(string(up.JSON()), fmt.Sprintf(`"_createdAt":%d,"_updatedAt":%d`, up.CreatedAt, up.UpdatedAt)) || up.JSONLen() != len(up.JSON()) {
+				t.Errorf("updated text %s", up.JSON())
 			}
 			if v, _ := up.Get("z"); v != "new" {
 				t.Errorf("updated z = %v", v)

@@ -92,22 +92,8 @@ func (s *Store) InsertMany(t *Tx, bucket string, objs []*jsonv.Object) ([]*Recor
 // full validation). ifVersion >= 0 requires the record's _version to equal
 // it (ConflictError otherwise). changes is taken over by the store.
 func (s *Store) Update(t *Tx, bucket, key string, changes *jsonv.Object, ifVersion int64) (*Record, error) {
-	var p *prepared
-	if t.unlocked() && key != "" {
-		var err error
-		if p, err = s.prepareUpdate(bucket, key, changes, ifVersion); err != nil {
-			return nil, err
-		}
-	}
 	var rec *Record
 	err := s.write(t, bucket, func(t *Tx, b *Bucket) error {
-		if p != nil {
-			r, done, err := b.install(t, p)
-			if done {
-				rec = r
-				return err
-			}
-		}
 		k, err := b.parseKey(key)
 		if err != nil {
 			return err
@@ -128,22 +114,8 @@ func (s *Store) Update(t *Tx, bucket, key string, changes *jsonv.Object, ifVersi
 // Upsert updates the record whose key obj holds, or inserts obj when there
 // is none.
 func (s *Store) Upsert(t *Tx, bucket string, obj *jsonv.Object) (*Record, error) {
-	var p *prepared
-	if t.unlocked() {
-		var err error
-		if p, err = s.prepareUpdate(bucket, "", obj, -1); err != nil {
-			return nil, err
-		}
-	}
 	var rec *Record
 	err := s.write(t, bucket, func(t *Tx, b *Bucket) (err error) {
-		if p != nil {
-			r, done, err := b.install(t, p)
-			if done {
-				rec = r
-				return err
-			}
-		}
 		if k, ok := obj.Get(b.def.Key); ok {
 			if e := b.visible(k, t.now); e != nil {
 				rec, err = b.update(t, e, obj, true)
@@ -295,7 +267,7 @@ func (b *Bucket) insert(t *Tx, obj *jsonv.Object, opts InsertOptions) (*Record, 
 	if issues := def.Validate(obj); len(issues) > 0 {
 		return nil, &ValidationError{Bucket: b.name, Issues: issues}
 	}
-	counter = b.counterAfter(obj, counter)
+	counter = counterAfter(def, obj, counter)
 	key, ok := obj.Get(def.Key)
 	if !ok || key == nil {
 		return nil, &ValidationError{Bucket: b.name, Issues: []schema.Issue{{Field: def.Key, Code: "required", Message: "Field is required"}}}
@@ -370,12 +342,17 @@ func mergeChanges(def *schema.Definition, old *Record, changes *jsonv.Object, re
 		if !reuse {
 			vals = append([]jsonv.Value(nil), vals...)
 		}
-		for i, k := range old.shape.names {
-			if i == old.shape.key {
-				vals[i] = old.vals[i]
-			} else if f := def.Field(k); f != nil && f.Generated != "" {
-				vals[i] = old.vals[i]
+		vals[old.shape.key] = old.vals[old.shape.key]
+		if def.HasGenerated() {
+			for i, k := range old.shape.names {
+				if f := def.Field(k); f != nil && f.Generated != "" {
+					vals[i] = old.vals[i]
+				}
 			}
+		}
+		if reuse {
+			changes.Keys, changes.Vals = old.shape.names, vals
+			return changes
 		}
 		return &jsonv.Object{Keys: old.shape.names, Vals: vals}
 	}
@@ -387,8 +364,10 @@ func mergeChanges(def *schema.Definition, old *Record, changes *jsonv.Object, re
 		if k == def.Key || schema.IsMeta(k) {
 			continue
 		}
-		if f := def.Field(k); f != nil && f.Generated != "" {
-			continue
+		if def.HasGenerated() {
+			if f := def.Field(k); f != nil && f.Generated != "" {
+				continue
+			}
 		}
 		merged.Set(k, changes.Vals[i])
 	}
@@ -454,8 +433,11 @@ func (b *Bucket) purgeExpired(t *Tx, max int) int {
 // counterAfter returns the autoincrement counter once obj is stored: a
 // number a client gave an autoincrement field itself moves the counter past
 // it, so that later generated values never collide with it.
-func (b *Bucket) counterAfter(obj *jsonv.Object, counter int64) int64 {
-	for _, f := range b.def.Fields {
+func counterAfter(def *schema.Definition, obj *jsonv.Object, counter int64) int64 {
+	if !def.HasAutoincrement() {
+		return counter
+	}
+	for _, f := range def.Fields {
 		if f.Generated != schema.GenAutoincrement {
 			continue
 		}
