@@ -13,6 +13,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -105,6 +106,7 @@ func parseFlags(args []string, stderr io.Writer) (commands.Config, error) {
 	fs.Int64Var(&cfg.SlowlogSlowerThan, "slowlog-log-slower-than", cfg.SlowlogSlowerThan, "microseconds; slower commands enter the slow log (-1: off)")
 	fs.Int64Var(&cfg.SlowlogMaxLen, "slowlog-max-len", cfg.SlowlogMaxLen, "slow log entries kept")
 	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", "", "serve Prometheus metrics on this address (e.g. 127.0.0.1:9121); empty: off")
+	fs.IntVar(&cfg.Threads, "threads", 0, "CPUs running bucketd's code at once (0: all); 1 leaves the others to clients on the same machine")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -124,6 +126,9 @@ func parseFlags(args []string, stderr io.Writer) (commands.Config, error) {
 	if cfg.TTLInterval <= 0 {
 		return cfg, fmt.Errorf("--ttl-interval must be positive")
 	}
+	if cfg.Threads < 0 {
+		return cfg, fmt.Errorf("--threads must be 0 (all CPUs) or more")
+	}
 	return cfg, nil
 }
 
@@ -135,6 +140,9 @@ func run(args []string, stderr io.Writer) int {
 		}
 		fmt.Fprintln(stderr, "bucketd:", err)
 		return 2
+	}
+	if cfg.Threads > 0 {
+		runtime.GOMAXPROCS(cfg.Threads)
 	}
 	level, _ := zerolog.ParseLevel(cfg.LogLevel)
 	zerolog.SetGlobalLevel(level)

@@ -51,6 +51,7 @@ func infoServer(s *Server, b *strings.Builder) {
 	field(b, "uptime_in_seconds", int64(up/time.Second))
 	field(b, "uptime_in_days", int64(up/(24*time.Hour)))
 	field(b, "ttl_interval_ms", cfg.TTLInterval.Milliseconds())
+	field(b, "threads", runtime.GOMAXPROCS(0))
 }
 
 func infoClients(s *Server, b *strings.Builder) {

@@ -45,6 +45,10 @@ type Config struct {
 	SlowlogMaxLen     int64
 
 	MetricsAddr string // Prometheus endpoint; empty: off
+
+	// Threads is how many CPUs run the server's code at once (Go's
+	// GOMAXPROCS); 0 means all of them. It is set at start only.
+	Threads int
 }
 
 // DefaultConfig returns the defaults, as Redis has them where Redis has

@@ -62,6 +62,7 @@ func TestFlagsBadValues(t *testing.T) {
 		{[]string{"--port", "abc"}, `invalid value "abc" for flag -port`},
 		{[]string{"--proto-max-bulk-len", "lots"}, `invalid value "lots" for flag -proto-max-bulk-len: must be a memory size such as 512mb`},
 		{[]string{"--ttl-interval", "0s"}, "bucketd: --ttl-interval must be positive"},
+		{[]string{"--threads", "-1"}, "bucketd: --threads must be 0 (all CPUs) or more"},
 		{[]string{"--no-such-flag"}, "flag provided but not defined: -no-such-flag"},
 		{[]string{"extra"}, `bucketd: unexpected argument "extra"`},
 	}
@@ -438,5 +439,15 @@ func TestFlagsSlowlogRedactsSecrets(t *testing.T) {
 	}
 	if all := fmt.Sprint(got); strings.Contains(all, "s3cret") || strings.Contains(all, "n3wpass") {
 		t.Errorf("a password is in the slow log: %q", got)
+	}
+}
+
+// TestFlagsThreads: --threads sets how many CPUs run the server's code,
+// which INFO server reports.
+func TestFlagsThreads(t *testing.T) {
+	t.Parallel()
+	s := Start(t, "--threads", "1")
+	if got := obsInfo(t, s.Raw(t), "server")["threads"]; got != "1" {
+		t.Errorf("INFO threads:%s with --threads 1, want 1", got)
 	}
 }
