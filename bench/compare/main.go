@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -34,6 +35,8 @@ var (
 	records  = flag.Int("records", 200000, "records for the memory comparison")
 	bin      = flag.String("bucketd", "", "bucketd binary (empty: go build it)")
 	floorBin = flag.String("floor", "", "redcon floor binary (empty: go build ./bench/floor)")
+	threads  = flag.String("threads", "0,1", "bucketd --threads values to run the rate scenarios with (0: all CPUs)")
+	rounds   = flag.Int("rounds", 3, "paired bucketd/redis runs per scenario; the median ratio is printed")
 )
 
 const definition = `{"key":"id","schema":{"id":{"type":"string"},"name":{"type":"string","required":true,"minLength":1},"email":{"type":"string","format":"email"},"age":{"type":"number","min":0,"max":150},"role":{"type":"string","enum":["admin","user","guest"]}},"indexes":["role","age"]}`
@@ -61,55 +64,80 @@ func main() {
 		*floorBin = filepath.Join(tmp, "floor")
 		build(*floorBin, "./bench/floor")
 	}
-	bd := startBucketd(*bin, tmp)
-	defer bd.Process.Kill()
 	rd, rport := startRedis(tmp)
 	defer rd.Process.Kill()
 	fl, fport := startFloor(*floorBin)
 	defer fl.Process.Kill()
-	bport := bucketdPort
 
 	ctx := context.Background()
-	b := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + bport, Protocol: 2})
 	r := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + rport, Protocol: 2})
-	benchutil.Check(b.Do(ctx, "BUCKET.DEFINE", "users", definition).Err())
-	benchutil.Check(b.Do(ctx, "B.INSERT", "users", record).Err())
 	benchutil.Check(r.Set(ctx, "user:42", record, 0).Err())
 
-	fmt.Printf("machine: %d cores, %s; redis-benchmark -c %d -n %d\n\n", runtime.NumCPU(), benchutil.CPUModel(), *clients, *n)
-	fmt.Printf("%-44s %14s %14s %8s %8s\n", "scenario", "bucketd rps", "redis rps", "ratio", "target")
-	row := func(name string, bv, rv float64, target string) {
-		fmt.Printf("%-44s %14.0f %14.0f %8.2f %8s\n", name, bv, rv, bv/rv, target)
+	fmt.Printf("machine: %d cores, %s; redis-benchmark -c %d -n %d\n", runtime.NumCPU(), benchutil.CPUModel(), *clients, *n)
+	fmt.Printf("each row: %d rounds of a bucketd run then a redis run; the medians of the rates and of the rounds' ratios\n", *rounds)
+	fmt.Println("(pipeline 1 runs use a quarter of -n: they are ten times slower)")
+	header := func() {
+		fmt.Printf("%-50s %12s %12s %7s %7s  %s\n", "scenario", "bucketd rps", "redis rps", "ratio", "target", "ratio per round")
 	}
-
-	for _, p := range []int{16, 1} {
-		bget := bench(bport, p, "B.GET", "users", "42")
-		rget := bench(rport, p, "GET", "user:42")
-		target := ">=0.75"
-		if p == 1 {
-			target = ">=0.90"
+	// pair runs the scenario on both servers -rounds times and prints it.
+	pair := func(name, target string, bucketd, redis func() float64) {
+		var bs, rs, ratios []float64
+		for range *rounds {
+			b, r := bucketd(), redis()
+			bs, rs, ratios = append(bs, b), append(rs, r), append(ratios, b/r)
 		}
-		row(fmt.Sprintf("B.GET vs GET, pipeline %d", p), bget, rget, target)
-		if p == 16 {
-			floor := bench(fport, p, "B.GET", "users", "42")
-			row("redcon constant server vs GET, pipeline 16", floor, rget, "(floor)")
+		each := make([]string, len(ratios))
+		for i, x := range ratios {
+			each[i] = fmt.Sprintf("%.2f", x)
 		}
+		fmt.Printf("%-50s %12.0f %12.0f %7.2f %7s  %s\n", name, median(bs), median(rs), median(ratios), target, strings.Join(each, " "))
 	}
-
-	up := `{"id":"__rand_int__","name":"User __rand_int__","email":"u__rand_int__@example.com","age":42,"role":"user"}`
-	bup := bench(bport, 16, "-r", "100000", "B.UPSERT", "users", up)
-	rup := bench(rport, 16, "-r", "100000", "EVAL", upsertScript, "1", "user:__rand_int__",
-		"__rand_int__", "User __rand_int__", "u__rand_int__@example.com", "42", "user")
-	row("B.UPSERT vs EVAL HSET+2 SADD+PUBLISH, P16", bup, rup, ">=1.50")
+	for _, th := range strings.Split(*threads, ",") {
+		label := "--threads " + th
+		if th == "0" {
+			label = fmt.Sprintf("--threads 0 (all %d CPUs, the default)", runtime.NumCPU())
+		}
+		fmt.Printf("\nbucketd %s\n", label)
+		header()
+		bd := startBucketd(*bin, tmp, "--threads", th)
+		bport := bucketdPort
+		b := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + bport, Protocol: 2})
+		benchutil.Check(b.Do(ctx, "BUCKET.DEFINE", "users", definition).Err())
+		benchutil.Check(b.Do(ctx, "B.INSERT", "users", record).Err())
+		for _, p := range []int{16, 1} {
+			target := ">=0.75"
+			if p == 1 {
+				target = ">=0.90"
+			}
+			pair(fmt.Sprintf("B.GET vs GET, pipeline %d", p), target,
+				func() float64 { return bench(bport, p, "B.GET", "users", "42") },
+				func() float64 { return bench(rport, p, "GET", "user:42") })
+		}
+		up := `{"id":"__rand_int__","name":"User __rand_int__","email":"u__rand_int__@example.com","age":42,"role":"user"}`
+		pair("B.UPSERT vs EVAL HSET+2 SADD+PUBLISH, P16", ">=1.50",
+			func() float64 { return bench(bport, 16, "-r", "100000", "B.UPSERT", "users", up) },
+			func() float64 {
+				return bench(rport, 16, "-r", "100000", "EVAL", upsertScript, "1", "user:__rand_int__",
+					"__rand_int__", "User __rand_int__", "u__rand_int__@example.com", "42", "user")
+			})
+		b.Close()
+		bd.Process.Kill()
+		bd.Wait()
+	}
+	fmt.Println()
+	header()
+	pair("redcon constant server vs GET, pipeline 16", "(floor)",
+		func() float64 { return bench(fport, 16, "B.GET", "users", "42") },
+		func() float64 { return bench(rport, 16, "GET", "user:42") })
 
 	// Memory: fresh servers so earlier runs do not count.
-	bd.Process.Kill()
 	rd.Process.Kill()
-	bd = startBucketd(*bin, tmp)
+	rd.Wait()
+	bd := startBucketd(*bin, tmp)
 	defer bd.Process.Kill()
 	rd, rport = startRedis(tmp)
 	defer rd.Process.Kill()
-	b = redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + bucketdPort, Protocol: 2})
+	b := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + bucketdPort, Protocol: 2})
 	r = redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + rport, Protocol: 2})
 	benchutil.Check(b.Do(ctx, "BUCKET.DEFINE", "users", definition).Err())
 	bBefore := infoInt(ctx, b, "memory", "used_memory_rss")
@@ -119,7 +147,8 @@ func main() {
 	rAfter := infoInt(ctx, r, "memory", "used_memory")
 	bPer := float64(bAfter-bBefore) / float64(*records)
 	rPer := float64(rAfter-rBefore) / float64(*records)
-	fmt.Printf("%-44s %14.0f %14.0f %8.2f %8s\n", fmt.Sprintf("bytes per record (%d records)", *records), bPer, rPer, bPer/rPer, "<=2.00")
+	fmt.Printf("\n%-50s %12s %12s %7s %7s\n", "memory (bucketd with its defaults)", "bucketd", "redis", "ratio", "target")
+	fmt.Printf("%-50s %12.0f %12.0f %7.2f %7s\n", fmt.Sprintf("bytes per record (%d records)", *records), bPer, rPer, bPer/rPer, "<=2.00")
 	fmt.Println("\n(bucketd: RSS growth; redis: used_memory growth for the hashes and the two index sets)")
 }
 
@@ -134,8 +163,8 @@ func build(out, pkg string) {
 	benchutil.Check(cmd.Run())
 }
 
-func startBucketd(bin, dir string) *exec.Cmd {
-	bs := benchutil.Start(bin, dir, "--appendonly", "no")
+func startBucketd(bin, dir string, args ...string) *exec.Cmd {
+	bs := benchutil.Start(bin, dir, append([]string{"--appendonly", "no"}, args...)...)
 	_, bucketdPort, _ = net.SplitHostPort(bs.Addr)
 	return bs.Cmd
 }
@@ -175,9 +204,22 @@ func waitPort(port string) {
 	panic("server on port " + port + " did not start")
 }
 
+func median(xs []float64) float64 {
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
 // bench runs redis-benchmark and returns requests per second.
 func bench(port string, pipeline int, args ...string) float64 {
-	full := append([]string{"-p", port, "-c", strconv.Itoa(*clients), "-n", strconv.Itoa(*n),
+	requests := *n
+	if pipeline == 1 {
+		requests /= 4
+	}
+	full := append([]string{"-p", port, "-c", strconv.Itoa(*clients), "-n", strconv.Itoa(requests),
 		"-P", strconv.Itoa(pipeline), "--csv"}, args...)
 	out, err := exec.Command("redis-benchmark", full...).Output()
 	if err != nil {
