@@ -19,12 +19,15 @@ import (
 // appended from the four numbers when the text is written out.
 type Record struct {
 	shape *shape
-	// vals are the fields' values in output order, vals[i] named
-	// shape.names[i]; metadata is not among them.
-	vals []jsonv.Value
-	// body is the JSON text of the fields, without the metadata and the
-	// closing brace: `{"id":"1","name":"Ann"`, or `{` for none.
-	body []byte
+	// vals points to the fields' values in output order, as many as
+	// shape.names, vals[i] named shape.names[i]; metadata is not among them
+	// (see values). body points to bodyLen bytes of JSON text: the fields,
+	// without the metadata and the closing brace: `{"id":"1","name":"Ann"`,
+	// or `{` for none (see text). Pointers and a length instead of two
+	// slices keep a record in 64 bytes.
+	vals    *jsonv.Value
+	body    *byte
+	bodyLen uint32
 
 	// Version is _version: 1 on insert, one more on each update.
 	Version int64
@@ -35,6 +38,13 @@ type Record struct {
 	// ExpiresAt is _expiresAt in Unix milliseconds, or 0 for none.
 	ExpiresAt int64
 }
+
+// values returns the record's field values; the slice must not be modified.
+func (r *Record) values() []jsonv.Value { return unsafe.Slice(r.vals, len(r.shape.names)) }
+
+// text returns the JSON text of the fields (see Record.body); the slice must
+// not be modified.
+func (r *Record) text() []byte { return unsafe.Slice(r.body, r.bodyLen) }
 
 // shape is the field names of records, shared by all the records of a bucket
 // that have the same fields in the same order.
@@ -77,11 +87,16 @@ func buildRecord(key string, hint *shape, obj *jsonv.Object, version, created, u
 	if sh == nil || !sameNames(sh.names, obj.Keys) || sh.names[sh.key] != key {
 		sh = newShape(obj.Keys, obj.Index(key))
 	}
-	r := &Record{shape: sh, vals: obj.Vals, Version: version, CreatedAt: created, UpdatedAt: updated, ExpiresAt: expires}
+	vals := obj.Vals[:len(obj.Vals):len(obj.Vals)]
+	r := &Record{shape: sh, vals: unsafe.SliceData(vals), Version: version, CreatedAt: created, UpdatedAt: updated, ExpiresAt: expires}
 	sc := encodeScratch.Get().(*scratch)
 	sc.buf, sc.ends = r.encodeBody(sc.buf[:0], sc.ends[:0])
-	r.body = append(make([]byte, 0, len(sc.buf)), sc.buf...)
-	r.shareStrings(sc.ends)
+	if len(sc.buf) > math.MaxUint32 {
+		panic("engine: record text over 4 GiB")
+	}
+	body := append(make([]byte, 0, len(sc.buf)), sc.buf...)
+	r.body, r.bodyLen = unsafe.SliceData(body), uint32(len(body))
+	r.shareStrings(vals, body, sc.ends)
 	if cap(sc.buf) <= 64<<10 && cap(sc.ends) <= 1<<12 {
 		encodeScratch.Put(sc)
 	}
@@ -99,11 +114,11 @@ var encodeScratch = sync.Pool{New: func() any { return &scratch{buf: make([]byte
 // shareStrings points the record's top-level string values at their bytes
 // in body, which holds them already when they needed no escaping, so that
 // each string is stored once; the string headers go in one array. ends[i]
-// is where the text of vals[i] ends in body. r.vals is modified in place;
+// is where the text of vals[i] ends in body. vals is modified in place;
 // the values stay equal.
-func (r *Record) shareStrings(ends []int) {
+func (r *Record) shareStrings(vals []jsonv.Value, body []byte, ends []int) {
 	n := 0
-	for _, v := range r.vals {
+	for _, v := range vals {
 		if s, ok := v.(string); ok && s != "" {
 			n++
 		}
@@ -112,18 +127,18 @@ func (r *Record) shareStrings(ends []int) {
 		return
 	}
 	hdrs := make([]string, 0, n)
-	for i, v := range r.vals {
+	for i, v := range vals {
 		s, ok := v.(string)
 		if !ok || s == "" {
 			continue
 		}
 		// An unescaped string's text is its bytes between two quotes.
 		start := ends[i] - len(s) - 1
-		if start < 1 || r.body[start-1] != '"' || string(r.body[start:ends[i]-1]) != s {
+		if start < 1 || body[start-1] != '"' || string(body[start:ends[i]-1]) != s {
 			continue
 		}
-		hdrs = append(hdrs, unsafe.String(&r.body[start], len(s)))
-		r.vals[i] = stringAt(&hdrs[len(hdrs)-1])
+		hdrs = append(hdrs, unsafe.String(&body[start], len(s)))
+		vals[i] = stringAt(&hdrs[len(hdrs)-1])
 	}
 }
 
@@ -153,7 +168,7 @@ func sameNames(a, b []string) bool {
 }
 
 // Key returns the record's primary key value.
-func (r *Record) Key() jsonv.Value { return r.vals[r.shape.key] }
+func (r *Record) Key() jsonv.Value { return r.values()[r.shape.key] }
 
 // JSON returns the record's canonical JSON text, metadata included, in a
 // new slice.
@@ -161,8 +176,8 @@ func (r *Record) JSON() []byte { return r.AppendJSON(make([]byte, 0, r.JSONLen()
 
 // AppendJSON appends the record's canonical JSON text to dst.
 func (r *Record) AppendJSON(dst []byte) []byte {
-	dst = append(dst, r.body...)
-	if len(r.vals) > 0 {
+	dst = append(dst, r.text()...)
+	if len(r.shape.names) > 0 {
 		dst = append(dst, ',')
 	}
 	dst = append(dst, `"_version":`...)
@@ -186,8 +201,8 @@ func (r *Record) AppendJSON(dst []byte) []byte {
 
 // JSONLen returns the length of the record's JSON text.
 func (r *Record) JSONLen() int {
-	n := len(r.body) + len(`"_version":,"_createdAt":,"_updatedAt":}`) + intLen(r.Version) + intLen(r.CreatedAt) + intLen(r.UpdatedAt)
-	if len(r.vals) > 0 {
+	n := int(r.bodyLen) + len(`"_version":,"_createdAt":,"_updatedAt":}`) + intLen(r.Version) + intLen(r.CreatedAt) + intLen(r.UpdatedAt)
+	if len(r.shape.names) > 0 {
 		n++
 	}
 	if r.ExpiresAt != 0 {
@@ -216,14 +231,14 @@ func intLen(n int64) int {
 // Fields returns the record's fields without metadata, in output order. The
 // object must not be modified.
 func (r *Record) Fields() *jsonv.Object {
-	return &jsonv.Object{Keys: r.shape.names, Vals: r.vals}
+	return &jsonv.Object{Keys: r.shape.names, Vals: r.values()}
 }
 
 // field returns a non-metadata field's value.
 func (r *Record) field(name string) (jsonv.Value, bool) {
 	for i, k := range r.shape.names {
 		if k == name {
-			return r.vals[i], true
+			return r.values()[i], true
 		}
 	}
 	return nil, false
@@ -255,12 +270,13 @@ func (r *Record) expired(now int64) bool { return r.ExpiresAt != 0 && r.ExpiresA
 // encodeBody appends the fields' JSON text without metadata or the closing
 // brace (see Record.body), and to ends where each value's text ends.
 func (r *Record) encodeBody(dst []byte, ends []int) ([]byte, []int) {
-	if len(r.vals) == 0 {
+	if len(r.shape.names) == 0 {
 		return append(dst, '{'), ends
 	}
+	vals := r.values()
 	for i, head := range r.shape.heads {
 		dst = append(dst, head...)
-		dst = jsonv.Append(dst, r.vals[i])
+		dst = jsonv.Append(dst, vals[i])
 		ends = append(ends, len(dst))
 	}
 	return dst, ends
@@ -268,8 +284,9 @@ func (r *Record) encodeBody(dst []byte, ends []int) ([]byte, []int) {
 
 // memSize estimates the heap bytes the record holds.
 func (r *Record) memSize() int64 {
-	n := int64(cap(r.body)) + 96 + int64(cap(r.vals))*16
-	for _, v := range r.vals {
+	vals := r.values()
+	n := int64(r.bodyLen) + 64 + int64(len(vals))*16
+	for _, v := range vals {
 		n += valueSize(v)
 	}
 	return n

@@ -342,11 +342,12 @@ func mergeChanges(def *schema.Definition, old *Record, changes *jsonv.Object, re
 		if !reuse {
 			vals = append([]jsonv.Value(nil), vals...)
 		}
-		vals[old.shape.key] = old.vals[old.shape.key]
+		ovals := old.values()
+		vals[old.shape.key] = ovals[old.shape.key]
 		if def.HasGenerated() {
 			for i, k := range old.shape.names {
 				if f := def.Field(k); f != nil && f.Generated != "" {
-					vals[i] = old.vals[i]
+					vals[i] = ovals[i]
 				}
 			}
 		}
@@ -357,8 +358,8 @@ func mergeChanges(def *schema.Definition, old *Record, changes *jsonv.Object, re
 		return &jsonv.Object{Keys: old.shape.names, Vals: vals}
 	}
 	merged := &jsonv.Object{
-		Keys: append(make([]string, 0, len(old.vals)+changes.Len()), old.shape.names...),
-		Vals: append(make([]jsonv.Value, 0, len(old.vals)+changes.Len()), old.vals...),
+		Keys: append(make([]string, 0, len(old.shape.names)+changes.Len()), old.shape.names...),
+		Vals: append(make([]jsonv.Value, 0, len(old.shape.names)+changes.Len()), old.values()...),
 	}
 	for i, k := range changes.Keys {
 		if k == def.Key || schema.IsMeta(k) {
