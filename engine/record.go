@@ -58,6 +58,7 @@ type shape struct {
 
 // newShape returns the shape of the field names, key at position key.
 func newShape(names []string, key int) *shape {
+	names = names[:len(names):len(names)] // shared: an append must copy
 	sh := &shape{names: names, key: key, heads: make([]string, len(names))}
 	for i, n := range names {
 		sep := byte(',')

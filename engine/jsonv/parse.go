@@ -212,8 +212,7 @@ func (p *parser) object() (Value, error) {
 		}
 	}
 	n := len(p.keys) - kbase
-	o := &Object{Keys: make([]string, n), Vals: make([]Value, n)}
-	copy(o.Keys, p.keys[kbase:])
+	o := &Object{Keys: p.sharedKeys(p.keys[kbase:]), Vals: make([]Value, n)}
 	copy(o.Vals, p.vals[vbase:])
 	clear(p.keys[kbase:])
 	p.keys = p.keys[:kbase]

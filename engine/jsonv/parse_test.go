@@ -369,3 +369,47 @@ func TestParseAllocs(t *testing.T) {
 		t.Errorf("Parse(record) allocates %v times, want <= 13", n)
 	}
 }
+
+// TestSharedKeys: top-level objects with the same keys in the same order
+// share their Keys slice, and neither Set nor Delete on one changes the
+// other.
+func TestSharedKeys(t *testing.T) {
+	parse := func(s string) *Object {
+		t.Helper()
+		o, err := ParseObject([]byte(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o
+	}
+	a := parse(`{"x":1,"y":2,"z":3}`)
+	b := parse(`{"x":4,"y":5,"z":6}`)
+	if &a.Keys[0] != &b.Keys[0] {
+		t.Log("Keys not shared (another parser from the pool): the checks below still hold")
+	}
+	b.Set("w", 7.0)
+	b.Delete("x")
+	c := parse(`{"x":8,"y":9,"z":10}`)
+	c.Delete("z")
+	c.Set("v", 11.0)
+	for _, tc := range []struct {
+		o    *Object
+		want string
+	}{
+		{a, `{"x":1,"y":2,"z":3}`},
+		{b, `{"y":5,"z":6,"w":7}`},
+		{c, `{"x":8,"y":9,"v":11}`},
+	} {
+		if got := string(Append(nil, tc.o)); got != tc.want {
+			t.Errorf("object = %s, want %s", got, tc.want)
+		}
+	}
+	// Nested objects are not shared.
+	d := parse(`{"o":{"k":1}}`)
+	e := parse(`{"o":{"k":2}}`)
+	do, _ := d.Get("o")
+	eo, _ := e.Get("o")
+	if &do.(*Object).Keys[0] == &eo.(*Object).Keys[0] {
+		t.Error("nested objects share their Keys")
+	}
+}

@@ -29,6 +29,11 @@ type parser struct {
 	// buf receives the content of strings that contain escapes.
 	buf []byte
 
+	// lastKeys is the key slice of the last top-level object parsed: the
+	// next one with the same keys in the same order shares it (see
+	// sharedKeys).
+	lastKeys []string
+
 	// names interns short object keys, so documents with the same shape
 	// share their key strings instead of allocating them again. It is a
 	// direct-mapped cache: a colliding key replaces the previous one.
@@ -62,6 +67,35 @@ func putParser(p *parser) {
 func (p *parser) popVals(n int) {
 	clear(p.vals[n:])
 	p.vals = p.vals[:n]
+}
+
+// sharedKeys returns an exactly sized copy of keys, the keys of the object
+// just parsed; a top-level object with the same keys as the previous one
+// gets the previous one's slice instead, so that records of one shape sent
+// one after another do not each allocate their names. Sharing is safe
+// because nothing writes into an Object's Keys in place: Set appends (and
+// cap == len makes that copy), Delete copies unless it drops the last key.
+func (p *parser) sharedKeys(keys []string) []string {
+	if p.depth == 1 {
+		if last := p.lastKeys; len(last) == len(keys) {
+			same := true
+			for i, k := range keys {
+				if last[i] != k {
+					same = false
+					break
+				}
+			}
+			if same {
+				return last
+			}
+		}
+	}
+	out := make([]string, len(keys))
+	copy(out, keys)
+	if p.depth == 1 {
+		p.lastKeys = out
+	}
+	return out
 }
 
 // intern returns raw as a string, reusing an earlier copy for short keys.

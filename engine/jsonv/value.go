@@ -40,6 +40,8 @@ func (o *Object) Get(key string) (Value, bool) {
 }
 
 // Set replaces the value of key, or appends the key when it is absent.
+// Appending never writes into a Keys shared with other objects: Parse gives
+// objects exactly sized Keys, so the append copies them.
 func (o *Object) Set(key string, v Value) {
 	if i := o.Index(key); i >= 0 {
 		o.Vals[i] = v
@@ -50,13 +52,20 @@ func (o *Object) Set(key string, v Value) {
 }
 
 // Delete removes key, keeping the order of the others. It reports whether the
-// key was present.
+// key was present. Keys is never written in place, as objects parsed one
+// after another may share it (see Parse): removing any key but the last
+// copies it.
 func (o *Object) Delete(key string) bool {
 	i := o.Index(key)
 	if i < 0 {
 		return false
 	}
-	o.Keys = append(o.Keys[:i], o.Keys[i+1:]...)
+	if i == len(o.Keys)-1 {
+		o.Keys = o.Keys[:i:i]
+	} else {
+		keys := make([]string, 0, len(o.Keys)-1)
+		o.Keys = append(append(keys, o.Keys[:i]...), o.Keys[i+1:]...)
+	}
 	o.Vals = append(o.Vals[:i], o.Vals[i+1:]...)
 	return true
 }
