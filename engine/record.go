@@ -139,19 +139,8 @@ func (r *Record) shareStrings(vals []jsonv.Value, body []byte, ends []int) {
 			continue
 		}
 		hdrs = append(hdrs, unsafe.String(&body[start], len(s)))
-		vals[i] = stringAt(&hdrs[len(hdrs)-1])
+		vals[i] = jsonv.StringAt(&hdrs[len(hdrs)-1])
 	}
-}
-
-// stringAt returns the string *p as a Value that refers to *p instead of a
-// copy of the header, so that many strings share one array of headers.
-// *p must never change afterwards. (Converting a string to an interface
-// allocates a header of its own; an interface's data word is a pointer to
-// the value, which is all this sets.)
-func stringAt(p *string) jsonv.Value {
-	var v any = ""
-	(*[2]unsafe.Pointer)(unsafe.Pointer(&v))[1] = unsafe.Pointer(p)
-	return v
 }
 
 var encodeBuf = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}

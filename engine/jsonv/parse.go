@@ -95,7 +95,13 @@ func (p *parser) value() (Value, error) {
 		if err != nil {
 			return nil, err
 		}
-		return string(raw), nil
+		// String values take their headers from a small array shared by
+		// the document's strings: one allocation for up to four.
+		if len(p.strs) == cap(p.strs) {
+			p.strs = make([]string, 0, 4)
+		}
+		p.strs = append(p.strs, string(raw))
+		return StringAt(&p.strs[len(p.strs)-1]), nil
 	case 't':
 		return true, p.literal("true")
 	case 'f':
