@@ -20,6 +20,10 @@
 // rolls every step back, so records, indexes, autoincrement counters and
 // event sequence numbers are as if the writes never ran.
 //
+// A Hold (hold.go) is a third kind of Tx: one connection's pipelined
+// commands on one bucket run under a single acquisition of its lock, each
+// committing on its own as if it had no Tx.
+//
 // Lock order: Store.defMu (definition changes) before any Bucket.mu;
 // Bucket.mu locks in name order. The bucket map itself is an immutable map
 // behind an atomic pointer, read without a lock.
@@ -32,11 +36,14 @@
 //
 // # Records
 //
-// A Record is immutable and carries its canonical JSON text, encoded once
-// at write time: readers copy out pointers under the read lock and encode
-// nothing. Field order in that text: the key field, the schema fields in
-// definition order, other fields in insertion order, then _version,
-// _createdAt, _updatedAt and _expiresAt (when set).
+// A Record is immutable and carries the JSON text of its fields, encoded
+// once at write time, and its decoded values: readers copy out pointers
+// under the read lock and encode nothing but the metadata numbers. Field
+// order in that text: the key field, the schema fields in definition order,
+// other fields in insertion order, then _version, _createdAt, _updatedAt
+// and _expiresAt (when set). To keep a bucket small, records of one shape
+// share their field names, top-level string values point into the text,
+// and the record itself is 64 bytes (record.go).
 //
 // # Expiry
 //

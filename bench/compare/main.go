@@ -126,9 +126,11 @@ func main() {
 	}
 	fmt.Println()
 	header()
-	pair("redcon constant server vs GET, pipeline 16", "(floor)",
-		func() float64 { return bench(fport, 16, "B.GET", "users", "42") },
-		func() float64 { return bench(rport, 16, "GET", "user:42") })
+	for _, p := range []int{16, 1} {
+		pair(fmt.Sprintf("redcon constant server vs GET, pipeline %d", p), "(floor)",
+			func() float64 { return bench(fport, p, "B.GET", "users", "42") },
+			func() float64 { return bench(rport, p, "GET", "user:42") })
+	}
 
 	// Memory: fresh servers so earlier runs do not count.
 	rd.Process.Kill()
