@@ -217,13 +217,19 @@ func (t *Tx) publish() error {
 			o.Committed(t.changes)
 		}
 	}
+	t.forget()
+	return nil
+}
+
+// forget empties the undo steps, the changes and the touches, keeping
+// their arrays.
+func (t *Tx) forget() {
 	clear(t.undo)
 	t.undo = t.undo[:0]
 	clear(t.changes)
 	t.changes = t.changes[:0]
 	clear(t.touches)
 	t.touches = t.touches[:0]
-	return nil
 }
 
 func (t *Tx) release() {
@@ -233,12 +239,7 @@ func (t *Tx) release() {
 	}
 	clear(t.locked)
 	t.locked = t.locked[:0]
-	clear(t.undo)
-	t.undo = t.undo[:0]
-	clear(t.changes)
-	t.changes = t.changes[:0]
-	clear(t.touches)
-	t.touches = t.touches[:0]
+	t.forget()
 	t.s = nil
 	if cap(t.undo) <= 1024 && cap(t.changes) <= 1024 {
 		txPool.Put(t)

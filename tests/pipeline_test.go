@@ -98,9 +98,7 @@ func TestPipelineUnderHold(t *testing.T) {
 
 	// The read is over: another client writes at once.
 	r.str("B.UPSERT", "a", `{"id":"other"}`)
-	if got := r.do("B.COUNT", "a"); got != int64(2) {
-		t.Errorf("B.COUNT = %v, want 2", got)
-	}
+	r.integer(2, "B.COUNT", "a")
 }
 
 // TestPipelineProtocolErrorReleases: a read that holds a bucket and ends in
@@ -122,9 +120,7 @@ func TestPipelineProtocolErrorReleases(t *testing.T) {
 		t.Fatal("connection still open after a protocol error")
 	}
 	r.str("B.UPSERT", "a", `{"id":"p2"}`)
-	if got := r.do("B.COUNT", "a"); got != int64(2) {
-		t.Errorf("B.COUNT = %v, want 2", got)
-	}
+	r.integer(2, "B.COUNT", "a")
 }
 
 // TestPipelineLongAndConcurrent: long pipelines from several connections
@@ -159,9 +155,7 @@ func TestPipelineLongAndConcurrent(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if got := r.do("B.COUNT", "a"); got != int64(100) {
-		t.Errorf("B.COUNT = %v, want 100", got)
-	}
+	r.integer(100, "B.COUNT", "a")
 	// Every upsert landed once: the versions add up to the writes.
 	total := 0.0
 	for _, rec := range r.list("B.ALL", "a") {
