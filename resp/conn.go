@@ -3,6 +3,7 @@ package resp
 import (
 	"errors"
 	"net"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -410,6 +411,7 @@ func (c *Conn) serve() {
 			buf = buf[:rest]
 		}
 		c.srv.handler.Drained(c)
+		wrote := len(c.W.B) > 0
 		if err := c.flush(); err != nil {
 			return
 		}
@@ -421,6 +423,16 @@ func (c *Conn) serve() {
 		}
 		if need := c.rd.Need(); need > cap(buf) || len(buf) == cap(buf) {
 			buf = grow(buf, need)
+		}
+		if wrote {
+			// The client answers replies with more commands, but not at
+			// once: reading now would mostly return "nothing yet" (a
+			// wasted read, then a park and a wake-up). Letting the other
+			// connections' goroutines run first makes the read more often
+			// find the next commands; alone, this returns at once.
+			// (B.GET, pipeline 16, 50 clients, 2 cores: 0.65-0.75 -> 0.80-0.99
+			// of Redis.)
+			runtime.Gosched()
 		}
 		n, err := c.nc.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
