@@ -226,6 +226,14 @@ func TestFlagsConfigSet(t *testing.T) {
 		{[]string{"CONFIG", "REWRITE"}, "-ERR The server is running without a config file\r\n"},
 	}
 	for i, st := range steps {
+		if st.args == nil {
+			for _, e := range obsSlowlog(t, rc, "-1") {
+				if strings.Join(e.args, " ") != "PING" {
+					t.Fatalf("step %d: with slowlog-max-len 3 after 4 PINGs the log holds %+v", i, e)
+				}
+			}
+			continue
+		}
 		if got := rc.Do(st.args...); got != st.want {
 			t.Fatalf("step %d %v:\ngot  %q\nwant %q", i, st.args, got, st.want)
 		}
@@ -293,33 +301,7 @@ func TestFlagsSlowlog(t *testing.T) {
 	if got := rc.Do("SLOWLOG", "LEN"); got != ":3\r\n" {
 		t.Fatalf("SLOWLOG LEN = %q, want 3 (SLOWLOG RESET, CLIENT SETNAME, ECHO)", got)
 	}
-	type entry struct {
-		id, at, micros int64
-		args           []string
-		addr, name     string
-	}
-	get := func(args ...string) []entry {
-		t.Helper()
-		v, rest := parseReply(t, rc.Do(append([]string{"SLOWLOG", "GET"}, args...)...))
-		list, ok := v.([]any)
-		if !ok || rest != "" {
-			t.Fatalf("SLOWLOG GET %v = %#v", args, v)
-		}
-		var out []entry
-		for _, e := range list {
-			f, ok := e.([]any)
-			if !ok || len(f) != 6 {
-				t.Fatalf("slow log entry %#v", e)
-			}
-			var a []string
-			for _, x := range f[3].([]any) {
-				a = append(a, x.(string))
-			}
-			out = append(out, entry{f[0].(int64), f[1].(int64), f[2].(int64), a, f[4].(string), f[5].(string)})
-		}
-		return out
-	}
-	two := get("2")
+	two := obsSlowlog(t, rc, "2")
 	if len(two) != 2 || !reflect.DeepEqual(two[0].args, []string{"SLOWLOG", "LEN"}) || !reflect.DeepEqual(two[1].args, []string{"ECHO", "hello"}) {
 		t.Fatalf("SLOWLOG GET 2 = %+v", two)
 	}
@@ -328,7 +310,7 @@ func TestFlagsSlowlog(t *testing.T) {
 			t.Errorf("entry %+v: want addr %s, name slowpoke, a recent time", e, addr)
 		}
 	}
-	all := get("-1")
+	all := obsSlowlog(t, rc, "-1")
 	var names []string
 	for i, e := range all {
 		names = append(names, strings.Join(e.args, " "))
@@ -366,6 +348,7 @@ func TestFlagsSlowlog(t *testing.T) {
 		{[]string{"PING"}, "+PONG\r\n"},
 		{[]string{"PING"}, "+PONG\r\n"},
 		{[]string{"PING"}, "+PONG\r\n"},
+		{nil, ""}, // the log keeps the newest 3: the PINGs
 		{[]string{"SLOWLOG", "LEN"}, ":3\r\n"},
 		{[]string{"CONFIG", "SET", "slowlog-log-slower-than", "-1"}, "+OK\r\n"},
 		{[]string{"SLOWLOG", "RESET"}, "+OK\r\n"},
@@ -376,6 +359,14 @@ func TestFlagsSlowlog(t *testing.T) {
 		{[]string{"SLOWLOG", "FOO"}, "-ERR unknown subcommand 'FOO'. Try SLOWLOG HELP.\r\n"},
 	}
 	for i, st := range steps {
+		if st.args == nil {
+			for _, e := range obsSlowlog(t, rc, "-1") {
+				if strings.Join(e.args, " ") != "PING" {
+					t.Fatalf("step %d: with slowlog-max-len 3 after 4 PINGs the log holds %+v", i, e)
+				}
+			}
+			continue
+		}
 		if got := rc.Do(st.args...); got != st.want {
 			t.Fatalf("step %d %v: got %q, want %q", i, st.args, got, st.want)
 		}
@@ -391,7 +382,7 @@ func TestFlagsSlowlog(t *testing.T) {
 		list = append(list, strconv.Itoa(i))
 	}
 	rc.Do(list...)
-	last := get("2")
+	last := obsSlowlog(t, rc, "2")
 	if len(last) != 2 {
 		t.Fatalf("SLOWLOG GET 2 = %+v", last)
 	}
