@@ -16,7 +16,7 @@ func (s *Store) read(t *Tx, name string, fn func(b *Bucket, now int64) error) er
 	}
 	if t != nil {
 		if t.hold != "" {
-			t.now = s.Now()
+			t.now = s.Now() // each command through a Hold reads at its own time
 		}
 		b, err := t.bucket(name)
 		if err != nil {
@@ -46,13 +46,7 @@ func (s *Store) Get(t *Tx, bucket, key string) (rec *Record, err error) {
 // GetBytes is Get with the arguments as the connection read them, so that
 // the look-ups convert nothing.
 func (s *Store) GetBytes(t *Tx, bucket, key []byte) (rec *Record, err error) {
-	if t != nil && t.hold != "" && len(t.locked) == 0 {
-		t = nil // a Hold not locked yet reads like no Tx
-	}
 	if t != nil {
-		if t.hold != "" {
-			t.now = s.Now()
-		}
 		err = s.read(t, string(bucket), func(b *Bucket, now int64) error {
 			rec, err = b.getArg(key, func() int64 { return now })
 			return err

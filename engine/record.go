@@ -72,21 +72,13 @@ func newShape(names []string, key int) *shape {
 
 // newRecord builds a record from its canonical fields, which must include
 // the key field. Its shape is the bucket's last one when the names are the
-// same in the same order. b.mu must be held for writing.
+// same in the same order; its JSON text is encoded once, into a slice of
+// exactly its size. b.mu must be held for writing.
 func (b *Bucket) newRecord(obj *jsonv.Object, version, created, updated, expires int64) *Record {
-	r := buildRecord(b.def.Key, b.shape, obj, version, created, updated, expires)
-	b.shape = r.shape
-	return r
-}
-
-// buildRecord builds a record from its canonical fields, which must include
-// the field named key. Its shape is hint when the names are hint's, a new
-// one otherwise; its JSON text is encoded once, into a slice of exactly its
-// size. It needs no lock.
-func buildRecord(key string, hint *shape, obj *jsonv.Object, version, created, updated, expires int64) *Record {
-	sh := hint
-	if sh == nil || !sameNames(sh.names, obj.Keys) || sh.names[sh.key] != key {
-		sh = newShape(obj.Keys, obj.Index(key))
+	sh := b.shape
+	if sh == nil || !sameNames(sh.names, obj.Keys) || sh.names[sh.key] != b.def.Key {
+		sh = newShape(obj.Keys, obj.Index(b.def.Key))
+		b.shape = sh
 	}
 	vals := obj.Vals[:len(obj.Vals):len(obj.Vals)]
 	r := &Record{shape: sh, vals: unsafe.SliceData(vals), Version: version, CreatedAt: created, UpdatedAt: updated, ExpiresAt: expires}
@@ -97,7 +89,7 @@ func buildRecord(key string, hint *shape, obj *jsonv.Object, version, created, u
 	}
 	body := append(make([]byte, 0, len(sc.buf)), sc.buf...)
 	r.body, r.bodyLen = unsafe.SliceData(body), uint32(len(body))
-	r.shareStrings(vals, body, sc.ends)
+	shareStrings(vals, body, sc.ends)
 	if cap(sc.buf) <= 64<<10 && cap(sc.ends) <= 1<<12 {
 		encodeScratch.Put(sc)
 	}
@@ -112,12 +104,12 @@ type scratch struct {
 
 var encodeScratch = sync.Pool{New: func() any { return &scratch{buf: make([]byte, 0, 512)} }}
 
-// shareStrings points the record's top-level string values at their bytes
+// shareStrings points a record's top-level string values at their bytes
 // in body, which holds them already when they needed no escaping, so that
 // each string is stored once; the string headers go in one array. ends[i]
 // is where the text of vals[i] ends in body. vals is modified in place;
 // the values stay equal.
-func (r *Record) shareStrings(vals []jsonv.Value, body []byte, ends []int) {
+func shareStrings(vals []jsonv.Value, body []byte, ends []int) {
 	n := 0
 	for _, v := range vals {
 		if s, ok := v.(string); ok && s != "" {
