@@ -145,3 +145,29 @@ func BenchmarkWriter(b *testing.B) {
 		}
 	}
 }
+
+// fixedJSON is a JSONAppender whose JSONLen may lie.
+type fixedJSON struct {
+	text string
+	n    int
+}
+
+func (f fixedJSON) JSONLen() int                 { return f.n }
+func (f fixedJSON) AppendJSON(dst []byte) []byte { return append(dst, f.text...) }
+
+func TestBulkJSON(t *testing.T) {
+	for _, proto := range []int{2, 3} {
+		w := Writer{Proto: proto, B: []byte("+x\r\n")}
+		w.BulkJSON(fixedJSON{`{"a":1}`, 7})
+		if got, want := string(w.B), "+x\r\n$7\r\n{\"a\":1}\r\n"; got != want {
+			t.Errorf("RESP%d BulkJSON = %q, want %q", proto, got, want)
+		}
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("BulkJSON with a wrong JSONLen did not panic (the reply would be malformed)")
+		}
+	}()
+	var w Writer
+	w.BulkJSON(fixedJSON{`{"a":1}`, 6})
+}
