@@ -39,8 +39,8 @@ type channel struct {
 	// waiting is the watch on which the channel waits for its bucket to be
 	// defined, or nil. Owned like reg.
 	waiting *bucketWatch
-	// lastSent is when the channel last published a new result. Owned
-	// like reg.
+	// lastSent is when the channel last published a new result. Written
+	// by publish under mu before the round ends, read by the next round.
 	lastSent time.Time
 
 	// mu guards the fields below. Publishing a result to the hub happens

@@ -43,11 +43,7 @@ func (m *Manager) process(ch *channel) {
 		if err == nil {
 			res, err = m.evaluate(ch, q)
 		}
-		done, sent := m.publish(ch, res, err)
-		if sent {
-			ch.lastSent = time.Now()
-		}
-		if done {
+		if m.publish(ch, res, err) {
 			return
 		}
 	}
@@ -177,8 +173,8 @@ func (m *Manager) fullRead(ch *channel, q *query.Query) ([]byte, error) {
 // subscriber through the hub (new subscribers included); an equal one only
 // to the subscribers still waiting for their first message; an error to
 // nobody (QUERY.RUN reports it; subscribers stay). It returns done when the
-// channel needs no further round, and sent when a new result went out.
-func (m *Manager) publish(ch *channel, res []byte, err error) (done, sent bool) {
+// channel needs no further round.
+func (m *Manager) publish(ch *channel, res []byte, err error) (done bool) {
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
 	if !ch.dead {
@@ -189,7 +185,9 @@ func (m *Manager) publish(ch *channel, res []byte, err error) (done, sent bool) 
 		case !ch.hasLast || !bytes.Equal(res, ch.last):
 			ch.last, ch.hasLast = res, true
 			ch.pubs++
-			sent = true
+			// Before finishLocked: once the channel is idle, a poke may
+			// start another round on another worker, which reads it.
+			ch.lastSent = time.Now()
 			m.published.Add(1)
 			for alias := range ch.subs {
 				m.hub.Publish(alias, res)
@@ -202,7 +200,7 @@ func (m *Manager) publish(ch *channel, res []byte, err error) (done, sent bool) 
 			ch.pending = nil
 		}
 	}
-	return m.finishLocked(ch), sent
+	return m.finishLocked(ch)
 }
 
 // finish ends a round of ch; see finishLocked.
