@@ -5,7 +5,6 @@ import (
 	"math/rand/v2"
 	"sync"
 	"testing"
-	"time"
 
 	"bucketd/engine/jsonv"
 )
@@ -116,16 +115,7 @@ func TestNoWatchWithoutSubscribers(t *testing.T) {
 		t.Fatalf("%d watches with a subscriber", n)
 	}
 	e.m.Unsubscribe(s, "query.q")
-	// The channel's worker retires the watch after the unsubscribe returns
-	// (and after the channel has left the manager, so quiesce cannot see
-	// it): poll.
-	deadline := time.Now().Add(10 * time.Second)
-	for len(*e.m.watches.Load()) != 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d watches 10s after the last unsubscribe", len(*e.m.watches.Load()))
-		}
-		time.Sleep(200 * time.Microsecond)
-	}
+	e.waitNoWatches()
 }
 
 func BenchmarkObserverCount(b *testing.B) {

@@ -206,6 +206,20 @@ func (e *env) quiesce() {
 	}
 }
 
+// waitNoWatches waits until no bucket is watched. The last unsubscribe of a
+// channel is finished by its worker after Unsubscribe returns and after the
+// channel has left the manager, where quiesce cannot see it: poll.
+func (e *env) waitNoWatches() {
+	e.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(*e.m.watches.Load()) != 0 {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("%d bucket watches left 10s after the last unsubscribe", len(*e.m.watches.Load()))
+		}
+		time.Sleep(200 * time.Microsecond)
+	}
+}
+
 // run is QUERY.RUN.
 func (e *env) run(name, params string) string {
 	e.t.Helper()

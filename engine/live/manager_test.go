@@ -184,10 +184,7 @@ func TestLiveCount(t *testing.T) {
 	// The last unsubscribe stops the evaluation: the bucket is not watched.
 	e.m.Unsubscribe(s1, "query.big")
 	e.m.Unsubscribe(s2, "query.big")
-	e.quiesce()
-	if n := len(*e.m.watches.Load()); n != 0 {
-		t.Errorf("%d bucket watches left after the last unsubscribe", n)
-	}
+	e.waitNoWatches()
 	if e.hub.NumSub("query.big") != 0 {
 		t.Error("hub still has subscribers")
 	}
