@@ -22,6 +22,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"bucketd/commands"
+	"bucketd/cpus"
 	"bucketd/engine"
 	"bucketd/resp"
 	"bucketd/snapshot"
@@ -72,6 +73,29 @@ func (f memFlag) Set(s string) error {
 	return nil
 }
 
+// threadsFlag is --threads: "auto" or a number of CPUs (0: all of them).
+type threadsFlag struct{ v *int }
+
+func (f threadsFlag) String() string {
+	if f.v == nil || *f.v == commands.ThreadsAuto {
+		return "auto"
+	}
+	return strconv.Itoa(*f.v)
+}
+
+func (f threadsFlag) Set(s string) error {
+	if strings.EqualFold(s, "auto") {
+		*f.v = commands.ThreadsAuto
+		return nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return errors.New(`must be auto, or 0 (all CPUs) or more`)
+	}
+	*f.v = n
+	return nil
+}
+
 // outputLimitFlag is client-output-buffer-limit's value.
 type outputLimitFlag struct{ v *resp.OutputLimit }
 
@@ -106,7 +130,7 @@ func parseFlags(args []string, stderr io.Writer) (commands.Config, error) {
 	fs.Int64Var(&cfg.SlowlogSlowerThan, "slowlog-log-slower-than", cfg.SlowlogSlowerThan, "microseconds; slower commands enter the slow log (-1: off)")
 	fs.Int64Var(&cfg.SlowlogMaxLen, "slowlog-max-len", cfg.SlowlogMaxLen, "slow log entries kept")
 	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", "", "serve Prometheus metrics on this address (e.g. 127.0.0.1:9121); empty: off")
-	fs.IntVar(&cfg.Threads, "threads", 0, "CPUs running bucketd's code at once (0: all); 1 leaves the others to clients on the same machine")
+	fs.Var(threadsFlag{&cfg.Threads}, "threads", "CPUs running bucketd's code at once: auto (follow the load), or a number (0: all)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -126,9 +150,6 @@ func parseFlags(args []string, stderr io.Writer) (commands.Config, error) {
 	if cfg.TTLInterval <= 0 {
 		return cfg, fmt.Errorf("--ttl-interval must be positive")
 	}
-	if cfg.Threads < 0 {
-		return cfg, fmt.Errorf("--threads must be 0 (all CPUs) or more")
-	}
 	return cfg, nil
 }
 
@@ -141,12 +162,22 @@ func run(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "bucketd:", err)
 		return 2
 	}
-	if cfg.Threads > 0 {
-		runtime.GOMAXPROCS(cfg.Threads)
-	}
 	level, _ := zerolog.ParseLevel(cfg.LogLevel)
 	zerolog.SetGlobalLevel(level)
 	log := zerolog.New(stderr).With().Timestamp().Logger()
+	var tuner *cpus.Tuner
+	switch {
+	case cfg.Threads == commands.ThreadsAuto:
+		tuner = cpus.New(0, log)
+		if tuner.Start() {
+			defer tuner.Stop()
+		} else {
+			log.Info().Msg("cannot read CPU times here: --threads auto runs on all CPUs")
+			tuner = nil
+		}
+	case cfg.Threads > 0:
+		runtime.GOMAXPROCS(cfg.Threads)
+	}
 
 	addr := net.JoinHostPort(cfg.Bind, strconv.Itoa(cfg.Port))
 	ln, err := net.Listen("tcp", addr)
@@ -162,6 +193,7 @@ func run(args []string, stderr io.Writer) int {
 	cfg.Port = ln.Addr().(*net.TCPAddr).Port // --port 0: the port picked
 	store := engine.New(engine.Options{Log: log})
 	srv := commands.New(cfg, store, log)
+	srv.SetTuner(tuner)
 	var persist *snapshot.Persistence
 	if cfg.AppendOnly {
 		persist, err = snapshot.Open(store, srv.QueryPersistence(), snapshot.Options{Dir: cfg.Dir, Fsync: cfg.AppendFsync, Log: log})

@@ -52,6 +52,12 @@ func infoServer(s *Server, b *strings.Builder) {
 	field(b, "uptime_in_days", int64(up/(24*time.Hour)))
 	field(b, "ttl_interval_ms", cfg.TTLInterval.Milliseconds())
 	field(b, "threads", runtime.GOMAXPROCS(0))
+	if s.tuner != nil {
+		field(b, "threads_mode", "auto")
+		field(b, "threads_changes", s.tuner.Changes())
+	} else {
+		field(b, "threads_mode", "fixed")
+	}
 }
 
 func infoClients(s *Server, b *strings.Builder) {

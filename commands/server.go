@@ -8,6 +8,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"bucketd/cpus"
 	"bucketd/engine"
 	"bucketd/engine/live"
 	"bucketd/pubsub"
@@ -47,9 +48,13 @@ type Config struct {
 	MetricsAddr string // Prometheus endpoint; empty: off
 
 	// Threads is how many CPUs run the server's code at once (Go's
-	// GOMAXPROCS); 0 means all of them. It is set at start only.
+	// GOMAXPROCS); 0 means all of them, ThreadsAuto lets a cpus.Tuner
+	// follow the load. It is set at start only.
 	Threads int
 }
+
+// ThreadsAuto is Config.Threads for --threads auto.
+const ThreadsAuto = -1
 
 // DefaultConfig returns the defaults, as Redis has them where Redis has
 // the same setting.
@@ -69,6 +74,7 @@ func DefaultConfig() Config {
 		PubSubLimit:       resp.DefaultPubSubLimit,
 		SlowlogSlowerThan: 10000,
 		SlowlogMaxLen:     128,
+		Threads:           ThreadsAuto,
 	}
 }
 
@@ -89,7 +95,8 @@ type Server struct {
 	queries *live.Manager
 	persist *snapshot.Persistence // nil: --appendonly no
 	ops     opsSampler
-	metrics *metrics // nil unless --metrics-addr
+	metrics *metrics    // nil unless --metrics-addr
+	tuner   *cpus.Tuner // nil unless --threads auto
 
 	cfgMu sync.RWMutex // guards cfg
 	cfg   Config
@@ -128,6 +135,10 @@ func (s *Server) Attach(n *resp.Server) {
 	s.applyNetConfig()
 	s.ops.start(s.stats.commands.Load)
 }
+
+// SetTuner gives INFO the tuner that sets the number of threads under
+// --threads auto (nil: the number is fixed). Call it before serving.
+func (s *Server) SetTuner(t *cpus.Tuner) { s.tuner = t }
 
 // OnShutdown sets what SHUTDOWN calls (main stops the process).
 func (s *Server) OnShutdown(fn func(save bool)) {

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os/exec"
 	"reflect"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -62,7 +63,8 @@ func TestFlagsBadValues(t *testing.T) {
 		{[]string{"--port", "abc"}, `invalid value "abc" for flag -port`},
 		{[]string{"--proto-max-bulk-len", "lots"}, `invalid value "lots" for flag -proto-max-bulk-len: must be a memory size such as 512mb`},
 		{[]string{"--ttl-interval", "0s"}, "bucketd: --ttl-interval must be positive"},
-		{[]string{"--threads", "-1"}, "bucketd: --threads must be 0 (all CPUs) or more"},
+		{[]string{"--threads", "-1"}, `invalid value "-1" for flag -threads: must be auto, or 0 (all CPUs) or more`},
+		{[]string{"--threads", "many"}, `invalid value "many" for flag -threads: must be auto, or 0 (all CPUs) or more`},
 		{[]string{"--no-such-flag"}, "flag provided but not defined: -no-such-flag"},
 		{[]string{"extra"}, `bucketd: unexpected argument "extra"`},
 	}
@@ -433,12 +435,36 @@ func TestFlagsSlowlogRedactsSecrets(t *testing.T) {
 	}
 }
 
-// TestFlagsThreads: --threads sets how many CPUs run the server's code,
-// which INFO server reports.
+// TestFlagsThreads: --threads fixes how many CPUs run the server's code,
+// which INFO server reports; by default (auto) the number follows the
+// load, and an idle server comes down to one.
 func TestFlagsThreads(t *testing.T) {
 	t.Parallel()
 	s := Start(t, "--threads", "1")
-	if got := obsInfo(t, s.Raw(t), "server")["threads"]; got != "1" {
-		t.Errorf("INFO threads:%s with --threads 1, want 1", got)
+	info := obsInfo(t, s.Raw(t), "server")
+	if info["threads"] != "1" || info["threads_mode"] != "fixed" {
+		t.Errorf("INFO threads:%s threads_mode:%s with --threads 1, want 1 and fixed", info["threads"], info["threads_mode"])
+	}
+	if _, ok := info["threads_changes"]; ok {
+		t.Errorf("INFO shows threads_changes with fixed threads")
+	}
+
+	auto := Start(t)
+	conn := auto.Raw(t)
+	info = obsInfo(t, conn, "server")
+	if info["threads_mode"] != "auto" {
+		t.Fatalf("INFO threads_mode:%s by default, want auto", info["threads_mode"])
+	}
+	if runtime.NumCPU() == 1 {
+		return
+	}
+	// Idle, it runs on one CPU within a few seconds (the tuner first waits
+	// a second, then averages a second).
+	eventually(t, 20*time.Second, "an idle server to come down to one thread", func() bool {
+		info = obsInfo(t, conn, "server")
+		return info["threads"] == "1"
+	})
+	if info["threads_changes"] == "0" {
+		t.Errorf("threads:1 but threads_changes:0")
 	}
 }
