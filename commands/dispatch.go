@@ -73,6 +73,9 @@ type Session struct {
 
 	hold hold // the bucket held across pipelined commands (see hold.go)
 
+	prepared []preparedArg // parsed ahead by Prepare, in command order
+	prepHead int           // prepared[:prepHead] were taken
+
 	ctx Ctx // the running command's context, reused (see Serve)
 }
 

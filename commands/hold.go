@@ -1,7 +1,10 @@
 package commands
 
 import (
+	"unsafe"
+
 	"bucketd/engine"
+	"bucketd/engine/jsonv"
 	"bucketd/resp"
 )
 
@@ -53,10 +56,69 @@ func (h *hold) release() {
 	}
 }
 
-// Drained ends the connection's hold once the commands of one read have
-// run: the resp.Handler hook called before their replies are written.
+// Drained ends the connection's hold, and forgets what was prepared, once
+// the commands of a run have run: the resp.Handler hook called before
+// their replies are written and before the next run is prepared.
 func (s *Server) Drained(conn *resp.Conn) {
 	if sess, ok := conn.Session.(*Session); ok {
 		sess.hold.release()
+		sess.forgetPrepared()
 	}
+}
+
+// preparedArg is a JSON object argument parsed ahead of its command's turn.
+type preparedArg struct {
+	// data and n identify the argument's bytes: they alias the read
+	// buffer, which holds each command of a run at its own place and is
+	// not reused before the run ends (Drained forgets the rest). Empty
+	// arguments may share an address; they all parse to the same error.
+	data *byte
+	n    int
+	obj  *jsonv.Object
+	err  error
+}
+
+// Prepare parses the JSON argument of a pipelined record write before the
+// commands ahead of it run: the resp.Preparer hook. So the parsing happens
+// outside the bucket's hold those commands keep, and the other connections'
+// writes wait less for it. Only the single-bucket record commands (FlagHold)
+// let the next command be prepared too: running them changes nothing in how
+// the connection reads. Parsing has no effect of its own; a parse error is
+// kept and reported when the command runs, as it would be without Prepare.
+func (s *Server) Prepare(conn *resp.Conn, args [][]byte) bool {
+	sess := s.session(conn)
+	if !conn.Authed || sess.inMulti {
+		return false
+	}
+	cmd := s.table.lookup(args[0])
+	if cmd == nil || cmd.Flags&FlagHold == 0 || !arityOK(cmd.Arity, len(args)) {
+		return false
+	}
+	if i := cmd.JSONArg; i > 0 && i < len(args) {
+		obj, err := jsonv.ParseObject(args[i])
+		sess.prepared = append(sess.prepared, preparedArg{data: unsafe.SliceData(args[i]), n: len(args[i]), obj: obj, err: err})
+	}
+	return true
+}
+
+// takePrepared returns what Prepare parsed for arg, and whether it had.
+// Entries ahead of it were prepared for commands that did not use them
+// (refused before they ran) and are dropped.
+func (sess *Session) takePrepared(arg []byte) (preparedArg, bool) {
+	for sess.prepHead < len(sess.prepared) {
+		p := sess.prepared[sess.prepHead]
+		sess.prepared[sess.prepHead] = preparedArg{}
+		sess.prepHead++
+		if p.data == unsafe.SliceData(arg) && p.n == len(arg) {
+			return p, true
+		}
+	}
+	return preparedArg{}, false
+}
+
+// forgetPrepared drops what Prepare parsed and no command took.
+func (sess *Session) forgetPrepared() {
+	clear(sess.prepared)
+	sess.prepared = sess.prepared[:0]
+	sess.prepHead = 0
 }

@@ -19,13 +19,17 @@ func recordCommands() []*Command {
 	cmd := func(name string, arity int, flags Flags, syntax, summary string, run func(*Ctx)) *Command {
 		return &Command{Name: name, Arity: arity, Flags: flags, FirstKey: 1, LastKey: 1, Step: 1, Group: g, Syntax: syntax, Summary: summary, Run: run}
 	}
+	withJSON := func(c *Command, arg int) *Command {
+		c.JSONArg = arg
+		return c
+	}
 	return []*Command{
-		cmd("b.insert", -3, w|FlagHold, "bucket record-json [TTL duration]", "Inserts a record; EXISTS if its key exists.", cmdInsert),
+		withJSON(cmd("b.insert", -3, w|FlagHold, "bucket record-json [TTL duration]", "Inserts a record; EXISTS if its key exists.", cmdInsert), 2),
 		cmd("b.insertmany", 3, w|FlagHold, "bucket records-json-array", "Inserts several records, all or none.", cmdInsertMany),
 		cmd("b.get", 3, r|FlagFast|FlagHold, "bucket key", "Returns the record with that key.", cmdGet),
 		cmd("b.mget", -3, r|FlagHold, "bucket key [key ...]", "Returns the records with those keys.", cmdMGet),
-		cmd("b.update", -4, w|FlagHold, "bucket key changes-json [IFVERSION version]", "Merges changes into a record.", cmdUpdate),
-		cmd("b.upsert", 3, w|FlagHold, "bucket record-json", "Updates the record with the record's key, or inserts it.", cmdUpsert),
+		withJSON(cmd("b.update", -4, w|FlagHold, "bucket key changes-json [IFVERSION version]", "Merges changes into a record.", cmdUpdate), 3),
+		withJSON(cmd("b.upsert", 3, w|FlagHold, "bucket record-json", "Updates the record with the record's key, or inserts it.", cmdUpsert), 2),
 		cmd("b.updatemany", 4, w, "bucket filter-json changes-json", "Merges changes into every matching record, all or none.", cmdUpdateMany),
 		cmd("b.delete", -3, w|FlagHold, "bucket key [IFVERSION version]", "Deletes a record.", cmdDelete),
 		cmd("b.deletemany", 3, w, "bucket filter-json", "Deletes every matching record.", cmdDeleteMany),
@@ -48,7 +52,13 @@ func recordCommands() []*Command {
 
 // objectArg parses argument i as a JSON object.
 func objectArg(c *Ctx, i int) (*jsonv.Object, bool) {
-	obj, err := jsonv.ParseObject(c.Args[i])
+	var obj *jsonv.Object
+	var err error
+	if p, ok := c.Sess.takePrepared(c.Args[i]); ok {
+		obj, err = p.obj, p.err
+	} else {
+		obj, err = jsonv.ParseObject(c.Args[i])
+	}
 	if err != nil {
 		c.Err(err)
 		return nil, false

@@ -73,6 +73,9 @@ type Command struct {
 	FirstKey, LastKey, Step int
 	// Group, Since, Syntax and Summary feed COMMAND DOCS (redis-cli hints).
 	Group, Since, Syntax, Summary string
+	// JSONArg is the index of a JSON object argument that a pipelined run
+	// parses ahead of the command's turn (Server.Prepare); 0: none.
+	JSONArg int
 	// Run executes the command.
 	Run func(c *Ctx)
 	// Subs holds subcommands by lower-case name (CLIENT, CONFIG, …).

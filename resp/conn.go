@@ -43,7 +43,8 @@ type Conn struct {
 	Session any
 
 	rd         Reader
-	closeAfter bool // owned by the connection goroutine
+	run        cmdRun // the commands being run; owned by the connection goroutine
+	closeAfter bool   // owned by the connection goroutine
 
 	proto      atomic.Int32
 	lastActive atomic.Int64 // unix nanoseconds of the last command
@@ -377,41 +378,68 @@ func (c *Conn) serve() {
 	}()
 	c.srv.handler.Opened(c)
 	buf := make([]byte, 0, initialReadBuffer)
+	prep, _ := c.srv.handler.(Preparer)
 	for {
-		// Parse and run every complete command in the buffer.
+		// Parse and run every complete command in the buffer, in runs: a
+		// run is one command, or, with a Preparer, the commands it
+		// prepared before any of them is served.
 		off, served := 0, 0
-		for off < len(buf) && !c.closeAfter {
+		more := true // the buffer may hold another complete command
+		var perr error
+		for more && off < len(buf) && !c.closeAfter && perr == nil {
 			lim := c.srv.Limits()
-			args, n, err := c.rd.Next(buf[off:], c.Authed, lim)
-			if err != nil {
-				var pe *ProtocolError
-				if errors.As(err, &pe) {
-					c.W.Error(pe.Msg)
-					c.srv.handler.Drained(c)
-					c.flush()
-					c.srv.log.Debug().Uint64("client", c.id).Str("error", pe.Msg).Msg("protocol error; closing")
-				} else {
-					c.srv.log.Warn().Uint64("client", c.id).Err(err).Msg("closing client")
+			c.run.reset()
+			for {
+				args, n, err := c.rd.Next(buf[off:], c.Authed, lim)
+				if err != nil {
+					perr = err
+					break
 				}
-				return
+				if n == 0 {
+					more = false
+					break
+				}
+				off += n
+				if args == nil {
+					continue
+				}
+				c.run.add(args)
+				if prep == nil || !prep.Prepare(c, args) || len(c.run.cmds) == MaxPrepared {
+					break
+				}
 			}
-			if n == 0 {
-				break
-			}
-			off += n
-			if args != nil {
+			for _, args := range c.run.cmds {
 				c.srv.handler.Serve(c, args)
 				served++
 				if c.async && len(c.W.B) > 0 {
 					c.Sync() // keep replies and pushed messages in order
 				}
 			}
+			if len(c.run.cmds) > 1 && more && off < len(buf) && perr == nil && !c.closeAfter {
+				c.srv.handler.Drained(c) // before the next run is prepared
+			}
+		}
+		c.run.reset()
+		if perr != nil {
+			var pe *ProtocolError
+			if errors.As(perr, &pe) {
+				c.W.Error(pe.Msg)
+				c.srv.handler.Drained(c)
+				c.flush()
+				c.srv.log.Debug().Uint64("client", c.id).Str("error", pe.Msg).Msg("protocol error; closing")
+			} else {
+				c.srv.handler.Drained(c)
+				c.srv.log.Warn().Uint64("client", c.id).Err(perr).Msg("closing client")
+			}
+			return
 		}
 		if off > 0 {
 			rest := copy(buf, buf[off:])
 			buf = buf[:rest]
 		}
-		c.srv.handler.Drained(c)
+		if served > 0 {
+			c.srv.handler.Drained(c)
+		}
 		pipelined := served > 1 && len(c.W.B) > 0
 		if err := c.flush(); err != nil {
 			return
@@ -441,6 +469,35 @@ func (c *Conn) serve() {
 			return
 		}
 		c.lastActive.Store(time.Now().UnixNano()) // once per read, not per command
+	}
+}
+
+// cmdRun holds the arguments of the commands of one run: copies of the
+// Reader's argument tables (which it reuses), aliasing the read buffer.
+type cmdRun struct {
+	cmds [][][]byte
+	slab [][]byte
+}
+
+// add appends a command's arguments to the run.
+func (r *cmdRun) add(args [][]byte) {
+	if len(r.slab)+len(args) > cap(r.slab) {
+		// A new slab: the commands already in the run keep the old one.
+		r.slab = make([][]byte, 0, max(2*cap(r.slab), len(args), 64))
+	}
+	start := len(r.slab)
+	r.slab = append(r.slab, args...)
+	r.cmds = append(r.cmds, r.slab[start:len(r.slab):len(r.slab)])
+}
+
+// reset empties the run, dropping its references into the read buffer.
+func (r *cmdRun) reset() {
+	clear(r.slab)
+	r.slab = r.slab[:0]
+	clear(r.cmds)
+	r.cmds = r.cmds[:0]
+	if cap(r.slab) > 4096 {
+		r.slab = nil
 	}
 }
 

@@ -9,6 +9,12 @@
 // then writes all the replies in one system call. Replies go to Conn.W, which
 // only that goroutine touches.
 //
+// A Handler that is also a Preparer sees the pipelined commands of a read
+// in runs of up to MaxPrepared: each command of a run is prepared, in
+// order, before the first one is served, so that work such as parsing a
+// JSON argument happens outside whatever the commands ahead of it hold.
+// Handler.Drained follows each run.
+//
 // A connection that subscribes to pub/sub channels switches to asynchronous
 // output (EnableAsync): from then on a second goroutine owns the socket's
 // write side, fed from a queue that publishers append to with Push. Push never

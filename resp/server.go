@@ -23,10 +23,33 @@ type Handler interface {
 	Opened(c *Conn)
 	// Closed is called once, on the connection goroutine, when c has gone.
 	Closed(c *Conn)
-	// Drained is called on the connection goroutine when the commands of
-	// one read have run, before their replies are written to the socket.
+	// Drained is called on the connection goroutine when the commands
+	// run so far are done and before the connection does anything else:
+	// writes their replies, waits for the client, or reads and prepares
+	// the next run of commands (see Preparer). It is also called before a
+	// protocol error is answered.
 	Drained(c *Conn)
 }
+
+// Preparer is implemented by a Handler that can do part of a pipelined
+// command's work ahead of its turn, outside anything the commands before
+// it hold (parsing a JSON argument, say).
+//
+// When a read holds several commands, the connection calls Prepare for
+// each in order, before serving any of them; Serve then runs each once,
+// in the same order, and Drained follows the run. Prepare reports whether
+// the command after this one may be read and prepared before this one is
+// served: it must say false for any command whose running can change how
+// the next command is read (authentication, closing the connection), and
+// for a connection that has not authenticated. A run holds at most
+// MaxPrepared commands.
+type Preparer interface {
+	Prepare(c *Conn, args [][]byte) bool
+}
+
+// MaxPrepared bounds how many commands one prepared run holds: the
+// connection serves them and calls Drained before it prepares more.
+const MaxPrepared = 64
 
 // OutputLimit is Redis's client-output-buffer-limit for one class of
 // clients: a client whose pending output passes Hard bytes, or stays above
