@@ -27,10 +27,11 @@
 //     of a CPU to spare fits in fewer processors.
 //
 // It starts with every CPU (start-up loading and the first burst use them),
-// and changes at most once per hold time. The hold starts at one second;
-// each change that reverses the previous one doubles it (up to 30 seconds),
-// so a load that sits on the boundary does not make the tuner flap, and a
-// minute without a change brings it back to one second.
+// and changes at most once per hold time. The hold starts at one second. A
+// change that reverses the previous one within twice the hold doubles it
+// (up to 30 seconds), so a load that sits on the boundary does not make the
+// tuner flap; a change that comes four holds or more after the previous one
+// (the load itself changed) brings it back to one second.
 //
 // Where /proc/stat cannot be read the Tuner leaves GOMAXPROCS alone.
 package cpus

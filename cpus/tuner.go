@@ -26,9 +26,8 @@ const (
 	// spare is the CPU time (in CPUs) kept free when removing processors.
 	spare = 0.1
 
-	minHold   = time.Second
-	maxHold   = 30 * time.Second
-	calmReset = time.Minute // no change for this long resets the hold
+	minHold = time.Second
+	maxHold = 30 * time.Second
 )
 
 // Sample is one interval's CPU use, in CPUs (seconds of CPU time per second
@@ -161,9 +160,6 @@ func (t *Tuner) step(now time.Time, busy, idle float64) {
 		t.samples = t.samples[1:]
 	}
 	since := now.Sub(t.changedAt)
-	if t.hold > minHold && since >= calmReset {
-		t.hold = minHold
-	}
 	if since < t.hold {
 		return
 	}
@@ -189,8 +185,13 @@ func (t *Tuner) step(now time.Time, busy, idle float64) {
 	if next < procs {
 		dir = -1
 	}
-	if t.lastChange == -dir { // a reversal: flapping, or about to
+	switch {
+	case t.lastChange == -dir && since < 2*t.hold:
+		// Reversed as soon as it could: the load sits on the boundary.
 		t.hold = min(2*t.hold, maxHold)
+	case since >= 4*t.hold:
+		// The previous setting held for a while: the load changed.
+		t.hold = minHold
 	}
 	t.set(next)
 	t.procs.Store(int64(next))

@@ -134,14 +134,47 @@ func TestTunerHoldDoublesWhenItFlaps(t *testing.T) {
 	if s.tu.hold != maxHold {
 		t.Errorf("hold %v after flapping for 100 s, want %v", s.tu.hold, maxHold)
 	}
-	// A calm minute (a load that keeps either setting) brings the hold
-	// back to its start.
-	s.run(int(calmReset/Interval)+2, 0.95*float64(s.tu.Procs()), 0.1)
+	// A load that keeps either setting for four holds, then changes: the
+	// change brings the hold back to its start.
+	s.run(int(4*maxHold/Interval)+1, 0.95*float64(s.tu.Procs()), 0.1)
 	if s.tu.Changes() != last {
 		t.Fatalf("changed under a load that keeps %d processors", s.tu.Procs())
 	}
+	if s.tu.Procs() == 1 {
+		s.run(1, 1.0, 0.9)
+	} else {
+		s.run(4, 0.2, 1.8)
+	}
+	if s.tu.Changes() != last+1 {
+		t.Fatalf("no change when the load changed after a calm spell")
+	}
 	if s.tu.hold != minHold {
-		t.Errorf("hold %v after a calm minute, want %v", s.tu.hold, minHold)
+		t.Errorf("hold %v after a change that ended a calm spell, want %v", s.tu.hold, minHold)
+	}
+}
+
+// Phases of load longer than the hold (a benchmark's runs, say) are
+// followed each time, at once: no phase change counts as flapping.
+func TestTunerFollowsPhases(t *testing.T) {
+	s := newSim(t, 2)
+	s.run(24, 0.01, 1.99) // idle: down to one, and stays a while
+	for phase := range 10 {
+		if phase%2 == 0 {
+			s.run(1, 1.0, 0.7) // pipelined writes: one sample is enough to grow
+			if s.tu.Procs() != 2 {
+				t.Fatalf("phase %d: busy, procs %d after one sample", phase, s.tu.Procs())
+			}
+			s.run(40, 1.4, 0.3)
+		} else {
+			s.run(4, 0.01, 1.99) // idle: a second's average
+			if s.tu.Procs() != 1 {
+				t.Fatalf("phase %d: idle, procs %d after a second", phase, s.tu.Procs())
+			}
+			s.run(40, 0.01, 1.99)
+		}
+		if s.tu.hold != minHold {
+			t.Fatalf("phase %d: hold %v, want %v", phase, s.tu.hold, minHold)
+		}
 	}
 }
 
