@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"runtime"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -92,13 +93,15 @@ var (
 	descAOFLag      = prometheus.NewDesc("bucketd_aof_unsynced_bytes", "Bytes appended to the append-only file but not yet known to be on disk.", nil, nil)
 	descAOFSize     = prometheus.NewDesc("bucketd_aof_size_bytes", "Size of the current append-only file.", nil, nil)
 	descQueries     = prometheus.NewDesc("bucketd_live_query_subscriptions", "Subscriptions to reactive query channels.", nil, nil)
+	descThreads     = prometheus.NewDesc("bucketd_threads", "CPUs running the server's code at once (GOMAXPROCS).", nil, nil)
+	descThreadMoves = prometheus.NewDesc("bucketd_threads_changes_total", "Changes of the number of threads by --threads auto.", nil, nil)
 )
 
 // storeCollector reads the store's figures at scrape time.
 type storeCollector struct{ s *Server }
 
 func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descRecords, descMemory, descRestarts, descEvents, descDelivered, descSubscribers, descDisconnects, descClients, descAOFLag, descAOFSize, descQueries} {
+	for _, d := range []*prometheus.Desc{descRecords, descMemory, descRestarts, descEvents, descDelivered, descSubscribers, descDisconnects, descClients, descAOFLag, descAOFSize, descQueries, descThreads, descThreadMoves} {
 		ch <- d
 	}
 }
@@ -134,4 +137,8 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descAOFSize, prometheus.GaugeValue, float64(p.Info().CurrentSize))
 	}
 	ch <- prometheus.MustNewConstMetric(descQueries, prometheus.GaugeValue, float64(s.queries.Stats().ActiveSubscriptions))
+	ch <- prometheus.MustNewConstMetric(descThreads, prometheus.GaugeValue, float64(runtime.GOMAXPROCS(0)))
+	if s.tuner != nil {
+		ch <- prometheus.MustNewConstMetric(descThreadMoves, prometheus.CounterValue, float64(s.tuner.Changes()))
+	}
 }

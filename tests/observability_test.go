@@ -443,7 +443,8 @@ func TestObservabilityMetrics(t *testing.T) {
 	m, body := obsScrape(t, addr)
 	for _, typ := range []string{"bucketd_commands_total counter", "bucketd_command_duration_seconds histogram", "bucketd_bucket_records gauge",
 		"bucketd_events_published_total counter", "bucketd_pubsub_subscribers gauge", "bucketd_output_buffer_limit_disconnections_total counter",
-		"bucketd_aof_unsynced_bytes gauge", "bucketd_bucket_restarts_total counter"} {
+		"bucketd_aof_unsynced_bytes gauge", "bucketd_bucket_restarts_total counter", "bucketd_threads gauge",
+		"bucketd_threads_changes_total counter"} {
 		if !strings.Contains(body, "# TYPE "+typ+"\n") {
 			t.Errorf("/metrics lacks # TYPE %s", typ)
 		}
@@ -455,6 +456,11 @@ func TestObservabilityMetrics(t *testing.T) {
 	if got := m[`bucketd_bucket_memory_bytes{bucket="things"}`]; got != info.MemoryBytes || got <= 0 {
 		t.Errorf("bucketd_bucket_memory_bytes = %v, BUCKET.INFO memoryBytes = %v", got, info.MemoryBytes)
 	}
+	// The tuner may change the number of threads between two reads.
+	eventually(t, 10*time.Second, "bucketd_threads to agree with INFO threads", func() bool {
+		m, _ := obsScrape(t, addr)
+		return strconv.FormatFloat(m[`bucketd_threads`], 'f', -1, 64) == obsInfo(t, c, "server")["threads"]
+	})
 	if got, aof := m[`bucketd_aof_size_bytes`], obsInfo(t, c, "persistence")["aof_current_size"]; strconv.FormatFloat(got, 'f', -1, 64) != aof {
 		t.Errorf("bucketd_aof_size_bytes = %v, INFO aof_current_size = %s", got, aof)
 	}

@@ -35,7 +35,7 @@ var (
 	records  = flag.Int("records", 200000, "records for the memory comparison")
 	bin      = flag.String("bucketd", "", "bucketd binary (empty: go build it)")
 	floorBin = flag.String("floor", "", "redcon floor binary (empty: go build ./bench/floor)")
-	threads  = flag.String("threads", "0,1", "bucketd --threads values to run the rate scenarios with (0: all CPUs)")
+	threads  = flag.String("threads", "auto,0,1", "bucketd --threads values to run the rate scenarios with (auto: the default; 0: all CPUs)")
 	rounds   = flag.Int("rounds", 3, "paired bucketd/redis runs per scenario; the median ratio is printed")
 )
 
@@ -94,8 +94,11 @@ func main() {
 	}
 	for _, th := range strings.Split(*threads, ",") {
 		label := "--threads " + th
-		if th == "0" {
-			label = fmt.Sprintf("--threads 0 (all %d CPUs, the default)", runtime.NumCPU())
+		switch th {
+		case "auto":
+			label += " (the default: follows the load)"
+		case "0":
+			label = fmt.Sprintf("--threads 0 (all %d CPUs)", runtime.NumCPU())
 		}
 		fmt.Printf("\nbucketd %s\n", label)
 		header()
@@ -120,6 +123,9 @@ func main() {
 				return bench(rport, 16, "-r", "100000", "EVAL", upsertScript, "1", "user:__rand_int__",
 					"__rand_int__", "User __rand_int__", "u__rand_int__@example.com", "42", "user")
 			})
+		if th == "auto" {
+			fmt.Printf("(threads changed %d times in these runs)\n", infoInt(ctx, b, "server", "threads_changes"))
+		}
 		b.Close()
 		bd.Process.Kill()
 		bd.Wait()
