@@ -1,6 +1,7 @@
 package cpus
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -98,7 +99,7 @@ func TestTunerStartsWithMaxAndFollowsTheLoad(t *testing.T) {
 	if s.tu.Procs() != 2 || s.tu.Changes() != 2 {
 		t.Fatalf("busy on two: procs %d, changes %d; want 2, 2", s.tu.Procs(), s.tu.Changes())
 	}
-	if want := []int{2, 1, 2}; !equal(s.sets, want) {
+	if want := []int{2, 1, 2}; !slices.Equal(s.sets, want) {
 		t.Fatalf("GOMAXPROCS set to %v, want %v", s.sets, want)
 	}
 }
@@ -207,16 +208,4 @@ func TestTunerStartStop(t *testing.T) {
 	if len(sets) == 0 || sets[0] != tu.max {
 		t.Errorf("GOMAXPROCS set to %v, want %d first", sets, tu.max)
 	}
-}
-
-func equal(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
