@@ -36,7 +36,7 @@ var (
 	bin      = flag.String("bucketd", "", "bucketd binary (empty: go build it)")
 	floorBin = flag.String("floor", "", "redcon floor binary (empty: go build ./bench/floor)")
 	threads  = flag.String("threads", "auto,0,1", "bucketd --threads values to run the rate scenarios with (auto: the default; 0: all CPUs)")
-	rounds   = flag.Int("rounds", 3, "paired bucketd/redis runs per scenario; the median ratio is printed")
+	rounds   = flag.Int("rounds", 5, "paired bucketd/redis runs per scenario; the median ratio is printed")
 )
 
 const definition = `{"key":"id","schema":{"id":{"type":"string"},"name":{"type":"string","required":true,"minLength":1},"email":{"type":"string","format":"email"},"age":{"type":"number","min":0,"max":150},"role":{"type":"string","enum":["admin","user","guest"]}},"indexes":["role","age"]}`
