@@ -77,7 +77,10 @@ func (f memFlag) Set(s string) error {
 type threadsFlag struct{ v *int }
 
 func (f threadsFlag) String() string {
-	if f.v == nil || *f.v == commands.ThreadsAuto {
+	if f.v == nil {
+		return "" // the zero value, so that -help prints the default
+	}
+	if *f.v == commands.ThreadsAuto {
 		return "auto"
 	}
 	return strconv.Itoa(*f.v)

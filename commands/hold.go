@@ -13,8 +13,8 @@ import (
 const maxHeldRun = 64
 
 // hold is a connection's hold on one bucket (engine.Store.Hold): the
-// pipelined record commands of one read on the same bucket take its lock
-// once. It is released before any other command, when the read's commands
+// pipelined record commands of one run on the same bucket take its lock
+// once. It is released before any other command, when the run's commands
 // have all run (Drained, before the replies are written), after maxHeldRun
 // commands and when the connection closes, so no lock is ever held across
 // a socket write or while waiting for the client.

@@ -22,9 +22,11 @@
 //
 //   - more processors when, over the last sample, the process kept all its
 //     processors busy and the machine had at least half a CPU idle: there
-//     is work that can use one more CPU, and a CPU to run it;
-//   - fewer when, over the last second, the process's CPU use plus a tenth
-//     of a CPU to spare fits in fewer processors.
+//     is work that can use more CPUs, and CPUs to run it. It adds as many
+//     as were idle, rounded, at least one;
+//   - fewer when, over the last sample and over the last second, the
+//     process's CPU use plus a tenth of a CPU to spare fits in fewer
+//     processors.
 //
 // It starts with every CPU (start-up loading and the first burst use them),
 // and changes at most once per hold time. The hold starts at one second. A
@@ -33,5 +35,10 @@
 // tuner flap; a change that comes four holds or more after the previous one
 // (the load itself changed) brings it back to one second.
 //
-// Where /proc/stat cannot be read the Tuner leaves GOMAXPROCS alone.
+// Where /proc/stat cannot be read at start the Tuner leaves GOMAXPROCS
+// alone; a read that fails later skips that sample.
+//
+// Setting GOMAXPROCS turns off the Go runtime's own updates of it when a
+// container's CPU limit changes: the Tuner's upper bound is the runtime's
+// GOMAXPROCS at start, which honours the limit then.
 package cpus

@@ -60,12 +60,13 @@ func max1(n int) int {
 	return n
 }
 
-// Tuner sets GOMAXPROCS from the load. Its methods are safe for concurrent
-// use.
+// Tuner sets GOMAXPROCS from the load. Procs and Changes are safe for
+// concurrent use; Start is called once, and Stop only after it.
 type Tuner struct {
 	max  int
 	log  zerolog.Logger
 	read func() (busy, idle float64, ok bool) // seconds since an origin
+	now  func() time.Time
 	set  func(int)
 
 	procs   atomic.Int64 // processors in use now
@@ -77,7 +78,8 @@ type Tuner struct {
 	samples    []Sample
 	hold       time.Duration
 	changedAt  time.Time
-	lastChange int // +1 grew, -1 shrank, 0 none yet
+	lastChange int  // +1 grew, -1 shrank, 0 none yet
+	failed     bool // the last read failed
 
 	stopOnce sync.Once
 	stop     chan struct{}
@@ -90,7 +92,7 @@ func New(max int, log zerolog.Logger) *Tuner {
 	if max < 1 {
 		max = runtime.GOMAXPROCS(0)
 	}
-	t := &Tuner{max: max, log: log, read: readTimes, set: func(n int) { runtime.GOMAXPROCS(n) },
+	t := &Tuner{max: max, log: log, read: readTimes, now: time.Now, set: func(n int) { runtime.GOMAXPROCS(n) },
 		hold: minHold, stop: make(chan struct{}), done: make(chan struct{})}
 	t.procs.Store(int64(max))
 	return t
@@ -110,7 +112,7 @@ func (t *Tuner) Start() bool {
 		close(t.done)
 		return false
 	}
-	t.begin(time.Now(), busy, idle)
+	t.begin(t.now(), busy, idle)
 	go t.loop()
 	return true
 }
@@ -135,15 +137,31 @@ func (t *Tuner) loop() {
 		select {
 		case <-t.stop:
 			return
-		case now := <-tick.C:
-			busy, idle, ok := t.read()
-			if !ok {
-				t.log.Warn().Msg("cannot read CPU times any more; threads stay as they are")
-				return
-			}
-			t.step(now, busy, idle)
+		case <-tick.C:
+			t.sample()
 		}
 	}
+}
+
+// sample reads the CPU times and takes a step. A failed read (out of file
+// descriptors, say) skips the sample, and the next one is measured from a
+// fresh baseline.
+func (t *Tuner) sample() {
+	busy, idle, ok := t.read()
+	now := t.now() // the read's time: the tick may have waited
+	if !ok {
+		if !t.failed {
+			t.log.Warn().Msg("cannot read CPU times; threads stay as they are until they can be read again")
+		}
+		t.failed = true
+		return
+	}
+	if t.failed {
+		t.failed = false
+		t.last, t.lastAt, t.samples = [2]float64{busy, idle}, now, t.samples[:0]
+		return
+	}
+	t.step(now, busy, idle)
 }
 
 // step takes the CPU time totals (seconds) read at now and changes the

@@ -179,6 +179,46 @@ func TestTunerFollowsPhases(t *testing.T) {
 	}
 }
 
+// A read that fails skips its sample, and the next is measured from a
+// fresh baseline: the CPU time spent in between is not taken for one
+// interval's.
+func TestTunerSkipsFailedReads(t *testing.T) {
+	s := newSim(t, 2)
+	fail := false
+	s.tu.read = func() (float64, float64, bool) { return s.busy, s.idle, !fail }
+	s.tu.now = func() time.Time { return s.now }
+	tick := func(busy, idle float64) {
+		s.now = s.now.Add(Interval)
+		s.busy += busy * Interval.Seconds()
+		s.idle += idle * Interval.Seconds()
+		s.tu.sample()
+	}
+	for range 8 {
+		tick(1.4, 0.3) // busy on two: stays
+	}
+	fail = true
+	for range 20 {
+		tick(0, 2) // five idle seconds go unseen
+	}
+	fail = false
+	tick(0, 2) // the fresh baseline
+	if s.tu.Procs() != 2 || len(s.tu.samples) != 0 {
+		t.Fatalf("after the reads came back: procs %d, samples %v; want 2, none", s.tu.Procs(), s.tu.samples)
+	}
+	for range 3 {
+		tick(1.4, 0.3)
+	}
+	if s.tu.Procs() != 2 {
+		t.Fatalf("busy after the failed reads: procs %d, want 2", s.tu.Procs())
+	}
+	for range 4 {
+		tick(0, 2)
+	}
+	if s.tu.Procs() != 1 {
+		t.Errorf("idle for a second after the reads came back: procs %d, want 1", s.tu.Procs())
+	}
+}
+
 func TestTunerWithoutTimes(t *testing.T) {
 	tu := New(2, zerolog.Nop())
 	set := false

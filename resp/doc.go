@@ -12,8 +12,9 @@
 // A Handler that is also a Preparer sees the pipelined commands of a read
 // in runs of up to MaxPrepared: each command of a run is prepared, in
 // order, before the first one is served, so that work such as parsing a
-// JSON argument happens outside whatever the commands ahead of it hold.
-// Handler.Drained follows each run.
+// JSON argument happens outside whatever the commands ahead of it hold. A
+// run ends at a command the Preparer declines to look past.
+// Handler.Drained follows each run of several commands, and the read.
 //
 // A connection that subscribes to pub/sub channels switches to asynchronous
 // output (EnableAsync): from then on a second goroutine owns the socket's

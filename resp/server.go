@@ -23,11 +23,11 @@ type Handler interface {
 	Opened(c *Conn)
 	// Closed is called once, on the connection goroutine, when c has gone.
 	Closed(c *Conn)
-	// Drained is called on the connection goroutine when the commands
-	// run so far are done and before the connection does anything else:
-	// writes their replies, waits for the client, or reads and prepares
-	// the next run of commands (see Preparer). It is also called before a
-	// protocol error is answered.
+	// Drained is called on the connection goroutine when the commands of
+	// one read have run, before their replies are written and before the
+	// connection waits for the client; after each prepared run of more
+	// than one command, before the next run is prepared (see Preparer);
+	// and before a protocol error is answered.
 	Drained(c *Conn)
 }
 
@@ -35,14 +35,14 @@ type Handler interface {
 // command's work ahead of its turn, outside anything the commands before
 // it hold (parsing a JSON argument, say).
 //
-// When a read holds several commands, the connection calls Prepare for
-// each in order, before serving any of them; Serve then runs each once,
-// in the same order, and Drained follows the run. Prepare reports whether
-// the command after this one may be read and prepared before this one is
-// served: it must say false for any command whose running can change how
-// the next command is read (authentication, closing the connection), and
-// for a connection that has not authenticated. A run holds at most
-// MaxPrepared commands.
+// The connection calls Prepare for the commands of a read in order, and
+// reads the next command before serving this one only while Prepare says
+// true: the commands read so far form a run, served in the same order,
+// each once, and Drained follows the run. Prepare must say false for any
+// command whose running can change how the next command is read
+// (authentication, closing the connection), and for a connection that has
+// not authenticated; that command is still served, last in its run. A run
+// holds at most MaxPrepared commands.
 type Preparer interface {
 	Prepare(c *Conn, args [][]byte) bool
 }
