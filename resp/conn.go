@@ -389,6 +389,9 @@ func (c *Conn) serve() {
 		for more && off < len(buf) && !c.closeAfter && perr == nil {
 			lim := c.srv.Limits()
 			c.run.reset()
+			// last is the run's final command, served from the Reader's
+			// own table: only the commands read past are copied.
+			var last [][]byte
 			for {
 				args, n, err := c.rd.Next(buf[off:], c.Authed, lim)
 				if err != nil {
@@ -403,19 +406,28 @@ func (c *Conn) serve() {
 				if args == nil {
 					continue
 				}
-				c.run.add(args)
-				if prep == nil || !prep.Prepare(c, args) || len(c.run.cmds) == MaxPrepared {
+				if prep == nil || !prep.Prepare(c, args) || len(c.run.cmds)+1 == MaxPrepared {
+					last = args
 					break
 				}
+				c.run.add(args) // the next Next reuses the Reader's table
 			}
-			for _, args := range c.run.cmds {
+			size := len(c.run.cmds)
+			if last != nil {
+				size++
+			}
+			for i := range size {
+				args := last
+				if i < len(c.run.cmds) {
+					args = c.run.cmds[i]
+				}
 				c.srv.handler.Serve(c, args)
 				served++
 				if c.async && len(c.W.B) > 0 {
 					c.Sync() // keep replies and pushed messages in order
 				}
 			}
-			if len(c.run.cmds) > 1 && more && off < len(buf) && perr == nil && !c.closeAfter {
+			if size > 1 && more && off < len(buf) && perr == nil && !c.closeAfter {
 				c.srv.handler.Drained(c) // before the next run is prepared
 			}
 		}
