@@ -76,6 +76,9 @@ type preparedArg struct {
 	n    int
 	obj  *jsonv.Object
 	err  error
+	// drafted says draft holds obj drafted (Command.Draft), when err is nil.
+	drafted bool
+	draft   engine.Draft
 }
 
 // Prepare parses the JSON argument of a pipelined record write before the
@@ -97,23 +100,27 @@ func (s *Server) Prepare(conn *resp.Conn, args [][]byte) bool {
 	if i := cmd.JSONArg; i > 0 && i < len(args) {
 		obj, err := jsonv.ParseObject(args[i])
 		sess.prepared = append(sess.prepared, preparedArg{data: unsafe.SliceData(args[i]), n: len(args[i]), obj: obj, err: err})
+		if p := &sess.prepared[len(sess.prepared)-1]; cmd.Draft && err == nil {
+			p.drafted, p.draft = true, s.store.Draft(args[1], obj)
+		}
 	}
 	return true
 }
 
-// takePrepared returns what Prepare parsed for arg, and whether it had.
+// takePrepared returns what Prepare parsed for arg, or nil if it had not.
 // Entries ahead of it were prepared for commands that did not use them
-// (refused before they ran) and are dropped.
-func (sess *Session) takePrepared(arg []byte) (preparedArg, bool) {
+// (refused before they ran) and are dropped. The entry returned stays
+// valid until the run ends (Drained), as no run is prepared before that.
+func (sess *Session) takePrepared(arg []byte) *preparedArg {
 	for sess.prepHead < len(sess.prepared) {
-		p := sess.prepared[sess.prepHead]
-		sess.prepared[sess.prepHead] = preparedArg{}
+		p := &sess.prepared[sess.prepHead]
 		sess.prepHead++
 		if p.data == unsafe.SliceData(arg) && p.n == len(arg) {
-			return p, true
+			return p
 		}
+		*p = preparedArg{}
 	}
-	return preparedArg{}, false
+	return nil
 }
 
 // forgetPrepared drops what Prepare parsed and no command took.

@@ -2,6 +2,7 @@ package commands
 
 import (
 	"errors"
+	"reflect"
 	"testing"
 	"unsafe"
 
@@ -40,8 +41,8 @@ func prepSession(entries ...preparedArg) *Session {
 // mustTake takes arg and checks that it gets the entry tagged want.
 func mustTake(t *testing.T, sess *Session, arg []byte, want string) {
 	t.Helper()
-	p, ok := sess.takePrepared(arg)
-	if !ok {
+	p := sess.takePrepared(arg)
+	if p == nil {
 		t.Fatalf("takePrepared missed the entry %q", want)
 	}
 	if p.err == nil || p.err.Error() != want {
@@ -52,21 +53,33 @@ func mustTake(t *testing.T, sess *Session, arg []byte, want string) {
 // mustMiss takes arg and checks that nothing is found.
 func mustMiss(t *testing.T, sess *Session, arg []byte, what string) {
 	t.Helper()
-	if p, ok := sess.takePrepared(arg); ok {
+	if p := sess.takePrepared(arg); p != nil {
 		t.Fatalf("%s: takePrepared returned entry %v, want none", what, p.err)
 	}
 }
 
-// checkEmpty checks that no entry is left to take, and that the entries
-// taken or dropped keep no reference to the buffer or to a parse.
+// checkEmpty checks that no entry is left to take.
 func checkEmpty(t *testing.T, sess *Session) {
 	t.Helper()
 	if sess.prepHead != len(sess.prepared) {
 		t.Fatalf("prepHead = %d, len(prepared) = %d: entries left", sess.prepHead, len(sess.prepared))
 	}
-	for i, p := range sess.prepared[:cap(sess.prepared)] {
-		if p != (preparedArg{}) {
-			t.Errorf("prepared[%d] = %+v, want cleared", i, p)
+}
+
+// cleared reports whether p keeps no reference to the buffer or to a parse.
+func cleared(p *preparedArg) bool {
+	return p.data == nil && p.n == 0 && p.obj == nil && p.err == nil && !p.drafted && reflect.ValueOf(p.draft).IsZero()
+}
+
+// checkForgotten checks that nothing is left to take and that every entry,
+// taken or not, was cleared (forgetPrepared).
+func checkForgotten(t *testing.T, sess *Session) {
+	t.Helper()
+	checkEmpty(t, sess)
+	all := sess.prepared[:cap(sess.prepared)]
+	for i := range all {
+		if p := &all[i]; !cleared(p) {
+			t.Errorf("prepared[%d] = %+v, want cleared", i, *p)
 		}
 	}
 }
@@ -118,11 +131,16 @@ func TestTakePreparedDropsStale(t *testing.T) {
 	if sess.prepHead != 2 {
 		t.Fatalf("prepHead = %d after taking the second entry, want 2", sess.prepHead)
 	}
-	if sess.prepared[0] != (preparedArg{}) || sess.prepared[1] != (preparedArg{}) {
-		t.Errorf("the stale and the taken entries are not cleared: %+v", sess.prepared[:2])
+	// The stale entry is cleared at once; the taken one is its command's
+	// until the run ends.
+	if !cleared(&sess.prepared[0]) || cleared(&sess.prepared[1]) {
+		t.Errorf("want the stale entry cleared and the taken one kept: %+v", sess.prepared[:2])
 	}
 	mustMiss(t, sess, a[0], "the stale entry")
 	checkEmpty(t, sess) // the miss dropped the third entry too
+	if !cleared(&sess.prepared[2]) {
+		t.Errorf("the entry dropped by the miss is not cleared: %+v", sess.prepared[2])
+	}
 	mustMiss(t, sess, a[2], "after the miss")
 }
 
@@ -160,7 +178,7 @@ func TestForgetPrepared(t *testing.T) {
 	if len(sess.prepared) != 0 || sess.prepHead != 0 {
 		t.Fatalf("after forgetPrepared: %d entries, prepHead %d", len(sess.prepared), sess.prepHead)
 	}
-	checkEmpty(t, sess)
+	checkForgotten(t, sess)
 	mustMiss(t, sess, a[1], "a forgotten entry")
 	mustMiss(t, sess, a[2], "a forgotten entry")
 
@@ -170,12 +188,12 @@ func TestForgetPrepared(t *testing.T) {
 	mustTake(t, sess, a[2], "next 2")
 	mustTake(t, sess, a[0], "next 0")
 	sess.forgetPrepared()
-	checkEmpty(t, sess)
+	checkForgotten(t, sess)
 
 	// Forgetting nothing is harmless.
 	none := prepSession()
 	none.forgetPrepared()
-	checkEmpty(t, none)
+	checkForgotten(t, none)
 }
 
 // TestPrepare: what Server.Prepare prepares, and which commands let the next
@@ -262,7 +280,7 @@ func TestPrepare(t *testing.T) {
 	if len(sess.prepared) != 0 || sess.prepHead != 0 {
 		t.Fatalf("after Drained: %d entries, prepHead %d", len(sess.prepared), sess.prepHead)
 	}
-	checkEmpty(t, sess)
+	checkForgotten(t, sess)
 	mustMiss(t, sess, upsert[2], "after Drained")
 }
 
@@ -273,8 +291,8 @@ func mustTakeParsed(t *testing.T, sess *Session, arg []byte) {
 	if n := len(sess.prepared) - sess.prepHead; n != 1 {
 		t.Fatalf("%d entries prepared for %q, want 1", n, arg)
 	}
-	p, ok := sess.takePrepared(arg)
-	if !ok {
+	p := sess.takePrepared(arg)
+	if p == nil {
 		t.Fatalf("the entry prepared for %q is not found by it", arg)
 	}
 	if (p.obj == nil) == (p.err == nil) {

@@ -23,13 +23,17 @@ func recordCommands() []*Command {
 		c.JSONArg = arg
 		return c
 	}
+	withRecord := func(c *Command, arg int) *Command {
+		c.JSONArg, c.Draft = arg, true
+		return c
+	}
 	return []*Command{
-		withJSON(cmd("b.insert", -3, w|FlagHold, "bucket record-json [TTL duration]", "Inserts a record; EXISTS if its key exists.", cmdInsert), 2),
+		withRecord(cmd("b.insert", -3, w|FlagHold, "bucket record-json [TTL duration]", "Inserts a record; EXISTS if its key exists.", cmdInsert), 2),
 		cmd("b.insertmany", 3, w|FlagHold, "bucket records-json-array", "Inserts several records, all or none.", cmdInsertMany),
 		cmd("b.get", 3, r|FlagFast|FlagHold, "bucket key", "Returns the record with that key.", cmdGet),
 		cmd("b.mget", -3, r|FlagHold, "bucket key [key ...]", "Returns the records with those keys.", cmdMGet),
 		withJSON(cmd("b.update", -4, w|FlagHold, "bucket key changes-json [IFVERSION version]", "Merges changes into a record.", cmdUpdate), 3),
-		withJSON(cmd("b.upsert", 3, w|FlagHold, "bucket record-json", "Updates the record with the record's key, or inserts it.", cmdUpsert), 2),
+		withRecord(cmd("b.upsert", 3, w|FlagHold, "bucket record-json", "Updates the record with the record's key, or inserts it.", cmdUpsert), 2),
 		cmd("b.updatemany", 4, w, "bucket filter-json changes-json", "Merges changes into every matching record, all or none.", cmdUpdateMany),
 		cmd("b.delete", -3, w|FlagHold, "bucket key [IFVERSION version]", "Deletes a record.", cmdDelete),
 		cmd("b.deletemany", 3, w, "bucket filter-json", "Deletes every matching record.", cmdDeleteMany),
@@ -54,7 +58,7 @@ func recordCommands() []*Command {
 func objectArg(c *Ctx, i int) (*jsonv.Object, bool) {
 	var obj *jsonv.Object
 	var err error
-	if p, ok := c.Sess.takePrepared(c.Args[i]); ok {
+	if p := c.Sess.takePrepared(c.Args[i]); p != nil {
 		obj, err = p.obj, p.err
 	} else {
 		obj, err = jsonv.ParseObject(c.Args[i])
@@ -64,6 +68,27 @@ func objectArg(c *Ctx, i int) (*jsonv.Object, bool) {
 		return nil, false
 	}
 	return obj, true
+}
+
+// recordArg parses argument i, a whole record for bucket argument 1, into
+// a draft (engine.Store.Draft), which Prepare may have made already.
+func recordArg(c *Ctx, i int) (*engine.Draft, bool) {
+	var obj *jsonv.Object
+	var err error
+	if p := c.Sess.takePrepared(c.Args[i]); p != nil {
+		if p.drafted {
+			return &p.draft, true
+		}
+		obj, err = p.obj, p.err
+	} else {
+		obj, err = jsonv.ParseObject(c.Args[i])
+	}
+	if err != nil {
+		c.Err(err)
+		return nil, false
+	}
+	d := c.S.store.Draft(c.Args[1], obj)
+	return &d, true
 }
 
 // filterArg parses argument i as a filter.
@@ -151,11 +176,11 @@ func cmdInsert(c *Ctx) {
 		c.ErrMsg("syntax error")
 		return
 	}
-	obj, ok := objectArg(c, 2)
+	d, ok := recordArg(c, 2)
 	if !ok {
 		return
 	}
-	rec, err := c.S.store.Insert(c.Tx, c.Arg(1), obj, opts)
+	rec, err := c.S.store.InsertDraft(c.Tx, c.Arg(1), d, opts)
 	if err != nil {
 		c.Err(err)
 		return
@@ -231,11 +256,11 @@ func cmdUpdate(c *Ctx) {
 }
 
 func cmdUpsert(c *Ctx) {
-	obj, ok := objectArg(c, 2)
+	d, ok := recordArg(c, 2)
 	if !ok {
 		return
 	}
-	rec, err := c.S.store.Upsert(c.Tx, c.Arg(1), obj)
+	rec, err := c.S.store.UpsertDraft(c.Tx, c.Arg(1), d)
 	if err != nil {
 		c.Err(err)
 		return

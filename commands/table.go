@@ -76,6 +76,9 @@ type Command struct {
 	// JSONArg is the index of a JSON object argument that a pipelined run
 	// parses ahead of the command's turn (Server.Prepare); 0: none.
 	JSONArg int
+	// Draft says the JSONArg is a whole record, which Prepare also
+	// validates and encodes ahead (engine.Store.Draft).
+	Draft bool
 	// Run executes the command.
 	Run func(c *Ctx)
 	// Subs holds subcommands by lower-case name (CLIENT, CONFIG, …).

@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/tidwall/btree"
 
@@ -109,11 +110,18 @@ type Bucket struct {
 	watched  map[any]*watchEntry // keys watched by WATCH tokens
 	shape    *shape              // of the last record built, shared by the records with its field names
 
+	// defNow and lastShape are def and shape for readers without the
+	// lock (Store.Draft); they are set with them.
+	defNow    atomic.Pointer[schema.Definition]
+	lastShape atomic.Pointer[shape]
+
 	sup supervision
 }
 
 func newBucket(name string, def *schema.Definition) *Bucket {
-	return &Bucket{name: name, def: def, st: newState(def)}
+	b := &Bucket{name: name, def: def, st: newState(def)}
+	b.defNow.Store(def)
+	return b
 }
 
 // Name returns the bucket's name.

@@ -78,22 +78,36 @@ func (b *Bucket) newRecord(obj *jsonv.Object, version, created, updated, expires
 	sh := b.shape
 	if sh == nil || !sameNames(sh.names, obj.Keys) || sh.names[sh.key] != b.def.Key {
 		sh = newShape(obj.Keys, obj.Index(b.def.Key))
-		b.shape = sh
+		b.setShape(sh)
 	}
 	vals := obj.Vals[:len(obj.Vals):len(obj.Vals)]
-	r := &Record{shape: sh, vals: unsafe.SliceData(vals), Version: version, CreatedAt: created, UpdatedAt: updated, ExpiresAt: expires}
+	body := encodeRecord(sh, vals)
+	return &Record{shape: sh, vals: unsafe.SliceData(vals), body: unsafe.SliceData(body), bodyLen: uint32(len(body)),
+		Version: version, CreatedAt: created, UpdatedAt: updated, ExpiresAt: expires}
+}
+
+// setShape makes sh the shape of the bucket's next records. b.mu must be
+// held for writing.
+func (b *Bucket) setShape(sh *shape) {
+	b.shape = sh
+	b.lastShape.Store(sh)
+}
+
+// encodeRecord returns the JSON text of a record's fields (see
+// Record.body), in a slice of exactly its size, and points vals' strings
+// into it (shareStrings). vals are the values named by sh, in its order.
+func encodeRecord(sh *shape, vals []jsonv.Value) []byte {
 	sc := encodeScratch.Get().(*scratch)
-	sc.buf, sc.ends = r.encodeBody(sc.buf[:0], sc.ends[:0])
+	sc.buf, sc.ends = encodeBody(sh, vals, sc.buf[:0], sc.ends[:0])
 	if len(sc.buf) > math.MaxUint32 {
 		panic("engine: record text over 4 GiB")
 	}
 	body := append(make([]byte, 0, len(sc.buf)), sc.buf...)
-	r.body, r.bodyLen = unsafe.SliceData(body), uint32(len(body))
 	shareStrings(vals, body, sc.ends)
 	if cap(sc.buf) <= 64<<10 && cap(sc.ends) <= 1<<12 {
 		encodeScratch.Put(sc)
 	}
-	return r
+	return body
 }
 
 // scratch is the reused buffer of newRecord.
@@ -249,14 +263,14 @@ func (r *Record) Get(field string) (jsonv.Value, bool) {
 // expired reports whether the record has expired at now (ms).
 func (r *Record) expired(now int64) bool { return r.ExpiresAt != 0 && r.ExpiresAt <= now }
 
-// encodeBody appends the fields' JSON text without metadata or the closing
-// brace (see Record.body), and to ends where each value's text ends.
-func (r *Record) encodeBody(dst []byte, ends []int) ([]byte, []int) {
-	if len(r.shape.names) == 0 {
+// encodeBody appends the JSON text of fields vals, named by sh, without
+// metadata or the closing brace (see Record.body), and to ends where each
+// value's text ends.
+func encodeBody(sh *shape, vals []jsonv.Value, dst []byte, ends []int) ([]byte, []int) {
+	if len(sh.names) == 0 {
 		return append(dst, '{'), ends
 	}
-	vals := r.values()
-	for i, head := range r.shape.heads {
+	for i, head := range sh.heads {
 		dst = append(dst, head...)
 		dst = jsonv.Append(dst, vals[i])
 		ends = append(ends, len(dst))

@@ -309,6 +309,7 @@ func (s *Store) Alter(name string, changes []byte) error {
 func (b *Bucket) redefine(def *schema.Definition) {
 	old := b.st
 	b.def = def
+	b.defNow.Store(def)
 	b.st = newState(def)
 	old.bySeq.Scan(func(e *entry) bool {
 		b.addEntry(nil, e)

@@ -61,9 +61,14 @@ type InsertOptions struct {
 // Insert stores a new record. obj is taken over by the store. A key that
 // exists already fails with ExistsError.
 func (s *Store) Insert(t *Tx, bucket string, obj *jsonv.Object, opts InsertOptions) (*Record, error) {
+	return s.InsertDraft(t, bucket, &Draft{obj: obj}, opts)
+}
+
+// InsertDraft is Insert of the record of a draft made by Store.Draft.
+func (s *Store) InsertDraft(t *Tx, bucket string, d *Draft, opts InsertOptions) (*Record, error) {
 	var rec *Record
 	err := s.write(t, bucket, func(t *Tx, b *Bucket) (err error) {
-		rec, err = b.insert(t, obj, opts)
+		rec, err = b.insert(t, d.obj, opts, d)
 		return err
 	})
 	return rec, err
@@ -74,7 +79,7 @@ func (s *Store) InsertMany(t *Tx, bucket string, objs []*jsonv.Object) ([]*Recor
 	recs := make([]*Record, 0, len(objs))
 	err := s.write(t, bucket, func(t *Tx, b *Bucket) error {
 		for _, o := range objs {
-			r, err := b.insert(t, o, InsertOptions{})
+			r, err := b.insert(t, o, InsertOptions{}, nil)
 			if err != nil {
 				return err
 			}
@@ -105,7 +110,7 @@ func (s *Store) Update(t *Tx, bucket, key string, changes *jsonv.Object, ifVersi
 		if ifVersion >= 0 && e.rec.Version != ifVersion {
 			return &ConflictError{Bucket: b.name, Key: k, Expected: ifVersion, Actual: e.rec.Version}
 		}
-		rec, err = b.update(t, e, changes, true)
+		rec, err = b.update(t, e, changes, true, nil)
 		return err
 	})
 	return rec, err
@@ -114,15 +119,21 @@ func (s *Store) Update(t *Tx, bucket, key string, changes *jsonv.Object, ifVersi
 // Upsert updates the record whose key obj holds, or inserts obj when there
 // is none.
 func (s *Store) Upsert(t *Tx, bucket string, obj *jsonv.Object) (*Record, error) {
+	return s.UpsertDraft(t, bucket, &Draft{obj: obj})
+}
+
+// UpsertDraft is Upsert of the record of a draft made by Store.Draft.
+func (s *Store) UpsertDraft(t *Tx, bucket string, d *Draft) (*Record, error) {
 	var rec *Record
 	err := s.write(t, bucket, func(t *Tx, b *Bucket) (err error) {
+		obj := d.obj
 		if k, ok := obj.Get(b.def.Key); ok {
 			if e := b.visible(k, t.now); e != nil {
-				rec, err = b.update(t, e, obj, true)
+				rec, err = b.update(t, e, obj, true, d)
 				return err
 			}
 		}
-		rec, err = b.insert(t, obj, InsertOptions{})
+		rec, err = b.insert(t, obj, InsertOptions{}, d)
 		return err
 	})
 	return rec, err
@@ -134,7 +145,7 @@ func (s *Store) UpdateMany(t *Tx, bucket string, f *filter.Filter, changes *json
 	n := 0
 	err := s.write(t, bucket, func(t *Tx, b *Bucket) error {
 		for _, e := range b.matching(f, t.now) {
-			if _, err := b.update(t, e, changes, false); err != nil {
+			if _, err := b.update(t, e, changes, false, nil); err != nil {
 				return err
 			}
 			n++
@@ -255,16 +266,25 @@ func (b *Bucket) visible(key jsonv.Value, now int64) *entry {
 	return e
 }
 
-func (b *Bucket) insert(t *Tx, obj *jsonv.Object, opts InsertOptions) (*Record, error) {
+// insert stores obj as a new record. d, if not nil, is obj's draft, taken
+// when it fits.
+func (b *Bucket) insert(t *Tx, obj *jsonv.Object, opts InsertOptions, d *Draft) (*Record, error) {
 	def := b.def
+	drafted := d.fitsInsert(b)
 	var expires int64
 	if v, ok := obj.Get("_expiresAt"); ok {
 		if f, ok := v.(float64); ok && f > 0 {
 			expires = int64(f)
 		}
 	}
-	counter := def.Fill(obj, b.counter, t.now, t.s.ids)
-	if issues := def.Validate(obj); len(issues) > 0 {
+	counter := def.Fill(obj, b.counter, t.now, t.s.ids) // nothing to fill when drafted
+	var issues []schema.Issue
+	if drafted {
+		issues = d.issues
+	} else {
+		issues = def.Validate(obj)
+	}
+	if len(issues) > 0 {
 		return nil, &ValidationError{Bucket: b.name, Issues: issues}
 	}
 	counter = counterAfter(def, obj, counter)
@@ -302,7 +322,12 @@ func (b *Bucket) insert(t *Tx, obj *jsonv.Object, opts InsertOptions) (*Record, 
 		t.undo = append(t.undo, undoStep{kind: undoCounter, b: b, counter: b.counter})
 		b.counter = counter
 	}
-	rec := b.newRecord(def.Canonical(obj), 1, t.now, t.now, expires)
+	var rec *Record
+	if drafted {
+		rec = d.record(b, 1, t.now, t.now, expires)
+	} else {
+		rec = b.newRecord(def.Canonical(obj), 1, t.now, t.now, expires)
+	}
 	e := &entry{rec: rec, seq: b.nextSeq}
 	b.nextSeq++
 	b.addEntry(t, e)
@@ -312,10 +337,22 @@ func (b *Bucket) insert(t *Tx, obj *jsonv.Object, opts InsertOptions) (*Record, 
 
 // update merges changes into e's record. The key, the metadata and the
 // generated fields are immune. With owned, changes belongs to the update,
-// which may reuse it.
-func (b *Bucket) update(t *Tx, e *entry, changes *jsonv.Object, owned bool) (*Record, error) {
+// which may reuse it. d, if not nil, is the draft of changes, taken when it
+// fits.
+func (b *Bucket) update(t *Tx, e *entry, changes *jsonv.Object, owned bool, d *Draft) (*Record, error) {
 	def := b.def
 	old := e.rec
+	if d.fitsUpdate(b, old) {
+		// The draft is changes validated and encoded; merged into old, changes
+		// would give the same record.
+		if len(d.issues) > 0 {
+			return nil, &ValidationError{Bucket: b.name, Issues: d.issues}
+		}
+		if err := b.checkUnique(t, d.canon, e); err != nil {
+			return nil, err
+		}
+		return b.replaced(t, e, d.record(b, old.Version+1, old.CreatedAt, t.now, old.ExpiresAt)), nil
+	}
 	merged := mergeChanges(def, old, changes, owned)
 	if issues := def.Validate(merged); len(issues) > 0 {
 		return nil, &ValidationError{Bucket: b.name, Issues: issues}
@@ -323,10 +360,15 @@ func (b *Bucket) update(t *Tx, e *entry, changes *jsonv.Object, owned bool) (*Re
 	if err := b.checkUnique(t, merged, e); err != nil {
 		return nil, err
 	}
-	rec := b.newRecord(def.Canonical(merged), old.Version+1, old.CreatedAt, t.now, old.ExpiresAt)
+	return b.replaced(t, e, b.newRecord(def.Canonical(merged), old.Version+1, old.CreatedAt, t.now, old.ExpiresAt)), nil
+}
+
+// replaced gives e the record rec, publishes the update and returns rec.
+func (b *Bucket) replaced(t *Tx, e *entry, rec *Record) *Record {
+	old := e.rec
 	b.replaceRecord(t, e, rec)
 	t.emit(b, Change{Op: OpUpdated, Bucket: b.name, Key: old.Key(), Old: old, New: rec})
-	return rec, nil
+	return rec
 }
 
 // mergeChanges returns old's fields with changes merged in (a shallow

@@ -1,0 +1,107 @@
+package engine
+
+import (
+	"math"
+	"unsafe"
+
+	"bucketd/engine/jsonv"
+	"bucketd/engine/schema"
+)
+
+// Draft is a whole-record write (an insert or an upsert) with the work that
+// needs no lock done ahead: the record validated and encoded against the
+// definition its bucket had then. Under the bucket's lock the write checks
+// that the definition is still the same one and that the draft fits (see
+// fitsInsert and fitsUpdate); then it takes the draft's results instead of
+// computing them, and otherwise does the work itself. Either way the result
+// is the same, so a draft only moves work out of the lock.
+//
+// Store.Draft makes one; a Draft is used by one write only.
+type Draft struct {
+	obj *jsonv.Object // the record as given
+
+	// def is the definition the draft was made against; nil when nothing
+	// was done ahead.
+	def    *schema.Definition
+	issues []schema.Issue // def.Validate(obj)
+	// canon is def.Canonical(obj) with its strings moved into body, and
+	// shape its field names: the new record's values, shape and text.
+	// canon is nil when there are issues.
+	canon *jsonv.Object
+	shape *shape
+	body  []byte
+}
+
+// Draft prepares obj, a whole record for an insert or an upsert into the
+// bucket, without taking the bucket's lock: it validates and encodes obj
+// against the bucket's current definition. The draft takes obj over (its
+// string values may be moved). For an unknown bucket, or a definition with
+// generated fields, nothing is done ahead.
+func (s *Store) Draft(bucket []byte, obj *jsonv.Object) Draft {
+	d := Draft{obj: obj}
+	b := s.snapshot()[string(bucket)]
+	if b == nil {
+		return d
+	}
+	def := b.defNow.Load()
+	if def.HasGenerated() {
+		return d // both an insert and an update need the stored record
+	}
+	d.def = def
+	if d.issues = def.Validate(obj); len(d.issues) > 0 {
+		return d
+	}
+	canon := def.Canonical(obj)
+	key := canon.Index(def.Key)
+	if key < 0 {
+		d.def = nil // refused under the lock: no key
+		return d
+	}
+	sh := b.lastShape.Load()
+	if sh == nil || !sameNames(sh.names, canon.Keys) || sh.key != key {
+		sh = newShape(canon.Keys, key)
+	}
+	d.canon, d.shape = canon, sh
+	d.body = encodeRecord(sh, canon.Vals)
+	return d
+}
+
+// fitsInsert reports whether an insert into b can take the draft: made
+// under b's definition, which fills in nothing (so obj is the record as
+// validated).
+func (d *Draft) fitsInsert(b *Bucket) bool {
+	return d != nil && d.def != nil && d.def == b.def && !d.def.NeedsFill()
+}
+
+// fitsUpdate reports whether an update of old can take the draft: made
+// under b's definition, with old's fields in old's order and old's key, so
+// that merging it into old (mergeChanges) gives the draft's record. old
+// must have been found by the draft's key (Bucket.visible), so a string key
+// is old's already; a number key may still be 0 for -0, which encodes
+// apart.
+func (d *Draft) fitsUpdate(b *Bucket, old *Record) bool {
+	if d == nil || d.def == nil || d.def != b.def || !sameNames(d.obj.Keys, old.shape.names) {
+		return false
+	}
+	switch dk := d.obj.Vals[old.shape.key].(type) {
+	case string:
+		return true
+	case float64:
+		ok, is := old.Key().(float64)
+		return is && math.Float64bits(dk) == math.Float64bits(ok)
+	}
+	return false
+}
+
+// record builds the draft's record with that metadata. b.mu must be held
+// for writing; the draft must fit.
+func (d *Draft) record(b *Bucket, version, created, updated, expires int64) *Record {
+	sh := b.shape
+	if sh != d.shape && (sh == nil || !sameNames(sh.names, d.shape.names) || sh.names[sh.key] != b.def.Key) {
+		sh = d.shape
+		b.setShape(sh)
+	}
+	vals := d.canon.Vals[:len(d.canon.Vals):len(d.canon.Vals)]
+	return &Record{shape: sh, vals: unsafe.SliceData(vals), body: unsafe.SliceData(d.body), bodyLen: uint32(len(d.body)),
+		Version: version, CreatedAt: created, UpdatedAt: updated, ExpiresAt: expires}
+}
