@@ -74,11 +74,11 @@ type preparedArg struct {
 	// arguments may share an address; they all parse to the same error.
 	data *byte
 	n    int
-	obj  *jsonv.Object
-	err  error
-	// drafted says draft holds obj drafted (Command.Draft), when err is nil.
-	drafted bool
-	draft   engine.Draft
+	// obj is the parse of a JSON argument; draft that of a whole record
+	// (Command.Draft). err is the parse error of either.
+	obj   *jsonv.Object
+	draft engine.Draft
+	err   error
 }
 
 // Prepare parses the JSON argument of a pipelined record write before the
@@ -98,10 +98,12 @@ func (s *Server) Prepare(conn *resp.Conn, args [][]byte) bool {
 		return false
 	}
 	if i := cmd.JSONArg; i > 0 && i < len(args) {
-		obj, err := jsonv.ParseObject(args[i])
-		sess.prepared = append(sess.prepared, preparedArg{data: unsafe.SliceData(args[i]), n: len(args[i]), obj: obj, err: err})
-		if p := &sess.prepared[len(sess.prepared)-1]; cmd.Draft && err == nil {
-			p.drafted, p.draft = true, s.store.Draft(args[1], obj)
+		sess.prepared = append(sess.prepared, preparedArg{data: unsafe.SliceData(args[i]), n: len(args[i])})
+		p := &sess.prepared[len(sess.prepared)-1]
+		if cmd.Draft {
+			p.draft, p.err = s.store.Draft(args[1], args[i])
+		} else {
+			p.obj, p.err = jsonv.ParseObject(args[i])
 		}
 	}
 	return true

@@ -73,21 +73,18 @@ func objectArg(c *Ctx, i int) (*jsonv.Object, bool) {
 // recordArg parses argument i, a whole record for bucket argument 1, into
 // a draft (engine.Store.Draft), which Prepare may have made already.
 func recordArg(c *Ctx, i int) (*engine.Draft, bool) {
-	var obj *jsonv.Object
-	var err error
 	if p := c.Sess.takePrepared(c.Args[i]); p != nil {
-		if p.drafted {
-			return &p.draft, true
+		if p.err != nil {
+			c.Err(p.err)
+			return nil, false
 		}
-		obj, err = p.obj, p.err
-	} else {
-		obj, err = jsonv.ParseObject(c.Args[i])
+		return &p.draft, true
 	}
+	d, err := c.S.store.Draft(c.Args[1], c.Args[i])
 	if err != nil {
 		c.Err(err)
 		return nil, false
 	}
-	d := c.S.store.Draft(c.Args[1], obj)
 	return &d, true
 }
 

@@ -32,39 +32,57 @@ type Draft struct {
 	body  []byte
 }
 
-// Draft prepares obj, a whole record for an insert or an upsert into the
-// bucket, without taking the bucket's lock: it validates and encodes obj
-// against the bucket's current definition. The draft takes obj over (its
-// string values may be moved). For an unknown bucket, or a definition with
-// generated fields, nothing is done ahead.
-func (s *Store) Draft(bucket []byte, obj *jsonv.Object) Draft {
+// Draft parses data, a whole record (a JSON object) for an insert or an
+// upsert into the bucket, and prepares the write without taking the
+// bucket's lock: it validates and encodes the record against the bucket's
+// current definition. For an unknown bucket, or a definition with generated
+// fields, nothing is done ahead. Each string is copied once, into the
+// record's text, where parsing and then encoding would copy it twice. The
+// draft does not refer to data. Errors are *jsonv.SyntaxError.
+func (s *Store) Draft(bucket, data []byte) (Draft, error) {
+	obj, err := jsonv.ParseObjectAliased(data)
+	if err != nil {
+		return Draft{}, err
+	}
 	d := Draft{obj: obj}
-	b := s.snapshot()[string(bucket)]
+	d.prepare(s.snapshot()[string(bucket)])
+	jsonv.Own(obj, data) // what the record's text did not take
+	return d, nil
+}
+
+// prepare does the draft's work ahead against b's definition (b may be
+// nil). d.obj is from jsonv.ParseObjectAliased: its strings are repointed
+// into the record's text.
+func (d *Draft) prepare(b *Bucket) {
 	if b == nil {
-		return d
+		return
 	}
 	def := b.defNow.Load()
 	if def.HasGenerated() {
-		return d // both an insert and an update need the stored record
+		return // both an insert and an update need the stored record
 	}
+	obj := d.obj
 	d.def = def
 	if d.issues = def.Validate(obj); len(d.issues) > 0 {
-		return d
+		return
 	}
 	canon := def.Canonical(obj)
 	key := canon.Index(def.Key)
 	if key < 0 {
 		d.def = nil // refused under the lock: no key
-		return d
+		return
 	}
 	sh := b.lastShape.Load()
 	if sh == nil || !sameNames(sh.names, canon.Keys) || sh.key != key {
 		sh = newShape(canon.Keys, key)
 	}
 	d.canon, d.shape = canon, sh
-	d.body = encodeRecord(sh, canon.Vals)
-	return d
+	d.body = encodeRecord(sh, canon.Vals, true)
 }
+
+// Object returns the record the draft was made of, as given; nil for the
+// zero Draft.
+func (d *Draft) Object() *jsonv.Object { return d.obj }
 
 // fitsInsert reports whether an insert into b can take the draft: made
 // under b's definition, which fills in nothing (so obj is the record as

@@ -81,7 +81,7 @@ func (b *Bucket) newRecord(obj *jsonv.Object, version, created, updated, expires
 		b.setShape(sh)
 	}
 	vals := obj.Vals[:len(obj.Vals):len(obj.Vals)]
-	body := encodeRecord(sh, vals)
+	body := encodeRecord(sh, vals, false)
 	return &Record{shape: sh, vals: unsafe.SliceData(vals), body: unsafe.SliceData(body), bodyLen: uint32(len(body)),
 		Version: version, CreatedAt: created, UpdatedAt: updated, ExpiresAt: expires}
 }
@@ -95,15 +95,16 @@ func (b *Bucket) setShape(sh *shape) {
 
 // encodeRecord returns the JSON text of a record's fields (see
 // Record.body), in a slice of exactly its size, and points vals' strings
-// into it (shareStrings). vals are the values named by sh, in its order.
-func encodeRecord(sh *shape, vals []jsonv.Value) []byte {
+// into it (shareStrings, with repoint). vals are the values named by sh, in
+// its order.
+func encodeRecord(sh *shape, vals []jsonv.Value, repoint bool) []byte {
 	sc := encodeScratch.Get().(*scratch)
 	sc.buf, sc.ends = encodeBody(sh, vals, sc.buf[:0], sc.ends[:0])
 	if len(sc.buf) > math.MaxUint32 {
 		panic("engine: record text over 4 GiB")
 	}
 	body := append(make([]byte, 0, len(sc.buf)), sc.buf...)
-	shareStrings(vals, body, sc.ends)
+	shareStrings(vals, body, sc.ends, repoint)
 	if cap(sc.buf) <= 64<<10 && cap(sc.ends) <= 1<<12 {
 		encodeScratch.Put(sc)
 	}
@@ -120,20 +121,13 @@ var encodeScratch = sync.Pool{New: func() any { return &scratch{buf: make([]byte
 
 // shareStrings points a record's top-level string values at their bytes
 // in body, which holds them already when they needed no escaping, so that
-// each string is stored once; the string headers go in one array. ends[i]
-// is where the text of vals[i] ends in body. vals is modified in place;
-// the values stay equal.
-func shareStrings(vals []jsonv.Value, body []byte, ends []int) {
-	n := 0
-	for _, v := range vals {
-		if s, ok := v.(string); ok && s != "" {
-			n++
-		}
-	}
-	if n == 0 {
-		return
-	}
-	hdrs := make([]string, 0, n)
+// each string is stored once. ends[i] is where the text of vals[i] ends in
+// body. With repoint, the values come from jsonv.ParseObjectAliased and
+// their headers are changed in place (jsonv.Repoint); otherwise the new
+// headers go in one array and vals is modified in place. Either way the
+// values stay equal.
+func shareStrings(vals []jsonv.Value, body []byte, ends []int, repoint bool) {
+	var hdrs []string
 	for i, v := range vals {
 		s, ok := v.(string)
 		if !ok || s == "" {
@@ -144,7 +138,21 @@ func shareStrings(vals []jsonv.Value, body []byte, ends []int) {
 		if start < 1 || body[start-1] != '"' || string(body[start:ends[i]-1]) != s {
 			continue
 		}
-		hdrs = append(hdrs, unsafe.String(&body[start], len(s)))
+		shared := unsafe.String(&body[start], len(s))
+		if repoint {
+			jsonv.Repoint(v, shared)
+			continue
+		}
+		if hdrs == nil {
+			n := 0
+			for _, v := range vals[i:] {
+				if s, ok := v.(string); ok && s != "" {
+					n++
+				}
+			}
+			hdrs = make([]string, 0, n)
+		}
+		hdrs = append(hdrs, shared)
 		vals[i] = jsonv.StringAt(&hdrs[len(hdrs)-1])
 	}
 }

@@ -51,7 +51,16 @@ func ParseString(s string) (Value, error) {
 // object. Syntax errors are reported first; a valid document holding another
 // type fails with the message "expected a JSON object".
 func ParseObject(data []byte) (*Object, error) {
-	v, err := Parse(data)
+	return parseObject(data, false)
+}
+
+// parseObject is ParseObject, with string values pointing into data when
+// alias is set (see ParseObjectAliased).
+func parseObject(data []byte, alias bool) (*Object, error) {
+	p := getParser(data)
+	p.alias = alias
+	v, err := p.document()
+	putParser(p)
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +109,11 @@ func (p *parser) value() (Value, error) {
 		if len(p.strs) == cap(p.strs) {
 			p.strs = make([]string, 0, 4)
 		}
-		p.strs = append(p.strs, string(raw))
+		if p.alias && len(raw) > 0 && p.inData(raw) {
+			p.strs = append(p.strs, unsafe.String(&raw[0], len(raw)))
+		} else {
+			p.strs = append(p.strs, string(raw))
+		}
 		return StringAt(&p.strs[len(p.strs)-1]), nil
 	case 't':
 		return true, p.literal("true")

@@ -19,6 +19,9 @@ type parser struct {
 	data  []byte
 	pos   int
 	depth int
+	// alias lets string values without escapes point into data
+	// (ParseObjectAliased) instead of into copies.
+	alias bool
 
 	// vals and keys are stacks of the elements of the arrays and objects
 	// being parsed. Each container appends its elements and, when closed,
@@ -49,7 +52,7 @@ var parserPool = sync.Pool{New: func() any { return new(parser) }}
 // getParser returns a parser ready to parse data.
 func getParser(data []byte) *parser {
 	p := parserPool.Get().(*parser)
-	p.data, p.pos, p.depth, p.strs = data, 0, 0, nil
+	p.data, p.pos, p.depth, p.strs, p.alias = data, 0, 0, nil, false
 	return p
 }
 

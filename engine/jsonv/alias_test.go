@@ -1,0 +1,118 @@
+package jsonv
+
+import (
+	"bytes"
+	"testing"
+	"unsafe"
+)
+
+// aliasesData reports whether some string of v points into data.
+func aliasesData(v Value, data []byte) bool {
+	switch t := v.(type) {
+	case string:
+		return t != "" && inside(unsafe.StringData(t), data)
+	case []Value:
+		for _, e := range t {
+			if aliasesData(e, data) {
+				return true
+			}
+		}
+	case *Object:
+		for _, e := range t.Vals {
+			if aliasesData(e, data) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func TestParseObjectAliased(t *testing.T) {
+	tests := []struct {
+		in      string
+		aliases bool // some string points into the input before Own
+	}{
+		{`{"a":"plain","b":["x",{"c":"deep"}]}`, true},
+		{`{"a":"esc\"aped","b":"\u00e9"}`, false},
+		{`{"a":"","b":1,"c":null,"d":true}`, false},
+		{`{"a":"x","a":"y"}`, true},
+		{recordJSON, true},
+	}
+	for _, tc := range tests {
+		data := []byte(tc.in)
+		want, err := ParseObject([]byte(tc.in))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.in, err)
+		}
+		o, err := ParseObjectAliased(data)
+		if err != nil {
+			t.Fatalf("%s: ParseObjectAliased: %v", tc.in, err)
+		}
+		if !Equal(o, want) {
+			t.Errorf("%s: aliased parse %s, want %s", tc.in, Marshal(o), Marshal(want))
+		}
+		if got := aliasesData(o, data); got != tc.aliases {
+			t.Errorf("%s: aliases the input = %v, want %v", tc.in, got, tc.aliases)
+		}
+		Own(o, data)
+		if aliasesData(o, data) {
+			t.Errorf("%s: still aliases the input after Own", tc.in)
+		}
+		copy(data, bytes.Repeat([]byte{'#'}, len(data)))
+		if !Equal(o, want) {
+			t.Errorf("%s: after Own and a changed input: %s, want %s", tc.in, Marshal(o), Marshal(want))
+		}
+	}
+}
+
+// TestRepoint: a string value repointed is seen changed through every copy
+// of the value, and Own leaves it where it is.
+func TestRepoint(t *testing.T) {
+	data := []byte(`{"a":"text","b":"more"}`)
+	o, err := ParseObjectAliased(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := []byte("text")
+	copyOfA := o.Vals[0]
+	Repoint(o.Vals[0], unsafe.String(&other[0], len(other)))
+	if s := copyOfA.(string); unsafe.StringData(s) != &other[0] {
+		t.Errorf("a copy of the value does not see the repointed header")
+	}
+	Own(o, data)
+	if s := o.Vals[0].(string); unsafe.StringData(s) != &other[0] || s != "text" {
+		t.Errorf("Own moved a repointed string: %q", s)
+	}
+	if aliasesData(o, data) {
+		t.Errorf("b still aliases the input after Own")
+	}
+}
+
+// FuzzParseObjectAliased: the aliased parse gives what ParseObject gives,
+// errors included, and after Own nothing depends on the input.
+func FuzzParseObjectAliased(f *testing.F) {
+	for _, c := range validCases {
+		f.Add([]byte(c.in))
+	}
+	for _, s := range fuzzSeeds {
+		f.Add([]byte(s))
+	}
+	f.Add([]byte(`{"a":"x","b":["y",{"c":"z\n"}],"a":"w"}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		want, werr := ParseObject(bytes.Clone(data))
+		o, err := ParseObjectAliased(data)
+		if (err == nil) != (werr == nil) || err != nil && err.Error() != werr.Error() {
+			t.Fatalf("%q: aliased error %v, want %v", data, err, werr)
+		}
+		if err != nil {
+			return
+		}
+		Own(o, data)
+		for i := range data {
+			data[i] = 0
+		}
+		if !Equal(o, want) || !bytes.Equal(Marshal(o), Marshal(want)) {
+			t.Fatalf("aliased parse %s, want %s", Marshal(o), Marshal(want))
+		}
+	})
+}
