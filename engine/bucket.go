@@ -44,7 +44,23 @@ type state struct {
 	byExp   *btree.BTreeG[*entry] // records with an _expiresAt
 	indexes map[string]*index.Index[*entry]
 	uniques map[string]*index.Unique[*entry]
-	bytes   int64 // estimated heap bytes of the records
+	// ixList and uqList hold the same indexes in schema order, for the
+	// writes that visit them all (a map range costs more).
+	ixList []fieldIndex
+	uqList []fieldUnique
+	bytes  int64 // estimated heap bytes of the records
+}
+
+// fieldIndex is a secondary index and its field.
+type fieldIndex struct {
+	field string
+	ix    *index.Index[*entry]
+}
+
+// fieldUnique is a unique index and its field.
+type fieldUnique struct {
+	field string
+	u     *index.Unique[*entry]
 }
 
 func newState(def *schema.Definition) *state {
@@ -63,10 +79,14 @@ func newState(def *schema.Definition) *state {
 		st.byKey = btree.NewBTreeGOptions(lessKey, treeOpts)
 	}
 	for _, f := range def.Indexes {
-		st.indexes[f] = index.New(entrySeq)
+		ix := index.New(entrySeq)
+		st.indexes[f] = ix
+		st.ixList = append(st.ixList, fieldIndex{f, ix})
 	}
 	for _, f := range def.UniqueFields() {
-		st.uniques[f] = index.NewUnique[*entry]()
+		u := index.NewUnique[*entry]()
+		st.uniques[f] = u
+		st.uqList = append(st.uqList, fieldUnique{f, u})
 	}
 	return st
 }
@@ -163,14 +183,14 @@ func (b *Bucket) addEntry(t *Tx, e *entry) {
 	if e.rec.ExpiresAt != 0 {
 		st.byExp.Set(e)
 	}
-	for f, ix := range st.indexes {
-		if v, ok := e.rec.Get(f); ok {
-			ix.Add(v, e)
+	for _, fi := range st.ixList {
+		if v, ok := e.rec.Get(fi.field); ok {
+			fi.ix.Add(v, e)
 		}
 	}
-	for f, u := range st.uniques {
-		if v, ok := e.rec.Get(f); ok {
-			u.Set(v, e)
+	for _, fu := range st.uqList {
+		if v, ok := e.rec.Get(fu.field); ok {
+			fu.u.Set(v, e)
 		}
 	}
 	st.bytes += e.rec.memSize() + 64
@@ -199,14 +219,14 @@ func (b *Bucket) removeEntry(t *Tx, e *entry) {
 	if e.rec.ExpiresAt != 0 {
 		st.byExp.Delete(e)
 	}
-	for f, ix := range st.indexes {
-		if v, ok := e.rec.Get(f); ok {
-			ix.Remove(v, e)
+	for _, fi := range st.ixList {
+		if v, ok := e.rec.Get(fi.field); ok {
+			fi.ix.Remove(v, e)
 		}
 	}
-	for f, u := range st.uniques {
-		if v, ok := e.rec.Get(f); ok {
-			u.Delete(v, e)
+	for _, fu := range st.uqList {
+		if v, ok := e.rec.Get(fu.field); ok {
+			fu.u.Delete(v, e)
 		}
 	}
 	st.bytes -= e.rec.memSize() + 64
@@ -221,30 +241,30 @@ func (b *Bucket) removeEntry(t *Tx, e *entry) {
 func (b *Bucket) replaceRecord(t *Tx, e *entry, rec *Record) {
 	st := b.st
 	old := e.rec
-	for f, ix := range st.indexes {
-		ov, ook := old.Get(f)
-		nv, nok := rec.Get(f)
+	for _, fi := range st.ixList {
+		ov, ook := old.Get(fi.field)
+		nv, nok := rec.Get(fi.field)
 		if ook == nok && jsonv.Equal(ov, nv) {
 			continue
 		}
 		if ook {
-			ix.Remove(ov, e)
+			fi.ix.Remove(ov, e)
 		}
 		if nok {
-			ix.Add(nv, e)
+			fi.ix.Add(nv, e)
 		}
 	}
-	for f, u := range st.uniques {
-		ov, ook := old.Get(f)
-		nv, nok := rec.Get(f)
+	for _, fu := range st.uqList {
+		ov, ook := old.Get(fu.field)
+		nv, nok := rec.Get(fu.field)
 		if ook == nok && jsonv.Equal(ov, nv) {
 			continue
 		}
 		if ook {
-			u.Delete(ov, e)
+			fu.u.Delete(ov, e)
 		}
 		if nok {
-			u.Set(nv, e)
+			fu.u.Set(nv, e)
 		}
 	}
 	if old.ExpiresAt != rec.ExpiresAt {

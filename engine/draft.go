@@ -24,12 +24,11 @@ type Draft struct {
 	// was done ahead.
 	def    *schema.Definition
 	issues []schema.Issue // def.Validate(obj)
-	// canon is def.Canonical(obj) with its strings moved into body, and
-	// shape its field names: the new record's values, shape and text.
-	// canon is nil when there are issues.
+	// canon is def.Canonical(obj) with its strings moved into the text of
+	// rec, the new record but for its metadata. Both are nil when there
+	// are issues.
 	canon *jsonv.Object
-	shape *shape
-	body  []byte
+	rec   *Record
 }
 
 // Draft parses data, a whole record (a JSON object) for an insert or an
@@ -76,8 +75,10 @@ func (d *Draft) prepare(b *Bucket) {
 	if sh == nil || !sameNames(sh.names, canon.Keys) || sh.key != key {
 		sh = newShape(canon.Keys, key)
 	}
-	d.canon, d.shape = canon, sh
-	d.body = encodeRecord(sh, canon.Vals, true)
+	vals := canon.Vals[:len(canon.Vals):len(canon.Vals)]
+	body := encodeRecord(sh, vals, true)
+	d.canon = canon
+	d.rec = &Record{shape: sh, vals: unsafe.SliceData(vals), body: unsafe.SliceData(body), bodyLen: uint32(len(body))}
 }
 
 // Object returns the record the draft was made of, as given; nil for the
@@ -111,15 +112,18 @@ func (d *Draft) fitsUpdate(b *Bucket, old *Record) bool {
 	return false
 }
 
-// record builds the draft's record with that metadata. b.mu must be held
-// for writing; the draft must fit.
+// record completes the draft's record with that metadata and returns it;
+// it shares the bucket's shape when that has the same names. b.mu must be
+// held for writing; the draft must fit.
 func (d *Draft) record(b *Bucket, version, created, updated, expires int64) *Record {
-	sh := b.shape
-	if sh != d.shape && (sh == nil || !sameNames(sh.names, d.shape.names) || sh.names[sh.key] != b.def.Key) {
-		sh = d.shape
-		b.setShape(sh)
+	r := d.rec
+	if sh := b.shape; sh != r.shape {
+		if sh != nil && sameNames(sh.names, r.shape.names) && sh.key == r.shape.key {
+			r.shape = sh
+		} else {
+			b.setShape(r.shape)
+		}
 	}
-	vals := d.canon.Vals[:len(d.canon.Vals):len(d.canon.Vals)]
-	return &Record{shape: sh, vals: unsafe.SliceData(vals), body: unsafe.SliceData(d.body), bodyLen: uint32(len(d.body)),
-		Version: version, CreatedAt: created, UpdatedAt: updated, ExpiresAt: expires}
+	r.Version, r.CreatedAt, r.UpdatedAt, r.ExpiresAt = version, created, updated, expires
+	return r
 }
