@@ -169,6 +169,7 @@ func (c *Conn) Sync() {
 	if len(c.W.B) == 0 {
 		return
 	}
+	c.W.Fill()
 	c.outMu.Lock()
 	if !c.async {
 		c.outMu.Unlock()
@@ -194,6 +195,7 @@ func (c *Conn) Hold() {
 // Release queues the replies collected in W, then the frames held since
 // Hold, and ends the hold. Connection goroutine only.
 func (c *Conn) Release() {
+	c.W.Fill()
 	c.outMu.Lock()
 	ok := true
 	if len(c.W.B) > 0 {
@@ -340,6 +342,7 @@ func (c *Conn) flush() error {
 	if len(c.W.B) == 0 {
 		return nil
 	}
+	c.W.Fill() // the records' texts, copied after the bucket's lock is released
 	c.outMu.Lock()
 	if c.async {
 		if c.closed {

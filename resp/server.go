@@ -150,6 +150,7 @@ func (s *Server) Serve(ln net.Listener) error {
 			flags:   "N",
 		}
 		c.W.Proto = 2
+		c.W.Late = true
 		c.proto.Store(2)
 		c.lastActive.Store(c.created.UnixNano())
 		s.mu.Lock()

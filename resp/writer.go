@@ -2,6 +2,7 @@ package resp
 
 import (
 	"math"
+	"slices"
 	"strconv"
 
 	"bucketd/engine/jsonv"
@@ -16,6 +17,18 @@ type Writer struct {
 	B []byte
 	// Proto is the protocol version negotiated with HELLO.
 	Proto int
+	// Late makes BulkJSON leave room for its text in B and write it at
+	// Fill: a connection's writer, so that copying a record's text is done
+	// after the bucket's lock is released (see Conn). B must not be read
+	// between BulkJSON and Fill.
+	Late bool
+	late []lateJSON
+}
+
+// lateJSON is a text BulkJSON left for Fill: n bytes at B[at:].
+type lateJSON struct {
+	at, n int
+	v     JSONAppender
 }
 
 func (w *Writer) resp3() bool { return w.Proto >= 3 }
@@ -45,16 +58,35 @@ type JSONAppender interface {
 	AppendJSON(dst []byte) []byte
 }
 
-// BulkJSON appends v's JSON text as a bulk string, writing it in place.
+// BulkJSON appends v's JSON text as a bulk string, writing it in place;
+// with Late, only its room is taken now and Fill writes it. v must not
+// change before then (a stored record does not).
 func (w *Writer) BulkJSON(v JSONAppender) {
 	n := v.JSONLen()
 	w.B = appendHeader(w.B, '$', int64(n))
 	start := len(w.B)
-	w.B = v.AppendJSON(w.B)
-	if len(w.B)-start != n {
-		panic("resp: JSONLen and AppendJSON disagree")
+	if w.Late {
+		w.B = slices.Grow(w.B, n+2)[:start+n]
+		w.late = append(w.late, lateJSON{at: start, n: n, v: v})
+	} else {
+		w.B = v.AppendJSON(w.B)
+		if len(w.B)-start != n {
+			panic("resp: JSONLen and AppendJSON disagree")
+		}
 	}
 	w.B = append(w.B, '\r', '\n')
+}
+
+// Fill writes the texts BulkJSON left room for (Late). It must run before
+// B is read.
+func (w *Writer) Fill() {
+	for i, l := range w.late {
+		if out := l.v.AppendJSON(w.B[l.at : l.at : l.at+l.n]); len(out) != l.n {
+			panic("resp: JSONLen and AppendJSON disagree")
+		}
+		w.late[i] = lateJSON{}
+	}
+	w.late = w.late[:0]
 }
 
 // BulkString appends the bulk string s.

@@ -171,3 +171,37 @@ func TestBulkJSON(t *testing.T) {
 	var w Writer
 	w.BulkJSON(fixedJSON{`{"a":1}`, 6})
 }
+
+// TestBulkJSONLate: with Late, BulkJSON leaves room that Fill writes, so
+// that the bytes end as without Late, whatever was written in between and
+// however B grew.
+func TestBulkJSONLate(t *testing.T) {
+	long := strings.Repeat("x", 5000) // makes B grow between BulkJSON and Fill
+	write := func(w *Writer) {
+		w.BulkJSON(fixedJSON{`{"a":1}`, 7})
+		w.Int(5)
+		w.BulkJSON(fixedJSON{`{"b":"` + long + `"}`, len(long) + 8})
+		w.BulkString(long)
+		w.BulkJSON(fixedJSON{`{}`, 2})
+	}
+	var now, late Writer
+	late.Late = true
+	write(&now)
+	write(&late)
+	late.Fill()
+	if string(late.B) != string(now.B) {
+		t.Fatalf("late writes differ:\n%q\nwant\n%q", late.B, now.B)
+	}
+	if len(late.late) != 0 {
+		t.Errorf("%d texts left after Fill", len(late.late))
+	}
+	late.B = late.B[:0]
+	late.Fill() // nothing left: harmless on a reset buffer
+	defer func() {
+		if recover() == nil {
+			t.Error("Fill with a wrong JSONLen did not panic (the reply would be malformed)")
+		}
+	}()
+	late.BulkJSON(fixedJSON{`{"a":1}`, 6})
+	late.Fill()
+}
