@@ -101,7 +101,7 @@ func (s *Server) Prepare(conn *resp.Conn, args [][]byte) bool {
 		sess.prepared = append(sess.prepared, preparedArg{data: unsafe.SliceData(args[i]), n: len(args[i])})
 		p := &sess.prepared[len(sess.prepared)-1]
 		if cmd.Draft {
-			p.draft, p.err = s.store.Draft(args[1], args[i])
+			p.err = s.store.Draft(&p.draft, args[1], args[i])
 		} else {
 			p.obj, p.err = jsonv.ParseObject(args[i])
 		}

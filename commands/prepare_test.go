@@ -296,7 +296,7 @@ func mustTakeParsed(t *testing.T, sess *Session, arg []byte) {
 		t.Fatalf("the entry prepared for %q is not found by it", arg)
 	}
 	obj := p.obj
-	if obj == nil {
+	if obj == nil && len(p.draft.Object().Keys) > 0 {
 		obj = p.draft.Object()
 	}
 	if (obj == nil) == (p.err == nil) {

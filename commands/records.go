@@ -80,12 +80,12 @@ func recordArg(c *Ctx, i int) (*engine.Draft, bool) {
 		}
 		return &p.draft, true
 	}
-	d, err := c.S.store.Draft(c.Args[1], c.Args[i])
-	if err != nil {
+	d := new(engine.Draft)
+	if err := c.S.store.Draft(d, c.Args[1], c.Args[i]); err != nil {
 		c.Err(err)
 		return nil, false
 	}
-	return &d, true
+	return d, true
 }
 
 // filterArg parses argument i as a filter.

@@ -192,9 +192,9 @@ func BenchmarkUpsertDrafted(b *testing.B) {
 	bucket := []byte("b")
 	b.ReportAllocs()
 	b.ResetTimer()
+	var d engine.Draft
 	for i := range b.N {
-		d, err := s.Draft(bucket, texts[i%len(texts)])
-		if err != nil {
+		if err := s.Draft(&d, bucket, texts[i%len(texts)]); err != nil {
 			b.Fatal(err)
 		}
 		if _, err := s.UpsertDraft(nil, "b", &d); err != nil {

@@ -24,6 +24,13 @@
 // commands on one bucket run under a single acquisition of its lock, each
 // committing on its own as if it had no Tx.
 //
+// A Draft (draft.go) keeps work out of the lock: a whole record for an
+// insert or an upsert is parsed, validated and encoded against the
+// bucket's definition of the moment, with no lock held. Under the lock the
+// write takes the draft only if the definition is still that one and the
+// draft gives the record the write would build (see fitsInsert and
+// fitsUpdate); otherwise it does the work itself.
+//
 // Lock order: Store.defMu (definition changes) before any Bucket.mu;
 // Bucket.mu locks in name order. The bucket map itself is an immutable map
 // behind an atomic pointer, read without a lock.

@@ -18,35 +18,35 @@ import (
 //
 // Store.Draft makes one; a Draft is used by one write only.
 type Draft struct {
-	obj *jsonv.Object // the record as given
+	obj jsonv.Object // the record as given
 
 	// def is the definition the draft was made against; nil when nothing
 	// was done ahead.
 	def    *schema.Definition
 	issues []schema.Issue // def.Validate(obj)
 	// canon is def.Canonical(obj) with its strings moved into the text of
-	// rec, the new record but for its metadata. Both are nil when there
-	// are issues.
-	canon *jsonv.Object
+	// rec, the new record but for its metadata; rec is nil when there are
+	// issues. canon is a copy, not a pointer: a Draft is moved (it lives in
+	// a slice that grows), so it must not point into itself.
+	canon jsonv.Object
 	rec   *Record
 }
 
 // Draft parses data, a whole record (a JSON object) for an insert or an
-// upsert into the bucket, and prepares the write without taking the
-// bucket's lock: it validates and encodes the record against the bucket's
-// current definition. For an unknown bucket, or a definition with generated
-// fields, nothing is done ahead. Each string is copied once, into the
-// record's text, where parsing and then encoding would copy it twice. The
-// draft does not refer to data. Errors are *jsonv.SyntaxError.
-func (s *Store) Draft(bucket, data []byte) (Draft, error) {
-	obj, err := jsonv.ParseObjectAliased(data)
-	if err != nil {
-		return Draft{}, err
+// upsert into the bucket, into d, and prepares the write without taking
+// the bucket's lock: it validates and encodes the record against the
+// bucket's current definition. For an unknown bucket, or a definition with
+// generated fields, nothing is done ahead. Each string is copied once, into
+// the record's text, where parsing and then encoding would copy it twice.
+// The draft does not refer to data. Errors are *jsonv.SyntaxError.
+func (s *Store) Draft(d *Draft, bucket, data []byte) error {
+	*d = Draft{}
+	if err := jsonv.ParseObjectAliased(&d.obj, data); err != nil {
+		return err
 	}
-	d := Draft{obj: obj}
 	d.prepare(s.snapshot()[string(bucket)])
-	jsonv.Own(obj, data) // what the record's text did not take
-	return d, nil
+	jsonv.Own(&d.obj, data) // what the record's text did not take
+	return nil
 }
 
 // prepare does the draft's work ahead against b's definition (b may be
@@ -60,7 +60,7 @@ func (d *Draft) prepare(b *Bucket) {
 	if def.HasGenerated() {
 		return // both an insert and an update need the stored record
 	}
-	obj := d.obj
+	obj := &d.obj
 	d.def = def
 	if d.issues = def.Validate(obj); len(d.issues) > 0 {
 		return
@@ -77,13 +77,12 @@ func (d *Draft) prepare(b *Bucket) {
 	}
 	vals := canon.Vals[:len(canon.Vals):len(canon.Vals)]
 	body := encodeRecord(sh, vals, true)
-	d.canon = canon
+	d.canon = *canon
 	d.rec = &Record{shape: sh, vals: unsafe.SliceData(vals), body: unsafe.SliceData(body), bodyLen: uint32(len(body))}
 }
 
-// Object returns the record the draft was made of, as given; nil for the
-// zero Draft.
-func (d *Draft) Object() *jsonv.Object { return d.obj }
+// Object returns the record the draft was made of, as given.
+func (d *Draft) Object() *jsonv.Object { return &d.obj }
 
 // fitsInsert reports whether an insert into b can take the draft: made
 // under b's definition, which fills in nothing (so obj is the record as

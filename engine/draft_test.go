@@ -103,8 +103,7 @@ func TestDraftSameResult(t *testing.T) {
 					// The draft must not refer to the text it was made
 					// of, which the connection reuses.
 					data := []byte(tc.rec)
-					var err error
-					if d, err = e.s.Draft([]byte("b"), data); err != nil {
+					if err := e.s.Draft(&d, []byte("b"), data); err != nil {
 						t.Fatalf("Draft: %v", err)
 					}
 					for i := range data {
@@ -184,8 +183,8 @@ func TestDraftConcurrentAlter(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range 200 {
-				d, err := e.s.Draft([]byte("b"), fmt.Appendf(nil, `{"id":"%d","name":"w%d","role":"user","age":%d}`, i%20, w, i))
-				if err != nil {
+				var d engine.Draft
+				if err := e.s.Draft(&d, []byte("b"), fmt.Appendf(nil, `{"id":"%d","name":"w%d","role":"user","age":%d}`, i%20, w, i)); err != nil {
 					t.Errorf("Draft: %v", err)
 					return
 				}

@@ -61,14 +61,19 @@ type InsertOptions struct {
 // Insert stores a new record. obj is taken over by the store. A key that
 // exists already fails with ExistsError.
 func (s *Store) Insert(t *Tx, bucket string, obj *jsonv.Object, opts InsertOptions) (*Record, error) {
-	return s.InsertDraft(t, bucket, &Draft{obj: obj}, opts)
+	var rec *Record
+	err := s.write(t, bucket, func(t *Tx, b *Bucket) (err error) {
+		rec, err = b.insert(t, obj, opts, nil)
+		return err
+	})
+	return rec, err
 }
 
 // InsertDraft is Insert of the record of a draft made by Store.Draft.
 func (s *Store) InsertDraft(t *Tx, bucket string, d *Draft, opts InsertOptions) (*Record, error) {
 	var rec *Record
 	err := s.write(t, bucket, func(t *Tx, b *Bucket) (err error) {
-		rec, err = b.insert(t, d.obj, opts, d)
+		rec, err = b.insert(t, &d.obj, opts, d)
 		return err
 	})
 	return rec, err
@@ -119,14 +124,18 @@ func (s *Store) Update(t *Tx, bucket, key string, changes *jsonv.Object, ifVersi
 // Upsert updates the record whose key obj holds, or inserts obj when there
 // is none.
 func (s *Store) Upsert(t *Tx, bucket string, obj *jsonv.Object) (*Record, error) {
-	return s.UpsertDraft(t, bucket, &Draft{obj: obj})
+	return s.upsert(t, bucket, obj, nil)
 }
 
 // UpsertDraft is Upsert of the record of a draft made by Store.Draft.
 func (s *Store) UpsertDraft(t *Tx, bucket string, d *Draft) (*Record, error) {
+	return s.upsert(t, bucket, &d.obj, d)
+}
+
+// upsert is Upsert of obj, whose draft d may be nil.
+func (s *Store) upsert(t *Tx, bucket string, obj *jsonv.Object, d *Draft) (*Record, error) {
 	var rec *Record
 	err := s.write(t, bucket, func(t *Tx, b *Bucket) (err error) {
-		obj := d.obj
 		if k, ok := obj.Get(b.def.Key); ok {
 			if e := b.visible(k, t.now); e != nil {
 				rec, err = b.update(t, e, obj, true, d)
@@ -348,7 +357,7 @@ func (b *Bucket) update(t *Tx, e *entry, changes *jsonv.Object, owned bool, d *D
 		if len(d.issues) > 0 {
 			return nil, &ValidationError{Bucket: b.name, Issues: d.issues}
 		}
-		if err := b.checkUnique(t, d.canon, e); err != nil {
+		if err := b.checkUnique(t, &d.canon, e); err != nil {
 			return nil, err
 		}
 		return b.replaced(t, e, d.record(b, old.Version+1, old.CreatedAt, t.now, old.ExpiresAt)), nil

@@ -16,6 +16,10 @@
 // run ends at a command the Preparer declines to look past.
 // Handler.Drained follows each run of several commands, and the read.
 //
+// A connection's Writer is Late: a record reply (BulkJSON) takes its room
+// at once, its length being known, and its text is copied in when the
+// replies are sent, after Drained, so not under a lock the run held.
+//
 // A connection that subscribes to pub/sub channels switches to asynchronous
 // output (EnableAsync): from then on a second goroutine owns the socket's
 // write side, fed from a queue that publishers append to with Push. Push never

@@ -5,14 +5,16 @@ import (
 	"unsafe"
 )
 
-// ParseObjectAliased is ParseObject without copying string values: a string
-// without escapes points into data. Every string value still refers to a
-// header of its own (see StringAt), which Repoint and Own may change: the
-// result must stay with the caller until Own(v, data) has run, and data
-// must not change before that. It saves a copy of strings that the caller
-// moves elsewhere anyway (a record's strings go into its text).
-func ParseObjectAliased(data []byte) (*Object, error) {
-	return parseObject(data, true)
+// ParseObjectAliased is ParseObject into *dst, without copying string
+// values: a string without escapes points into data. Every string value
+// still refers to a header of its own (see StringAt), which Repoint and Own
+// may change: the object must stay with the caller until Own(dst, data) has
+// run, and data must not change before that. It saves a copy of strings
+// that the caller moves elsewhere anyway (a record's strings go into its
+// text), and the Object's allocation. On an error *dst is left empty.
+func ParseObjectAliased(dst *Object, data []byte) error {
+	_, err := parseObject(data, true, dst)
+	return err
 }
 
 // inData reports whether raw lies in the parser's input.

@@ -44,8 +44,8 @@ func TestParseObjectAliased(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", tc.in, err)
 		}
-		o, err := ParseObjectAliased(data)
-		if err != nil {
+		o := new(Object)
+		if err := ParseObjectAliased(o, data); err != nil {
 			t.Fatalf("%s: ParseObjectAliased: %v", tc.in, err)
 		}
 		if !Equal(o, want) {
@@ -69,8 +69,8 @@ func TestParseObjectAliased(t *testing.T) {
 // of the value, and Own leaves it where it is.
 func TestRepoint(t *testing.T) {
 	data := []byte(`{"a":"text","b":"more"}`)
-	o, err := ParseObjectAliased(data)
-	if err != nil {
+	o := new(Object)
+	if err := ParseObjectAliased(o, data); err != nil {
 		t.Fatal(err)
 	}
 	other := []byte("text")
@@ -100,11 +100,15 @@ func FuzzParseObjectAliased(f *testing.F) {
 	f.Add([]byte(`{"a":"x","b":["y",{"c":"z\n"}],"a":"w"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		want, werr := ParseObject(bytes.Clone(data))
-		o, err := ParseObjectAliased(data)
+		o := &Object{Keys: []string{"stale"}, Vals: []Value{"stale"}}
+		err := ParseObjectAliased(o, data)
 		if (err == nil) != (werr == nil) || err != nil && err.Error() != werr.Error() {
 			t.Fatalf("%q: aliased error %v, want %v", data, err, werr)
 		}
 		if err != nil {
+			if o.Keys != nil || o.Vals != nil {
+				t.Fatalf("%q: the object keeps %s after an error", data, Marshal(o))
+			}
 			return
 		}
 		Own(o, data)

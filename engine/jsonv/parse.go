@@ -51,20 +51,26 @@ func ParseString(s string) (Value, error) {
 // object. Syntax errors are reported first; a valid document holding another
 // type fails with the message "expected a JSON object".
 func ParseObject(data []byte) (*Object, error) {
-	return parseObject(data, false)
+	return parseObject(data, false, nil)
 }
 
 // parseObject is ParseObject, with string values pointing into data when
-// alias is set (see ParseObjectAliased).
-func parseObject(data []byte, alias bool) (*Object, error) {
+// alias is set (see ParseObjectAliased), and the top-level object built in
+// *dst when dst is not nil.
+func parseObject(data []byte, alias bool, dst *Object) (*Object, error) {
 	p := getParser(data)
-	p.alias = alias
+	p.alias, p.top = alias, dst
 	v, err := p.document()
 	putParser(p)
+	o, ok := v.(*Object)
+	if err != nil || !ok {
+		if dst != nil {
+			*dst = Object{} // it may hold part of the input
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
-	o, ok := v.(*Object)
 	if !ok {
 		off := 0
 		for off < len(data) && isSpace(data[off]) {
@@ -183,8 +189,9 @@ func (p *parser) object() (Value, error) {
 	p.skipSpace()
 	if p.pos < len(p.data) && p.data[p.pos] == '}' {
 		p.pos++
+		o := p.newObject(nil, nil)
 		p.depth--
-		return &Object{}, nil
+		return o, nil
 	}
 	kbase, vbase := len(p.keys), len(p.vals)
 	var index map[string]int // key -> position, once the object is large
@@ -231,13 +238,26 @@ func (p *parser) object() (Value, error) {
 		}
 	}
 	n := len(p.keys) - kbase
-	o := &Object{Keys: p.sharedKeys(p.keys[kbase:]), Vals: make([]Value, n)}
+	o := p.newObject(p.sharedKeys(p.keys[kbase:]), make([]Value, n))
 	copy(o.Vals, p.vals[vbase:])
 	clear(p.keys[kbase:])
 	p.keys = p.keys[:kbase]
 	p.popVals(vbase)
 	p.depth--
 	return o, nil
+}
+
+// newObject returns an Object of keys and vals: *p.top for the top-level
+// object when the caller gave one (parseObject), a new one otherwise. The
+// current depth is the object's.
+func (p *parser) newObject(keys []string, vals []Value) *Object {
+	if p.depth == 1 && p.top != nil {
+		o := p.top
+		p.top = nil
+		o.Keys, o.Vals = keys, vals
+		return o
+	}
+	return &Object{Keys: keys, Vals: vals}
 }
 
 // key parses an object key and the colon after it.

@@ -22,6 +22,8 @@ type parser struct {
 	// alias lets string values without escapes point into data
 	// (ParseObjectAliased) instead of into copies.
 	alias bool
+	// top, if not nil, receives the top-level object (see newObject).
+	top *Object
 
 	// vals and keys are stacks of the elements of the arrays and objects
 	// being parsed. Each container appends its elements and, when closed,
@@ -52,13 +54,13 @@ var parserPool = sync.Pool{New: func() any { return new(parser) }}
 // getParser returns a parser ready to parse data.
 func getParser(data []byte) *parser {
 	p := parserPool.Get().(*parser)
-	p.data, p.pos, p.depth, p.strs, p.alias = data, 0, 0, nil, false
+	p.data, p.pos, p.depth, p.strs, p.alias, p.top = data, 0, 0, nil, false, nil
 	return p
 }
 
 // putParser clears p and returns it to the pool unless it grew too large.
 func putParser(p *parser) {
-	p.data, p.strs = nil, nil
+	p.data, p.strs, p.top = nil, nil, nil
 	clear(p.vals) // after an error the stacks may still hold values
 	p.vals = p.vals[:0]
 	clear(p.keys)
