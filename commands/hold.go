@@ -100,8 +100,8 @@ func (s *Server) Prepare(conn *resp.Conn, args [][]byte) bool {
 	if i := cmd.JSONArg; i > 0 && i < len(args) {
 		sess.prepared = append(sess.prepared, preparedArg{data: unsafe.SliceData(args[i]), n: len(args[i])})
 		p := &sess.prepared[len(sess.prepared)-1]
-		if cmd.Draft {
-			p.err = s.store.Draft(&p.draft, args[1], args[i])
+		if cmd.Draft != DraftNone {
+			p.err = s.store.Draft(&p.draft, args[1], args[i], cmd.Draft == DraftInsert)
 		} else {
 			p.obj, p.err = jsonv.ParseObject(args[i])
 		}

@@ -23,17 +23,17 @@ func recordCommands() []*Command {
 		c.JSONArg = arg
 		return c
 	}
-	withRecord := func(c *Command, arg int) *Command {
-		c.JSONArg, c.Draft = arg, true
+	withRecord := func(c *Command, arg int, kind DraftKind) *Command {
+		c.JSONArg, c.Draft = arg, kind
 		return c
 	}
 	return []*Command{
-		withRecord(cmd("b.insert", -3, w|FlagHold, "bucket record-json [TTL duration]", "Inserts a record; EXISTS if its key exists.", cmdInsert), 2),
+		withRecord(cmd("b.insert", -3, w|FlagHold, "bucket record-json [TTL duration]", "Inserts a record; EXISTS if its key exists.", cmdInsert), 2, DraftInsert),
 		cmd("b.insertmany", 3, w|FlagHold, "bucket records-json-array", "Inserts several records, all or none.", cmdInsertMany),
 		cmd("b.get", 3, r|FlagFast|FlagHold, "bucket key", "Returns the record with that key.", cmdGet),
 		cmd("b.mget", -3, r|FlagHold, "bucket key [key ...]", "Returns the records with those keys.", cmdMGet),
 		withJSON(cmd("b.update", -4, w|FlagHold, "bucket key changes-json [IFVERSION version]", "Merges changes into a record.", cmdUpdate), 3),
-		withRecord(cmd("b.upsert", 3, w|FlagHold, "bucket record-json", "Updates the record with the record's key, or inserts it.", cmdUpsert), 2),
+		withRecord(cmd("b.upsert", 3, w|FlagHold, "bucket record-json", "Updates the record with the record's key, or inserts it.", cmdUpsert), 2, DraftUpsert),
 		cmd("b.updatemany", 4, w, "bucket filter-json changes-json", "Merges changes into every matching record, all or none.", cmdUpdateMany),
 		cmd("b.delete", -3, w|FlagHold, "bucket key [IFVERSION version]", "Deletes a record.", cmdDelete),
 		cmd("b.deletemany", 3, w, "bucket filter-json", "Deletes every matching record.", cmdDeleteMany),
@@ -81,7 +81,7 @@ func recordArg(c *Ctx, i int) (*engine.Draft, bool) {
 		return &p.draft, true
 	}
 	d := new(engine.Draft)
-	if err := c.S.store.Draft(d, c.Args[1], c.Args[i]); err != nil {
+	if err := c.S.store.Draft(d, c.Args[1], c.Args[i], c.Cmd.Draft == DraftInsert); err != nil {
 		c.Err(err)
 		return nil, false
 	}

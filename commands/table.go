@@ -77,13 +77,24 @@ type Command struct {
 	// parses ahead of the command's turn (Server.Prepare); 0: none.
 	JSONArg int
 	// Draft says the JSONArg is a whole record, which Prepare also
-	// validates and encodes ahead (engine.Store.Draft).
-	Draft bool
+	// validates and encodes ahead (engine.Store.Draft): DraftInsert for a
+	// command that only inserts, DraftUpsert for one that may update.
+	Draft DraftKind
 	// Run executes the command.
 	Run func(c *Ctx)
 	// Subs holds subcommands by lower-case name (CLIENT, CONFIG, …).
 	Subs map[string]*Command
 }
+
+// DraftKind is how a command writes its whole-record argument (Command.Draft).
+type DraftKind uint8
+
+// The kinds of Command.Draft.
+const (
+	DraftNone   DraftKind = iota // no whole-record argument
+	DraftInsert                  // inserts it (B.INSERT)
+	DraftUpsert                  // inserts or updates with it (B.UPSERT)
+)
 
 // Table is the one command table: every command the server knows.
 type Table struct {

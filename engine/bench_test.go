@@ -194,7 +194,7 @@ func BenchmarkUpsertDrafted(b *testing.B) {
 	b.ResetTimer()
 	var d engine.Draft
 	for i := range b.N {
-		if err := s.Draft(&d, bucket, texts[i%len(texts)]); err != nil {
+		if err := s.Draft(&d, bucket, texts[i%len(texts)], false); err != nil {
 			b.Fatal(err)
 		}
 		if _, err := s.UpsertDraft(nil, "b", &d); err != nil {

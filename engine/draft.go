@@ -35,30 +35,31 @@ type Draft struct {
 // Draft parses data, a whole record (a JSON object) for an insert or an
 // upsert into the bucket, into d, and prepares the write without taking
 // the bucket's lock: it validates and encodes the record against the
-// bucket's current definition. For an unknown bucket, or a definition with
-// generated fields, nothing is done ahead. Each string is copied once, into
-// the record's text, where parsing and then encoding would copy it twice.
-// The draft does not refer to data. Errors are *jsonv.SyntaxError.
-func (s *Store) Draft(d *Draft, bucket, data []byte) error {
+// bucket's current definition. Nothing is done ahead for an unknown
+// bucket, a definition with generated fields, or, for an insert
+// (insertOnly), one with defaults, since the write could not take it.
+// Each string is copied once, into the record's text, where parsing and
+// then encoding would copy it twice. The draft does not refer to data.
+// Errors are *jsonv.SyntaxError.
+func (s *Store) Draft(d *Draft, bucket, data []byte, insertOnly bool) error {
 	*d = Draft{}
 	if err := jsonv.ParseObjectAliased(&d.obj, data); err != nil {
 		return err
 	}
-	d.prepare(s.snapshot()[string(bucket)])
+	if b := s.snapshot()[string(bucket)]; b != nil {
+		d.prepare(b, insertOnly)
+	}
 	jsonv.Own(&d.obj, data) // what the record's text did not take
 	return nil
 }
 
-// prepare does the draft's work ahead against b's definition (b may be
-// nil). d.obj is from jsonv.ParseObjectAliased: its strings are repointed
-// into the record's text.
-func (d *Draft) prepare(b *Bucket) {
-	if b == nil {
-		return
-	}
+// prepare does the draft's work ahead against b's definition (see Draft).
+// d.obj is from jsonv.ParseObjectAliased: its strings are repointed into
+// the record's text.
+func (d *Draft) prepare(b *Bucket, insertOnly bool) {
 	def := b.defNow.Load()
-	if def.HasGenerated() {
-		return // both an insert and an update need the stored record
+	if def.HasGenerated() || insertOnly && def.NeedsFill() {
+		return // see fitsInsert and fitsUpdate
 	}
 	obj := &d.obj
 	d.def = def

@@ -103,7 +103,7 @@ func TestDraftSameResult(t *testing.T) {
 					// The draft must not refer to the text it was made
 					// of, which the connection reuses.
 					data := []byte(tc.rec)
-					if err := e.s.Draft(&d, []byte("b"), data); err != nil {
+					if err := e.s.Draft(&d, []byte("b"), data, tc.op == "insert"); err != nil {
 						t.Fatalf("Draft: %v", err)
 					}
 					for i := range data {
@@ -184,7 +184,7 @@ func TestDraftConcurrentAlter(t *testing.T) {
 			defer wg.Done()
 			for i := range 200 {
 				var d engine.Draft
-				if err := e.s.Draft(&d, []byte("b"), fmt.Appendf(nil, `{"id":"%d","name":"w%d","role":"user","age":%d}`, i%20, w, i)); err != nil {
+				if err := e.s.Draft(&d, []byte("b"), fmt.Appendf(nil, `{"id":"%d","name":"w%d","role":"user","age":%d}`, i%20, w, i), false); err != nil {
 					t.Errorf("Draft: %v", err)
 					return
 				}

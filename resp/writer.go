@@ -189,8 +189,13 @@ func (w *Writer) Verbatim(format string, s string) {
 // Raw appends b, which must already be encoded in the protocol.
 func (w *Writer) Raw(b []byte) { w.B = append(w.B, b...) }
 
-// Reset empties B, keeping its capacity.
-func (w *Writer) Reset() { w.B = w.B[:0] }
+// Reset empties B, keeping its capacity, and forgets the texts left for
+// Fill.
+func (w *Writer) Reset() {
+	w.B = w.B[:0]
+	clear(w.late)
+	w.late = w.late[:0]
+}
 
 // AppendPush appends to dst the header of an out-of-band push of n elements
 // in protocol version proto: >n in RESP3, *n in RESP2. It lets a frame shared

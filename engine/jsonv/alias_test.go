@@ -2,7 +2,9 @@ package jsonv
 
 import (
 	"bytes"
+	"runtime"
 	"testing"
+	"time"
 	"unsafe"
 )
 
@@ -119,4 +121,35 @@ func FuzzParseObjectAliased(f *testing.F) {
 			t.Fatalf("aliased parse %s, want %s", Marshal(o), Marshal(want))
 		}
 	})
+}
+
+// TestParseObjectAliasedFreesInput: after Own, nothing keeps the input
+// alive, not even the header of a value dropped for a repeated key, which
+// shares a block with headers that the object keeps.
+func TestParseObjectAliasedFreesInput(t *testing.T) {
+	freed := make(chan struct{})
+	o := func() *Object {
+		data := []byte(`{"a":"first","b":"kept","a":"last","o":{"k":"x","k":"y"},"n":["z"]}`)
+		runtime.AddCleanup(&data[0], func(struct{}) { close(freed) }, struct{}{})
+		o := new(Object)
+		if err := ParseObjectAliased(o, data); err != nil {
+			t.Fatal(err)
+		}
+		Own(o, data)
+		return o
+	}()
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		runtime.GC()
+		select {
+		case <-freed:
+			if got := string(Marshal(o)); got != `{"a":"last","b":"kept","o":{"k":"y"},"n":["z"]}` {
+				t.Errorf("object %s", got)
+			}
+			return
+		case <-time.After(10 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the input is still reachable from the object after Own")
+		}
+	}
 }

@@ -218,6 +218,12 @@ func (p *parser) object() (Value, error) {
 			}
 		}
 		if at >= 0 {
+			if p.alias {
+				// The value dropped is out of the caller's reach, so Own
+				// would miss it; its header shares a block with kept
+				// ones, which must not keep the input alive.
+				Own(p.vals[vbase+at], p.data)
+			}
 			p.vals[vbase+at] = v
 		} else {
 			p.keys = append(p.keys, key)
