@@ -24,12 +24,9 @@ type Draft struct {
 	// was done ahead.
 	def    *schema.Definition
 	issues []schema.Issue // def.Validate(obj)
-	// canon is def.Canonical(obj) with its strings moved into the text of
-	// rec, the new record but for its metadata; rec is nil when there are
-	// issues. canon is a copy, not a pointer: a Draft is moved (it lives in
-	// a slice that grows), so it must not point into itself.
-	canon jsonv.Object
-	rec   *Record
+	// rec is the new record but for its metadata: def.Canonical(obj),
+	// encoded, its strings moved into its text. nil when there are issues.
+	rec *Record
 }
 
 // Draft parses data, a whole record (a JSON object) for an insert or an
@@ -78,7 +75,6 @@ func (d *Draft) prepare(b *Bucket, insertOnly bool) {
 	}
 	vals := canon.Vals[:len(canon.Vals):len(canon.Vals)]
 	body := encodeRecord(sh, vals, true)
-	d.canon = *canon
 	d.rec = &Record{shape: sh, vals: unsafe.SliceData(vals), body: unsafe.SliceData(body), bodyLen: uint32(len(body))}
 }
 

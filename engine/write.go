@@ -357,7 +357,7 @@ func (b *Bucket) update(t *Tx, e *entry, changes *jsonv.Object, owned bool, d *D
 		if len(d.issues) > 0 {
 			return nil, &ValidationError{Bucket: b.name, Issues: d.issues}
 		}
-		if err := b.checkUnique(t, &d.canon, e); err != nil {
+		if err := b.checkUnique(t, d.rec.Fields(), e); err != nil {
 			return nil, err
 		}
 		return b.replaced(t, e, d.record(b, old.Version+1, old.CreatedAt, t.now, old.ExpiresAt)), nil
