@@ -2,7 +2,7 @@ package commands
 
 import (
 	"bucketd/engine"
-	"bucketd/engine/jsonv"
+	"bucketd/jsonv"
 )
 
 func bucketCommands() []*Command {

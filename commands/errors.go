@@ -4,7 +4,7 @@ import (
 	"errors"
 
 	"bucketd/engine"
-	"bucketd/engine/jsonv"
+	"bucketd/jsonv"
 )
 
 // errPlain marks a failure whose ERR reply was written by ErrMsg.

@@ -4,7 +4,7 @@ import (
 	"unsafe"
 
 	"bucketd/engine"
-	"bucketd/engine/jsonv"
+	"bucketd/jsonv"
 	"bucketd/resp"
 )
 

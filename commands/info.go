@@ -105,7 +105,7 @@ func infoStats(s *Server, b *strings.Builder) {
 	field(b, "pubsub_channels", s.hub.NumChannels())
 	field(b, "pubsub_patterns", s.hub.NumPat())
 	field(b, "pubsub_messages_delivered", s.hub.Delivered())
-	field(b, "events_published", s.events.published.Load())
+	field(b, "events_published", s.events.Published())
 	field(b, "client_output_buffer_limit_disconnections", s.netStat(func() int64 { return s.net.OutputLimitDisconnections.Load() }))
 }
 

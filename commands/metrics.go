@@ -118,7 +118,7 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descMemory, prometheus.GaugeValue, float64(info.MemoryBytes), name)
 		ch <- prometheus.MustNewConstMetric(descRestarts, prometheus.CounterValue, float64(restarts[name]), name)
 	}
-	ch <- prometheus.MustNewConstMetric(descEvents, prometheus.CounterValue, float64(s.events.published.Load()))
+	ch <- prometheus.MustNewConstMetric(descEvents, prometheus.CounterValue, float64(s.events.Published()))
 	ch <- prometheus.MustNewConstMetric(descDelivered, prometheus.CounterValue, float64(s.hub.Delivered()))
 	subs, clients := 0, 0
 	if s.net != nil {

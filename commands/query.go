@@ -3,7 +3,7 @@ package commands
 import (
 	"errors"
 
-	"bucketd/engine/live"
+	"bucketd/live"
 	"bucketd/pubsub"
 	"bucketd/resp"
 )

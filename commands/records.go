@@ -7,9 +7,9 @@ import (
 
 	"bucketd/engine"
 	"bucketd/engine/filter"
-	"bucketd/engine/jsonv"
 	"bucketd/engine/query"
 	"bucketd/engine/schema"
+	"bucketd/jsonv"
 )
 
 func recordCommands() []*Command {

@@ -10,7 +10,7 @@ import (
 
 	"bucketd/cpus"
 	"bucketd/engine"
-	"bucketd/engine/live"
+	"bucketd/live"
 	"bucketd/pubsub"
 	"bucketd/resp"
 	"bucketd/snapshot"
@@ -91,7 +91,7 @@ type Server struct {
 	runID   string
 	stats   counters
 	slowlog slowLog
-	events  *eventPublisher
+	events  *live.Events
 	queries *live.Manager
 	persist *snapshot.Persistence // nil: --appendonly no
 	ops     opsSampler
@@ -119,7 +119,7 @@ func New(cfg Config, store *engine.Store, log zerolog.Logger) *Server {
 		runID:   hex.EncodeToString(id),
 	}
 	s.slowlog.configure(cfg)
-	s.events = newEventPublisher(s.hub)
+	s.events = live.NewEvents(s.hub)
 	store.AddObserver(s.events)
 	s.queries = live.New(live.Options{Store: store, Hub: s.hub, Log: log, Revoke: s.revokeQueryChannel})
 	store.AddObserver(s.queries)

@@ -4,7 +4,7 @@ import (
 	"sync"
 	"time"
 
-	"bucketd/engine/jsonv"
+	"bucketd/jsonv"
 )
 
 // opsSampler computes instantaneous_ops_per_sec as Redis does: the command
@@ -137,7 +137,7 @@ func cmdStoreStats(c *Ctx) {
 	b = append(b, `,"published":`...)
 	b = jsonv.AppendNumber(b, float64(qs.Published))
 	b = append(b, `},"events":{"published":`...)
-	b = jsonv.AppendNumber(b, float64(s.events.published.Load()))
+	b = jsonv.AppendNumber(b, float64(s.events.Published()))
 	b = append(b, `,"delivered":`...)
 	b = jsonv.AppendNumber(b, float64(s.hub.Delivered()))
 	b = append(b, `},"persistence":{"enabled":`...)

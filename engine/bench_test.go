@@ -7,7 +7,7 @@ import (
 
 	"bucketd/engine"
 	"bucketd/engine/filter"
-	"bucketd/engine/jsonv"
+	"bucketd/jsonv"
 )
 
 // The benchmark bucket: 5-field records, 2 secondary indexes, 1 unique field.

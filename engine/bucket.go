@@ -8,8 +8,8 @@ import (
 	"github.com/tidwall/btree"
 
 	"bucketd/engine/index"
-	"bucketd/engine/jsonv"
 	"bucketd/engine/schema"
+	"bucketd/jsonv"
 )
 
 // entry is a record's slot in its bucket. The slot outlives updates (its

@@ -1,6 +1,6 @@
 package engine
 
-import "bucketd/engine/jsonv"
+import "bucketd/jsonv"
 
 // Op is the kind of a committed change.
 type Op uint8

@@ -4,8 +4,8 @@ import (
 	"math"
 	"unsafe"
 
-	"bucketd/engine/jsonv"
 	"bucketd/engine/schema"
+	"bucketd/jsonv"
 )
 
 // Draft is a whole-record write (an insert or an upsert) with the work that

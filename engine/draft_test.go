@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"bucketd/engine"
-	"bucketd/engine/jsonv"
+	"bucketd/jsonv"
 )
 
 const draftUsers = `{"key":"id","schema":{"id":{"type":"string"},"name":{"type":"string","required":true,"minLength":1},` +

@@ -10,7 +10,7 @@ import (
 
 	"bucketd/engine"
 	"bucketd/engine/filter"
-	"bucketd/engine/jsonv"
+	"bucketd/jsonv"
 )
 
 // fakeClock is the store's clock in tests: Unix ms that move only when the

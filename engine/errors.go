@@ -4,8 +4,8 @@ import (
 	"errors"
 	"fmt"
 
-	"bucketd/engine/jsonv"
 	"bucketd/engine/schema"
+	"bucketd/jsonv"
 )
 
 // ErrInvalidName is returned for a bucket or query name outside

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"bucketd/engine/jsonv"
+	"bucketd/jsonv"
 )
 
 func TestInsertMany(t *testing.T) {

@@ -9,7 +9,7 @@ import (
 	"unicode/utf8"
 
 	"bucketd/engine"
-	"bucketd/engine/jsonv"
+	"bucketd/jsonv"
 )
 
 // The model of one bucket for TestModel: records in a plain map, the

@@ -10,7 +10,7 @@ import (
 
 	"bucketd/engine"
 	"bucketd/engine/filter"
-	"bucketd/engine/jsonv"
+	"bucketd/jsonv"
 )
 
 // The model-based random test (bbolt simulation_test.go style): random

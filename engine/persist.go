@@ -3,8 +3,8 @@ package engine
 import (
 	"fmt"
 
-	"bucketd/engine/jsonv"
 	"bucketd/engine/schema"
+	"bucketd/jsonv"
 )
 
 // BucketImage is one bucket as a snapshot holds it.

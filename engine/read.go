@@ -4,8 +4,8 @@ import (
 	"slices"
 
 	"bucketd/engine/filter"
-	"bucketd/engine/jsonv"
 	"bucketd/engine/query"
+	"bucketd/jsonv"
 )
 
 // read runs fn on the named bucket under its read lock, or inside t when t

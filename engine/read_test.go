@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"bucketd/engine"
-	"bucketd/engine/jsonv"
 	"bucketd/engine/query"
+	"bucketd/jsonv"
 )
 
 func TestReads(t *testing.T) {

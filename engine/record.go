@@ -6,7 +6,7 @@ import (
 	"sync"
 	"unsafe"
 
-	"bucketd/engine/jsonv"
+	"bucketd/jsonv"
 )
 
 // Record is one stored record. Records are immutable: a write replaces the

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"bucketd/engine"
-	"bucketd/engine/jsonv"
+	"bucketd/jsonv"
 )
 
 // TestRecordText checks the stored form of records: the JSON text is the

@@ -11,8 +11,8 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"bucketd/engine/jsonv"
 	"bucketd/engine/schema"
+	"bucketd/jsonv"
 )
 
 var nameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]{0,127}$`)

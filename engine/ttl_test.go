@@ -8,8 +8,8 @@ import (
 
 	"bucketd/engine"
 	"bucketd/engine/filter"
-	"bucketd/engine/jsonv"
 	"bucketd/engine/query"
+	"bucketd/jsonv"
 )
 
 const sessionsDef = `{"key":"id","schema":{

@@ -4,7 +4,7 @@ import (
 	"sort"
 	"sync"
 
-	"bucketd/engine/jsonv"
+	"bucketd/jsonv"
 )
 
 type undoKind uint8

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"bucketd/engine"
-	"bucketd/engine/jsonv"
+	"bucketd/jsonv"
 )
 
 const (

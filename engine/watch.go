@@ -1,6 +1,6 @@
 package engine
 
-import "bucketd/engine/jsonv"
+import "bucketd/jsonv"
 
 // watchEntry counts the writes to one watched key of a bucket.
 type watchEntry struct {

@@ -2,8 +2,8 @@ package engine
 
 import (
 	"bucketd/engine/filter"
-	"bucketd/engine/jsonv"
 	"bucketd/engine/schema"
+	"bucketd/jsonv"
 )
 
 // write runs fn on the named bucket inside t, or, when t is nil, inside a

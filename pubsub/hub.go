@@ -148,20 +148,28 @@ func (f *frames) get(proto int) []byte {
 		i = 1
 	}
 	if f.enc[i] == nil {
-		var b []byte
 		if f.pattern == "" {
-			b = resp.AppendPush(b, proto, 3)
-			b = resp.AppendBulkString(b, "message")
+			f.enc[i] = AppendMessage(nil, proto, f.channel, f.payload)
 		} else {
-			b = resp.AppendPush(b, proto, 4)
+			b := resp.AppendPush(nil, proto, 4)
 			b = resp.AppendBulkString(b, "pmessage")
 			b = resp.AppendBulkString(b, f.pattern)
+			b = resp.AppendBulkString(b, f.channel)
+			f.enc[i] = redcon.AppendBulk(b, f.payload)
 		}
-		b = resp.AppendBulkString(b, f.channel)
-		b = redcon.AppendBulk(b, f.payload)
-		f.enc[i] = b
 	}
 	return f.enc[i]
+}
+
+// AppendMessage appends a `message` frame carrying payload on channel in
+// protocol proto (a RESP2 array or a RESP3 push): the frame Publish sends
+// to a channel's subscribers. It is the one encoder of that frame; the live
+// queries use it to give one new subscriber the current result.
+func AppendMessage(dst []byte, proto int, channel string, payload []byte) []byte {
+	dst = resp.AppendPush(dst, proto, 3)
+	dst = resp.AppendBulkString(dst, "message")
+	dst = resp.AppendBulkString(dst, channel)
+	return redcon.AppendBulk(dst, payload)
 }
 
 // Publish delivers payload to the channel's subscribers and to those of

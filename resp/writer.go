@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strconv"
 
-	"bucketd/engine/jsonv"
+	"bucketd/jsonv"
 
 	"github.com/tidwall/redcon"
 )

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"bucketd/engine"
-	"bucketd/engine/jsonv"
+	"bucketd/jsonv"
 )
 
 // Fsync policies, as Redis's appendfsync.

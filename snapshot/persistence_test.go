@@ -17,7 +17,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"bucketd/engine"
-	"bucketd/engine/jsonv"
+	"bucketd/jsonv"
 )
 
 const (

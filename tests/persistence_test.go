@@ -677,7 +677,7 @@ func TestPersistQueryDefinitions(t *testing.T) {
 	s := Start(t)
 	r := newRC(t, s, 2)
 	if !hasCommand(t, r.c, "QUERY.DEFINE") {
-		t.Skip("QUERY.DEFINE does not exist yet (reactive queries: engine/live + commands/query.go, in progress); query definition persistence is untested")
+		t.Skip("QUERY.DEFINE does not exist yet (reactive queries: live + commands/query.go, in progress); query definition persistence is untested")
 	}
 	r.define("kv", pKVDef)
 	r.insert("kv", `{"k":"a","v":1}`, `{"k":"b","v":2}`)

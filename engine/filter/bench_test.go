@@ -3,7 +3,7 @@ package filter
 import (
 	"testing"
 
-	"bucketd/engine/jsonv"
+	"bucketd/jsonv"
 )
 
 // mapRecord is a map-backed Getter, closer to a stored record than a

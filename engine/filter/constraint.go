@@ -1,6 +1,6 @@
 package filter
 
-import "bucketd/engine/jsonv"
+import "bucketd/jsonv"
 
 // Constraint is a condition on one field implied by the whole filter, for
 // index planning: every record that matches the filter satisfies every

@@ -4,7 +4,7 @@ import (
 	"sort"
 	"strings"
 
-	"bucketd/engine/jsonv"
+	"bucketd/jsonv"
 )
 
 // MaxNesting is the deepest nesting of $or and $and that Parse accepts. A

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"bucketd/engine/jsonv"
+	"bucketd/jsonv"
 )
 
 // rec parses a record literal.

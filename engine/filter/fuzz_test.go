@@ -5,7 +5,7 @@ import (
 	"slices"
 	"testing"
 
-	"bucketd/engine/jsonv"
+	"bucketd/jsonv"
 )
 
 // addSeeds adds every filter of the match table (and some broken ones) to

@@ -5,7 +5,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"bucketd/engine/jsonv"
+	"bucketd/jsonv"
 )
 
 // Match reports whether the record behind g satisfies the filter. It does

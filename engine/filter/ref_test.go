@@ -4,7 +4,7 @@ import (
 	"math/rand/v2"
 	"strings"
 
-	"bucketd/engine/jsonv"
+	"bucketd/jsonv"
 )
 
 // refMatch is a direct, uncompiled reading of the filter rules, used as a

@@ -3,7 +3,7 @@ package index
 import (
 	"fmt"
 
-	"bucketd/engine/jsonv"
+	"bucketd/jsonv"
 )
 
 // Check verifies the index against all, which yields every (value, item)

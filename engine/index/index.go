@@ -3,7 +3,7 @@ package index
 import (
 	"cmp"
 
-	"bucketd/engine/jsonv"
+	"bucketd/jsonv"
 )
 
 // Index is a secondary index on one field: a hash from each distinct scalar

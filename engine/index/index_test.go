@@ -9,7 +9,7 @@ import (
 	"slices"
 	"testing"
 
-	"bucketd/engine/jsonv"
+	"bucketd/jsonv"
 )
 
 // rec stands for the engine's record slot.

@@ -1,6 +1,6 @@
 package index
 
-import "bucketd/engine/jsonv"
+import "bucketd/jsonv"
 
 // Unique maps each distinct scalar value of a unique field to the one item
 // that holds it. Values match as in Index: 1 and 1.0 are the same value,

@@ -6,7 +6,7 @@ import (
 	"sort"
 
 	"bucketd/engine/filter"
-	"bucketd/engine/jsonv"
+	"bucketd/jsonv"
 )
 
 // aggFunc is a parsed aggregate function.

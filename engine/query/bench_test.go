@@ -3,7 +3,7 @@ package query
 import (
 	"testing"
 
-	"bucketd/engine/jsonv"
+	"bucketd/jsonv"
 )
 
 // mapRec is a map-backed Record with a pre-encoded JSON form, like a stored

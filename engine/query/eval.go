@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"bucketd/engine/jsonv"
+	"bucketd/jsonv"
 )
 
 // Eval appends the query's result, as JSON, to dst and returns the extended

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"bucketd/engine/filter"
-	"bucketd/engine/jsonv"
+	"bucketd/jsonv"
 )
 
 func FuzzParse(f *testing.F) {

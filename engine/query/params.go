@@ -1,6 +1,6 @@
 package query
 
-import "bucketd/engine/jsonv"
+import "bucketd/jsonv"
 
 // Substitute returns v with every placeholder replaced by a deep copy of its
 // parameter. A placeholder is a string value (an object value or an array

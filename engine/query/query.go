@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"bucketd/engine/filter"
-	"bucketd/engine/jsonv"
+	"bucketd/jsonv"
 )
 
 // Record is a stored record as the query sees it. Implementations must not

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"bucketd/engine/filter"
-	"bucketd/engine/jsonv"
+	"bucketd/jsonv"
 )
 
 // testRec is a Record backed by a parsed JSON object.

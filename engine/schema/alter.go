@@ -4,7 +4,7 @@ import (
 	"errors"
 	"slices"
 
-	"bucketd/engine/jsonv"
+	"bucketd/jsonv"
 )
 
 // Alter applies the changes of BUCKET.ALTER and returns the new definition;

@@ -4,7 +4,7 @@ import (
 	"math"
 	"slices"
 
-	"bucketd/engine/jsonv"
+	"bucketd/jsonv"
 )
 
 // Type is the declared type of a schema field.

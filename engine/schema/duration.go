@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
-	"bucketd/engine/jsonv"
+	"bucketd/jsonv"
 )
 
 // maxDuration is the largest duration accepted, in ms: 2^53, so that every

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"bucketd/engine/jsonv"
+	"bucketd/jsonv"
 )
 
 func TestParseDuration(t *testing.T) {

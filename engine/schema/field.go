@@ -7,7 +7,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"bucketd/engine/jsonv"
+	"bucketd/jsonv"
 )
 
 // Field is one field of a bucket schema. Fields are built by Parse and Alter

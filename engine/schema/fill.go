@@ -6,7 +6,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"bucketd/engine/jsonv"
+	"bucketd/jsonv"
 )
 
 // IDGen makes the random identifiers of generated fields. Tests inject a

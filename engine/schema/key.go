@@ -3,7 +3,7 @@ package schema
 import (
 	"strconv"
 
-	"bucketd/engine/jsonv"
+	"bucketd/jsonv"
 )
 
 // ParseKey converts a primary-key command argument to the key field's type:

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"bucketd/engine/jsonv"
+	"bucketd/jsonv"
 )
 
 // usersDef is the example definition of PROTOCOL.md.

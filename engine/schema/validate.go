@@ -6,7 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"bucketd/engine/jsonv"
+	"bucketd/jsonv"
 )
 
 // The issue codes (Issue.Code).

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"bucketd/engine/jsonv"
+	"bucketd/jsonv"
 )
 
 // issuesText renders issues as "field/code/message; …" for comparison.

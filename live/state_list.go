@@ -6,8 +6,8 @@ import (
 	"github.com/tidwall/btree"
 
 	"bucketd/engine"
-	"bucketd/engine/jsonv"
 	"bucketd/engine/query"
+	"bucketd/jsonv"
 )
 
 // listState maintains a query whose result is records: the members in

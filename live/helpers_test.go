@@ -11,7 +11,7 @@ import (
 
 	"bucketd/engine"
 	"bucketd/engine/filter"
-	"bucketd/engine/jsonv"
+	"bucketd/jsonv"
 	"bucketd/pubsub"
 )
 

@@ -7,6 +7,7 @@ import (
 
 	"bucketd/engine"
 	"bucketd/engine/query"
+	"bucketd/pubsub"
 )
 
 // errRetired reports a full read that found its bucket watch retired: the
@@ -195,7 +196,7 @@ func (m *Manager) publish(ch *channel, res []byte, err error) (done bool) {
 			ch.pending = nil
 		default:
 			for _, p := range ch.pending {
-				p.sub.Push(appendMessage(nil, p.sub.Proto(), p.alias, res))
+				p.sub.Push(pubsub.AppendMessage(nil, p.sub.Proto(), p.alias, res))
 			}
 			ch.pending = nil
 		}

@@ -7,8 +7,8 @@ import (
 	"github.com/tidwall/btree"
 
 	"bucketd/engine"
-	"bucketd/engine/jsonv"
 	"bucketd/engine/query"
+	"bucketd/jsonv"
 )
 
 // state is the incrementally maintained form of one channel's result. Its

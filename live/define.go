@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"sort"
 
-	"bucketd/engine/jsonv"
+	"bucketd/jsonv"
 )
 
 // Define defines query name with its JSON definition (QUERY.DEFINE). The

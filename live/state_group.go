@@ -6,8 +6,8 @@ import (
 	"github.com/tidwall/btree"
 
 	"bucketd/engine"
-	"bucketd/engine/jsonv"
 	"bucketd/engine/query"
+	"bucketd/jsonv"
 )
 
 // groupState maintains an aggregate with groupBy: each member remembers its

@@ -2,8 +2,8 @@ package live
 
 import (
 	"bucketd/engine"
-	"bucketd/engine/jsonv"
 	"bucketd/engine/query"
+	"bucketd/jsonv"
 )
 
 // aggState maintains count, sum, avg, min or max over the records that

@@ -5,8 +5,8 @@ import (
 	"sync"
 
 	"bucketd/engine"
-	"bucketd/engine/jsonv"
 	"bucketd/engine/query"
+	"bucketd/jsonv"
 )
 
 // bucketWatch is the manager's bookkeeping for one bucket that live

@@ -1,7 +1,9 @@
-// Package live runs bucketd's reactive queries (PROTOCOL.md section 7): the
-// QUERY.* definitions and their live result channels, "query.<name>" and
-// "query.<name>:<params>", on the pub/sub hub. It knows nothing of RESP
-// framing beyond the one message frame it pushes to a new subscriber.
+// Package live holds the observers of the store that feed pub/sub: the
+// change events on bucket.<name>.<op> (Events) and the reactive queries
+// (docs/commands.md, "Reactive queries"): the QUERY.* definitions and their
+// live result channels, "query.<name>" and "query.<name>:<params>", on the
+// pub/sub hub. It sits outside package engine, which knows nothing of
+// pub/sub, and frames messages only through pubsub.AppendMessage.
 //
 // # Model
 //

@@ -1,29 +1,35 @@
-package commands
+package live
 
 import (
 	"sync"
 	"sync/atomic"
 
 	"bucketd/engine"
-	"bucketd/engine/jsonv"
+	"bucketd/jsonv"
 	"bucketd/pubsub"
 )
 
-// eventPublisher turns committed changes into pub/sub messages on
+// Events turns committed changes into pub/sub messages on
 // bucket.<name>.<inserted|updated|deleted|cleared>. It runs inside the
 // commit, with the bucket locked, so one bucket's events leave in commit
 // order; Publish never blocks, and a payload is only built when somebody
 // listens on a matching channel.
-type eventPublisher struct {
+type Events struct {
 	hub       *pubsub.Hub
 	published atomic.Int64
 	names     sync.Map // bucket name → *[5]string, the channel of each Op
 }
 
-func newEventPublisher(h *pubsub.Hub) *eventPublisher { return &eventPublisher{hub: h} }
+// NewEvents returns the publisher of h's change events; register it with
+// engine.Store.AddObserver.
+func NewEvents(h *pubsub.Hub) *Events { return &Events{hub: h} }
+
+// Published returns how many changes have been committed (and offered as
+// events) since the start.
+func (p *Events) Published() int64 { return p.published.Load() }
 
 // channel returns bucket.<name>.<op>, built once per bucket.
-func (p *eventPublisher) channel(bucket string, op engine.Op) string {
+func (p *Events) channel(bucket string, op engine.Op) string {
 	v, ok := p.names.Load(bucket)
 	if !ok {
 		var names [5]string
@@ -36,7 +42,7 @@ func (p *eventPublisher) channel(bucket string, op engine.Op) string {
 }
 
 // Committed implements engine.Observer.
-func (p *eventPublisher) Committed(changes []engine.Change) {
+func (p *Events) Committed(changes []engine.Change) {
 	p.published.Add(int64(len(changes)))
 	if p.hub.Idle() {
 		return

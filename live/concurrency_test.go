@@ -6,7 +6,7 @@ import (
 	"sync"
 	"testing"
 
-	"bucketd/engine/jsonv"
+	"bucketd/jsonv"
 )
 
 // TestConcurrentChurn writes, subscribes, unsubscribes, defines and drops

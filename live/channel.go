@@ -5,8 +5,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"bucketd/engine/jsonv"
 	"bucketd/engine/query"
+	"bucketd/jsonv"
 	"bucketd/pubsub"
 )
 
@@ -131,7 +131,7 @@ func (m *Manager) Subscribe(sub pubsub.Subscriber, alias string) bool {
 		m.poke(ch) // first subscriber: the worker reads the bucket
 	case ch.sched.Load() == schedIdle && ch.hasLast:
 		// Up to date: this subscriber alone gets the current result.
-		sub.Push(appendMessage(nil, sub.Proto(), alias, ch.last))
+		sub.Push(pubsub.AppendMessage(nil, sub.Proto(), alias, ch.last))
 	default:
 		// An evaluation is due: its result is this subscriber's first.
 		ch.pending = append(ch.pending, pendingSub{sub, alias})

@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"bucketd/engine"
-	"bucketd/engine/jsonv"
+	"bucketd/jsonv"
 )
 
 // ChannelPrefix starts the name of every reactive query channel.

@@ -8,9 +8,8 @@ import (
 
 	"bucketd/engine"
 	"bucketd/engine/filter"
-	"bucketd/engine/jsonv"
 	"bucketd/engine/query"
-	"bucketd/pubsub"
+	"bucketd/jsonv"
 )
 
 const itemsDef = `{"key":"id","schema":{"id":{"type":"string"},"g":{"type":"string"},"n":{"type":"number"}},"indexes":["g"]}`
@@ -38,20 +37,6 @@ func TestCanonicalChannel(t *testing.T) {
 		got, name, _, ok := CanonicalChannel(tc.in)
 		if ok != tc.ok || got != tc.want || name != tc.name {
 			t.Errorf("CanonicalChannel(%q) = %q, %q, %v; want %q, %q, %v", tc.in, got, name, ok, tc.want, tc.name, tc.ok)
-		}
-	}
-}
-
-func TestAppendMessageMatchesHub(t *testing.T) {
-	for _, proto := range []int{2, 3} {
-		h := pubsub.NewHub()
-		s := &fakeSub{proto: proto}
-		h.Subscribe(s, `query.q:{"a":1}`)
-		h.Publish(`query.q:{"a":1}`, []byte(`[{"x":"é"}]`))
-		want := string(s.frames[0])
-		got := string(appendMessage(nil, proto, `query.q:{"a":1}`, []byte(`[{"x":"é"}]`)))
-		if got != want {
-			t.Errorf("proto %d: appendMessage = %q, hub sends %q", proto, got, want)
 		}
 	}
 }

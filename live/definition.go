@@ -4,8 +4,8 @@ import (
 	"errors"
 
 	"bucketd/engine"
-	"bucketd/engine/jsonv"
 	"bucketd/engine/query"
+	"bucketd/jsonv"
 )
 
 // definition is one defined query. It is immutable once installed.
