@@ -11,12 +11,15 @@ import (
 	"bucketd/resp"
 )
 
-// Subscriber receives message frames. Implementations must not block in
-// Push. *resp.Conn is one.
+// Subscriber receives message frames. Push is called under the hub's read
+// lock, by any publisher: it must not block, nor do more work than copying
+// the frame (a subscriber that falls behind is disconnected by its own
+// goroutine, not by the publisher). *resp.Conn is one.
 type Subscriber interface {
 	// Proto returns the protocol version (2 or 3) frames must be in.
 	Proto() int
-	// Push queues one frame; false means the subscriber is gone.
+	// Push queues one frame, which it must copy (the frame is shared and
+	// reused); false means the subscriber is gone or was just cut.
 	Push(frame []byte) bool
 }
 

@@ -58,13 +58,13 @@ type Conn struct {
 
 	outMu     sync.Mutex // guards the fields below
 	async     bool       // a writer goroutine owns the socket's write side
-	out       []byte     // queued output not yet taken by the writer
-	spare     []byte     // a drained buffer kept for reuse
-	inflight  int        // bytes the writer is writing now
-	softSince time.Time  // when pending output first passed the soft limit
+	out       outQueue   // queued output, written in place by the writer
+	writing   bool       // the writer is writing from out's chunks
+	softSince time.Time  // when the output first passed the soft limit
 	holding   bool       // Push keeps frames in held until Release
-	held      []byte
+	held      outQueue
 	closed    bool // no more output is accepted
+	cut       bool // closed for passing the output limit: the writer disconnects
 	wake      chan struct{}
 	writerEnd chan struct{}
 }
@@ -175,7 +175,7 @@ func (c *Conn) Sync() {
 		c.outMu.Unlock()
 		return
 	}
-	c.queueLocked(c.W.B)
+	c.queueLocked(c.W.B) // a cut connection is closed by its writer
 	c.outMu.Unlock()
 	c.W.B = c.W.B[:0]
 }
@@ -197,49 +197,45 @@ func (c *Conn) Hold() {
 func (c *Conn) Release() {
 	c.W.Fill()
 	c.outMu.Lock()
-	ok := true
 	if len(c.W.B) > 0 {
-		ok = c.queueLocked(c.W.B)
+		c.queueLocked(c.W.B)
 	}
-	if ok && len(c.held) > 0 {
-		ok = c.queueLocked(c.held)
+	if c.closed {
+		c.held.release()
+	} else if c.held.pending() > 0 {
+		// Counted against the limit when pushed: only moved now.
+		c.held.moveTo(&c.out)
+		c.signalLocked()
 	}
-	c.held = nil
 	c.holding = false
 	c.outMu.Unlock()
 	c.W.B = c.W.B[:0]
-	if !ok {
-		c.srv.outputLimitReached(c)
-	}
 }
 
-// Push queues a message frame for an asynchronous connection. It never
-// blocks and never writes to the socket. It returns false when the
-// connection is closed or was just disconnected for passing its output
-// buffer limit. Safe for concurrent use.
+// Push queues a message frame for an asynchronous connection: it copies
+// the frame into the connection's output queue and wakes its writer. It
+// never blocks, never writes to the socket and never copies more than the
+// frame, so that a publisher can call it under its own locks. It returns
+// false when the connection is closed, or is cut by this frame for passing
+// its output buffer limit: then the queue's chunks go back to the pool and
+// the connection's writer goroutine disconnects and counts it, off the
+// publisher's path. Safe for concurrent use.
 func (c *Conn) Push(frame []byte) bool {
 	c.outMu.Lock()
 	if c.closed || !c.async {
 		c.outMu.Unlock()
 		return false
 	}
-	if c.holding {
-		c.held = append(c.held, frame...)
-		if !c.checkLimitLocked() {
-			c.closed = true
-			c.out, c.held = nil, nil
-			c.signalLocked()
-			c.outMu.Unlock()
-			c.srv.outputLimitReached(c)
-			return false
-		}
+	if !c.admitLocked(len(frame)) {
+		c.cutLocked()
 		c.outMu.Unlock()
-		return true
-	}
-	if !c.queueLocked(frame) {
-		c.outMu.Unlock()
-		c.srv.outputLimitReached(c)
 		return false
+	}
+	if c.holding {
+		c.held.push(frame)
+	} else {
+		c.out.push(frame)
+		c.signalLocked()
 	}
 	c.outMu.Unlock()
 	return true
@@ -250,33 +246,47 @@ func (c *Conn) Push(frame []byte) bool {
 func (c *Conn) Pending() int {
 	c.outMu.Lock()
 	defer c.outMu.Unlock()
-	return len(c.out) + c.inflight
+	return c.out.pending() + c.held.pending()
+}
+
+// OutputMemory returns the bytes of the chunks an asynchronous
+// connection's output queue holds: at most its output limit and one
+// chunk. Safe for concurrent use.
+func (c *Conn) OutputMemory() int {
+	c.outMu.Lock()
+	defer c.outMu.Unlock()
+	return c.out.memory() + c.held.memory()
 }
 
 // queueLocked appends b to the output queue and wakes the writer. It
-// returns false, and marks the connection closed, when the pub/sub output
-// buffer limit is passed. c.outMu must be held.
+// returns false when b would pass the pub/sub output buffer limit: the
+// connection is then cut (see cutLocked). Output for a connection closed
+// otherwise is dropped. c.outMu must be held.
 func (c *Conn) queueLocked(b []byte) bool {
-	c.out = append(c.out, b...)
-	if !c.checkLimitLocked() {
-		c.closed = true
-		c.out = nil
-		c.signalLocked()
+	if c.closed {
+		return !c.cut
+	}
+	if !c.admitLocked(len(b)) {
+		c.cutLocked()
 		return false
 	}
+	c.out.push(b)
 	c.signalLocked()
 	return true
 }
 
-// checkLimitLocked applies Redis's client-output-buffer-limit rule for
-// pub/sub clients. c.outMu must be held.
-func (c *Conn) checkLimitLocked() bool {
+// admitLocked applies Redis's client-output-buffer-limit rule for pub/sub
+// clients to the output queued so far and n bytes more: it reports
+// whether they may be queued. The queues count what they account for
+// (outQueue.accounted), so a connection never holds more than its hard
+// limit and one chunk per queue. c.outMu must be held.
+func (c *Conn) admitLocked(n int) bool {
 	lim := c.srv.OutputLimit()
-	pending := int64(len(c.out) + len(c.held) + c.inflight)
-	if lim.Hard > 0 && pending > lim.Hard {
+	total := int64(c.out.accounted() + c.held.accounted() + n)
+	if lim.Hard > 0 && total > lim.Hard {
 		return false
 	}
-	if lim.Soft > 0 && pending > lim.Soft {
+	if lim.Soft > 0 && total > lim.Soft {
 		now := time.Now()
 		if c.softSince.IsZero() {
 			c.softSince = now
@@ -289,6 +299,22 @@ func (c *Conn) checkLimitLocked() bool {
 	return true
 }
 
+// cutLocked closes the connection for passing its output limit, at the
+// cost of giving its chunks back: the chunks the writer is writing from
+// are given back by the writer, which also wakes (its socket's write
+// deadline is moved to the past), closes the socket, logs and counts the
+// disconnection. c.outMu must be held.
+func (c *Conn) cutLocked() {
+	c.closed, c.cut = true, true
+	c.held.release()
+	if c.writing {
+		c.nc.SetWriteDeadline(time.Unix(1, 0))
+	} else {
+		c.out.release()
+	}
+	c.signalLocked()
+}
+
 func (c *Conn) signalLocked() {
 	if c.wake != nil {
 		select {
@@ -298,13 +324,17 @@ func (c *Conn) signalLocked() {
 	}
 }
 
-// writer owns the socket's write side of an asynchronous connection.
+// writer owns the socket's write side of an asynchronous connection. It
+// writes the queued chunks in place, with one writev, while producers keep
+// appending behind them; it gives back the chunks it has written.
 func (c *Conn) writer() {
 	defer close(c.writerEnd)
+	var iov net.Buffers
 	for {
 		c.outMu.Lock()
-		for len(c.out) == 0 {
+		for c.out.pending() == 0 && !c.cut {
 			if c.closed {
+				c.out.release()
 				c.outMu.Unlock()
 				return
 			}
@@ -312,29 +342,49 @@ func (c *Conn) writer() {
 			<-c.wake
 			c.outMu.Lock()
 		}
-		buf := c.out
-		c.out = c.spare[:0]
-		c.spare = nil
-		c.inflight = len(buf)
+		if c.cut {
+			c.disconnectLocked()
+			return
+		}
+		iov = c.out.buffers(iov[:0])
+		c.writing = true
 		c.outMu.Unlock()
 
-		_, err := c.nc.Write(buf)
+		bufs := iov // WriteTo consumes its receiver
+		n, err := bufs.WriteTo(c.nc)
+		clear(iov)
 
 		c.outMu.Lock()
-		c.inflight = 0
-		if cap(buf) <= 1<<20 {
-			c.spare = buf[:0]
+		c.writing = false
+		if c.cut {
+			c.disconnectLocked()
+			return
 		}
-		c.checkLimitLocked() // refreshes the soft-limit clock as the queue drains
+		c.out.consume(int(n))
 		if err != nil {
 			c.closed = true
-			c.out = nil
+			c.out.release()
+			c.held.release()
 			c.outMu.Unlock()
 			c.nc.Close()
 			return
 		}
+		if !c.admitLocked(0) { // refreshes the soft-limit clock as the queue drains
+			c.cutLocked()
+		}
 		c.outMu.Unlock()
 	}
+}
+
+// disconnectLocked ends a connection cut for passing its output limit: it
+// gives back the chunks left, unlocks c.outMu, then closes the socket, and
+// logs and counts the disconnection. Writer goroutine only, with c.outMu
+// held.
+func (c *Conn) disconnectLocked() {
+	c.out.release()
+	c.held.release()
+	c.outMu.Unlock()
+	c.srv.outputLimitReached(c)
 }
 
 // flush writes the replies collected in W. Connection goroutine only.
@@ -353,8 +403,7 @@ func (c *Conn) flush() error {
 		c.outMu.Unlock()
 		c.W.B = c.W.B[:0]
 		if !ok {
-			c.srv.outputLimitReached(c)
-			return errOutputLimit
+			return errOutputLimit // the writer disconnects
 		}
 		return nil
 	}

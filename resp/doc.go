@@ -22,10 +22,19 @@
 //
 // A connection that subscribes to pub/sub channels switches to asynchronous
 // output (EnableAsync): from then on a second goroutine owns the socket's
-// write side, fed from a queue that publishers append to with Push. Push never
-// blocks and never writes to the socket; a subscriber whose queue passes the
-// output buffer limits (Redis's client-output-buffer-limit pubsub rule) is
-// disconnected and counted. No lock is ever held across a socket write.
+// write side, fed from a queue that publishers append to with Push. The
+// queue is a list of fixed-size chunks (ChunkSize) taken from a pool shared
+// by every connection; the writer writes them in place, with one writev,
+// and gives each back once written, so a queue never grows by copying and
+// an idle subscriber holds no chunk. Push copies its frame and nothing
+// more: it never blocks and never writes to the socket. A subscriber whose
+// queue would pass the output buffer limits (Redis's
+// client-output-buffer-limit pubsub rule) is cut at once: Push refuses the
+// frame, the queue's chunks go back to the pool, and the connection's
+// writer (woken even from a blocked write) closes the socket, logs and
+// counts the disconnection, off the publisher's path. So a subscriber
+// holds at most its hard limit and one chunk. OutputQueueMemory reports
+// the chunks in use. No lock is ever held across a socket write.
 //
 // # Locking
 //
