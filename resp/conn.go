@@ -3,6 +3,7 @@ package resp
 import (
 	"errors"
 	"net"
+	"os"
 	"runtime"
 	"runtime/debug"
 	"sync"
@@ -431,11 +432,17 @@ func (c *Conn) serve() {
 	c.srv.handler.Opened(c)
 	buf := make([]byte, 0, initialReadBuffer)
 	prep, _ := c.srv.handler.(Preparer)
+	verify := verifyMode
 	for {
 		// Parse and run every complete command in the buffer, in runs: a
 		// run is one command, or, with a Preparer, the commands it
 		// prepared before any of them is served.
-		off, served := 0, 0
+		//
+		// The argument rule (see the package doc): the bytes of a served
+		// command stay where they are, unchanged, until Drained is called;
+		// only then may they be poisoned (verify mode), moved over or read
+		// into. buf[:drained] holds the bytes already past a Drained.
+		off, served, drained := 0, 0, 0
 		more := true // the buffer may hold another complete command
 		var perr error
 		for more && off < len(buf) && !c.closeAfter && perr == nil {
@@ -481,6 +488,7 @@ func (c *Conn) serve() {
 			}
 			if size > 1 && more && off < len(buf) && perr == nil && !c.closeAfter {
 				c.srv.handler.Drained(c) // before the next run is prepared
+				drained = poisonServed(verify, buf, drained, off)
 			}
 		}
 		c.run.reset()
@@ -489,20 +497,24 @@ func (c *Conn) serve() {
 			if errors.As(perr, &pe) {
 				c.W.Error(pe.Msg)
 				c.srv.handler.Drained(c)
+				poisonServed(verify, buf, drained, off)
 				c.flush()
 				c.srv.log.Debug().Uint64("client", c.id).Str("error", pe.Msg).Msg("protocol error; closing")
 			} else {
 				c.srv.handler.Drained(c)
+				poisonServed(verify, buf, drained, off)
 				c.srv.log.Warn().Uint64("client", c.id).Err(perr).Msg("closing client")
 			}
 			return
 		}
-		if off > 0 {
-			rest := copy(buf, buf[off:])
-			buf = buf[:rest]
-		}
 		if served > 0 {
 			c.srv.handler.Drained(c)
+			poisonServed(verify, buf, drained, off)
+		}
+		if off > 0 {
+			// Only now, past Drained, may the served bytes be reused.
+			rest := copy(buf, buf[off:])
+			buf = buf[:rest]
 		}
 		pipelined := served > 1 && len(c.W.B) > 0
 		if err := c.flush(); err != nil {
@@ -534,6 +546,30 @@ func (c *Conn) serve() {
 		}
 		c.lastActive.Store(time.Now().UnixNano()) // once per read, not per command
 	}
+}
+
+// verifyMode is BUCKETD_VERIFY=1, read once at start. In verify mode a
+// connection enforces the argument rule (see the package doc): once Drained
+// has been called, it overwrites the read-buffer bytes of the commands it
+// has served with poisonByte, so that code which kept an argument, or
+// anything aliasing one, past Drained reads garbage and fails its tests
+// instead of working by luck until the buffer is reused. It costs a memset
+// per read; production runs without it.
+var verifyMode = os.Getenv("BUCKETD_VERIFY") == "1"
+
+// poisonByte is what verify mode writes over served commands.
+const poisonByte = 0xDB
+
+// poisonServed overwrites buf[from:to], served commands past Drained, with
+// poisonByte when verify is set, and returns to: where the next bytes to
+// poison start. It must only be called right after Drained.
+func poisonServed(verify bool, buf []byte, from, to int) int {
+	if verify {
+		for i := range buf[from:to] {
+			buf[from+i] = poisonByte
+		}
+	}
+	return to
 }
 
 // cmdRun holds the arguments of the commands of one run: copies of the

@@ -222,3 +222,149 @@ func TestConnRunBeforeProtocolError(t *testing.T) {
 		t.Errorf("calls %q, want %q", got, want)
 	}
 }
+
+// command encodes one command with its arguments.
+func command(args ...string) []byte {
+	b := fmt.Appendf(nil, "*%d\r\n", len(args))
+	for _, a := range args {
+		b = fmt.Appendf(b, "$%d\r\n%s\r\n", len(a), a)
+	}
+	return b
+}
+
+// kept is an argument a keepHandler kept, and a copy of what it was.
+type kept struct{ arg, was []byte }
+
+// keepHandler keeps every argument past the command name, aliasing the
+// read buffer (what the argument rule allows until Drained), and checks at
+// each Drained that they are unchanged. Commands named STOP end a
+// prepared run.
+type keepHandler struct {
+	mu      sync.Mutex
+	cur     []kept   // kept since the last Drained
+	gens    [][]kept // kept, by the Drained that ended them
+	broken  []string // arguments changed before their Drained
+	earlier []bool   // at each Drained, whether the arguments of the earlier ones were all poisoned
+}
+
+func (h *keepHandler) Opened(c *Conn) { c.Authed = true }
+func (h *keepHandler) Closed(c *Conn) {}
+func (h *keepHandler) Prepare(c *Conn, args [][]byte) bool {
+	return string(args[0]) != "STOP"
+}
+
+func (h *keepHandler) Serve(c *Conn, args [][]byte) {
+	h.mu.Lock()
+	for _, a := range args[1:] {
+		h.cur = append(h.cur, kept{arg: a, was: bytes.Clone(a)})
+	}
+	h.mu.Unlock()
+	c.W.Simple(string(args[0]))
+}
+
+func (h *keepHandler) Drained(c *Conn) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, k := range h.cur {
+		if !bytes.Equal(k.arg, k.was) {
+			h.broken = append(h.broken, fmt.Sprintf("%q became %q", k.was, k.arg))
+		}
+	}
+	h.earlier = append(h.earlier, allPoisoned(h.gens...))
+	h.gens = append(h.gens, h.cur)
+	h.cur = nil
+}
+
+// allPoisoned reports whether every byte of the kept arguments is the
+// poison of verify mode.
+func allPoisoned(gens ...[]kept) bool {
+	for _, g := range gens {
+		for _, k := range g {
+			if len(bytes.Trim(k.arg, string([]byte{poisonByte}))) > 0 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// noneChanged reports whether the kept arguments still hold their bytes.
+func noneChanged(gens ...[]kept) bool {
+	for _, g := range gens {
+		for _, k := range g {
+			if !bytes.Equal(k.arg, k.was) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// The argument rule: the arguments of served commands stay unchanged
+// until Drained, even when the rest of the read is moved over them
+// afterwards; in verify mode they are poisoned right after it, and only
+// then.
+func TestArgumentRule(t *testing.T) {
+	tests := []struct {
+		name    string
+		verify  bool
+		sent    [][]string
+		partial bool // a command cut in two follows the others
+		drains  int
+	}{
+		{"one run", false, [][]string{{"A", "a1"}, {"A", "a2"}}, false, 1},
+		{"one run, verify", true, [][]string{{"A", "a1"}, {"A", "a2"}}, false, 1},
+		{"two runs", false, [][]string{{"A", "a1"}, {"STOP", "s1"}, {"A", "a2"}, {"STOP", "s2"}}, false, 2},
+		{"two runs, verify", true, [][]string{{"A", "a1"}, {"STOP", "s1"}, {"A", "a2"}, {"STOP", "s2"}}, false, 2},
+		{"a partial command left", false, [][]string{{"A", "a1"}, {"A", "a2"}}, true, 2},
+		{"a partial command left, verify", true, [][]string{{"A", "a1"}, {"A", "a2"}}, true, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			old := verifyMode
+			verifyMode = tt.verify
+			defer func() { verifyMode = old }()
+			h := &keepHandler{}
+			c := serveOne(t, h)
+			var sent []byte
+			var want []string
+			for _, cmd := range tt.sent {
+				sent = append(sent, command(cmd...)...)
+				want = append(want, cmd[0])
+			}
+			last := command("A", "the last one, long enough to be cut")
+			cut := len(last) / 2
+			if tt.partial {
+				sent = append(sent, last[:cut]...)
+			}
+			c.Write(sent)
+			readReplies(t, c, replies(want...))
+			if tt.partial {
+				c.Write(last[cut:])
+				readReplies(t, c, replies("A"))
+			}
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			if len(h.gens) != tt.drains {
+				t.Fatalf("Drained called %d times, want %d", len(h.gens), tt.drains)
+			}
+			if h.broken != nil {
+				t.Errorf("arguments changed before Drained: %v", h.broken)
+			}
+			if tt.partial {
+				return // the moved rest of the read overwrote them: allowed past Drained
+			}
+			for i, ok := range h.earlier {
+				if ok != tt.verify && i > 0 {
+					t.Errorf("at Drained %d, the arguments of the earlier ones poisoned: %v", i+1, ok)
+				}
+			}
+			if got := allPoisoned(h.gens...); got != tt.verify {
+				t.Errorf("the arguments poisoned after the last Drained: %v, want %v", got, tt.verify)
+			}
+			if got := noneChanged(h.gens...); got == tt.verify {
+				t.Errorf("the arguments unchanged after the last Drained: %v", got)
+			}
+		})
+	}
+}

@@ -16,6 +16,28 @@
 // run ends at a command the Preparer declines to look past.
 // Handler.Drained follows each run of several commands, and the read.
 //
+// # The argument rule
+//
+// The arguments a Handler is given, to Prepare and to Serve, are slices of
+// the connection's read buffer, and an argument is identified by its
+// address there: each command of a run has its bytes at its own place, and
+// Serve is handed the very slices (same address, same length) Prepare was.
+// The rule:
+//
+//   - The bytes of a command's arguments stay valid, and unchanged, from
+//     Prepare until the connection next calls Handler.Drained. Work derived
+//     from them (a parsed JSON argument, a draft record) may keep aliasing
+//     them until then, and may be matched to its command by address.
+//   - After Drained, the connection may reuse those bytes at once: it moves
+//     the unread rest of the buffer over them, or reads new commands into
+//     them. Whatever must outlive Drained is copied before it returns.
+//
+// With the environment variable BUCKETD_VERIFY=1 (read once at start) a
+// connection enforces the rule: right after each Drained it overwrites the
+// bytes of the commands it has served with 0xDB, so that code keeping a
+// reference past the rule reads garbage and fails its tests rather than
+// working until a buffer happens to be reused.
+//
 // A connection's Writer is Late: a record reply (BulkJSON) takes its room
 // at once, its length being known, and its text is copied in when the
 // replies are sent, after Drained, so not under a lock the run held.
