@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"bucketd/resp"
 )
 
 // infoSection writes one INFO section's fields.
@@ -88,6 +90,10 @@ func infoMemory(s *Server, b *strings.Builder) {
 	field(b, "maxmemory", 0)
 	field(b, "maxmemory_policy", "noeviction")
 	field(b, "gc_runs", ms.NumGC)
+	// The chunks of the subscribers' output queues, now and at the peak.
+	queued, queuedPeak := resp.OutputQueueMemory()
+	field(b, "mem_pubsub_output", queued)
+	field(b, "mem_pubsub_output_peak", queuedPeak)
 }
 
 func infoPersistence(s *Server, b *strings.Builder) {
