@@ -66,6 +66,7 @@ type Conn struct {
 	held      outQueue
 	closed    bool // no more output is accepted
 	cut       bool // closed for passing the output limit: the writer disconnects
+	cutMemory int  // the chunks given back when it was cut
 	wake      chan struct{}
 	writerEnd chan struct{}
 }
@@ -307,10 +308,12 @@ func (c *Conn) admitLocked(n int) bool {
 // disconnection. c.outMu must be held.
 func (c *Conn) cutLocked() {
 	c.closed, c.cut = true, true
+	c.cutMemory = c.held.memory()
 	c.held.release()
 	if c.writing {
 		c.nc.SetWriteDeadline(time.Unix(1, 0))
 	} else {
+		c.cutMemory += c.out.memory()
 		c.out.release()
 	}
 	c.signalLocked()
@@ -378,14 +381,16 @@ func (c *Conn) writer() {
 }
 
 // disconnectLocked ends a connection cut for passing its output limit: it
-// gives back the chunks left, unlocks c.outMu, then closes the socket, and
-// logs and counts the disconnection. Writer goroutine only, with c.outMu
-// held.
+// gives back the chunks left, unlocks c.outMu, then closes the socket,
+// logs and counts the disconnection, and notes the memory given back (see
+// noteCut). Writer goroutine only, with c.outMu held.
 func (c *Conn) disconnectLocked() {
+	given := c.cutMemory + c.out.memory() + c.held.memory()
 	c.out.release()
 	c.held.release()
 	c.outMu.Unlock()
 	c.srv.outputLimitReached(c)
+	noteCut(int64(given))
 }
 
 // flush writes the replies collected in W. Connection goroutine only.

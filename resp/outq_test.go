@@ -245,3 +245,17 @@ func TestCloseReleasesChunks(t *testing.T) {
 		t.Error("Push accepted a frame on a closed connection")
 	}
 }
+
+// Cut subscribers that gave back enough chunks make the memory go back to
+// the system.
+func TestCutReclaims(t *testing.T) {
+	oldAfter, oldDelay := reclaimAfter, reclaimDelay
+	reclaimAfter, reclaimDelay = 64<<10, 0
+	defer func() { reclaimAfter, reclaimDelay = oldAfter, oldDelay }()
+	before := reclaims.Load()
+	srv, c, _ := unreadSubscriber(t, OutputLimit{Hard: 128 << 10})
+	for c.Push(make([]byte, 1000)) {
+	}
+	poll(t, "the disconnection to be counted", func() bool { return srv.OutputLimitDisconnections.Load() == 1 })
+	poll(t, "a reclaim", func() bool { return reclaims.Load() > before })
+}
