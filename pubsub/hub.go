@@ -18,8 +18,8 @@ import (
 type Subscriber interface {
 	// Proto returns the protocol version (2 or 3) frames must be in.
 	Proto() int
-	// Push queues one frame, which it must copy (the frame is shared and
-	// reused); false means the subscriber is gone or was just cut.
+	// Push queues one frame, which it must copy (the frame is shared by
+	// the subscribers); false means the subscriber is gone or was just cut.
 	Push(frame []byte) bool
 }
 
