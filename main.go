@@ -15,7 +15,6 @@ import (
 	"os/signal"
 	"runtime"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -32,126 +31,16 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stderr))
 }
 
-// yesNoFlag is a Redis-style yes|no flag.
-type yesNoFlag struct{ v *bool }
-
-func (f yesNoFlag) String() string {
-	if f.v != nil && *f.v {
-		return "yes"
-	}
-	return "no"
-}
-
-func (f yesNoFlag) Set(s string) error {
-	switch strings.ToLower(s) {
-	case "yes":
-		*f.v = true
-	case "no":
-		*f.v = false
-	default:
-		return errors.New("must be yes or no")
-	}
-	return nil
-}
-
-// memFlag is a Redis-style memory size flag (512mb, 1gb, 1048576).
-type memFlag struct{ v *int64 }
-
-func (f memFlag) String() string {
-	if f.v == nil {
-		return ""
-	}
-	return strconv.FormatInt(*f.v, 10)
-}
-
-func (f memFlag) Set(s string) error {
-	l, err := commands.ParseOutputLimit("pubsub "+s+" 0 0", resp.OutputLimit{})
-	if err != nil {
-		return errors.New("must be a memory size such as 512mb")
-	}
-	*f.v = l.Hard
-	return nil
-}
-
-// threadsFlag is --threads: "auto" or a number of CPUs (0: all of them).
-type threadsFlag struct{ v *int }
-
-func (f threadsFlag) String() string {
-	if f.v == nil {
-		return "" // the zero value, so that -help prints the default
-	}
-	if *f.v == commands.ThreadsAuto {
-		return "auto"
-	}
-	return strconv.Itoa(*f.v)
-}
-
-func (f threadsFlag) Set(s string) error {
-	if strings.EqualFold(s, "auto") {
-		*f.v = commands.ThreadsAuto
-		return nil
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 0 {
-		return errors.New(`must be auto, or 0 (all CPUs) or more`)
-	}
-	*f.v = n
-	return nil
-}
-
-// outputLimitFlag is client-output-buffer-limit's value.
-type outputLimitFlag struct{ v *resp.OutputLimit }
-
-func (f outputLimitFlag) String() string { return "pubsub 32mb 8mb 60" }
-
-func (f outputLimitFlag) Set(s string) error {
-	l, err := commands.ParseOutputLimit(s, *f.v)
-	if err != nil {
-		return err
-	}
-	*f.v = l
-	return nil
-}
-
 func parseFlags(args []string, stderr io.Writer) (commands.Config, error) {
 	cfg := commands.DefaultConfig()
 	fs := flag.NewFlagSet("bucketd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.IntVar(&cfg.Port, "port", cfg.Port, "TCP port to listen on (0 picks a free one)")
-	fs.StringVar(&cfg.Bind, "bind", cfg.Bind, "address to listen on")
-	fs.StringVar(&cfg.Dir, "dir", cfg.Dir, "data directory (snapshot and append-only file)")
-	fs.StringVar(&cfg.RequirePass, "requirepass", "", "password clients must AUTH with (empty: none)")
-	fs.StringVar(&cfg.LogLevel, "loglevel", cfg.LogLevel, "debug|info|warn|error")
-	fs.DurationVar(&cfg.TTLInterval, "ttl-interval", cfg.TTLInterval, "how often expired records are swept")
-	fs.Var(yesNoFlag{&cfg.AppendOnly}, "appendonly", "yes|no: keep an append-only file")
-	fs.StringVar(&cfg.AppendFsync, "appendfsync", cfg.AppendFsync, "always|everysec|no")
-	fs.Var(yesNoFlag{&cfg.EnableDebug}, "enable-debug-command", "yes|no: allow DEBUG")
-	fs.Int64Var(&cfg.MaxClients, "maxclients", cfg.MaxClients, "maximum number of connected clients")
-	fs.Var(memFlag{&cfg.ProtoMaxBulkLen}, "proto-max-bulk-len", "largest bulk string a client may send")
-	fs.Var(memFlag{&cfg.QueryBufferLimit}, "client-query-buffer-limit", "largest pending command a client may send")
-	fs.Var(outputLimitFlag{&cfg.PubSubLimit}, "client-output-buffer-limit", `pub/sub output limit: "pubsub <hard> <soft> <seconds>"`)
-	fs.Int64Var(&cfg.SlowlogSlowerThan, "slowlog-log-slower-than", cfg.SlowlogSlowerThan, "microseconds; slower commands enter the slow log (-1: off)")
-	fs.Int64Var(&cfg.SlowlogMaxLen, "slowlog-max-len", cfg.SlowlogMaxLen, "slow log entries kept")
-	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", "", "serve Prometheus metrics on this address (e.g. 127.0.0.1:9121); empty: off")
-	fs.Var(threadsFlag{&cfg.Threads}, "threads", "CPUs running bucketd's code at once: auto (follow the load), or a number (0: all)")
+	commands.RegisterFlags(fs, &cfg)
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	switch cfg.AppendFsync {
-	case "always", "everysec", "no":
-	default:
-		return cfg, fmt.Errorf("--appendfsync must be always, everysec or no")
-	}
-	switch cfg.LogLevel {
-	case "debug", "info", "warn", "error":
-	default:
-		return cfg, fmt.Errorf("--loglevel must be debug, info, warn or error")
-	}
-	if cfg.TTLInterval <= 0 {
-		return cfg, fmt.Errorf("--ttl-interval must be positive")
 	}
 	return cfg, nil
 }

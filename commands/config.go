@@ -1,7 +1,9 @@
 package commands
 
 import (
+	"flag"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -10,12 +12,24 @@ import (
 	"bucketd/resp"
 )
 
-// param is one CONFIG GET/SET parameter.
-type param struct {
+// setting is one server setting: a command-line flag (--name) and a CONFIG
+// GET parameter, and a CONFIG SET one where runtime is true. The table
+// settings is the one source of both: main builds its flags from it
+// (RegisterFlags), CONFIG reads it. Adding a setting is one entry.
+type setting struct {
 	name string
-	get  func(cfg *Config) string
-	// set changes cfg; nil means the parameter is read-only at run time.
+	help string // the flag's usage text
+	// get formats the value in cfg as CONFIG GET shows it (and as --help
+	// shows the default).
+	get func(cfg *Config) string
+	// set parses v into cfg, or says why it cannot, in Redis's words. It
+	// may leave cfg half changed when it fails: callers set a copy.
 	set func(cfg *Config, v string) error
+	// runtime: CONFIG SET may change it; otherwise it is set at start only.
+	runtime bool
+	// noFlag: a CONFIG GET parameter only, kept for Redis tools (databases,
+	// save); it has no flag and no setter.
+	noFlag bool
 }
 
 func parseMemory(v string) (int64, error) {
@@ -45,6 +59,25 @@ func parseYesNo(v string) (bool, error) {
 		return false, nil
 	}
 	return false, fmt.Errorf("argument must be 'yes' or 'no'")
+}
+
+// parseMemoryMin is parseMemory for the buffer limits, which Redis keeps
+// at 1mb or more.
+func parseMemoryMin(v string) (int64, error) {
+	n, err := parseMemory(v)
+	if err == nil && n < 1<<20 {
+		err = fmt.Errorf("argument must be a memory value bigger than 1mb")
+	}
+	return n, err
+}
+
+// parseRange parses an integer in [lo, hi], with Redis's error texts.
+func parseRange(v string, lo, hi int64) (int64, error) {
+	n, err := parseInt(v)
+	if err == nil && (n < lo || n > hi) {
+		err = fmt.Errorf("argument must be between %d and %d inclusive", lo, hi)
+	}
+	return n, err
 }
 
 func yesNo(b bool) string {
@@ -92,95 +125,151 @@ func ParseOutputLimit(v string, cur resp.OutputLimit) (resp.OutputLimit, error) 
 	return out, nil
 }
 
-var params = []param{
-	{name: "port", get: func(c *Config) string { return strconv.Itoa(c.Port) }},
-	{name: "bind", get: func(c *Config) string { return c.Bind }},
-	{name: "dir", get: func(c *Config) string { return c.Dir }},
-	{name: "databases", get: func(c *Config) string { return "1" }},
-	{name: "requirepass", get: func(c *Config) string { return c.RequirePass },
-		set: func(c *Config, v string) error { c.RequirePass = v; return nil }},
-	{name: "loglevel", get: func(c *Config) string { return c.LogLevel },
+var settings = []setting{
+	{name: "port", help: "TCP port to listen on (0 picks a free one)",
+		get: func(c *Config) string { return strconv.Itoa(c.Port) },
 		set: func(c *Config, v string) error {
-			switch strings.ToLower(v) {
-			case "debug", "info", "warn", "warning", "error", "verbose", "notice":
-				c.LogLevel = strings.ToLower(v)
+			n, err := parseRange(v, 0, 65535)
+			c.Port = int(n)
+			return err
+		}},
+	{name: "bind", help: "address to listen on",
+		get: func(c *Config) string { return c.Bind },
+		set: func(c *Config, v string) error { c.Bind = v; return nil }},
+	{name: "dir", help: "data directory (snapshot and append-only file)",
+		get: func(c *Config) string { return c.Dir },
+		set: func(c *Config, v string) error { c.Dir = v; return nil }},
+	{name: "databases", noFlag: true, get: func(c *Config) string { return "1" }},
+	{name: "requirepass", help: "password clients must AUTH with (empty: none)", runtime: true,
+		get: func(c *Config) string { return c.RequirePass },
+		set: func(c *Config, v string) error { c.RequirePass = v; return nil }},
+	{name: "loglevel", help: "debug|info|warn|error (Redis's verbose, notice and warning are taken too)", runtime: true,
+		get: func(c *Config) string { return c.LogLevel },
+		set: func(c *Config, v string) error {
+			switch l := strings.ToLower(v); l {
+			case "debug", "info", "warn", "error":
+				c.LogLevel = l
+			case "verbose":
+				c.LogLevel = "debug"
+			case "notice":
+				c.LogLevel = "info"
+			case "warning":
+				c.LogLevel = "warn"
+			default:
+				return fmt.Errorf("argument(s) must be one of the following: debug, info, warn, error")
+			}
+			return nil
+		}},
+	{name: "ttl-interval", help: "how often expired records are swept",
+		get: func(c *Config) string { return c.TTLInterval.String() },
+		set: func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				return fmt.Errorf("argument must be a positive duration such as 1s or 100ms")
+			}
+			c.TTLInterval = d
+			return nil
+		}},
+	{name: "appendonly", help: "yes|no: keep an append-only file",
+		get: func(c *Config) string { return yesNo(c.AppendOnly) },
+		set: func(c *Config, v string) (err error) { c.AppendOnly, err = parseYesNo(v); return err }},
+	{name: "appendfsync", help: "always|everysec|no",
+		get: func(c *Config) string { return c.AppendFsync },
+		set: func(c *Config, v string) error {
+			switch l := strings.ToLower(v); l {
+			case "always", "everysec", "no":
+				c.AppendFsync = l
 				return nil
 			}
-			return fmt.Errorf("argument(s) must be one of the following: debug, info, warn, error")
+			return fmt.Errorf("argument(s) must be one of the following: always, everysec, no")
 		}},
-	{name: "ttl-interval", get: func(c *Config) string { return c.TTLInterval.String() }},
-	{name: "appendonly", get: func(c *Config) string { return yesNo(c.AppendOnly) }},
-	{name: "appendfsync", get: func(c *Config) string { return c.AppendFsync }},
-	{name: "save", get: func(c *Config) string { return "" }},
-	{name: "enable-debug-command", get: func(c *Config) string { return yesNo(c.EnableDebug) }},
-	{name: "maxclients", get: func(c *Config) string { return strconv.FormatInt(c.MaxClients, 10) },
-		set: func(c *Config, v string) error {
-			n, err := parseInt(v)
-			if err == nil && n < 1 {
-				err = fmt.Errorf("argument must be between 1 and 4294967295 inclusive")
-			}
-			if err == nil {
-				c.MaxClients = n
-			}
+	{name: "save", noFlag: true, get: func(c *Config) string { return "" }},
+	{name: "enable-debug-command", help: "yes|no: allow DEBUG",
+		get: func(c *Config) string { return yesNo(c.EnableDebug) },
+		set: func(c *Config, v string) (err error) { c.EnableDebug, err = parseYesNo(v); return err }},
+	{name: "maxclients", help: "maximum number of connected clients", runtime: true,
+		get: func(c *Config) string { return strconv.FormatInt(c.MaxClients, 10) },
+		set: func(c *Config, v string) (err error) {
+			c.MaxClients, err = parseRange(v, 1, 4294967295)
 			return err
 		}},
-	{name: "proto-max-bulk-len", get: func(c *Config) string { return strconv.FormatInt(c.ProtoMaxBulkLen, 10) },
-		set: func(c *Config, v string) error {
-			n, err := parseMemory(v)
-			if err == nil && n < 1<<20 {
-				err = fmt.Errorf("argument must be a memory value bigger than 1mb")
-			}
-			if err == nil {
-				c.ProtoMaxBulkLen = n
-			}
+	{name: "proto-max-bulk-len", help: "largest bulk string a client may send", runtime: true,
+		get: func(c *Config) string { return strconv.FormatInt(c.ProtoMaxBulkLen, 10) },
+		set: func(c *Config, v string) (err error) { c.ProtoMaxBulkLen, err = parseMemoryMin(v); return err }},
+	{name: "client-query-buffer-limit", help: "largest pending command a client may send", runtime: true,
+		get: func(c *Config) string { return strconv.FormatInt(c.QueryBufferLimit, 10) },
+		set: func(c *Config, v string) (err error) { c.QueryBufferLimit, err = parseMemoryMin(v); return err }},
+	{name: "client-output-buffer-limit", help: `pub/sub output limit: "pubsub <hard> <soft> <seconds>"`, runtime: true,
+		get: func(c *Config) string {
+			l := c.PubSubLimit
+			return fmt.Sprintf("normal 0 0 0 slave 268435456 67108864 60 pubsub %d %d %d", l.Hard, l.Soft, int64(l.SoftSeconds/time.Second))
+		},
+		set: func(c *Config, v string) (err error) {
+			c.PubSubLimit, err = ParseOutputLimit(v, c.PubSubLimit)
 			return err
 		}},
-	{name: "client-query-buffer-limit", get: func(c *Config) string { return strconv.FormatInt(c.QueryBufferLimit, 10) },
-		set: func(c *Config, v string) error {
-			n, err := parseMemory(v)
-			if err == nil && n < 1<<20 {
-				err = fmt.Errorf("argument must be a memory value bigger than 1mb")
-			}
-			if err == nil {
-				c.QueryBufferLimit = n
-			}
+	{name: "slowlog-log-slower-than", help: "microseconds; slower commands enter the slow log (-1: off)", runtime: true,
+		get: func(c *Config) string { return strconv.FormatInt(c.SlowlogSlowerThan, 10) },
+		set: func(c *Config, v string) (err error) { c.SlowlogSlowerThan, err = parseInt(v); return err }},
+	{name: "slowlog-max-len", help: "slow log entries kept", runtime: true,
+		get: func(c *Config) string { return strconv.FormatInt(c.SlowlogMaxLen, 10) },
+		set: func(c *Config, v string) (err error) {
+			c.SlowlogMaxLen, err = parseRange(v, 0, math.MaxInt64)
 			return err
 		}},
-	{name: "client-output-buffer-limit", get: func(c *Config) string {
-		l := c.PubSubLimit
-		return fmt.Sprintf("normal 0 0 0 slave 268435456 67108864 60 pubsub %d %d %d", l.Hard, l.Soft, int64(l.SoftSeconds/time.Second))
-	}, set: func(c *Config, v string) error {
-		l, err := ParseOutputLimit(v, c.PubSubLimit)
-		if err == nil {
-			c.PubSubLimit = l
-		}
-		return err
-	}},
-	{name: "slowlog-log-slower-than", get: func(c *Config) string { return strconv.FormatInt(c.SlowlogSlowerThan, 10) },
+	{name: "metrics-addr", help: "serve Prometheus metrics on this address (e.g. 127.0.0.1:9121); empty: off",
+		get: func(c *Config) string { return c.MetricsAddr },
+		set: func(c *Config, v string) error { c.MetricsAddr = v; return nil }},
+	{name: "threads", help: "CPUs running bucketd's code at once: a number, 0 (Go's default: the CPUs the process may use), or auto (follow the load)",
+		get: func(c *Config) string {
+			if c.Threads == ThreadsAuto {
+				return "auto"
+			}
+			return strconv.Itoa(c.Threads)
+		},
 		set: func(c *Config, v string) error {
-			n, err := parseInt(v)
-			if err == nil {
-				c.SlowlogSlowerThan = n
+			if strings.EqualFold(v, "auto") {
+				c.Threads = ThreadsAuto
+				return nil
 			}
-			return err
-		}},
-	{name: "slowlog-max-len", get: func(c *Config) string { return strconv.FormatInt(c.SlowlogMaxLen, 10) },
-		set: func(c *Config, v string) error {
-			n, err := parseInt(v)
-			if err == nil && n < 0 {
-				err = fmt.Errorf("argument must be between 0 and 9223372036854775807 inclusive")
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return fmt.Errorf("argument must be auto, or 0 (Go's default) or more")
 			}
-			if err == nil {
-				c.SlowlogMaxLen = n
-			}
-			return err
+			c.Threads = n
+			return nil
 		}},
 }
 
-func findParam(name string) *param {
-	for i := range params {
-		if params[i].name == name {
-			return &params[i]
+// RegisterFlags defines a flag on fs for every setting that has one,
+// writing into cfg, whose values are the defaults --help shows.
+func RegisterFlags(fs *flag.FlagSet, cfg *Config) {
+	for i := range settings {
+		if st := &settings[i]; !st.noFlag {
+			fs.Var(flagValue{st, cfg}, st.name, st.help)
+		}
+	}
+}
+
+// flagValue is a setting seen as a flag.Value.
+type flagValue struct {
+	st  *setting
+	cfg *Config
+}
+
+func (f flagValue) String() string {
+	if f.cfg == nil {
+		return "" // the zero value, which flag uses to tell defaults apart
+	}
+	return f.st.get(f.cfg)
+}
+
+func (f flagValue) Set(v string) error { return f.st.set(f.cfg, v) }
+
+func findSetting(name string) *setting {
+	for i := range settings {
+		if settings[i].name == name {
+			return &settings[i]
 		}
 	}
 	return nil
@@ -192,8 +281,8 @@ func cmdConfigGet(c *Ctx) {
 	var out []string
 	for _, a := range c.Args[2:] {
 		pat := strings.ToLower(string(a))
-		for i := range params {
-			p := &params[i]
+		for i := range settings {
+			p := &settings[i]
 			if !seen[p.name] && glob.Match(pat, p.name) {
 				seen[p.name] = true
 				out = append(out, p.name, p.get(&cfg))
@@ -216,8 +305,8 @@ func cmdConfigSet(c *Ctx) {
 	seen := map[string]bool{}
 	for i := 2; i < len(c.Args); i += 2 {
 		name := strings.ToLower(c.Arg(i))
-		p := findParam(name)
-		if p == nil || p.set == nil {
+		p := findSetting(name)
+		if p == nil || !p.runtime {
 			c.S.cfgMu.Unlock()
 			if p != nil {
 				c.W.Error("ERR CONFIG SET failed (possibly related to argument '" + name + "') - can't set immutable config")

@@ -57,8 +57,10 @@ func infoServer(s *Server, b *strings.Builder) {
 	if s.tuner != nil {
 		field(b, "threads_mode", "auto")
 		field(b, "threads_changes", s.tuner.Changes())
-	} else {
+	} else if s.Config().Threads > 0 {
 		field(b, "threads_mode", "fixed")
+	} else {
+		field(b, "threads_mode", "default")
 	}
 }
 

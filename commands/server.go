@@ -48,8 +48,9 @@ type Config struct {
 	MetricsAddr string // Prometheus endpoint; empty: off
 
 	// Threads is how many CPUs run the server's code at once (Go's
-	// GOMAXPROCS); 0 means all of them, ThreadsAuto lets a cpus.Tuner
-	// follow the load. It is set at start only.
+	// GOMAXPROCS); 0, the default, leaves Go's own choice (the CPUs the
+	// process may use, container limits included), ThreadsAuto lets a
+	// cpus.Tuner follow the load. It is set at start only.
 	Threads int
 }
 
@@ -74,7 +75,7 @@ func DefaultConfig() Config {
 		PubSubLimit:       resp.DefaultPubSubLimit,
 		SlowlogSlowerThan: 10000,
 		SlowlogMaxLen:     128,
-		Threads:           ThreadsAuto,
+		Threads:           0,
 	}
 }
 

@@ -57,14 +57,14 @@ func TestFlagsBadValues(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--appendonly", "maybe"}, `invalid value "maybe" for flag -appendonly: must be yes or no`},
-		{[]string{"--appendfsync", "sometimes"}, "bucketd: --appendfsync must be always, everysec or no"},
-		{[]string{"--loglevel", "loud"}, "bucketd: --loglevel must be debug, info, warn or error"},
+		{[]string{"--appendonly", "maybe"}, `invalid value "maybe" for flag -appendonly: argument must be 'yes' or 'no'`},
+		{[]string{"--appendfsync", "sometimes"}, `invalid value "sometimes" for flag -appendfsync: argument(s) must be one of the following: always, everysec, no`},
+		{[]string{"--loglevel", "loud"}, `invalid value "loud" for flag -loglevel: argument(s) must be one of the following: debug, info, warn, error`},
 		{[]string{"--port", "abc"}, `invalid value "abc" for flag -port`},
-		{[]string{"--proto-max-bulk-len", "lots"}, `invalid value "lots" for flag -proto-max-bulk-len: must be a memory size such as 512mb`},
-		{[]string{"--ttl-interval", "0s"}, "bucketd: --ttl-interval must be positive"},
-		{[]string{"--threads", "-1"}, `invalid value "-1" for flag -threads: must be auto, or 0 (all CPUs) or more`},
-		{[]string{"--threads", "many"}, `invalid value "many" for flag -threads: must be auto, or 0 (all CPUs) or more`},
+		{[]string{"--proto-max-bulk-len", "lots"}, `invalid value "lots" for flag -proto-max-bulk-len: argument must be a memory value`},
+		{[]string{"--ttl-interval", "0s"}, `invalid value "0s" for flag -ttl-interval: argument must be a positive duration`},
+		{[]string{"--threads", "-1"}, `invalid value "-1" for flag -threads: argument must be auto, or 0 (Go's default) or more`},
+		{[]string{"--threads", "many"}, `invalid value "many" for flag -threads: argument must be auto, or 0 (Go's default) or more`},
 		{[]string{"--no-such-flag"}, "flag provided but not defined: -no-such-flag"},
 		{[]string{"extra"}, `bucketd: unexpected argument "extra"`},
 	}
@@ -436,8 +436,9 @@ func TestFlagsSlowlogRedactsSecrets(t *testing.T) {
 }
 
 // TestFlagsThreads: --threads fixes how many CPUs run the server's code,
-// which INFO server reports; by default (auto) the number follows the
-// load, and an idle server comes down to one.
+// which INFO server reports; by default Go chooses (threads_mode:default);
+// with --threads auto the number follows the load, and an idle server
+// comes down to one.
 func TestFlagsThreads(t *testing.T) {
 	t.Parallel()
 	s := Start(t, "--threads", "1")
@@ -449,11 +450,17 @@ func TestFlagsThreads(t *testing.T) {
 		t.Errorf("INFO shows threads_changes with fixed threads")
 	}
 
-	auto := Start(t)
+	def := Start(t)
+	info = obsInfo(t, def.Raw(t), "server")
+	if info["threads_mode"] != "default" || info["threads"] != strconv.Itoa(runtime.GOMAXPROCS(0)) {
+		t.Errorf("INFO threads:%s threads_mode:%s by default, want %d and default", info["threads"], info["threads_mode"], runtime.GOMAXPROCS(0))
+	}
+
+	auto := Start(t, "--threads", "auto")
 	conn := auto.Raw(t)
 	info = obsInfo(t, conn, "server")
 	if info["threads_mode"] != "auto" {
-		t.Fatalf("INFO threads_mode:%s by default, want auto", info["threads_mode"])
+		t.Fatalf("INFO threads_mode:%s with --threads auto, want auto", info["threads_mode"])
 	}
 	if runtime.NumCPU() == 1 {
 		return
