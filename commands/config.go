@@ -119,7 +119,7 @@ func ParseOutputLimit(v string, cur resp.OutputLimit) (resp.OutputLimit, error) 
 			return cur, fmt.Errorf("invalid limits")
 		}
 		if class == "pubsub" {
-			out = resp.OutputLimit{Hard: hard, Soft: soft, SoftSeconds: time.Duration(secs) * time.Second}
+			out = resp.OutputLimit{Hard: hard, Soft: soft, SoftFor: time.Duration(secs) * time.Second}
 		}
 	}
 	return out, nil
@@ -202,7 +202,7 @@ var settings = []setting{
 	{name: "client-output-buffer-limit", help: `pub/sub output limit: "pubsub <hard> <soft> <seconds>"`, runtime: true,
 		get: func(c *Config) string {
 			l := c.PubSubLimit
-			return fmt.Sprintf("normal 0 0 0 slave 268435456 67108864 60 pubsub %d %d %d", l.Hard, l.Soft, int64(l.SoftSeconds/time.Second))
+			return fmt.Sprintf("normal 0 0 0 slave 268435456 67108864 60 pubsub %d %d %d", l.Hard, l.Soft, int64(l.SoftFor/time.Second))
 		},
 		set: func(c *Config, v string) (err error) {
 			c.PubSubLimit, err = ParseOutputLimit(v, c.PubSubLimit)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -42,15 +43,13 @@ func (s *Server) ServeMetrics(addr string) (string, error) {
 	var all []*Command
 	for _, c := range s.table.Sorted() {
 		all = append(all, c)
-		for _, sub := range sortedSubs(c) {
-			all = append(all, sub)
-		}
+		all = append(all, sortedSubs(c)...)
 	}
 	for _, c := range all {
 		m.byCmd[c] = cmdMetrics{calls: m.calls.WithLabelValues(c.Name), latency: m.latency.WithLabelValues(c.Name)}
 	}
 	m.reg.MustRegister(m.calls, m.latency, &storeCollector{s: s},
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
 	// Go's profiler, for the performance work of bench/: CPU and

@@ -157,8 +157,6 @@ func shareStrings(vals []jsonv.Value, body []byte, ends []int, repoint bool) {
 	}
 }
 
-var encodeBuf = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
-
 func sameNames(a, b []string) bool {
 	if len(a) != len(b) {
 		return false

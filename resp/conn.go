@@ -292,7 +292,7 @@ func (c *Conn) admitLocked(n int) bool {
 		now := time.Now()
 		if c.softSince.IsZero() {
 			c.softSince = now
-		} else if now.Sub(c.softSince) > lim.SoftSeconds {
+		} else if now.Sub(c.softSince) > lim.SoftFor {
 			return false
 		}
 	} else {

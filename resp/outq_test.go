@@ -143,7 +143,7 @@ func TestPushPastTheLimit(t *testing.T) {
 		{"hard limit, 1 KB frames", OutputLimit{Hard: hard}, 1024},
 		{"hard limit, frames larger than a chunk", OutputLimit{Hard: hard}, ChunkSize + 300},
 		{"a frame larger than the limit", OutputLimit{Hard: hard}, hard + 1},
-		{"soft limit of no seconds", OutputLimit{Hard: 4 * hard, Soft: hard, SoftSeconds: 0}, 1024},
+		{"soft limit of no seconds", OutputLimit{Hard: 4 * hard, Soft: hard, SoftFor: 0}, 1024},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

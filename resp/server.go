@@ -53,16 +53,16 @@ const MaxPrepared = 64
 
 // OutputLimit is Redis's client-output-buffer-limit for one class of
 // clients: a client whose pending output passes Hard bytes, or stays above
-// Soft bytes for longer than SoftSeconds, is disconnected. Zero disables a
+// Soft bytes for longer than SoftFor, is disconnected. Zero disables a
 // bound.
 type OutputLimit struct {
-	Hard        int64
-	Soft        int64
-	SoftSeconds time.Duration
+	Hard    int64
+	Soft    int64
+	SoftFor time.Duration
 }
 
 // DefaultPubSubLimit is Redis's default for pub/sub clients: 32mb 8mb 60.
-var DefaultPubSubLimit = OutputLimit{Hard: 32 << 20, Soft: 8 << 20, SoftSeconds: 60 * time.Second}
+var DefaultPubSubLimit = OutputLimit{Hard: 32 << 20, Soft: 8 << 20, SoftFor: 60 * time.Second}
 
 // Server accepts connections and serves each on its own goroutine.
 type Server struct {

@@ -43,7 +43,9 @@ type Queries struct {
 }
 
 // ErrRewriteInProgress is returned when a rewrite is asked for while one
-// runs.
+// runs. Its text is Redis's, capital included, as clients match on it.
+//
+//lint:ignore ST1005 Redis's exact error text
 var ErrRewriteInProgress = errors.New("Background append only file rewriting already in progress")
 
 // Persistence keeps the store on disk: it loads it at start-up and logs

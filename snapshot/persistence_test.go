@@ -223,7 +223,9 @@ func TestRewriteUnderConcurrentWrites(t *testing.T) {
 					if len(autos) > 0 {
 						key := autos[0]
 						autos = autos[1:]
-						_, err = o.store.Delete(nil, "a", key, -1)
+						if _, err := o.store.Delete(nil, "a", key, -1); err != nil {
+							t.Errorf("delete a/%s: %v", key, err)
+						}
 						delete(model, "a/"+key)
 					}
 					_, err = o.store.Insert(nil, "m", obj(t, fmt.Sprintf(`{"id":"m%d-%d"}`, w, i)), engine.InsertOptions{})

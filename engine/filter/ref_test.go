@@ -200,7 +200,7 @@ func randFilter(rnd *rand.Rand, depth int) jsonv.Value {
 						hi = randString(rnd)
 					} else if rnd.IntN(2) == 0 {
 						hi = float64(rnd.IntN(4) - 1)
-					} else {
+					} else if rnd.IntN(2) == 0 {
 						hi = lo
 					}
 					x = []jsonv.Value{lo, hi}
