@@ -125,11 +125,11 @@ func (a *aof) Log(changes []engine.Change) error {
 		seq := []byte(strconv.FormatUint(c.Seq, 10))
 		switch c.Op {
 		case engine.OpInserted, engine.OpUpdated:
-			ops = append(ops, Op{[]byte("PUT"), []byte(c.Bucket), seq, []byte(strconv.FormatInt(c.Counter, 10)), c.New.JSON()})
+			ops = append(ops, Op{[]byte(opPut), []byte(c.Bucket), seq, []byte(strconv.FormatInt(c.Counter, 10)), c.New.JSON()})
 		case engine.OpDeleted:
-			ops = append(ops, Op{[]byte("DEL"), []byte(c.Bucket), seq, jsonv.Marshal(c.Key)})
+			ops = append(ops, Op{[]byte(opDel), []byte(c.Bucket), seq, jsonv.Marshal(c.Key)})
 		case engine.OpCleared:
-			ops = append(ops, Op{[]byte("CLEAR"), []byte(c.Bucket), seq})
+			ops = append(ops, Op{[]byte(opClear), []byte(c.Bucket), seq})
 		}
 	}
 	return a.appendOps(ops)
@@ -137,24 +137,24 @@ func (a *aof) Log(changes []engine.Change) error {
 
 // LogDefine implements engine.Journal.
 func (a *aof) LogDefine(name string, definition []byte, altered bool) error {
-	op := "DEFINE"
+	op := opDefine
 	if altered {
-		op = "ALTER"
+		op = opAlter
 	}
 	return a.appendOps([]Op{{[]byte(op), []byte(name), definition}})
 }
 
 // LogDrop implements engine.Journal.
 func (a *aof) LogDrop(name string) error {
-	return a.appendOps([]Op{{[]byte("DROP"), []byte(name)}})
+	return a.appendOps([]Op{{[]byte(opDrop), []byte(name)}})
 }
 
 // queryDefined logs a query definition (nil definition: dropped).
 func (a *aof) queryDefined(name string, definition []byte) error {
 	if definition == nil {
-		return a.appendOps([]Op{{[]byte("QDROP"), []byte(name)}})
+		return a.appendOps([]Op{{[]byte(opQDrop), []byte(name)}})
 	}
-	return a.appendOps([]Op{{[]byte("QDEFINE"), []byte(name), definition}})
+	return a.appendOps([]Op{{[]byte(opQDefine), []byte(name), definition}})
 }
 
 // dropFailedLocked drops buffered entries the disk refused, under

@@ -117,11 +117,11 @@ func writeSnapshot(dir, name string, images []engine.BucketImage, queries []Name
 			_, err := w.Write(buf)
 			return err
 		}
-		if err := put([]Op{{[]byte("SNAPSHOT"), []byte("1"), []byte(strconv.FormatInt(now, 10))}}); err != nil {
+		if err := put([]Op{{[]byte(opSnapshot), []byte("1"), []byte(strconv.FormatInt(now, 10))}}); err != nil {
 			return err
 		}
 		for _, img := range images {
-			if err := put([]Op{{[]byte("BUCKET"), []byte(img.Name), img.Definition,
+			if err := put([]Op{{[]byte(opBucket), []byte(img.Name), img.Definition,
 				[]byte(strconv.FormatInt(img.Counter, 10)), []byte(strconv.FormatUint(img.EventSeq, 10))}}); err != nil {
 				return err
 			}
@@ -129,7 +129,7 @@ func writeSnapshot(dir, name string, images []engine.BucketImage, queries []Name
 				end := min(i+snapshotBatch, len(img.Records))
 				ops := make([]Op, 0, end-i)
 				for _, r := range img.Records[i:end] {
-					ops = append(ops, Op{[]byte("PUT"), []byte(img.Name), r.JSON()})
+					ops = append(ops, Op{[]byte(opPut), []byte(img.Name), r.JSON()})
 				}
 				if err := put(ops); err != nil {
 					return err
@@ -137,11 +137,11 @@ func writeSnapshot(dir, name string, images []engine.BucketImage, queries []Name
 			}
 		}
 		for _, q := range queries {
-			if err := put([]Op{{[]byte("QUERY"), []byte(q.Name), q.JSON}}); err != nil {
+			if err := put([]Op{{[]byte(opQuery), []byte(q.Name), q.JSON}}); err != nil {
 				return err
 			}
 		}
-		if err := put([]Op{{[]byte("END"), []byte(strconv.Itoa(entries))}}); err != nil {
+		if err := put([]Op{{[]byte(opEnd), []byte(strconv.Itoa(entries))}}); err != nil {
 			return err
 		}
 		return w.Flush()

@@ -175,10 +175,10 @@ func (p *Persistence) loadSnapshot(path string) error {
 		if ended {
 			return &CorruptError{File: path, Offset: at, Msg: "data after the END entry"}
 		}
-		if entries == 0 && (string(ops[0][0]) != "SNAPSHOT" || len(ops[0]) < 2 || string(ops[0][1]) != "1") {
+		if entries == 0 && (string(ops[0][0]) != opSnapshot || len(ops[0]) < 2 || string(ops[0][1]) != "1") {
 			return &CorruptError{File: path, Offset: at, Msg: "not a bucketd snapshot (version 1)"}
 		}
-		if string(ops[0][0]) == "END" {
+		if string(ops[0][0]) == opEnd {
 			if len(ops[0]) != 2 || string(ops[0][1]) != strconv.Itoa(entries) {
 				return &CorruptError{File: path, Offset: at, Msg: "END entry does not match the number of entries"}
 			}
@@ -257,23 +257,17 @@ func argInt(op Op, i int) (int64, error) {
 func (p *Persistence) apply(ops []Op) error {
 	s := p.store
 	for _, op := range ops {
+		if err := checkOp(op); err != nil {
+			return err
+		}
 		var err error
 		switch string(op[0]) {
-		case "SNAPSHOT":
-		case "DEFINE", "ALTER":
-			if len(op) != 3 {
-				return fmt.Errorf("%s: wrong number of arguments", op[0])
-			}
+		case opSnapshot:
+		case opDefine, opAlter:
 			err = s.RestoreDefine(string(op[1]), op[2])
-		case "DROP":
-			if len(op) != 2 {
-				return fmt.Errorf("DROP: wrong number of arguments")
-			}
+		case opDrop:
 			s.RestoreDrop(string(op[1]))
-		case "BUCKET":
-			if len(op) != 5 {
-				return fmt.Errorf("BUCKET: wrong number of arguments")
-			}
+		case opBucket:
 			if err = s.RestoreDefine(string(op[1]), op[2]); err == nil {
 				counter, e1 := argInt(op, 3)
 				seq, e2 := argInt(op, 4)
@@ -281,11 +275,11 @@ func (p *Persistence) apply(ops []Op) error {
 					err = s.RestoreCounters(string(op[1]), counter, uint64(seq))
 				}
 			}
-		case "PUT":
+		case opPut:
 			switch len(op) {
 			case 3: // snapshot form
 				err = s.RestorePut(string(op[1]), op[2])
-			case 5:
+			default:
 				seq, e1 := argInt(op, 2)
 				counter, e2 := argInt(op, 3)
 				if err = errors.Join(e1, e2); err == nil {
@@ -293,45 +287,31 @@ func (p *Persistence) apply(ops []Op) error {
 						err = s.RestoreCounters(string(op[1]), counter, uint64(seq))
 					}
 				}
-			default:
-				err = fmt.Errorf("PUT: wrong number of arguments")
 			}
-		case "DEL":
-			if len(op) != 4 {
-				return fmt.Errorf("DEL: wrong number of arguments")
-			}
+		case opDel:
 			var seq int64
 			if seq, err = argInt(op, 2); err == nil {
 				if err = s.RestoreDelete(string(op[1]), op[3]); err == nil {
 					err = s.RestoreCounters(string(op[1]), -1, uint64(seq))
 				}
 			}
-		case "CLEAR":
-			if len(op) != 3 {
-				return fmt.Errorf("CLEAR: wrong number of arguments")
-			}
+		case opClear:
 			var seq int64
 			if seq, err = argInt(op, 2); err == nil {
 				if err = s.RestoreClear(string(op[1])); err == nil {
 					err = s.RestoreCounters(string(op[1]), -1, uint64(seq))
 				}
 			}
-		case "QUERY", "QDEFINE":
-			if len(op) != 3 {
-				return fmt.Errorf("%s: wrong number of arguments", op[0])
-			}
+		case opQuery, opQDefine:
 			if p.queries.Restore != nil {
 				err = p.queries.Restore(string(op[1]), op[2])
 			}
-		case "QDROP":
-			if len(op) != 2 {
-				return fmt.Errorf("QDROP: wrong number of arguments")
-			}
+		case opQDrop:
 			if p.queries.Restore != nil {
 				err = p.queries.Restore(string(op[1]), nil)
 			}
-		default:
-			return fmt.Errorf("unknown operation %q", op[0])
+		default: // END, which only the snapshot loader reads
+			return fmt.Errorf("%s out of place", op[0])
 		}
 		if err != nil {
 			return err
