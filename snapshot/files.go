@@ -27,22 +27,17 @@ type manifest struct {
 func aofName(gen int) string      { return fmt.Sprintf("appendonly.%d.aof", gen) }
 func snapshotName(gen int) string { return fmt.Sprintf("snapshot.%d.bdb", gen) }
 
+// readManifest reads dir's manifest strictly (nil, nil: there is none).
 func readManifest(dir string) (*manifest, error) {
-	data, err := os.ReadFile(filepath.Join(dir, manifestName))
+	path := filepath.Join(dir, manifestName)
+	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	var m manifest
-	if err := json.Unmarshal(data, &m); err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, manifestName), err)
-	}
-	if m.Version != 1 || len(m.AOF) == 0 {
-		return nil, fmt.Errorf("%s: unsupported or empty manifest", filepath.Join(dir, manifestName))
-	}
-	return &m, nil
+	return parseManifest(path, data)
 }
 
 // writeFileAtomic writes data to dir/name through a temp file, fsyncing the

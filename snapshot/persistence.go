@@ -71,6 +71,7 @@ type Persistence struct {
 
 	wg   sync.WaitGroup
 	stop chan struct{}
+	lock *DirLock // the data directory's, held from Open to Close
 }
 
 // Open loads the data under opts.Dir into store and queries, then starts
@@ -88,13 +89,41 @@ func Open(store *engine.Store, queries Queries, opts Options) (*Persistence, err
 		opts.Now = func() int64 { return time.Now().UnixMilli() }
 	}
 	p := &Persistence{opts: opts, store: store, queries: queries, log: opts.Log, lastStatus: "ok", stop: make(chan struct{})}
-	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+	lock, err := LockDir(opts.Dir)
+	if err != nil {
 		return nil, err
 	}
+	p.lock = lock
+	if err := p.load(); err != nil {
+		lock.Unlock()
+		return nil, err
+	}
+	p.wg.Add(1)
+	go p.autoRewrite()
+	p.log.Info().Str("dir", opts.Dir).Int64("records", p.loadedRecords).Dur("took", p.loadTime).
+		Str("appendfsync", opts.Fsync).Msg("data loaded")
+	return p, nil
+}
+
+// load checks the directory against the manifest, removes what a crash
+// left behind, loads the data and opens the append-only file.
+func (p *Persistence) load() error {
+	opts, store := p.opts, p.store
 	start := time.Now()
 	man, err := readManifest(opts.Dir)
 	if err != nil {
-		return nil, err
+		return err
+	}
+	leftovers, err := checkDir(opts.Dir, man)
+	if err != nil {
+		return err
+	}
+	for _, name := range leftovers {
+		if err := os.Remove(filepath.Join(opts.Dir, name)); err != nil {
+			p.log.Warn().Err(err).Str("file", name).Msg("cannot remove a file left by an earlier crash")
+		} else {
+			p.log.Info().Str("file", name).Msg("removed a file left by an earlier crash or rewrite")
+		}
 	}
 	fresh := man == nil
 	if fresh {
@@ -103,7 +132,7 @@ func Open(store *engine.Store, queries Queries, opts Options) (*Persistence, err
 	p.man = man
 	if man.Snapshot != "" {
 		if err := p.loadSnapshot(filepath.Join(opts.Dir, man.Snapshot)); err != nil {
-			return nil, err
+			return err
 		}
 		if st, err := os.Stat(filepath.Join(opts.Dir, man.Snapshot)); err == nil {
 			p.baseSize = st.Size()
@@ -120,9 +149,12 @@ func Open(store *engine.Store, queries Queries, opts Options) (*Persistence, err
 	}
 	var size int64
 	for i, name := range man.AOF {
+		if fresh {
+			break // nothing to load; the file is created below
+		}
 		n, err := p.loadAOF(filepath.Join(opts.Dir, name), i >= lastData)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		size = n
 	}
@@ -135,21 +167,17 @@ func Open(store *engine.Store, queries Queries, opts Options) (*Persistence, err
 	p.loadTime = time.Since(start)
 	f, err := os.OpenFile(filepath.Join(opts.Dir, man.AOF[len(man.AOF)-1]), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if fresh {
 		if err := writeManifest(opts.Dir, man); err != nil {
 			f.Close()
-			return nil, err
+			return err
 		}
 	}
 	p.aof = newAOF(f, size, opts.Fsync)
 	store.SetJournal(p.aof)
-	p.wg.Add(1)
-	go p.autoRewrite()
-	p.log.Info().Str("dir", opts.Dir).Int64("records", p.loadedRecords).Dur("took", p.loadTime).
-		Str("appendfsync", opts.Fsync).Msg("data loaded")
-	return p, nil
+	return nil
 }
 
 func (p *Persistence) loadSnapshot(path string) error {
@@ -201,9 +229,6 @@ func (p *Persistence) loadSnapshot(path string) error {
 // repair. Only the last file may end with a torn entry.
 func (p *Persistence) loadAOF(path string, last bool) (int64, error) {
 	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) && last {
-		return 0, nil
-	}
 	if err != nil {
 		return 0, fmt.Errorf("reading append-only file: %w", err)
 	}

@@ -23,7 +23,9 @@ func (p *Persistence) Rewrite(wait bool) error {
 	p.mu.Unlock()
 
 	started := time.Now()
-	next, err := os.OpenFile(filepath.Join(p.opts.Dir, aofName(gen)), os.O_CREATE|os.O_TRUNC|os.O_WRONLY|os.O_APPEND, 0o644)
+	// O_EXCL: a rewrite never truncates a file it did not create.
+	nextPath := filepath.Join(p.opts.Dir, aofName(gen))
+	next, err := os.OpenFile(nextPath, os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		p.finishRewrite(started, err)
 		return err
@@ -55,6 +57,9 @@ func (p *Persistence) Rewrite(wait bool) error {
 	})
 	if rerr != nil {
 		next.Close()
+		if p.man.Generation < gen {
+			os.Remove(nextPath) // ours, and no manifest names it
+		}
 		p.finishRewrite(started, rerr)
 		return rerr
 	}
@@ -214,7 +219,9 @@ func (p *Persistence) Close(save bool) error {
 			p.log.Error().Err(err).Msg("snapshot at shutdown failed; the append-only file still holds every change")
 		}
 	}
-	return p.aof.close()
+	err := p.aof.close()
+	p.lock.Unlock()
+	return err
 }
 
 // Unsynced returns the bytes appended but not yet known to be on disk
