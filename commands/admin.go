@@ -115,6 +115,9 @@ func writeDocs(c *Ctx, cmd *Command) {
 	if len(cmd.Subs) > 0 {
 		n++
 	}
+	if len(cmd.Arguments) > 0 {
+		n++
+	}
 	c.W.Map(n)
 	c.W.BulkString("summary")
 	c.W.BulkString(cmd.Summary)
@@ -131,9 +134,14 @@ func writeDocs(c *Ctx, cmd *Command) {
 	}
 	c.W.BulkString(group)
 	if cmd.Syntax != "" {
-		// redis-cli shows this text as the hint after the command name.
+		// bucketd's own field: the syntax in one line.
 		c.W.BulkString("syntax")
 		c.W.BulkString(cmd.Syntax)
+	}
+	if len(cmd.Arguments) > 0 {
+		// redis-cli builds its help and hints from these.
+		c.W.BulkString("arguments")
+		writeArgs(c, cmd.Arguments)
 	}
 	if len(cmd.Subs) > 0 {
 		subs := sortedSubs(cmd)

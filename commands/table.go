@@ -71,8 +71,12 @@ type Command struct {
 	Flags Flags
 	// FirstKey, LastKey and Step locate key arguments for COMMAND INFO.
 	FirstKey, LastKey, Step int
-	// Group, Since, Syntax and Summary feed COMMAND DOCS (redis-cli hints).
+	// Group, Since, Syntax and Summary feed COMMAND DOCS (redis-cli's
+	// help). For a command with Arguments, Syntax is derived from them.
 	Group, Since, Syntax, Summary string
+	// Arguments describe the arguments for COMMAND DOCS; Add attaches them
+	// from the one table of argument docs (docs.go).
+	Arguments []Arg
 	// JSONArg is the index of a JSON object argument that a pipelined run
 	// parses ahead of the command's turn (Server.Prepare); 0: none.
 	JSONArg int
@@ -110,6 +114,7 @@ func (t *Table) Add(c *Command) {
 	if _, dup := t.cmds[c.Name]; dup {
 		panic(fmt.Sprintf("command %q registered twice", c.Name))
 	}
+	attachDocs(c)
 	for name, sub := range c.Subs {
 		sub.Name = c.Name + "|" + name
 		sub.Flags |= c.Flags & (FlagNoAuth | FlagPubSub | FlagTxControl)

@@ -30,22 +30,22 @@ func chatLiveBroken(t *testing.T, out string) {
 
 // chatWantScript is what `redis-cli < examples/chat/chat.redis` prints on a
 // fresh server, timestamps replaced by T.
-const chatWantScript = `== 1. buckets: users (unique username and email), rooms, messages (30-day TTL)
+const chatWantScript = `== 1. buckets: chat_users (unique username and email), chat_rooms, chat_messages (30-day TTL)
 OK
 OK
 OK
-messages
-rooms
-users
+chat_messages
+chat_rooms
+chat_users
 == 2. users and rooms (UPSERT, so the script can run again)
 {"id":"alice","username":"alice","email":"alice@example.com","joinedAt":T,"_version":1,"_createdAt":T,"_updatedAt":T}
 {"id":"bob","username":"bob","email":"bob@example.com","joinedAt":T,"_version":1,"_createdAt":T,"_updatedAt":T}
 {"id":"general","name":"General","topic":"Anything goes","_version":1,"_createdAt":T,"_updatedAt":T}
 {"id":"random","name":"Random","topic":"","_version":1,"_createdAt":T,"_updatedAt":T}
 == 3. the schema says no: a taken username, a bad email
-UNIQUE Unique constraint violation in bucket "users": field "username" already has value "alice"
+UNIQUE Unique constraint violation in bucket "chat_users": field "username" already has value "alice"
 
-VALIDATION Validation failed for bucket "users": email: Invalid email format
+VALIDATION Validation failed for bucket "chat_users": email: Invalid email format
 
 == 4. a live query: messages per room (SUBSCRIBE query.messagesPerRoom elsewhere to watch it change)
 OK
@@ -133,9 +133,9 @@ func TestChatExampleScript(t *testing.T) {
 }
 
 // chatWantProgram is what the go-redis program prints on a fresh server.
-const chatWantProgram = `defined buckets users, rooms, messages and query messagesPerRoom
+const chatWantProgram = `defined buckets chat_users, chat_rooms, chat_messages and query messagesPerRoom
 users: alice, bob; rooms: general, random
-duplicate username refused: UNIQUE Unique constraint violation in bucket "users": field "username" already has value "alice"
+duplicate username refused: UNIQUE Unique constraint violation in bucket "chat_users": field "username" already has value "alice"
 subscribed to query.messagesPerRoom; current result: []
 alice in #general: Hello, everyone! (message 1, expires in 30 days)
 live messagesPerRoom: [{"key":{"roomId":"general"},"value":1}]
@@ -190,10 +190,10 @@ func TestChatExampleProgram(t *testing.T) {
 		}
 	}
 	c := s.Raw(t)
-	if got := c.Do("B.COUNT", "messages", `{"userId":"ghost"}`); got != ":0\r\n" {
+	if got := c.Do("B.COUNT", "chat_messages", `{"userId":"ghost"}`); got != ":0\r\n" {
 		t.Errorf("messages by ghost: %q, want none", got)
 	}
-	if got := c.Do("B.COUNT", "messages"); got != ":8\r\n" {
-		t.Errorf("B.COUNT messages = %q, want 8", got)
+	if got := c.Do("B.COUNT", "chat_messages"); got != ":8\r\n" {
+		t.Errorf("B.COUNT chat_messages = %q, want 8", got)
 	}
 }

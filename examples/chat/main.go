@@ -8,8 +8,8 @@
 // It defines the buckets and the query (an identical definition is accepted
 // again, so it can run twice), upserts two users and two rooms, subscribes
 // to the live query's channel, posts messages and prints each new result the
-// server pushes, then exits 0. Run it against a server without other buckets
-// named users, rooms or messages.
+// server pushes, then exits 0. Its buckets are named chat_users, chat_rooms
+// and chat_messages, so it runs next to the README's users bucket.
 package main
 
 import (
@@ -45,7 +45,7 @@ const (
 
 	// perRoomQuery counts the messages of each room; its live results are
 	// the pub/sub channel query.messagesPerRoom.
-	perRoomQuery = `{"bucket":"messages","aggregate":{"function":"count","groupBy":"roomId"}}`
+	perRoomQuery = `{"bucket":"chat_messages","aggregate":{"function":"count","groupBy":"roomId"}}`
 	perRoomChan  = "query.messagesPerRoom"
 )
 
@@ -71,7 +71,7 @@ func run(addr string, wait time.Duration) error {
 		return fmt.Errorf("cannot reach bucketd at %s: %w", addr, err)
 	}
 
-	for _, b := range []struct{ name, def string }{{"users", usersDef}, {"rooms", roomsDef}, {"messages", messagesDef}} {
+	for _, b := range []struct{ name, def string }{{"chat_users", usersDef}, {"chat_rooms", roomsDef}, {"chat_messages", messagesDef}} {
 		if err := rdb.Do(ctx, "BUCKET.DEFINE", b.name, b.def).Err(); err != nil {
 			return fmt.Errorf("defining bucket %s: %w", b.name, err)
 		}
@@ -79,7 +79,7 @@ func run(addr string, wait time.Duration) error {
 	if err := rdb.Do(ctx, "QUERY.DEFINE", "messagesPerRoom", perRoomQuery).Err(); err != nil {
 		return fmt.Errorf("defining query messagesPerRoom: %w", err)
 	}
-	fmt.Println("defined buckets users, rooms, messages and query messagesPerRoom")
+	fmt.Println("defined buckets chat_users, chat_rooms, chat_messages and query messagesPerRoom")
 
 	// UPSERT inserts a record or updates the one with its key, so a
 	// second run finds the same users and rooms.
@@ -87,7 +87,7 @@ func run(addr string, wait time.Duration) error {
 		`{"id":"alice","username":"alice","email":"alice@example.com"}`,
 		`{"id":"bob","username":"bob","email":"bob@example.com"}`,
 	} {
-		if err := rdb.Do(ctx, "B.UPSERT", "users", rec).Err(); err != nil {
+		if err := rdb.Do(ctx, "B.UPSERT", "chat_users", rec).Err(); err != nil {
 			return fmt.Errorf("upserting user: %w", err)
 		}
 	}
@@ -95,13 +95,13 @@ func run(addr string, wait time.Duration) error {
 		`{"id":"general","name":"General","topic":"Anything goes"}`,
 		`{"id":"random","name":"Random"}`,
 	} {
-		if err := rdb.Do(ctx, "B.UPSERT", "rooms", rec).Err(); err != nil {
+		if err := rdb.Do(ctx, "B.UPSERT", "chat_rooms", rec).Err(); err != nil {
 			return fmt.Errorf("upserting room: %w", err)
 		}
 	}
 	fmt.Println("users: alice, bob; rooms: general, random")
 
-	err := rdb.Do(ctx, "B.INSERT", "users", `{"id":"alice2","username":"alice","email":"alice2@example.com"}`).Err()
+	err := rdb.Do(ctx, "B.INSERT", "chat_users", `{"id":"alice2","username":"alice","email":"alice2@example.com"}`).Err()
 	if err == nil {
 		return errors.New("a second user named alice was accepted")
 	}
@@ -190,7 +190,7 @@ func post(ctx context.Context, rdb *redis.Client, user, room, text string) (stri
 	}
 	var rec string
 	check := func(tx *redis.Tx) error {
-		for _, ref := range []struct{ bucket, what, key string }{{"users", "user", user}, {"rooms", "room", room}} {
+		for _, ref := range []struct{ bucket, what, key string }{{"chat_users", "user", user}, {"chat_rooms", "room", room}} {
 			err := tx.Do(ctx, "B.GET", ref.bucket, ref.key).Err()
 			if errors.Is(err, redis.Nil) {
 				return fmt.Errorf("%s %q %w", ref.what, ref.key, errMissing)
@@ -200,7 +200,7 @@ func post(ctx context.Context, rdb *redis.Client, user, room, text string) (stri
 			}
 		}
 		cmds, err := tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			p.Do(ctx, "B.INSERT", "messages", string(msg))
+			p.Do(ctx, "B.INSERT", "chat_messages", string(msg))
 			return nil
 		})
 		if err != nil {
@@ -210,7 +210,7 @@ func post(ctx context.Context, rdb *redis.Client, user, room, text string) (stri
 		return err
 	}
 	for range 10 {
-		err := rdb.Watch(ctx, check, "users:"+user, "rooms:"+room)
+		err := rdb.Watch(ctx, check, "chat_users:"+user, "chat_rooms:"+room)
 		if errors.Is(err, redis.TxFailedErr) {
 			continue // the author or the room changed meanwhile: check again
 		}
