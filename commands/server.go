@@ -198,4 +198,5 @@ func (s *Server) register() {
 			s.table.Add(c)
 		}
 	}
+	s.table.CheckDocs() // argument docs for a command the table lacks: a panic at start
 }
