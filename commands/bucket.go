@@ -8,11 +8,11 @@ import (
 func bucketCommands() []*Command {
 	const g = "bucket"
 	return []*Command{
-		{Name: "bucket.define", Arity: 3, Flags: FlagWrite | FlagNoMulti, FirstKey: 1, LastKey: 1, Step: 1, Group: g, Syntax: "name definition-json", Summary: "Defines a bucket: key, schema, indexes, ttl, maxSize, persistent, ordered.", Run: cmdBucketDefine},
-		{Name: "bucket.drop", Arity: 2, Flags: FlagWrite | FlagNoMulti, FirstKey: 1, LastKey: 1, Step: 1, Group: g, Syntax: "name", Summary: "Drops a bucket with its records and indexes.", Run: cmdBucketDrop},
+		{Name: "bucket.define", Arity: 3, Flags: FlagWrite | FlagNoMulti, FirstKey: 1, LastKey: 1, Step: 1, Group: g, Summary: "Defines a bucket: key, schema, indexes, ttl, maxSize, persistent, ordered.", Run: cmdBucketDefine},
+		{Name: "bucket.drop", Arity: 2, Flags: FlagWrite | FlagNoMulti, FirstKey: 1, LastKey: 1, Step: 1, Group: g, Summary: "Drops a bucket with its records and indexes.", Run: cmdBucketDrop},
 		{Name: "bucket.list", Arity: 1, Flags: FlagReadOnly, Group: g, Summary: "Lists the bucket names, sorted.", Run: cmdBucketList},
-		{Name: "bucket.info", Arity: 2, Flags: FlagReadOnly, FirstKey: 1, LastKey: 1, Step: 1, Group: g, Syntax: "name", Summary: "Describes a bucket as JSON.", Run: cmdBucketInfo},
-		{Name: "bucket.alter", Arity: 3, Flags: FlagWrite | FlagNoMulti, FirstKey: 1, LastKey: 1, Step: 1, Group: g, Syntax: "name changes-json", Summary: "Adds fields or indexes to a bucket, or changes its TTL.", Run: cmdBucketAlter},
+		{Name: "bucket.info", Arity: 2, Flags: FlagReadOnly, FirstKey: 1, LastKey: 1, Step: 1, Group: g, Summary: "Describes a bucket as JSON.", Run: cmdBucketInfo},
+		{Name: "bucket.alter", Arity: 3, Flags: FlagWrite | FlagNoMulti, FirstKey: 1, LastKey: 1, Step: 1, Group: g, Summary: "Adds fields or indexes to a bucket, or changes its TTL.", Run: cmdBucketAlter},
 	}
 }
 

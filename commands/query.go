@@ -15,13 +15,13 @@ func queryCommands() []*Command {
 	const g = "query"
 	sub := FlagPubSub | FlagNoMulti
 	return []*Command{
-		{Name: "query.define", Arity: 3, Flags: FlagWrite | FlagNoMulti, Group: g, Syntax: "name query-json", Summary: "Defines a reactive query.", Run: cmdQueryDefine},
-		{Name: "query.drop", Arity: 2, Flags: FlagWrite | FlagNoMulti, Group: g, Syntax: "name", Summary: "Drops a query; its subscribers are unsubscribed.", Run: cmdQueryDrop},
+		{Name: "query.define", Arity: 3, Flags: FlagWrite | FlagNoMulti, Group: g, Summary: "Defines a reactive query.", Run: cmdQueryDefine},
+		{Name: "query.drop", Arity: 2, Flags: FlagWrite | FlagNoMulti, Group: g, Summary: "Drops a query; its subscribers are unsubscribed.", Run: cmdQueryDrop},
 		{Name: "query.list", Arity: 1, Flags: FlagReadOnly, Group: g, Summary: "Lists the query names, sorted.", Run: cmdQueryList},
-		{Name: "query.info", Arity: 2, Flags: FlagReadOnly, Group: g, Syntax: "name", Summary: "Describes a query and its live channels as JSON.", Run: cmdQueryInfo},
-		{Name: "query.run", Arity: -2, Flags: FlagReadOnly | FlagNoMulti, Group: g, Syntax: "name [params-json]", Summary: "Runs a query once and returns its result as JSON.", Run: cmdQueryRun},
-		{Name: "query.subscribe", Arity: -2, Flags: sub, Group: g, Syntax: "name [params-json]", Summary: "Subscribes to a query's live results (channel query.<name>[:<params>]).", Run: cmdQuerySubscribe},
-		{Name: "query.unsubscribe", Arity: -1, Flags: sub, Group: g, Syntax: "[name [params-json]]", Summary: "Stops listening to a query's live results (all queries without arguments).", Run: cmdQueryUnsubscribe},
+		{Name: "query.info", Arity: 2, Flags: FlagReadOnly, Group: g, Summary: "Describes a query and its live channels as JSON.", Run: cmdQueryInfo},
+		{Name: "query.run", Arity: -2, Flags: FlagReadOnly | FlagNoMulti, Group: g, Summary: "Runs a query once and returns its result as JSON.", Run: cmdQueryRun},
+		{Name: "query.subscribe", Arity: -2, Flags: sub, Group: g, Summary: "Subscribes to a query's live results (channel query.<name>[:<params>]).", Run: cmdQuerySubscribe},
+		{Name: "query.unsubscribe", Arity: -1, Flags: sub, Group: g, Summary: "Stops listening to a query's live results (all queries without arguments).", Run: cmdQueryUnsubscribe},
 	}
 }
 

@@ -16,8 +16,9 @@ func recordCommands() []*Command {
 	const g = "bucket"
 	w := FlagWrite | FlagBucket
 	r := FlagReadOnly | FlagBucket
-	cmd := func(name string, arity int, flags Flags, syntax, summary string, run func(*Ctx)) *Command {
-		return &Command{Name: name, Arity: arity, Flags: flags, FirstKey: 1, LastKey: 1, Step: 1, Group: g, Syntax: syntax, Summary: summary, Run: run}
+	// The syntax comes from the argument docs (docs.go).
+	cmd := func(name string, arity int, flags Flags, summary string, run func(*Ctx)) *Command {
+		return &Command{Name: name, Arity: arity, Flags: flags, FirstKey: 1, LastKey: 1, Step: 1, Group: g, Summary: summary, Run: run}
 	}
 	withJSON := func(c *Command, arg int) *Command {
 		c.JSONArg = arg
@@ -28,29 +29,29 @@ func recordCommands() []*Command {
 		return c
 	}
 	return []*Command{
-		withRecord(cmd("b.insert", -3, w|FlagHold, "bucket record-json [TTL duration]", "Inserts a record; EXISTS if its key exists.", cmdInsert), 2, DraftInsert),
-		cmd("b.insertmany", 3, w|FlagHold, "bucket records-json-array", "Inserts several records, all or none.", cmdInsertMany),
-		cmd("b.get", 3, r|FlagFast|FlagHold, "bucket key", "Returns the record with that key.", cmdGet),
-		cmd("b.mget", -3, r|FlagHold, "bucket key [key ...]", "Returns the records with those keys.", cmdMGet),
-		withJSON(cmd("b.update", -4, w|FlagHold, "bucket key changes-json [IFVERSION version]", "Merges changes into a record.", cmdUpdate), 3),
-		withRecord(cmd("b.upsert", 3, w|FlagHold, "bucket record-json", "Updates the record with the record's key, or inserts it.", cmdUpsert), 2, DraftUpsert),
-		cmd("b.updatemany", 4, w, "bucket filter-json changes-json", "Merges changes into every matching record, all or none.", cmdUpdateMany),
-		cmd("b.delete", -3, w|FlagHold, "bucket key [IFVERSION version]", "Deletes a record.", cmdDelete),
-		cmd("b.deletemany", 3, w, "bucket filter-json", "Deletes every matching record.", cmdDeleteMany),
-		cmd("b.clear", 2, w, "bucket", "Deletes every record of the bucket.", cmdClear),
-		cmd("b.all", 2, r, "bucket", "Returns every record in the bucket's order.", cmdAll),
-		cmd("b.where", 3, r, "bucket filter-json", "Returns the matching records.", cmdWhere),
-		cmd("b.findone", 3, r, "bucket filter-json", "Returns the first matching record.", cmdFindOne),
-		cmd("b.count", -2, r, "bucket [filter-json]", "Counts the (matching) records.", cmdCount),
-		cmd("b.first", 3, r, "bucket n", "Returns the first n records.", cmdFirst),
-		cmd("b.last", 3, r, "bucket n", "Returns the last n records.", cmdLast),
-		cmd("b.paginate", -4, r, "bucket LIMIT n [AFTER key]", "Returns a page of records and the next cursor.", cmdPaginate),
-		cmd("b.sum", -3, r, "bucket field [filter-json]", "Sums a numeric field.", cmdAggregate("sum")),
-		cmd("b.avg", -3, r, "bucket field [filter-json]", "Averages a numeric field.", cmdAggregate("avg")),
-		cmd("b.min", -3, r, "bucket field [filter-json]", "Returns the smallest value of a numeric field.", cmdAggregate("min")),
-		cmd("b.max", -3, r, "bucket field [filter-json]", "Returns the largest value of a numeric field.", cmdAggregate("max")),
-		cmd("b.groupby", -4, r, "bucket field[,field...] count|sum|avg|min|max [field] [filter-json]", "Groups records and aggregates each group.", cmdGroupBy),
-		cmd("b.find", 3, r, "bucket query-json", "Runs a declarative query once.", cmdFind),
+		withRecord(cmd("b.insert", -3, w|FlagHold, "Inserts a record; EXISTS if its key exists.", cmdInsert), 2, DraftInsert),
+		cmd("b.insertmany", 3, w|FlagHold, "Inserts several records, all or none.", cmdInsertMany),
+		cmd("b.get", 3, r|FlagFast|FlagHold, "Returns the record with that key.", cmdGet),
+		cmd("b.mget", -3, r|FlagHold, "Returns the records with those keys.", cmdMGet),
+		withJSON(cmd("b.update", -4, w|FlagHold, "Merges changes into a record.", cmdUpdate), 3),
+		withRecord(cmd("b.upsert", 3, w|FlagHold, "Updates the record with the record's key, or inserts it.", cmdUpsert), 2, DraftUpsert),
+		cmd("b.updatemany", 4, w, "Merges changes into every matching record, all or none.", cmdUpdateMany),
+		cmd("b.delete", -3, w|FlagHold, "Deletes a record.", cmdDelete),
+		cmd("b.deletemany", 3, w, "Deletes every matching record.", cmdDeleteMany),
+		cmd("b.clear", 2, w, "Deletes every record of the bucket.", cmdClear),
+		cmd("b.all", 2, r, "Returns every record in the bucket's order.", cmdAll),
+		cmd("b.where", 3, r, "Returns the matching records.", cmdWhere),
+		cmd("b.findone", 3, r, "Returns the first matching record.", cmdFindOne),
+		cmd("b.count", -2, r, "Counts the (matching) records.", cmdCount),
+		cmd("b.first", 3, r, "Returns the first n records.", cmdFirst),
+		cmd("b.last", 3, r, "Returns the last n records.", cmdLast),
+		cmd("b.paginate", -4, r, "Returns a page of records and the next cursor.", cmdPaginate),
+		cmd("b.sum", -3, r, "Sums a numeric field.", cmdAggregate("sum")),
+		cmd("b.avg", -3, r, "Averages a numeric field.", cmdAggregate("avg")),
+		cmd("b.min", -3, r, "Returns the smallest value of a numeric field.", cmdAggregate("min")),
+		cmd("b.max", -3, r, "Returns the largest value of a numeric field.", cmdAggregate("max")),
+		cmd("b.groupby", -4, r, "Groups records and aggregates each group.", cmdGroupBy),
+		cmd("b.find", 3, r, "Runs a declarative query once.", cmdFind),
 	}
 }
 
