@@ -11,7 +11,7 @@ import (
 var errPlain = errors.New("command failed")
 
 // errorReply turns an error into the text of a RESP error reply, its first
-// word the code of PROTOCOL.md: this is the one place where engine errors
+// word the code of docs/commands.md ("Errors"): this is the one place where engine errors
 // meet the wire.
 func errorReply(err error) string {
 	var (

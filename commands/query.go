@@ -8,7 +8,7 @@ import (
 	"bucketd/resp"
 )
 
-// Reactive queries (PROTOCOL.md section 7). The live.Manager owns the
+// Reactive queries (docs/commands.md, "Reactive queries"). The live.Manager owns the
 // definitions and the live channels; this file is its wire side.
 
 func queryCommands() []*Command {

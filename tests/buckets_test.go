@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// Section 3 of PROTOCOL.md: BUCKET.DEFINE, BUCKET.DROP, BUCKET.LIST,
+// docs/commands.md, "Buckets": BUCKET.DEFINE, BUCKET.DROP, BUCKET.LIST,
 // BUCKET.INFO and BUCKET.ALTER, with their error paths.
 
 const badTTL = `ERR Invalid TTL format "%s". Expected a number (ms) or string like "30s", "5m", "1h", "7d".`

@@ -12,7 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Events (PROTOCOL.md section 5): every committed write publishes one
+// Events (docs/commands.md, "Events"): every committed write publishes one
 // message on bucket.<name>.<inserted|updated|deleted|cleared> with an exact
 // JSON payload and a per-bucket seq. The ev* helpers are shared by
 // tx_test.go, ttl_test.go and slowsub_test.go.
@@ -28,7 +28,7 @@ func evJSON(s string) string {
 	return string(b)
 }
 
-// evIns, evUpd, evDel and evClr are the exact event payloads of PROTOCOL.md
+// evIns, evUpd, evDel and evClr are the exact event payloads of docs/commands.md ("Event payloads")
 // section 5; key is the key as JSON (`"u1"`, `3`).
 func evIns(bucket, key, rec string, seq int) string {
 	return `{"type":"inserted","bucket":` + evJSON(bucket) + `,"key":` + key + `,"record":` + rec + `,"seq":` + strconv.Itoa(seq) + `}`
@@ -352,7 +352,7 @@ func TestEventFlushAll(t *testing.T) {
 	r.ok("FLUSHALL")
 	got := evRecv(t, sub)
 	sort.Strings(got)
-	// PROTOCOL.md section 5: FLUSHALL publishes one cleared event per bucket
+	// docs/commands.md, "Event payloads": FLUSHALL publishes one cleared event per bucket
 	// with the count it removed; the empty bucket fc gets count 0, exactly as
 	// B.CLEAR of an empty bucket does.
 	eq(t, "FLUSHALL events", got, []string{

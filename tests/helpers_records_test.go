@@ -17,7 +17,7 @@ import (
 // Shared definitions and helpers of the bucket, record and query tests
 // (buckets_test.go, records_test.go, queries_find_test.go).
 
-// usersDef is the example definition of PROTOCOL.md section 3 without its
+// usersDef is the example definition of docs/commands.md, "Bucket definition", without its
 // TTL (records would expire) and without persistence.
 const usersDef = `{"key":"id","schema":{` +
 	`"id":{"type":"string","generated":"uuid"},` +

@@ -15,7 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// End-to-end tests of PROTOCOL.md section 10: data survives a restart,
+// End-to-end tests of docs/persistence.md: data survives a restart,
 // clean or by kill; torn and corrupt files; rewrites under load; the
 // persistence commands and INFO fields; disk errors.
 
@@ -608,7 +608,7 @@ func TestPersistMisconf(t *testing.T) {
 				}
 			})
 			t.Run("refused write changes nothing", func(t *testing.T) {
-				// PROTOCOL.md section 1: "A failed command changes nothing".
+				// docs/commands.md, "Errors": "A failed command changes nothing".
 				if got, err := r.c.Do(ctx(t), "B.GET", "kv", refused).Text(); !errors.Is(err, redis.Nil) {
 					t.Errorf("B.INSERT %s was answered MISCONF, yet B.GET finds %q (%v)", refused, got, err)
 				}
@@ -672,7 +672,7 @@ func TestPersistRewriteDuringDiskError(t *testing.T) {
 }
 
 // TestPersistQueryDefinitions: reactive query definitions survive
-// restarts (PROTOCOL.md section 10).
+// restarts (docs/persistence.md).
 func TestPersistQueryDefinitions(t *testing.T) {
 	s := Start(t)
 	r := newRC(t, s, 2)

@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-// Section 4 of PROTOCOL.md, the reads: B.ALL, B.FIRST, B.LAST, B.WHERE,
+// docs/commands.md, "Records", the reads: B.ALL, B.FIRST, B.LAST, B.WHERE,
 // B.FINDONE, B.COUNT, B.PAGINATE, B.SUM, B.AVG, B.MIN, B.MAX, B.GROUPBY and
 // B.FIND, over peopleRows (helpers_records_test.go).
 

@@ -13,7 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Reactive queries (PROTOCOL.md section 7) end to end: QUERY.* commands,
+// Reactive queries (docs/commands.md, "Reactive queries") end to end: QUERY.* commands,
 // live channels over go-redis and raw sockets in RESP2 and RESP3, and a
 // randomized check that the live result after each quiet period equals
 // QUERY.RUN. The qy* helpers are this file's.

@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// Section 4 of PROTOCOL.md, the writes and key reads: B.INSERT,
+// docs/commands.md, "Records", the writes and key reads: B.INSERT,
 // B.INSERTMANY, B.GET, B.MGET, B.UPDATE, B.UPSERT, B.UPDATEMANY, B.DELETE,
 // B.DELETEMANY, B.CLEAR, and the error paths of every B.* command.
 

@@ -19,7 +19,7 @@ import (
 )
 
 // A subscriber that stops reading is disconnected by the
-// client-output-buffer-limit rule (PROTOCOL.md section 5, REDIS-COMPAT.md)
+// client-output-buffer-limit rule (docs/commands.md, "Slow subscribers")
 // and counted in INFO; it never stalls a writer or another subscriber.
 
 const ssLogWarning = "client closed for overcoming of output buffer limits (pubsub)"

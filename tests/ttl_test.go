@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// TTL and maxSize (PROTOCOL.md section 8): expired records vanish from
+// TTL and maxSize (docs/commands.md, "TTL and maxSize"): expired records vanish from
 // every read at once and are deleted by the sweep or STORE.PURGETTL with a
 // deleted event (reason "expired"); a full bucket evicts its oldest records
 // (reason "evicted"); a failed insert evicts nothing.

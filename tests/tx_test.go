@@ -11,7 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Transactions (PROTOCOL.md section 6): Redis's multi.tcl behaviours with
+// Transactions (docs/commands.md, "Transactions"): Redis's multi.tcl behaviours with
 // exact replies, then bucketd's own rules: a write that fails at EXEC rolls
 // everything back, WATCH works on records, and EXEC is isolated.
 

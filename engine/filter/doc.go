@@ -1,6 +1,6 @@
 // Package filter compiles and evaluates bucketd's record filters, the JSON
 // objects of B.WHERE, B.COUNT, B.UPDATEMANY, B.DELETEMANY, B.FINDONE, the
-// aggregate commands and query definitions (PROTOCOL.md section 4). The model
+// aggregate commands and query definitions (docs/commands.md, "Filters"). The model
 // is noex-store's filter-matcher; where this package differs on purpose, the
 // difference is listed below.
 //

@@ -1,5 +1,5 @@
 // Package query parses and evaluates bucketd's declarative queries, the JSON
-// of B.FIND, QUERY.DEFINE/RUN/SUBSCRIBE (PROTOCOL.md section 7), and holds
+// of B.FIND, QUERY.DEFINE/RUN/SUBSCRIBE (docs/commands.md, "Declarative queries"), and holds
 // the aggregates behind B.SUM, B.AVG, B.MIN, B.MAX and B.GROUPBY. The model
 // is noex-store's declarative query (src/core/declarative-query.ts).
 //
@@ -35,7 +35,7 @@
 //
 // # Differences from noex-store
 //
-//   - Placeholders are replaced anywhere in the query (PROTOCOL.md), not only
+//   - Placeholders are replaced anywhere in the query (docs/commands.md, "Declarative queries"), not only
 //     in the filter's top-level values, and a missing parameter is an error
 //     (`missing query parameter "x"`), not undefined.
 //   - Unknown keys, bad directions, a non-positive limit and similar are

@@ -8,7 +8,7 @@ import (
 	"bucketd/jsonv"
 )
 
-// usersDef is the example definition of PROTOCOL.md.
+// usersDef is the example definition of docs/commands.md, "Bucket definition".
 const usersDef = `{
   "key": "id",
   "schema": {
