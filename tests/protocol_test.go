@@ -87,7 +87,7 @@ func pxAlive(t *testing.T, s *Server) {
 }
 
 // TestProtoErrors checks Redis's protocol errors; the texts are what Redis
-// passes to addReplyError (REDIS-COMPAT.md), which puts "ERR " before them.
+// passes to addReplyError, which puts "ERR " before them.
 func TestProtoErrors(t *testing.T) {
 	t.Parallel()
 	s := Start(t, "--proto-max-bulk-len", "1mb")
