@@ -2,7 +2,6 @@ package engine
 
 import (
 	"math"
-	"unsafe"
 
 	"bucketd/engine/schema"
 	"bucketd/jsonv"
@@ -51,8 +50,8 @@ func (s *Store) Draft(d *Draft, bucket, data []byte, insertOnly bool) error {
 }
 
 // prepare does the draft's work ahead against b's definition (see Draft).
-// d.obj is from jsonv.ParseObjectAliased: its strings are repointed into
-// the record's text.
+// d.obj is from jsonv.ParseObjectAliased: its top-level strings are
+// replaced by the record's, which point into the record's text.
 func (d *Draft) prepare(b *Bucket, insertOnly bool) {
 	def := b.defNow.Load()
 	if def.HasGenerated() || insertOnly && def.NeedsFill() {
@@ -73,9 +72,20 @@ func (d *Draft) prepare(b *Bucket, insertOnly bool) {
 	if sh == nil || !sameNames(sh.names, canon.Keys) || sh.key != key {
 		sh = newShape(canon.Keys, key)
 	}
-	vals := canon.Vals[:len(canon.Vals):len(canon.Vals)]
-	body := encodeRecord(sh, vals, true)
-	d.rec = &Record{shape: sh, vals: unsafe.SliceData(vals), body: unsafe.SliceData(body), bodyLen: uint32(len(body))}
+	d.rec = buildRecord(sh, canon.Vals)
+	if canon != obj {
+		// The record's top-level strings no longer point into the input:
+		// obj takes them, so that Own has none of them to copy.
+		for i, k := range obj.Keys {
+			if s, ok := obj.Vals[i].(string); ok && s != "" {
+				if v, ok := canon.Get(k); ok {
+					if c, ok := v.(string); ok && c == s {
+						obj.Vals[i] = c
+					}
+				}
+			}
+		}
+	}
 }
 
 // Object returns the record the draft was made of, as given.

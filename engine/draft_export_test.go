@@ -4,3 +4,6 @@ package engine
 func DraftTaken(d *Draft, rec *Record) bool {
 	return rec != nil && rec == d.rec
 }
+
+// KeepsText reports whether rec keeps its JSON text (see buildRecord).
+func KeepsText(rec *Record) bool { return rec.body != nil }
