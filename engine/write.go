@@ -289,6 +289,7 @@ func (b *Bucket) insert(t *Tx, obj *jsonv.Object, opts InsertOptions, d *Draft) 
 	counter := def.Fill(obj, b.counter, t.now, t.s.ids) // nothing to fill when drafted
 	var issues []schema.Issue
 	if drafted {
+		b.verifyInsert(d, obj)
 		issues = d.issues
 	} else {
 		issues = def.Validate(obj)
@@ -354,6 +355,7 @@ func (b *Bucket) update(t *Tx, e *entry, changes *jsonv.Object, owned bool, d *D
 	if d.fitsUpdate(b, old) {
 		// The draft is changes validated and encoded; merged into old, changes
 		// would give the same record.
+		b.verifyUpdate(d, old)
 		if len(d.issues) > 0 {
 			return nil, &ValidationError{Bucket: b.name, Issues: d.issues}
 		}
