@@ -127,6 +127,8 @@ func buildRecord(sh *shape, vals []jsonv.Value) *Record {
 		}
 		return r
 	}
+	// Nothing writes to body once it is built: the strings below and
+	// Record.text rely on it.
 	body := append(make([]byte, 0, len(sc.buf)), sc.buf...)
 	for i, v := range vals {
 		if s, ok := v.(string); ok && s != "" && plainAt(body, sc.ends[i], s) {
