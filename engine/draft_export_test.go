@@ -1,6 +1,9 @@
 package engine
 
-import "bucketd/engine/schema"
+import (
+	"bucketd/engine/schema"
+	"bucketd/jsonv"
+)
 
 // DraftTaken reports whether rec was built from d.
 func DraftTaken(d *Draft, rec *Record) bool {
@@ -25,4 +28,39 @@ func CorruptDraft(d *Draft, how string) {
 	case "issues":
 		d.issues = append(d.issues, schema.Issue{Field: "x", Code: "corrupt"})
 	}
+}
+
+// DraftShared reports whether d's record took the drafted text as its own.
+func DraftShared(d *Draft) bool { return d.shared }
+
+// DraftText returns the text of d's record, nil if it has none.
+func DraftText(d *Draft) []byte {
+	if d.rec == nil || d.rec.body == nil {
+		return nil
+	}
+	return d.rec.text()
+}
+
+// Strings returns every string of rec's values, nested ones included.
+func Strings(rec *Record) []string {
+	var out []string
+	var walk func(v jsonv.Value)
+	walk = func(v jsonv.Value) {
+		switch t := v.(type) {
+		case string:
+			out = append(out, t)
+		case []jsonv.Value:
+			for _, e := range t {
+				walk(e)
+			}
+		case *jsonv.Object:
+			for _, e := range t.Vals {
+				walk(e)
+			}
+		}
+	}
+	for _, v := range rec.values() {
+		walk(v)
+	}
+	return out
 }

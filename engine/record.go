@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"math"
 	"strconv"
 	"strings"
@@ -137,6 +138,41 @@ func buildRecord(sh *shape, vals []jsonv.Value) *Record {
 	}
 	r.body = unsafe.SliceData(body)
 	return r
+}
+
+// adoptRecord is buildRecord for values vals parsed from text by
+// jsonv.ParseObjectAliased, when text is the record's JSON text and its
+// closing brace, and nothing else: the record then takes text as its own,
+// which the strings of vals point into already. It returns nil when text
+// is not exactly that (spaces, another order, numbers written otherwise) or
+// when buildRecord would keep no text. Nothing may write to text after.
+func adoptRecord(sh *shape, vals []jsonv.Value, text []byte) *Record {
+	vals = vals[:len(vals):len(vals)]
+	sc := encodeScratch.Get().(*scratch)
+	defer sc.put()
+	sc.buf, sc.ends = encodeBody(sh, vals, sc.buf[:0], sc.ends[:0])
+	n := len(sc.buf)
+	if len(text) != n+1 || text[n] != '}' || !bytes.Equal(sc.buf, text[:n]) || n > math.MaxUint32 {
+		return nil
+	}
+	escaped := 0
+	for i, v := range vals {
+		if s, ok := v.(string); ok && s != "" && !plainAt(text, sc.ends[i], s) {
+			escaped += len(s)
+		}
+	}
+	if escaped > 0 && escaped >= n/8 {
+		return nil
+	}
+	for i, v := range vals {
+		// The parser put them there; a string from elsewhere is moved.
+		if s, ok := v.(string); ok && s != "" && plainAt(text, sc.ends[i], s) {
+			if at := &text[sc.ends[i]-len(s)-1]; unsafe.StringData(s) != at {
+				vals[i] = unsafe.String(at, len(s))
+			}
+		}
+	}
+	return &Record{shape: sh, vals: unsafe.SliceData(vals), body: &text[0], bodyLen: uint32(n)}
 }
 
 // plainAt reports whether the JSON text of the string s, which ends at end
