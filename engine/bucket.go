@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -173,7 +174,9 @@ func (b *Bucket) addEntry(t *Tx, e *entry) {
 	st := b.st
 	switch k := e.rec.Key().(type) {
 	case string:
-		st.strKeys[k] = e
+		// The map outlives this version of the record: a key pointing
+		// into its text would keep that text alive after updates.
+		st.strKeys[strings.Clone(k)] = e
 	case float64:
 		st.numKeys[k] = e
 	}

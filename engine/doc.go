@@ -29,7 +29,9 @@
 // bucket's definition of the moment, with no lock held. Under the lock the
 // write takes the draft only if the definition is still that one and the
 // draft gives the record the write would build (see fitsInsert and
-// fitsUpdate); otherwise it does the work itself.
+// fitsUpdate); otherwise it does the work itself. In verify mode
+// (BUCKETD_VERIFY=1, verify.go) every draft taken is also checked against
+// the plain build, and a difference fails the write.
 //
 // Lock order: Store.defMu (definition changes) before any Bucket.mu;
 // Bucket.mu locks in name order. The bucket map itself is an immutable map
@@ -50,7 +52,10 @@
 // other fields in insertion order, then _version, _createdAt, _updatedAt
 // and _expiresAt (when set). To keep a bucket small, records of one shape
 // share their field names, top-level string values point into the text,
-// and the record itself is 64 bytes (record.go).
+// and the record itself is 64 bytes (record.go). A record whose strings
+// mostly need escaping keeps no text, which would hold them twice, and
+// encodes it on output. The key map and the indexes keep copies of their
+// string keys, so that no replaced or deleted record's text stays alive.
 //
 // # Expiry
 //

@@ -1,8 +1,8 @@
 package engine
 
 import (
+	"bytes"
 	"math"
-	"unsafe"
 
 	"bucketd/engine/schema"
 	"bucketd/jsonv"
@@ -27,6 +27,9 @@ type Draft struct {
 	// rec is the new record but for its metadata: def.Canonical(obj),
 	// encoded, its strings moved into its text. nil when there are issues.
 	rec *Record
+	// shared is set when rec's text is the input obj was parsed from, so
+	// that obj's strings point into it (see detach).
+	shared bool
 }
 
 // Draft parses data, a whole record (a JSON object) for an insert or an
@@ -36,28 +39,40 @@ type Draft struct {
 // bucket, a definition with generated fields, or, for an insert
 // (insertOnly), one with defaults, since the write could not take it.
 // Each string is copied once, into the record's text, where parsing and
-// then encoding would copy it twice. The draft does not refer to data.
-// Errors are *jsonv.SyntaxError.
+// then encoding would copy it twice; when data is the record's canonical
+// text (compact, its fields in the stored order), the copy of data that
+// the record is parsed from becomes its text. The draft does not refer to
+// data. Errors are *jsonv.SyntaxError.
 func (s *Store) Draft(d *Draft, bucket, data []byte, insertOnly bool) error {
 	*d = Draft{}
-	if err := jsonv.ParseObjectAliased(&d.obj, data); err != nil {
+	b := s.snapshot()[string(bucket)]
+	var def *schema.Definition
+	src := data
+	if b != nil {
+		if def = b.defNow.Load(); def.HasGenerated() || insertOnly && def.NeedsFill() {
+			def = nil // see fitsInsert and fitsUpdate
+		} else {
+			src = bytes.Clone(data) // may become the record's text
+		}
+	}
+	if err := jsonv.ParseObjectAliased(&d.obj, src); err != nil {
 		return err
 	}
-	if b := s.snapshot()[string(bucket)]; b != nil {
-		d.prepare(b, insertOnly)
+	if def != nil {
+		d.prepare(b, def, src)
 	}
-	jsonv.Own(&d.obj, data) // what the record's text did not take
+	if !d.shared {
+		jsonv.Own(&d.obj, src) // what the record's text did not take
+	}
 	return nil
 }
 
-// prepare does the draft's work ahead against b's definition (see Draft).
-// d.obj is from jsonv.ParseObjectAliased: its strings are repointed into
-// the record's text.
-func (d *Draft) prepare(b *Bucket, insertOnly bool) {
-	def := b.defNow.Load()
-	if def.HasGenerated() || insertOnly && def.NeedsFill() {
-		return // see fitsInsert and fitsUpdate
-	}
+// prepare does the draft's work ahead against b's definition def (see
+// Draft). d.obj is from jsonv.ParseObjectAliased(src): the record takes
+// src as its text when that is the canonical text (adoptRecord);
+// otherwise d.obj's top-level strings are replaced by the record's, which
+// point into the record's own text.
+func (d *Draft) prepare(b *Bucket, def *schema.Definition, src []byte) {
 	obj := &d.obj
 	d.def = def
 	if d.issues = def.Validate(obj); len(d.issues) > 0 {
@@ -73,9 +88,36 @@ func (d *Draft) prepare(b *Bucket, insertOnly bool) {
 	if sh == nil || !sameNames(sh.names, canon.Keys) || sh.key != key {
 		sh = newShape(canon.Keys, key)
 	}
-	vals := canon.Vals[:len(canon.Vals):len(canon.Vals)]
-	body := encodeRecord(sh, vals, true)
-	d.rec = &Record{shape: sh, vals: unsafe.SliceData(vals), body: unsafe.SliceData(body), bodyLen: uint32(len(body))}
+	if canon == obj {
+		d.rec = adoptRecord(sh, obj.Vals, src)
+		d.shared = d.rec != nil
+	}
+	if d.rec == nil {
+		d.rec = buildRecord(sh, canon.Vals)
+	}
+	if canon != obj {
+		// The record's top-level strings no longer point into the input:
+		// obj takes them, so that Own has none of them to copy.
+		for i, k := range obj.Keys {
+			if s, ok := obj.Vals[i].(string); ok && s != "" {
+				if v, ok := canon.Get(k); ok {
+					if c, ok := v.(string); ok && c == s {
+						obj.Vals[i] = c
+					}
+				}
+			}
+		}
+	}
+}
+
+// detach makes the draft's object independent of the draft's record, for
+// a write that uses the object but does not take the draft: a string of
+// the object that points into the record's text would keep it alive.
+func (d *Draft) detach() {
+	if d != nil && d.shared {
+		jsonv.Own(&d.obj, d.rec.text())
+		d.shared = false
+	}
 }
 
 // Object returns the record the draft was made of, as given.

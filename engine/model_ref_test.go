@@ -16,18 +16,24 @@ import (
 // schema rules, a filter matcher written from package filter's
 // documentation, and the random generator of operations.
 
-func modelDef(numKey, ordered bool) string {
+// modelDef returns the model bucket's definition; with tagDefault, tag
+// defaults to "t" (a default keeps inserts from taking drafts).
+func modelDef(numKey, ordered, tagDefault bool) string {
 	keyType := "string"
 	if numKey {
 		keyType = "number"
+	}
+	tagFill := ""
+	if tagDefault {
+		tagFill = `,"default":"t"`
 	}
 	return fmt.Sprintf(`{"key":"id","schema":{
 		"id":{"type":%q},
 		"email":{"type":"string","unique":true},
 		"grp":{"type":"string","enum":["a","b","c","d"]},
 		"n":{"type":"number","min":0,"max":100},
-		"tag":{"type":"string","maxLength":3,"default":"t"}},
-		"indexes":["grp","n"],"ordered":%v}`, keyType, ordered)
+		"tag":{"type":"string","maxLength":3%s}},
+		"indexes":["grp","n"],"ordered":%v}`, keyType, tagFill, ordered)
 }
 
 var modelSchema = []string{"id", "email", "grp", "n", "tag"}
@@ -166,6 +172,7 @@ func mValid(fs []field, numKey bool) bool {
 // model is the plain-map model of one bucket.
 type model struct {
 	numKey, ordered bool
+	tagDefault      bool // inserts fill in tag (see modelDef)
 	recs            map[jsonv.Value]*mRec
 	nextSeq         int
 	eventSeq        uint64
@@ -236,7 +243,7 @@ func (m *model) uniqueTaken(fs []field, self *mRec) bool {
 
 func (m *model) insert(in []field, now int64, out *[]wantChange) (*mRec, string) {
 	fs := slices.Clone(in)
-	if _, ok := getField(fs, "tag"); !ok {
+	if _, ok := getField(fs, "tag"); !ok && m.tagDefault {
 		fs = append(fs, field{"tag", "t"})
 	}
 	if !mValid(fs, m.numKey) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -60,12 +61,45 @@ func TestModel(t *testing.T) {
 		{"ordered-number-keys", true, true},
 	}
 	for _, v := range variants {
-		for _, seed := range modelSeeds(t) {
-			t.Run(fmt.Sprintf("%s/seed=%d", v.name, seed), func(t *testing.T) {
-				runModel(t, seed, modelSteps(t), v.numKey, v.ordered)
-			})
+		for _, drafted := range []bool{false, true} {
+			path := "plain"
+			if drafted {
+				path = "drafted"
+			}
+			for _, seed := range modelSeeds(t) {
+				t.Run(fmt.Sprintf("%s/%s/seed=%d", v.name, path, seed), func(t *testing.T) {
+					runModel(t, seed, modelSteps(t), v.numKey, v.ordered, drafted)
+				})
+			}
 		}
 	}
+}
+
+// The drafted path of the model test writes as the pipelined commands do:
+// every write goes through a Hold on the bucket, and whole records (insert
+// and upsert) are sent as JSON text and drafted (Store.Draft) first. The
+// tag has no default there, so that inserts can take their drafts, and
+// verify mode is on, so that every draft taken is checked against the plain
+// build as well as against the model.
+
+// via returns the Tx a write goes through: nil (a transaction of its own),
+// or on the drafted path a Hold on bucket, with the function that ends it.
+func via(e *env, bucket string, drafted bool) (*engine.Tx, func()) {
+	if !drafted {
+		return nil, func() {}
+	}
+	h := e.s.Hold(bucket)
+	return h, h.Release
+}
+
+// draft drafts the record fs for bucket, as its JSON text.
+func draft(t *testing.T, e *env, bucket string, fs []field, insertOnly bool) *engine.Draft {
+	t.Helper()
+	d := new(engine.Draft)
+	if err := e.s.Draft(d, []byte(bucket), jsonv.Marshal(toObject(fs)), insertOnly); err != nil {
+		t.Fatalf("Draft %s: %v", jsonv.Marshal(toObject(fs)), err)
+	}
+	return d
 }
 
 // step is the outcome of one operation in the store and in the model.
@@ -75,6 +109,7 @@ type step struct {
 	gotValue, wantValue string
 	want                []wantChange
 	next                *model // the model after a successful write
+	taken               bool   // the write took its draft
 }
 
 func recText(r *engine.Record) string {
@@ -107,20 +142,40 @@ func mRecsText(rs []*mRec) string {
 	return strings.Join(parts, "\n")
 }
 
-func runModel(t *testing.T, seed uint64, steps int, numKey, ordered bool) {
+func runModel(t *testing.T, seed uint64, steps int, numKey, ordered, drafted bool) {
 	e := newEnv(t)
 	const B = "m"
-	e.define(B, modelDef(numKey, ordered))
-	m := &model{numKey: numKey, ordered: ordered, recs: map[jsonv.Value]*mRec{}}
+	e.define(B, modelDef(numKey, ordered, !drafted))
+	m := &model{numKey: numKey, ordered: ordered, tagDefault: !drafted, recs: map[jsonv.Value]*mRec{}}
 	g := &gen{r: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), numKey: numKey}
+	if drafted {
+		was := engine.SetVerify(true)
+		failures := engine.VerifyFailures()
+		defer func() {
+			engine.SetVerify(was)
+			if n := engine.VerifyFailures() - failures; n != 0 {
+				t.Errorf("%d drafts differ from the plain build", n)
+			}
+		}()
+	}
 	var history []string
 	stats := map[string]int{}
+	if drafted {
+		defer func() {
+			if stats["drafts taken"] < steps/50 {
+				t.Errorf("only %d writes took their drafts", stats["drafts taken"])
+			}
+		}()
+	}
 	defer func() { t.Logf("operations by outcome: %v", stats) }()
 	for i := range steps {
 		e.clock.Advance(int64(g.r.IntN(3)))
-		st := modelStep(t, e, B, m, g)
+		st := modelStep(t, e, B, m, g, drafted)
 		history = append(history, fmt.Sprintf("%d: %s -> %s", i, st.desc, st.gotKind))
 		stats[strings.Fields(st.desc)[0]+":"+st.gotKind]++
+		if st.taken {
+			stats["drafts taken"]++
+		}
 		fail := func(format string, args ...any) {
 			t.Helper()
 			t.Fatalf("seed %d, step %d: %s\nlast operations:\n%s\nre-run with MODEL_SEED=%d",
@@ -193,7 +248,7 @@ func (g *gen) ifVersion(r *mRec) int64 {
 	return -1
 }
 
-func modelStep(t *testing.T, e *env, B string, m *model, g *gen) step {
+func modelStep(t *testing.T, e *env, B string, m *model, g *gen, drafted bool) step {
 	var st step
 	next := m.clone()
 	st.next = next
@@ -213,9 +268,22 @@ func modelStep(t *testing.T, e *env, B string, m *model, g *gen) step {
 	switch p := g.r.IntN(100); {
 	case p < 22:
 		fs := g.record()
+		if drafted && g.r.IntN(2) == 0 {
+			fs = canonical(fs) // as the store would order it
+		}
 		st.desc = "insert " + string(jsonv.Marshal(toObject(fs)))
 		mr, kind := next.insert(fs, e.clock.Now(), &st.want)
-		rec, err := e.s.Insert(nil, B, toObject(fs), engine.InsertOptions{})
+		tx, done := via(e, B, drafted)
+		var rec *engine.Record
+		var err error
+		if drafted {
+			d := draft(t, e, B, fs, true)
+			rec, err = e.s.InsertDraft(tx, B, d, engine.InsertOptions{})
+			st.taken = engine.DraftTaken(d, rec)
+		} else {
+			rec, err = e.s.Insert(tx, B, toObject(fs), engine.InsertOptions{})
+		}
+		done()
 		st.gotKind, st.wantKind = errKind(err), kind
 		st.gotValue, st.wantValue = recText(rec), mRecText(mr)
 	case p < 40:
@@ -236,11 +304,28 @@ func modelStep(t *testing.T, e *env, B string, m *model, g *gen) step {
 		default:
 			mr, st.wantKind = next.update(old, ch, e.clock.Now(), &st.want)
 		}
-		rec, err := e.s.Update(nil, B, arg, toObject(ch), ifv)
+		tx, done := via(e, B, drafted)
+		rec, err := e.s.Update(tx, B, arg, toObject(ch), ifv)
+		done()
 		st.gotKind = errKind(err)
 		st.gotValue, st.wantValue = recText(rec), mRecText(mr)
 	case p < 50:
 		fs := g.record()
+		if drafted {
+			switch g.r.IntN(3) {
+			case 0:
+				fs = canonical(fs)
+			case 1:
+				// An existing record with one field changed: its draft
+				// can be taken (see Draft.fitsUpdate).
+				if old := next.recs[g.pickKey(m)]; old != nil {
+					fs = slices.Clone(old.fields)
+					if i := g.r.IntN(len(fs)); fs[i].k != "id" {
+						fs[i].v = g.value(fs[i].k)
+					}
+				}
+			}
+		}
 		st.desc = "upsert " + string(jsonv.Marshal(toObject(fs)))
 		var mr *mRec
 		k, _ := getField(fs, "id")
@@ -249,7 +334,17 @@ func modelStep(t *testing.T, e *env, B string, m *model, g *gen) step {
 		} else {
 			mr, st.wantKind = next.insert(fs, e.clock.Now(), &st.want)
 		}
-		rec, err := e.s.Upsert(nil, B, toObject(fs))
+		tx, done := via(e, B, drafted)
+		var rec *engine.Record
+		var err error
+		if drafted {
+			d := draft(t, e, B, fs, false)
+			rec, err = e.s.UpsertDraft(tx, B, d)
+			st.taken = engine.DraftTaken(d, rec)
+		} else {
+			rec, err = e.s.Upsert(tx, B, toObject(fs))
+		}
+		done()
 		st.gotKind = errKind(err)
 		st.gotValue, st.wantValue = recText(rec), mRecText(mr)
 	case p < 60:
@@ -269,7 +364,9 @@ func modelStep(t *testing.T, e *env, B string, m *model, g *gen) step {
 			next.remove(old, &st.want)
 			st.wantValue = "true"
 		}
-		ok, err := e.s.Delete(nil, B, arg, ifv)
+		tx, done := via(e, B, drafted)
+		ok, err := e.s.Delete(tx, B, arg, ifv)
+		done()
 		st.gotKind, st.gotValue = errKind(err), fmt.Sprint(ok)
 		if err != nil {
 			st.gotValue, st.wantValue = "", ""
@@ -296,7 +393,9 @@ func modelStep(t *testing.T, e *env, B string, m *model, g *gen) step {
 			}
 		}
 		st.desc = "insertMany [" + strings.Join(descs, ",") + "]"
-		recs, err := e.s.InsertMany(nil, B, objs)
+		tx, done := via(e, B, drafted)
+		recs, err := e.s.InsertMany(tx, B, objs)
+		done()
 		st.gotKind = errKind(err)
 		if err == nil {
 			st.gotValue, st.wantValue = recsText(recs), mRecsText(mrs)
@@ -312,7 +411,9 @@ func modelStep(t *testing.T, e *env, B string, m *model, g *gen) step {
 			}
 			n++
 		}
-		got, err := e.s.UpdateMany(nil, B, parse(fo), toObject(ch))
+		tx, done := via(e, B, drafted)
+		got, err := e.s.UpdateMany(tx, B, parse(fo), toObject(ch))
+		done()
 		st.gotKind = errKind(err)
 		if err == nil {
 			st.gotValue, st.wantValue = strconv.Itoa(got), strconv.Itoa(n)
@@ -324,7 +425,9 @@ func modelStep(t *testing.T, e *env, B string, m *model, g *gen) step {
 		for _, r := range matched {
 			next.remove(r, &st.want)
 		}
-		n, err := e.s.DeleteMany(nil, B, parse(fo))
+		tx, done := via(e, B, drafted)
+		n, err := e.s.DeleteMany(tx, B, parse(fo))
+		done()
 		st.gotKind, st.wantKind = errKind(err), "ok"
 		st.gotValue, st.wantValue = strconv.Itoa(n), strconv.Itoa(len(matched))
 	case p < 78:
@@ -332,7 +435,9 @@ func modelStep(t *testing.T, e *env, B string, m *model, g *gen) step {
 		st.want = []wantChange{{op: engine.OpCleared, count: len(next.recs)}}
 		st.wantValue = strconv.Itoa(len(next.recs))
 		next.recs = map[jsonv.Value]*mRec{}
-		n, err := e.s.Clear(nil, B)
+		tx, done := via(e, B, drafted)
+		n, err := e.s.Clear(tx, B)
+		done()
 		st.gotKind, st.wantKind, st.gotValue = errKind(err), "ok", strconv.Itoa(n)
 	default:
 		st.next = nil

@@ -1,8 +1,10 @@
 package engine
 
 import (
+	"bytes"
 	"math"
 	"strconv"
+	"strings"
 	"sync"
 	"unsafe"
 
@@ -23,8 +25,9 @@ type Record struct {
 	// shape.names, vals[i] named shape.names[i]; metadata is not among them
 	// (see values). body points to bodyLen bytes of JSON text: the fields,
 	// without the metadata and the closing brace: `{"id":"1","name":"Ann"`,
-	// or `{` for none (see text). Pointers and a length instead of two
-	// slices keep a record in 64 bytes.
+	// or `{` for none (see text); it is nil when the record keeps no text
+	// (see buildRecord), bodyLen still being the text's length. Pointers
+	// and a length instead of two slices keep a record in 64 bytes.
 	vals    *jsonv.Value
 	body    *byte
 	bodyLen uint32
@@ -42,8 +45,8 @@ type Record struct {
 // values returns the record's field values; the slice must not be modified.
 func (r *Record) values() []jsonv.Value { return unsafe.Slice(r.vals, len(r.shape.names)) }
 
-// text returns the JSON text of the fields (see Record.body); the slice must
-// not be modified.
+// text returns the JSON text of the fields (see Record.body), which r must
+// keep; the slice must not be modified.
 func (r *Record) text() []byte { return unsafe.Slice(r.body, r.bodyLen) }
 
 // shape is the field names of records, shared by all the records of a bucket
@@ -72,18 +75,16 @@ func newShape(names []string, key int) *shape {
 
 // newRecord builds a record from its canonical fields, which must include
 // the key field. Its shape is the bucket's last one when the names are the
-// same in the same order; its JSON text is encoded once, into a slice of
-// exactly its size. b.mu must be held for writing.
+// same in the same order. b.mu must be held for writing.
 func (b *Bucket) newRecord(obj *jsonv.Object, version, created, updated, expires int64) *Record {
 	sh := b.shape
 	if sh == nil || !sameNames(sh.names, obj.Keys) || sh.names[sh.key] != b.def.Key {
 		sh = newShape(obj.Keys, obj.Index(b.def.Key))
 		b.setShape(sh)
 	}
-	vals := obj.Vals[:len(obj.Vals):len(obj.Vals)]
-	body := encodeRecord(sh, vals, false)
-	return &Record{shape: sh, vals: unsafe.SliceData(vals), body: unsafe.SliceData(body), bodyLen: uint32(len(body)),
-		Version: version, CreatedAt: created, UpdatedAt: updated, ExpiresAt: expires}
+	r := buildRecord(sh, obj.Vals)
+	r.Version, r.CreatedAt, r.UpdatedAt, r.ExpiresAt = version, created, updated, expires
+	return r
 }
 
 // setShape makes sh the shape of the bucket's next records. b.mu must be
@@ -93,25 +94,95 @@ func (b *Bucket) setShape(sh *shape) {
 	b.lastShape.Store(sh)
 }
 
-// encodeRecord returns the JSON text of a record's fields (see
-// Record.body), in a slice of exactly its size, and points vals' strings
-// into it (shareStrings, with repoint). vals are the values named by sh, in
-// its order.
-func encodeRecord(sh *shape, vals []jsonv.Value, repoint bool) []byte {
+// buildRecord returns a record of shape sh with the values vals, in sh's
+// order, and no metadata. Its JSON text is encoded once, into a slice of
+// exactly its size, and its top-level strings are pointed into that text
+// (in vals, which the record keeps), so that each is stored once.
+//
+// A string that needs escaping cannot be shared so: the text holds it
+// escaped. When such strings make up an eighth of the text or more, the
+// record keeps no text, which would hold them a second time, and writes
+// its text from its values when asked (Record.AppendJSON); its other
+// top-level strings are then copied, so that none keeps the text of a
+// record it was taken from alive.
+func buildRecord(sh *shape, vals []jsonv.Value) *Record {
+	vals = vals[:len(vals):len(vals)]
 	sc := encodeScratch.Get().(*scratch)
+	defer sc.put()
 	sc.buf, sc.ends = encodeBody(sh, vals, sc.buf[:0], sc.ends[:0])
 	if len(sc.buf) > math.MaxUint32 {
 		panic("engine: record text over 4 GiB")
 	}
-	body := append(make([]byte, 0, len(sc.buf)), sc.buf...)
-	shareStrings(vals, body, sc.ends, repoint)
-	if cap(sc.buf) <= 64<<10 && cap(sc.ends) <= 1<<12 {
-		encodeScratch.Put(sc)
+	r := &Record{shape: sh, vals: unsafe.SliceData(vals), bodyLen: uint32(len(sc.buf))}
+	escaped := 0
+	for i, v := range vals {
+		if s, ok := v.(string); ok && s != "" && !plainAt(sc.buf, sc.ends[i], s) {
+			escaped += len(s)
+		}
 	}
-	return body
+	if escaped > 0 && escaped >= len(sc.buf)/8 {
+		for i, v := range vals {
+			if s, ok := v.(string); ok && s != "" && plainAt(sc.buf, sc.ends[i], s) {
+				vals[i] = strings.Clone(s)
+			}
+		}
+		return r
+	}
+	// Nothing writes to body once it is built: the strings below and
+	// Record.text rely on it.
+	body := append(make([]byte, 0, len(sc.buf)), sc.buf...)
+	for i, v := range vals {
+		if s, ok := v.(string); ok && s != "" && plainAt(body, sc.ends[i], s) {
+			vals[i] = unsafe.String(&body[sc.ends[i]-len(s)-1], len(s))
+		}
+	}
+	r.body = unsafe.SliceData(body)
+	return r
 }
 
-// scratch is the reused buffer of newRecord.
+// adoptRecord is buildRecord for values vals parsed from text by
+// jsonv.ParseObjectAliased, when text is the record's JSON text and its
+// closing brace, and nothing else: the record then takes text as its own,
+// which the strings of vals point into already. It returns nil when text
+// is not exactly that (spaces, another order, numbers written otherwise) or
+// when buildRecord would keep no text. Nothing may write to text after.
+func adoptRecord(sh *shape, vals []jsonv.Value, text []byte) *Record {
+	vals = vals[:len(vals):len(vals)]
+	sc := encodeScratch.Get().(*scratch)
+	defer sc.put()
+	sc.buf, sc.ends = encodeBody(sh, vals, sc.buf[:0], sc.ends[:0])
+	n := len(sc.buf)
+	if len(text) != n+1 || text[n] != '}' || !bytes.Equal(sc.buf, text[:n]) || n > math.MaxUint32 {
+		return nil
+	}
+	escaped := 0
+	for i, v := range vals {
+		if s, ok := v.(string); ok && s != "" && !plainAt(text, sc.ends[i], s) {
+			escaped += len(s)
+		}
+	}
+	if escaped > 0 && escaped >= n/8 {
+		return nil
+	}
+	for i, v := range vals {
+		// The parser put them there; a string from elsewhere is moved.
+		if s, ok := v.(string); ok && s != "" && plainAt(text, sc.ends[i], s) {
+			if at := &text[sc.ends[i]-len(s)-1]; unsafe.StringData(s) != at {
+				vals[i] = unsafe.String(at, len(s))
+			}
+		}
+	}
+	return &Record{shape: sh, vals: unsafe.SliceData(vals), body: &text[0], bodyLen: uint32(n)}
+}
+
+// plainAt reports whether the JSON text of the string s, which ends at end
+// in text, is s between two quotes: s needed no escaping.
+func plainAt(text []byte, end int, s string) bool {
+	start := end - len(s) - 1
+	return start >= 1 && text[start-1] == '"' && string(text[start:end-1]) == s
+}
+
+// scratch is the reused buffer of buildRecord.
 type scratch struct {
 	buf  []byte
 	ends []int // where each value's text ends in buf
@@ -119,41 +190,10 @@ type scratch struct {
 
 var encodeScratch = sync.Pool{New: func() any { return &scratch{buf: make([]byte, 0, 512)} }}
 
-// shareStrings points a record's top-level string values at their bytes
-// in body, which holds them already when they needed no escaping, so that
-// each string is stored once. ends[i] is where the text of vals[i] ends in
-// body. With repoint, the values come from jsonv.ParseObjectAliased and
-// their headers are changed in place (jsonv.Repoint); otherwise the new
-// headers go in one array and vals is modified in place. Either way the
-// values stay equal.
-func shareStrings(vals []jsonv.Value, body []byte, ends []int, repoint bool) {
-	var hdrs []string
-	for i, v := range vals {
-		s, ok := v.(string)
-		if !ok || s == "" {
-			continue
-		}
-		// An unescaped string's text is its bytes between two quotes.
-		start := ends[i] - len(s) - 1
-		if start < 1 || body[start-1] != '"' || string(body[start:ends[i]-1]) != s {
-			continue
-		}
-		shared := unsafe.String(&body[start], len(s))
-		if repoint {
-			jsonv.Repoint(v, shared)
-			continue
-		}
-		if hdrs == nil {
-			n := 0
-			for _, v := range vals[i:] {
-				if s, ok := v.(string); ok && s != "" {
-					n++
-				}
-			}
-			hdrs = make([]string, 0, n)
-		}
-		hdrs = append(hdrs, shared)
-		vals[i] = jsonv.StringAt(&hdrs[len(hdrs)-1])
+// put returns sc to the pool unless it grew large.
+func (sc *scratch) put() {
+	if cap(sc.buf) <= 64<<10 && cap(sc.ends) <= 1<<12 {
+		encodeScratch.Put(sc)
 	}
 }
 
@@ -181,7 +221,11 @@ func (r *Record) JSON() []byte { return r.AppendJSON(make([]byte, 0, r.JSONLen()
 
 // AppendJSON appends the record's canonical JSON text to dst.
 func (r *Record) AppendJSON(dst []byte) []byte {
-	dst = append(dst, r.text()...)
+	if r.body != nil {
+		dst = append(dst, r.text()...)
+	} else {
+		dst = appendBody(r.shape, r.values(), dst)
+	}
 	if len(r.shape.names) > 0 {
 		dst = append(dst, ',')
 	}
@@ -287,10 +331,25 @@ func encodeBody(sh *shape, vals []jsonv.Value, dst []byte, ends []int) ([]byte, 
 	return dst, ends
 }
 
+// appendBody is encodeBody without the ends.
+func appendBody(sh *shape, vals []jsonv.Value, dst []byte) []byte {
+	if len(sh.names) == 0 {
+		return append(dst, '{')
+	}
+	for i, head := range sh.heads {
+		dst = append(dst, head...)
+		dst = jsonv.Append(dst, vals[i])
+	}
+	return dst
+}
+
 // memSize estimates the heap bytes the record holds.
 func (r *Record) memSize() int64 {
 	vals := r.values()
-	n := int64(r.bodyLen) + 64 + int64(len(vals))*16
+	n := 64 + int64(len(vals))*16
+	if r.body != nil {
+		n += int64(r.bodyLen)
+	}
 	for _, v := range vals {
 		n += valueSize(v)
 	}

@@ -280,6 +280,9 @@ func (b *Bucket) visible(key jsonv.Value, now int64) *entry {
 func (b *Bucket) insert(t *Tx, obj *jsonv.Object, opts InsertOptions, d *Draft) (*Record, error) {
 	def := b.def
 	drafted := d.fitsInsert(b)
+	if !drafted {
+		d.detach()
+	}
 	var expires int64
 	if v, ok := obj.Get("_expiresAt"); ok {
 		if f, ok := v.(float64); ok && f > 0 {
@@ -289,6 +292,7 @@ func (b *Bucket) insert(t *Tx, obj *jsonv.Object, opts InsertOptions, d *Draft) 
 	counter := def.Fill(obj, b.counter, t.now, t.s.ids) // nothing to fill when drafted
 	var issues []schema.Issue
 	if drafted {
+		b.verifyInsert(d, obj)
 		issues = d.issues
 	} else {
 		issues = def.Validate(obj)
@@ -354,6 +358,7 @@ func (b *Bucket) update(t *Tx, e *entry, changes *jsonv.Object, owned bool, d *D
 	if d.fitsUpdate(b, old) {
 		// The draft is changes validated and encoded; merged into old, changes
 		// would give the same record.
+		b.verifyUpdate(d, old)
 		if len(d.issues) > 0 {
 			return nil, &ValidationError{Bucket: b.name, Issues: d.issues}
 		}
@@ -362,6 +367,7 @@ func (b *Bucket) update(t *Tx, e *entry, changes *jsonv.Object, owned bool, d *D
 		}
 		return b.replaced(t, e, d.record(b, old.Version+1, old.CreatedAt, t.now, old.ExpiresAt)), nil
 	}
+	d.detach()
 	merged := mergeChanges(def, old, changes, owned)
 	if issues := def.Validate(merged); len(issues) > 0 {
 		return nil, &ValidationError{Bucket: b.name, Issues: issues}

@@ -6,12 +6,13 @@ import (
 )
 
 // ParseObjectAliased is ParseObject into *dst, without copying string
-// values: a string without escapes points into data. Every string value
-// still refers to a header of its own (see StringAt), which Repoint and Own
-// may change: the object must stay with the caller until Own(dst, data) has
-// run, and data must not change before that. It saves a copy of strings
-// that the caller moves elsewhere anyway (a record's strings go into its
-// text), and the Object's allocation. On an error *dst is left empty.
+// values: a string without escapes points into data. data must not change
+// until Own(dst, data) has run, which copies what still points into it; in
+// between, the caller may replace string values (in Vals of dst and of the
+// objects and arrays inside it) by equal strings held elsewhere, which Own
+// then leaves alone. It saves a copy of the strings that the caller moves
+// elsewhere anyway (a record's strings go into its text), and the Object's
+// allocation. On an error *dst is left empty.
 func ParseObjectAliased(dst *Object, data []byte) error {
 	_, err := parseObject(data, true, dst)
 	return err
@@ -29,34 +30,25 @@ func inside(ptr *byte, data []byte) bool {
 	return at >= base && at < base+uintptr(len(data))
 }
 
-// header returns the string header a string Value refers to.
-func header(v Value) *string {
-	return (*string)((*[2]unsafe.Pointer)(unsafe.Pointer(&v))[1])
+// Own copies every string of o, from ParseObjectAliased(data), that still
+// points into data, so that o no longer depends on data. Strings the caller
+// replaced are left where they are.
+func Own(o *Object, data []byte) {
+	ownAll(o.Vals, data)
 }
 
-// Repoint makes the string value v, from ParseObjectAliased and not yet
-// given to Own, refer to s, which must be equal to it: every copy of v sees
-// s from then on.
-func Repoint(v Value, s string) {
-	*header(v) = s
-}
-
-// Own copies every string of v, from ParseObjectAliased(data), that still
-// points into data, so that v no longer depends on data. Strings moved
-// elsewhere by Repoint are left where they are.
-func Own(v Value, data []byte) {
-	switch t := v.(type) {
-	case string:
-		if t != "" && inside(unsafe.StringData(t), data) {
-			*header(v) = strings.Clone(t)
-		}
-	case []Value:
-		for _, e := range t {
-			Own(e, data)
-		}
-	case *Object:
-		for _, e := range t.Vals {
-			Own(e, data)
+// ownAll is Own for the values of an array or object.
+func ownAll(vals []Value, data []byte) {
+	for i, v := range vals {
+		switch t := v.(type) {
+		case string:
+			if t != "" && inside(unsafe.StringData(t), data) {
+				vals[i] = strings.Clone(t)
+			}
+		case []Value:
+			ownAll(t, data)
+		case *Object:
+			ownAll(t.Vals, data)
 		}
 	}
 }

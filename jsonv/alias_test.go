@@ -67,29 +67,6 @@ func TestParseObjectAliased(t *testing.T) {
 	}
 }
 
-// TestRepoint: a string value repointed is seen changed through every copy
-// of the value, and Own leaves it where it is.
-func TestRepoint(t *testing.T) {
-	data := []byte(`{"a":"text","b":"more"}`)
-	o := new(Object)
-	if err := ParseObjectAliased(o, data); err != nil {
-		t.Fatal(err)
-	}
-	other := []byte("text")
-	copyOfA := o.Vals[0]
-	Repoint(o.Vals[0], unsafe.String(&other[0], len(other)))
-	if s := copyOfA.(string); unsafe.StringData(s) != &other[0] {
-		t.Errorf("a copy of the value does not see the repointed header")
-	}
-	Own(o, data)
-	if s := o.Vals[0].(string); unsafe.StringData(s) != &other[0] || s != "text" {
-		t.Errorf("Own moved a repointed string: %q", s)
-	}
-	if aliasesData(o, data) {
-		t.Errorf("b still aliases the input after Own")
-	}
-}
-
 // FuzzParseObjectAliased: the aliased parse gives what ParseObject gives,
 // errors included, and after Own nothing depends on the input.
 func FuzzParseObjectAliased(f *testing.F) {
@@ -124,8 +101,7 @@ func FuzzParseObjectAliased(f *testing.F) {
 }
 
 // TestParseObjectAliasedFreesInput: after Own, nothing keeps the input
-// alive, not even the header of a value dropped for a repeated key, which
-// shares a block with headers that the object keeps.
+// alive, not even a value dropped for a repeated key.
 func TestParseObjectAliasedFreesInput(t *testing.T) {
 	freed := make(chan struct{})
 	o := func() *Object {

@@ -110,17 +110,10 @@ func (p *parser) value() (Value, error) {
 		if err != nil {
 			return nil, err
 		}
-		// String values take their headers from a small array shared by
-		// the document's strings: one allocation for up to four.
-		if len(p.strs) == cap(p.strs) {
-			p.strs = make([]string, 0, 4)
-		}
 		if p.alias && len(raw) > 0 && p.inData(raw) {
-			p.strs = append(p.strs, unsafe.String(&raw[0], len(raw)))
-		} else {
-			p.strs = append(p.strs, string(raw))
+			return unsafe.String(&raw[0], len(raw)), nil
 		}
-		return StringAt(&p.strs[len(p.strs)-1]), nil
+		return string(raw), nil
 	case 't':
 		return true, p.literal("true")
 	case 'f':
@@ -218,12 +211,6 @@ func (p *parser) object() (Value, error) {
 			}
 		}
 		if at >= 0 {
-			if p.alias {
-				// The value dropped is out of the caller's reach, so Own
-				// would miss it; its header shares a block with kept
-				// ones, which must not keep the input alive.
-				Own(p.vals[vbase+at], p.data)
-			}
 			p.vals[vbase+at] = v
 		} else {
 			p.keys = append(p.keys, key)

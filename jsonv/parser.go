@@ -34,10 +34,6 @@ type parser struct {
 	// buf receives the content of strings that contain escapes.
 	buf []byte
 
-	// strs holds the headers of the document's string values (see value);
-	// it is never kept from one document to the next.
-	strs []string
-
 	// lastKeys is the key slice of the last top-level object parsed: the
 	// next one with the same keys in the same order shares it (see
 	// sharedKeys).
@@ -54,13 +50,13 @@ var parserPool = sync.Pool{New: func() any { return new(parser) }}
 // getParser returns a parser ready to parse data.
 func getParser(data []byte) *parser {
 	p := parserPool.Get().(*parser)
-	p.data, p.pos, p.depth, p.strs, p.alias, p.top = data, 0, 0, nil, false, nil
+	p.data, p.pos, p.depth, p.alias, p.top = data, 0, 0, false, nil
 	return p
 }
 
 // putParser clears p and returns it to the pool unless it grew too large.
 func putParser(p *parser) {
-	p.data, p.strs, p.top = nil, nil, nil
+	p.data, p.top = nil, nil
 	clear(p.vals) // after an error the stacks may still hold values
 	p.vals = p.vals[:0]
 	clear(p.keys)

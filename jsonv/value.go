@@ -1,7 +1,5 @@
 package jsonv
 
-import "unsafe"
-
 // Value is a decoded JSON value: nil, bool, float64, string, []Value or *Object.
 type Value = any
 
@@ -70,17 +68,6 @@ func (o *Object) Delete(key string) bool {
 	}
 	o.Vals = append(o.Vals[:i], o.Vals[i+1:]...)
 	return true
-}
-
-// StringAt returns the string *p as a Value that refers to *p itself rather
-// than to a copy of its header, so that many string values can share one
-// array of headers (converting a string to an interface allocates a header
-// of its own). *p must never change afterwards.
-func StringAt(p *string) Value {
-	var v any = ""
-	// An interface's data word points to its value; only it is replaced.
-	(*[2]unsafe.Pointer)(unsafe.Pointer(&v))[1] = unsafe.Pointer(p)
-	return v
 }
 
 // Clone returns a deep copy of v. Strings, numbers, booleans and nil are

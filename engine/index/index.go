@@ -2,6 +2,7 @@ package index
 
 import (
 	"cmp"
+	"strings"
 
 	"bucketd/jsonv"
 )
@@ -70,6 +71,11 @@ func (ix *Index[T]) Add(v jsonv.Value, it T) {
 	case string:
 		if ix.strs == nil {
 			ix.strs = newValueSet[string, T](lessOrdered[string])
+		}
+		if _, ok := ix.strs.m[x]; !ok {
+			// The index outlives the item: a string pointing into the
+			// item's memory would keep it alive.
+			x = strings.Clone(x)
 		}
 		added = ix.strs.add(x, it, &ix.ord)
 	case float64:

@@ -1,6 +1,10 @@
 package index
 
-import "bucketd/jsonv"
+import (
+	"strings"
+
+	"bucketd/jsonv"
+)
 
 // Unique maps each distinct scalar value of a unique field to the one item
 // that holds it. Values match as in Index: 1 and 1.0 are the same value,
@@ -38,6 +42,11 @@ func (u *Unique[T]) Get(v jsonv.Value) (T, bool) {
 func (u *Unique[T]) Set(v jsonv.Value, it T) {
 	switch x := v.(type) {
 	case string:
+		if _, ok := u.strs.m[x]; !ok {
+			// The map outlives the item: a string pointing into the
+			// item's memory would keep it alive.
+			x = strings.Clone(x)
+		}
 		u.strs.set(x, it)
 	case float64:
 		if f, ok := numKey(x); ok {

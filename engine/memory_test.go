@@ -1,0 +1,154 @@
+package engine_test
+
+import (
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+
+	"bucketd/engine"
+	"bucketd/jsonv"
+)
+
+// The memory test's records: a key and a 2 KB text.
+const (
+	memRecords = 20_000
+	memText    = 2048
+	memDef     = `{"key":"id","schema":{"id":{"type":"string"},"n":{"type":"number"},"mail":{"type":"string","unique":true},` +
+		`"tag":{"type":"string"},"text":{"type":"string"}},"indexes":["tag"]}`
+)
+
+// memRecord returns the JSON of record i in round r: its text is different
+// in every round, and holds a newline (which the JSON escapes) with escaped;
+// its unique mail and its indexed tag (shared by 200 records) stay the same.
+func memRecord(i, r int, escaped bool) []byte {
+	text := strings.Repeat(strconv.Itoa(r), memText)
+	if escaped {
+		text = text[:memText/2] + "\n" + text[memText/2+1:]
+	}
+	o := &jsonv.Object{Keys: []string{"id", "n", "mail", "tag", "text"},
+		Vals: []jsonv.Value{"key-" + strconv.Itoa(i), float64(r), "m" + strconv.Itoa(i) + "@x.io", "t" + strconv.Itoa(i%100), text}}
+	return jsonv.Marshal(o)
+}
+
+// heapAfterGC returns the live heap in bytes once the collector has run.
+func heapAfterGC() uint64 {
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
+// memWriter writes one record's JSON into the bucket "b" of s.
+type memWriter func(tb testing.TB, s *engine.Store, js []byte)
+
+// memWriters are the ways a whole record reaches a bucket: the drafted
+// path of B.UPSERT and B.INSERT (the text parsed into a draft, then
+// written), and the plain path (parsed into an Object, then written).
+var memWriters = map[string]memWriter{
+	"drafted": func(tb testing.TB, s *engine.Store, js []byte) {
+		var d engine.Draft
+		// The command's argument is a read buffer that is reused.
+		buf := append([]byte(nil), js...)
+		if err := s.Draft(&d, []byte("b"), buf, false); err != nil {
+			tb.Fatal(err)
+		}
+		clear(buf)
+		if _, err := s.UpsertDraft(nil, "b", &d); err != nil {
+			tb.Fatal(err)
+		}
+	},
+	"plain": func(tb testing.TB, s *engine.Store, js []byte) {
+		o, err := jsonv.ParseObject(js)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if _, err := s.Upsert(nil, "b", o); err != nil {
+			tb.Fatal(err)
+		}
+	},
+}
+
+// memPerRecord fills a store of definition def with memRecords records,
+// record i of round r made by mk, written rounds times each (1: inserted
+// only), and returns the live heap per record.
+func memPerRecord(t *testing.T, def string, mk func(i, r int) []byte, write memWriter, rounds int) float64 {
+	s, _ := benchStore(t, def)
+	before := heapAfterGC()
+	for r := range rounds {
+		for i := range memRecords {
+			write(t, s, mk(i, r))
+		}
+	}
+	after := heapAfterGC()
+	runtime.KeepAlive(s)
+	if n, _ := s.Count(nil, "b", nil); n != memRecords {
+		t.Fatalf("bucket has %d records, want %d", n, memRecords)
+	}
+	return (float64(after) - float64(before)) / memRecords
+}
+
+// TestMemoryPerRecord bounds the live heap a stored record holds, whatever
+// way it was written: updated records must not keep their earlier texts
+// alive, and a string that needed escaping must not be kept twice over.
+// The bound is relative to the insert-only figure of plain strings, which
+// holds each text once.
+func TestMemoryPerRecord(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("measures the heap; slow under -race and -short")
+	}
+	for name, write := range memWriters {
+		t.Run(name, func(t *testing.T) {
+			mk := func(escaped bool) func(i, r int) []byte {
+				return func(i, r int) []byte { return memRecord(i, r, escaped) }
+			}
+			base := memPerRecord(t, memDef, mk(false), write, 1)
+			t.Logf("inserted: %.0f B/record", base)
+			if base > 1.5*memText {
+				t.Errorf("inserted: %.0f B/record for a %d B text", base, memText)
+			}
+			for _, c := range []struct {
+				name    string
+				rounds  int
+				escaped bool
+			}{
+				{"updated 3 times", 4, false},
+				{"escaped", 1, true},
+				{"escaped, updated 3 times", 4, true},
+			} {
+				got := memPerRecord(t, memDef, mk(c.escaped), write, c.rounds)
+				t.Logf("%s: %.0f B/record", c.name, got)
+				if got > base*1.15 {
+					t.Errorf("%s: %.0f B/record, inserted only %.0f", c.name, got, base)
+				}
+			}
+		})
+	}
+}
+
+// TestMemoryPerSmallRecord: the records of the benchmarks (five short
+// fields, two indexes, a unique field) hold no more after three rounds of
+// updates than after their insert. It logs the live bytes per record, the
+// Go side of the README's figure (which bench/compare measures as RSS).
+func TestMemoryPerSmallRecord(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("measures the heap; slow under -race and -short")
+	}
+	mk := func(i, r int) []byte {
+		o := benchRecord(i)
+		o.Set("age", float64((i+r)%1000))
+		o.Set("name", "n"+strconv.Itoa(i%1000+r))
+		return jsonv.Marshal(o)
+	}
+	for name, write := range memWriters {
+		t.Run(name, func(t *testing.T) {
+			base := memPerRecord(t, benchDef, mk, write, 1)
+			got := memPerRecord(t, benchDef, mk, write, 4)
+			t.Logf("inserted: %.0f B/record; updated 3 times: %.0f B/record", base, got)
+			if got > base*1.15 {
+				t.Errorf("updated 3 times: %.0f B/record, inserted only %.0f", got, base)
+			}
+		})
+	}
+}
