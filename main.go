@@ -147,6 +147,9 @@ func run(args []string, stderr io.Writer) int {
 	if !cfg.AppendOnly {
 		log.Info().Msg("appendonly is off: data lives in memory only and is lost when the server stops")
 	}
+	if engine.Verifying() {
+		log.Warn().Msg("verify mode (BUCKETD_VERIFY=1): drafted writes are checked against plain ones and read buffers poisoned after use; slower, for tests")
+	}
 
 	code := 0
 	save := false

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"bucketd/engine"
 	"bucketd/resp"
 )
 
@@ -115,6 +116,9 @@ func infoStats(s *Server, b *strings.Builder) {
 	field(b, "pubsub_messages_delivered", s.hub.Delivered())
 	field(b, "events_published", s.events.Published())
 	field(b, "client_output_buffer_limit_disconnections", s.netStat(func() int64 { return s.net.OutputLimitDisconnections.Load() }))
+	if engine.Verifying() {
+		field(b, "verify_failures", engine.VerifyFailures())
+	}
 }
 
 func infoReplication(s *Server, b *strings.Builder) {

@@ -1,5 +1,11 @@
 package commands
 
+import (
+	"fmt"
+
+	"bucketd/engine"
+)
+
 func storeCommands() []*Command {
 	const g = "store"
 	return []*Command{
@@ -16,6 +22,10 @@ func cmdPurgeTTL(c *Ctx) {
 func cmdStoreCheck(c *Ctx) {
 	if err := c.S.store.Check(); err != nil {
 		c.ErrMsg("invariant violated: " + err.Error())
+		return
+	}
+	if n := engine.VerifyFailures(); n > 0 {
+		c.ErrMsg(fmt.Sprintf("invariant violated: %d drafted writes differed from their plain build (verify mode; see the log)", n))
 		return
 	}
 	c.W.OK()
