@@ -44,6 +44,17 @@ func TestSettingsTable(t *testing.T) {
 			t.Errorf("flag --%s is no CONFIG parameter", f.Name)
 		}
 	})
+	for _, st := range settings {
+		f := fs.Lookup(st.name)
+		switch {
+		case st.noFlag && f != nil:
+			t.Errorf("CONFIG-only parameter %s is a flag", st.name)
+		case !st.noFlag && f == nil:
+			t.Errorf("CONFIG parameter %s is no flag", st.name)
+		case f != nil && (f.Usage != st.help || f.DefValue != st.get(&cfg)):
+			t.Errorf("flag --%s: usage %q, default %q", st.name, f.Usage, f.DefValue)
+		}
+	}
 }
 
 func TestSettingsParse(t *testing.T) {

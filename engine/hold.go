@@ -32,14 +32,9 @@ func (s *Store) writeHeld(t *Tx, name string, fn func(t *Tx, b *Bucket) error) e
 		return &NoBucketError{Bucket: name} // the caller holds another bucket
 	}
 	if len(t.locked) == 0 {
-		b, err := s.lookup(name)
+		b, err := s.lockBucket(name, true)
 		if err != nil {
 			return err
-		}
-		b.mu.Lock()
-		if b.dropped {
-			b.mu.Unlock()
-			return &NoBucketError{Bucket: name}
 		}
 		t.locked = append(t.locked, b)
 	}

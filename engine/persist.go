@@ -32,9 +32,9 @@ func (s *Store) Capture(during func()) []BucketImage {
 	all := s.snapshot()
 	var locked []*Bucket
 	for _, n := range names {
-		b := all[n]
-		b.mu.RLock()
-		locked = append(locked, b)
+		if b := all[n]; b.acquire(false) {
+			locked = append(locked, b)
+		}
 	}
 	defer func() {
 		for _, b := range locked {
@@ -44,9 +44,6 @@ func (s *Store) Capture(during func()) []BucketImage {
 	now := s.Now()
 	images := make([]BucketImage, 0, len(locked))
 	for _, b := range locked {
-		if b.dropped {
-			continue
-		}
 		img := BucketImage{
 			Name:       b.name,
 			Definition: b.def.JSON(),

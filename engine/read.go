@@ -24,15 +24,11 @@ func (s *Store) read(t *Tx, name string, fn func(b *Bucket, now int64) error) er
 		}
 		return s.guard(b, false, func() error { return fn(b, t.now) })
 	}
-	b, err := s.lookup(name)
+	b, err := s.lockBucket(name, false)
 	if err != nil {
 		return err
 	}
-	b.mu.RLock()
 	defer b.mu.RUnlock()
-	if b.dropped {
-		return &NoBucketError{Bucket: name}
-	}
 	return s.guard(b, false, func() error { return fn(b, s.Now()) })
 }
 
@@ -53,15 +49,12 @@ func (s *Store) GetBytes(t *Tx, bucket, key []byte) (rec *Record, err error) {
 		})
 		return rec, err
 	}
+	// lockBucket's steps, but looking the name up as bytes converts nothing.
 	b := s.snapshot()[string(bucket)]
-	if b == nil {
+	if b == nil || !b.acquire(false) {
 		return nil, &NoBucketError{Bucket: string(bucket)}
 	}
-	b.mu.RLock()
 	defer b.mu.RUnlock()
-	if b.dropped {
-		return nil, &NoBucketError{Bucket: b.name}
-	}
 	if b.sup.failed.Load() {
 		return nil, &UnavailableError{Bucket: b.name}
 	}

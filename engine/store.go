@@ -89,6 +89,40 @@ func (s *Store) lookup(name string) (*Bucket, error) {
 	return nil, &NoBucketError{Bucket: name}
 }
 
+// lockBucket finds the bucket of that name and locks it, exclusively when
+// write is set, else for reading (see acquire). The error is a
+// NoBucketError when it is not defined or was dropped meanwhile; on success
+// the caller unlocks b.mu.
+func (s *Store) lockBucket(name string, write bool) (*Bucket, error) {
+	b := s.snapshot()[name]
+	if b == nil || !b.acquire(write) {
+		return nil, &NoBucketError{Bucket: name}
+	}
+	return b, nil
+}
+
+// acquire locks b, which the caller found in a snapshot of the buckets,
+// exclusively when write is set, else for reading, and reports whether it
+// is still defined: when Drop removed it between the look-up and the lock,
+// acquire unlocks it again and returns false. Every look-up of a bucket by
+// name goes through it (lockBucket, or for a name as bytes GetBytes).
+func (b *Bucket) acquire(write bool) bool {
+	if write {
+		b.mu.Lock()
+	} else {
+		b.mu.RLock()
+	}
+	if !b.dropped {
+		return true
+	}
+	if write {
+		b.mu.Unlock()
+	} else {
+		b.mu.RUnlock()
+	}
+	return false
+}
+
 // Define creates a bucket. Defining an existing bucket again with an
 // identical definition succeeds and changes nothing; with a different one
 // it fails with BucketExistsError.
@@ -174,15 +208,11 @@ func (s *Store) List() []string {
 
 // Definition returns a bucket's definition.
 func (s *Store) Definition(name string) (*schema.Definition, error) {
-	b, err := s.lookup(name)
+	b, err := s.lockBucket(name, false)
 	if err != nil {
 		return nil, err
 	}
-	b.mu.RLock()
 	defer b.mu.RUnlock()
-	if b.dropped {
-		return nil, &NoBucketError{Bucket: name}
-	}
 	return b.def, nil
 }
 
@@ -212,15 +242,11 @@ type IndexInfo struct {
 
 // Info returns a bucket's figures. Records counts the records visible now.
 func (s *Store) Info(name string) (BucketInfo, error) {
-	b, err := s.lookup(name)
+	b, err := s.lockBucket(name, false)
 	if err != nil {
 		return BucketInfo{}, err
 	}
-	b.mu.RLock()
 	defer b.mu.RUnlock()
-	if b.dropped {
-		return BucketInfo{}, &NoBucketError{Bucket: name}
-	}
 	info := BucketInfo{
 		Name:       name,
 		Definition: b.def,
@@ -264,15 +290,11 @@ func (s *Store) Info(name string) (BucketInfo, error) {
 func (s *Store) Alter(name string, changes []byte) error {
 	s.defMu.Lock()
 	defer s.defMu.Unlock()
-	b, err := s.lookup(name)
+	b, err := s.lockBucket(name, true)
 	if err != nil {
 		return err
 	}
-	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.dropped {
-		return &NoBucketError{Bucket: name}
-	}
 	def, err := b.def.Alter(changes)
 	if err != nil {
 		return definitionError(err)
@@ -321,11 +343,10 @@ func (b *Bucket) redefine(def *schema.Definition) {
 // returns the first disagreement found.
 func (s *Store) Check() error {
 	for _, name := range s.List() {
-		b, err := s.lookup(name)
+		b, err := s.lockBucket(name, false)
 		if err != nil {
-			continue
+			continue // dropped meanwhile
 		}
-		b.mu.RLock()
 		err = b.check()
 		b.mu.RUnlock()
 		if err != nil {

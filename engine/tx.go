@@ -63,12 +63,7 @@ func (s *Store) Begin(names []string) *Tx {
 		if i > 0 && sorted[i-1] == n {
 			continue
 		}
-		if b := all[n]; b != nil {
-			b.mu.Lock()
-			if b.dropped {
-				b.mu.Unlock()
-				continue
-			}
+		if b := all[n]; b != nil && b.acquire(true) {
 			t.locked = append(t.locked, b)
 		}
 	}
@@ -80,9 +75,7 @@ func (s *Store) Begin(names []string) *Tx {
 
 // beginOne starts a transaction over one bucket that the caller found.
 func (s *Store) beginOne(b *Bucket) (*Tx, error) {
-	b.mu.Lock()
-	if b.dropped {
-		b.mu.Unlock()
+	if !b.acquire(true) {
 		return nil, &NoBucketError{Bucket: b.name}
 	}
 	t := txPool.Get().(*Tx)

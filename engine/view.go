@@ -31,15 +31,11 @@ type View struct {
 // not call into the store. ReadView fails with NoBucketError when the bucket
 // is not defined (fn is not called then).
 func (s *Store) ReadView(bucket string, f *filter.Filter, fn func(v *View)) error {
-	b, err := s.lookup(bucket)
+	b, err := s.lockBucket(bucket, false)
 	if err != nil {
 		return err
 	}
-	b.mu.RLock()
 	defer b.mu.RUnlock()
-	if b.dropped {
-		return &NoBucketError{Bucket: bucket}
-	}
 	v := View{Ordered: b.def.Ordered, Seq: b.eventSeq, Now: s.Now()}
 	v.Records = make([]*Record, 0, 64)
 	b.scan(f, v.Now, func(e *entry) bool {

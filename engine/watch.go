@@ -28,15 +28,11 @@ type WatchToken struct {
 // Unwatch.
 func (s *Store) Watch(bucket, key string) WatchToken {
 	w := WatchToken{bucket: bucket}
-	b, err := s.lookup(bucket)
+	b, err := s.lockBucket(bucket, true)
 	if err != nil {
 		return w
 	}
-	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.dropped {
-		return w
-	}
 	w.b = b
 	k, err := b.def.ParseKey(key)
 	if err != nil {

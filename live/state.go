@@ -72,14 +72,25 @@ func modeOf(q *query.Query) string {
 	return "incremental:list"
 }
 
-// newState builds the state of q from the records that match its filter,
-// in bucket order; pos holds their positions when the kind needs them.
-func newState(q *query.Query, ordered bool, recs []*engine.Record, pos []position) state {
+// aggFuncOf returns the aggregate function of q (AggCount, unused, when q
+// has no aggregate). The error, query.ParseAggFunc's, is for a function
+// query.Parse would have refused: a Query built by hand.
+func aggFuncOf(q *query.Query) (query.AggFunc, error) {
+	if q.Agg == nil {
+		return query.AggCount, nil
+	}
+	return query.ParseAggFunc(q.Agg.Func)
+}
+
+// newState builds the state of q, whose aggregate function (if any) is fn,
+// from the records that match its filter, in bucket order; pos holds their
+// positions when the kind needs them.
+func newState(q *query.Query, fn query.AggFunc, ordered bool, recs []*engine.Record, pos []position) state {
 	switch kindOf(q) {
 	case kindGroup:
-		return newGroupState(q, ordered, recs, pos)
+		return newGroupState(q, fn, ordered, recs, pos)
 	case kindAgg:
-		return newAggState(q, recs)
+		return newAggState(q, fn, recs)
 	}
 	return newListState(q, ordered, recs, pos)
 }
@@ -112,31 +123,6 @@ func visible(rec *engine.Record, now int64) bool {
 	return rec.ExpiresAt == 0 || rec.ExpiresAt > now
 }
 
-// Aggregate functions.
-type aggFn uint8
-
-const (
-	fnCount aggFn = iota
-	fnSum
-	fnAvg
-	fnMin
-	fnMax
-)
-
-func parseAggFn(s string) aggFn {
-	switch s {
-	case query.FuncSum:
-		return fnSum
-	case query.FuncAvg:
-		return fnAvg
-	case query.FuncMin:
-		return fnMin
-	case query.FuncMax:
-		return fnMax
-	}
-	return fnCount
-}
-
 // contrib is what one record adds to an aggregate: a number of the field,
 // or nothing (num false: absent, null or not a number).
 type contrib struct {
@@ -145,8 +131,8 @@ type contrib struct {
 }
 
 // contribOf returns rec's contribution to fn over field.
-func contribOf(fn aggFn, field string, rec *engine.Record) contrib {
-	if fn == fnCount {
+func contribOf(fn query.AggFunc, field string, rec *engine.Record) contrib {
+	if fn == query.AggCount {
 		return contrib{}
 	}
 	v, _ := rec.Get(field)
@@ -165,7 +151,7 @@ const maxExact = 1 << 53
 // not associative, and a result must equal QUERY.RUN's bytes). min and max
 // keep an ordered multiset of the numbers.
 type accum struct {
-	fn      aggFn
+	fn      query.AggFunc
 	n       int    // records (count) or numbers (the others)
 	sum     int64  // exact sum of the integer numbers (wrapping)
 	absHi   uint64 // 128-bit sum of their magnitudes
@@ -182,9 +168,9 @@ type valueCount struct {
 
 func lessValue(a, b *valueCount) bool { return a.x < b.x }
 
-func newAccum(fn aggFn) accum {
+func newAccum(fn query.AggFunc) accum {
 	a := accum{fn: fn}
-	if fn == fnMin || fn == fnMax {
+	if fn == query.AggMin || fn == query.AggMax {
 		a.vals = btree.NewBTreeGOptions(lessValue, btree.Options{NoLocks: true})
 	}
 	return a
@@ -194,7 +180,7 @@ func newAccum(fn aggFn) accum {
 func exactInt(x float64) bool { return x == math.Trunc(x) && math.Abs(x) <= maxExact }
 
 func (a *accum) add(c contrib) {
-	if a.fn == fnCount {
+	if a.fn == query.AggCount {
 		a.n++
 		return
 	}
@@ -203,7 +189,7 @@ func (a *accum) add(c contrib) {
 	}
 	a.n++
 	switch a.fn {
-	case fnSum, fnAvg:
+	case query.AggSum, query.AggAvg:
 		if !exactInt(c.x) {
 			a.inexact++
 			return
@@ -222,7 +208,7 @@ func (a *accum) add(c contrib) {
 }
 
 func (a *accum) remove(c contrib) {
-	if a.fn == fnCount {
+	if a.fn == query.AggCount {
 		a.n--
 		return
 	}
@@ -231,7 +217,7 @@ func (a *accum) remove(c contrib) {
 	}
 	a.n--
 	switch a.fn {
-	case fnSum, fnAvg:
+	case query.AggSum, query.AggAvg:
 		if !exactInt(c.x) {
 			a.inexact--
 			return
@@ -249,29 +235,29 @@ func (a *accum) remove(c contrib) {
 	}
 }
 
-// result returns the aggregate as query.Agg would compute it over the same
+// result returns the aggregate as query.Agg computes it over the same
 // records: value and ok (false: min or max of no numbers); exact is false
 // when the state cannot give the exact bits of a fresh evaluation.
 func (a *accum) result() (value float64, ok, exact bool) {
 	switch a.fn {
-	case fnCount:
+	case query.AggCount:
 		return float64(a.n), true, true
-	case fnSum, fnAvg:
+	case query.AggSum, query.AggAvg:
 		if a.inexact > 0 || a.absHi != 0 || a.absLo > maxExact {
 			return 0, false, false
 		}
-		if a.fn == fnSum {
+		if a.fn == query.AggSum {
 			return float64(a.sum), true, true
 		}
 		if a.n == 0 {
 			return 0, true, true
 		}
 		return float64(a.sum) / float64(a.n), true, true
-	case fnMin:
+	case query.AggMin:
 		if vc, ok := a.vals.Min(); ok {
 			return vc.x, true, true
 		}
-	case fnMax:
+	case query.AggMax:
 		if vc, ok := a.vals.Max(); ok {
 			return vc.x, true, true
 		}

@@ -11,14 +11,14 @@ import (
 // folded in from the change record alone (was the old record a member, is
 // the new one).
 type aggState struct {
-	fn      aggFn
+	fn      query.AggFunc
 	field   string
 	members map[any]contrib // key -> contribution
 	acc     accum
 }
 
-func newAggState(q *query.Query, recs []*engine.Record) *aggState {
-	s := &aggState{fn: parseAggFn(q.Agg.Func), field: q.Agg.Field, members: make(map[any]contrib, len(recs))}
+func newAggState(q *query.Query, fn query.AggFunc, recs []*engine.Record) *aggState {
+	s := &aggState{fn: fn, field: q.Agg.Field, members: make(map[any]contrib, len(recs))}
 	s.acc = newAccum(s.fn)
 	for _, r := range recs {
 		c := contribOf(s.fn, s.field, r)

@@ -1,13 +1,12 @@
 package live
 
 import (
-	"slices"
+	"sort"
 
 	"github.com/tidwall/btree"
 
 	"bucketd/engine"
 	"bucketd/engine/query"
-	"bucketd/jsonv"
 )
 
 // groupState maintains an aggregate with groupBy: each member remembers its
@@ -15,7 +14,7 @@ import (
 // position, because the groups are listed in order of first appearance and
 // a group's key shows its first record's values (query.GroupBy's rules).
 type groupState struct {
-	fn      aggFn
+	fn      query.AggFunc
 	field   string
 	fields  []string
 	ordered bool
@@ -39,9 +38,9 @@ type groupMember struct {
 	c   contrib
 }
 
-func newGroupState(q *query.Query, ordered bool, recs []*engine.Record, pos []position) *groupState {
+func newGroupState(q *query.Query, fn query.AggFunc, ordered bool, recs []*engine.Record, pos []position) *groupState {
 	s := &groupState{
-		fn: parseAggFn(q.Agg.Func), field: q.Agg.Field, fields: q.Agg.GroupBy, ordered: ordered,
+		fn: fn, field: q.Agg.Field, fields: q.Agg.GroupBy, ordered: ordered,
 		groups: make(map[string]*group), members: make(map[any]*groupMember, len(recs)),
 	}
 	for i, r := range recs {
@@ -125,53 +124,37 @@ func (s *groupState) apply(c *engine.Change, in bool, pos position) (dirty, full
 }
 
 func (s *groupState) snapshot() renderer {
-	out := make([]groupRow, 0, len(s.groups))
+	r := groupResult{fields: s.fields, ordered: s.ordered,
+		rows: make([]query.GroupRow, 0, len(s.groups)), pos: make([]position, 0, len(s.groups))}
 	for _, g := range s.groups {
 		first, _ := g.members.Min()
 		v, _, exact := g.acc.result() // min/max of a group without numbers: 0
 		if !exact {
 			return nil
 		}
-		out = append(out, groupRow{first: first.rec, pos: first.pos, v: v})
+		r.rows = append(r.rows, query.GroupRow{First: first.rec, Value: v})
+		r.pos = append(r.pos, first.pos)
 	}
-	ordered := s.ordered
-	slices.SortFunc(out, func(a, b groupRow) int { return comparePos(ordered, a.pos, b.pos) })
-	return groupResultFields{rows: out, fields: s.fields}
+	sort.Sort(r)
+	return r
 }
 
-// groupRow is one group of a rendered result.
-type groupRow struct {
-	first *engine.Record
-	pos   position
-	v     float64
+// groupResult is a groupState's result: its groups in order of first
+// appearance (sorted by the positions of their first records), rendered
+// by query.AppendGroupRows as query.GroupBy renders them.
+type groupResult struct {
+	rows    []query.GroupRow
+	pos     []position // pos[i] is the position of rows[i].First
+	fields  []string
+	ordered bool
 }
 
-// groupResultFields renders groups as query.GroupBy does:
-// [{"key":{"f":v,…},"value":N},…].
-type groupResultFields struct {
-	rows   []groupRow
-	fields []string
-}
+func (r groupResult) render(dst []byte) []byte { return query.AppendGroupRows(dst, r.fields, r.rows) }
 
-func (r groupResultFields) render(dst []byte) []byte {
-	dst = append(dst, '[')
-	for i, g := range r.rows {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = append(dst, `{"key":{`...)
-		for j, f := range r.fields {
-			if j > 0 {
-				dst = append(dst, ',')
-			}
-			dst = jsonv.AppendString(dst, f)
-			dst = append(dst, ':')
-			v, _ := g.first.Get(f)
-			dst = jsonv.Append(dst, v)
-		}
-		dst = append(dst, `},"value":`...)
-		dst = jsonv.AppendNumber(dst, g.v)
-		dst = append(dst, '}')
-	}
-	return append(dst, ']')
+// Len, Less and Swap sort the groups by position (sort.Interface).
+func (r groupResult) Len() int           { return len(r.rows) }
+func (r groupResult) Less(i, j int) bool { return comparePos(r.ordered, r.pos[i], r.pos[j]) < 0 }
+func (r groupResult) Swap(i, j int) {
+	r.rows[i], r.rows[j] = r.rows[j], r.rows[i]
+	r.pos[i], r.pos[j] = r.pos[j], r.pos[i]
 }

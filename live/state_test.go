@@ -3,6 +3,8 @@ package live
 import (
 	"math"
 	"testing"
+
+	"bucketd/engine/query"
 )
 
 // TestAccumExactness: sums and averages are rendered from the state only
@@ -11,27 +13,27 @@ func TestAccumExactness(t *testing.T) {
 	num := func(x float64) contrib { return contrib{x: x, num: true} }
 	for _, tc := range []struct {
 		name    string
-		fn      aggFn
+		fn      query.AggFunc
 		add     []contrib
 		remove  []contrib
 		want    float64
 		ok      bool
 		inexact bool
 	}{
-		{"count", fnCount, []contrib{{}, {}, {}}, []contrib{{}}, 2, true, false},
-		{"sum of integers", fnSum, []contrib{num(3), num(-7), num(10)}, nil, 6, true, false},
-		{"sum skips non-numbers", fnSum, []contrib{num(3), {}, num(4)}, nil, 7, true, false},
-		{"sum of nothing", fnSum, nil, nil, 0, true, false},
-		{"sum with a fraction", fnSum, []contrib{num(0.1), num(0.2)}, nil, 0, false, true},
-		{"fraction removed again", fnSum, []contrib{num(0.5), num(2)}, []contrib{num(0.5)}, 2, true, false},
-		{"magnitudes past 2^53", fnSum, []contrib{num(1 << 52), num(1 << 52), num(1)}, nil, 0, false, true},
-		{"back under 2^53", fnSum, []contrib{num(1 << 52), num(1 << 52), num(-1)}, []contrib{num(1 << 52)}, 1<<52 - 1, true, false},
-		{"avg", fnAvg, []contrib{num(1), num(2), {}}, nil, 1.5, true, false},
-		{"avg of nothing", fnAvg, nil, nil, 0, true, false},
-		{"min", fnMin, []contrib{num(5), num(-2), num(-2), num(9)}, []contrib{num(-2)}, -2, true, false},
-		{"min after its last holder left", fnMin, []contrib{num(5), num(-2), num(9)}, []contrib{num(-2)}, 5, true, false},
-		{"max of nothing", fnMax, []contrib{num(3)}, []contrib{num(3)}, 0, false, false},
-		{"max of fractions", fnMax, []contrib{num(0.25), num(1e300)}, nil, 1e300, true, false},
+		{"count", query.AggCount, []contrib{{}, {}, {}}, []contrib{{}}, 2, true, false},
+		{"sum of integers", query.AggSum, []contrib{num(3), num(-7), num(10)}, nil, 6, true, false},
+		{"sum skips non-numbers", query.AggSum, []contrib{num(3), {}, num(4)}, nil, 7, true, false},
+		{"sum of nothing", query.AggSum, nil, nil, 0, true, false},
+		{"sum with a fraction", query.AggSum, []contrib{num(0.1), num(0.2)}, nil, 0, false, true},
+		{"fraction removed again", query.AggSum, []contrib{num(0.5), num(2)}, []contrib{num(0.5)}, 2, true, false},
+		{"magnitudes past 2^53", query.AggSum, []contrib{num(1 << 52), num(1 << 52), num(1)}, nil, 0, false, true},
+		{"back under 2^53", query.AggSum, []contrib{num(1 << 52), num(1 << 52), num(-1)}, []contrib{num(1 << 52)}, 1<<52 - 1, true, false},
+		{"avg", query.AggAvg, []contrib{num(1), num(2), {}}, nil, 1.5, true, false},
+		{"avg of nothing", query.AggAvg, nil, nil, 0, true, false},
+		{"min", query.AggMin, []contrib{num(5), num(-2), num(-2), num(9)}, []contrib{num(-2)}, -2, true, false},
+		{"min after its last holder left", query.AggMin, []contrib{num(5), num(-2), num(9)}, []contrib{num(-2)}, 5, true, false},
+		{"max of nothing", query.AggMax, []contrib{num(3)}, []contrib{num(3)}, 0, false, false},
+		{"max of fractions", query.AggMax, []contrib{num(0.25), num(1e300)}, nil, 1e300, true, false},
 	} {
 		a := newAccum(tc.fn)
 		for _, c := range tc.add {

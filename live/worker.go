@@ -77,6 +77,10 @@ func (m *Manager) evaluate(ch *channel, q *query.Query) ([]byte, error) {
 // state) is covered by a log of the changes that arrive meanwhile, replayed
 // onto the new state before it is installed.
 func (m *Manager) fullRead(ch *channel, q *query.Query) ([]byte, error) {
+	fn, err := aggFuncOf(q)
+	if err != nil {
+		return nil, err
+	}
 	m.fullReads.Add(1)
 	k := kindOf(q)
 	needPos := k.needsPos()
@@ -91,7 +95,7 @@ func (m *Manager) fullRead(ch *channel, q *query.Query) ([]byte, error) {
 		ordered bool
 		retired bool
 	)
-	err := m.store.ReadView(q.Bucket, f, func(v *engine.View) {
+	err = m.store.ReadView(q.Bucket, f, func(v *engine.View) {
 		var bw *bucketWatch
 		if rg == nil {
 			bw = m.watchFor(q.Bucket)
@@ -149,7 +153,7 @@ func (m *Manager) fullRead(ch *channel, q *query.Query) ([]byte, error) {
 		recs[i] = r
 	}
 	res := q.Eval(recs, nil)
-	st := newState(q, ordered, matched, pos)
+	st := newState(q, fn, ordered, matched, pos)
 
 	bw := rg.bw
 	bw.mu.Lock()

@@ -4,35 +4,65 @@ import (
 	"encoding/binary"
 	"math"
 	"sort"
+	"strconv"
 
 	"bucketd/engine/filter"
 	"bucketd/jsonv"
 )
 
-// aggFunc is a parsed aggregate function.
-type aggFunc uint8
+// AggFunc is an aggregate function, parsed from its name by ParseAggFunc.
+// The reactive queries (package live) maintain the same functions
+// incrementally and use these values.
+type AggFunc uint8
 
+// The aggregate functions.
 const (
-	aggCount aggFunc = iota
-	aggSum
-	aggAvg
-	aggMin
-	aggMax
+	AggCount AggFunc = iota // the number of records
+	AggSum                  // the sum of the field's numbers
+	AggAvg                  // their mean
+	AggMin                  // the least of them
+	AggMax                  // the greatest of them
 )
 
-// parseFunc maps a function name to its aggFunc.
-func parseFunc(s string) (aggFunc, bool) {
+// String returns the function's name, as a query spells it.
+func (f AggFunc) String() string {
+	switch f {
+	case AggCount:
+		return FuncCount
+	case AggSum:
+		return FuncSum
+	case AggAvg:
+		return FuncAvg
+	case AggMin:
+		return FuncMin
+	case AggMax:
+		return FuncMax
+	}
+	return "AggFunc(" + strconv.Itoa(int(f)) + ")"
+}
+
+// ParseAggFunc returns the function named s ("count", "sum", "avg", "min"
+// or "max", in lower case), or an *AggError for any other name.
+func ParseAggFunc(s string) (AggFunc, error) {
+	if f, ok := parseFunc(s); ok {
+		return f, nil
+	}
+	return 0, &AggError{Func: s, Msg: "unknown aggregate function " + quote(s)}
+}
+
+// parseFunc maps a function name to its AggFunc.
+func parseFunc(s string) (AggFunc, bool) {
 	switch s {
 	case FuncCount:
-		return aggCount, true
+		return AggCount, true
 	case FuncSum:
-		return aggSum, true
+		return AggSum, true
 	case FuncAvg:
-		return aggAvg, true
+		return AggAvg, true
 	case FuncMin:
-		return aggMin, true
+		return AggMin, true
 	case FuncMax:
-		return aggMax, true
+		return AggMax, true
 	}
 	return 0, false
 }
@@ -43,7 +73,7 @@ func parseFunc(s string) (aggFunc, bool) {
 // Agg is not safe for concurrent use; its zero value is not ready, use
 // NewAgg.
 type Agg struct {
-	fn    aggFunc
+	fn    AggFunc
 	field string
 	n     int     // records added (count) or numbers seen (the others)
 	sum   float64 // running sum, added in record order as JavaScript does
@@ -63,11 +93,11 @@ func NewAgg(fn, field string) (*Agg, error) {
 
 // newAgg is NewAgg returning a value.
 func newAgg(fn, field string) (Agg, error) {
-	f, ok := parseFunc(fn)
-	if !ok {
-		return Agg{}, &AggError{Func: fn, Msg: "unknown aggregate function " + quote(fn)}
+	f, err := ParseAggFunc(fn)
+	if err != nil {
+		return Agg{}, err
 	}
-	if f != aggCount && field == "" {
+	if f != AggCount && field == "" {
 		return Agg{}, &AggError{Func: fn, Msg: "aggregate function " + quote(fn) + " needs a field"}
 	}
 	return Agg{fn: f, field: field}, nil
@@ -75,7 +105,7 @@ func newAgg(fn, field string) (Agg, error) {
 
 // Add adds one record. It does not allocate.
 func (a *Agg) Add(r filter.Getter) {
-	if a.fn == aggCount {
+	if a.fn == AggCount {
 		a.n++
 		return
 	}
@@ -85,11 +115,11 @@ func (a *Agg) Add(r filter.Getter) {
 		return
 	}
 	switch a.fn {
-	case aggMin:
+	case AggMin:
 		if a.n == 0 || x < a.best {
 			a.best = x
 		}
-	case aggMax:
+	case AggMax:
 		if a.n == 0 || x > a.best {
 			a.best = x
 		}
@@ -105,11 +135,11 @@ func (a *Agg) Add(r filter.Getter) {
 // ok false when there were none (the reply is then null).
 func (a *Agg) Result() (value float64, ok bool) {
 	switch a.fn {
-	case aggCount:
+	case AggCount:
 		return float64(a.n), true
-	case aggSum:
+	case AggSum:
 		return a.sum, true
-	case aggAvg:
+	case AggAvg:
 		if a.n == 0 {
 			return 0, true
 		}
@@ -118,23 +148,64 @@ func (a *Agg) Result() (value float64, ok bool) {
 	return a.best, a.n > 0
 }
 
-// group is one group of GroupBy.
-type group struct {
-	first Record // the first record of the group, whose values form the key
-	agg   Agg
+// GroupRow is one group of a group-by result: the group's first record,
+// whose values of the group-by fields form its key, and its aggregate.
+type GroupRow struct {
+	// First is the group's first record in bucket order.
+	First filter.Getter
+	// Value is the group's aggregate (min and max of no numbers: 0).
+	Value float64
 }
 
-// GroupBy groups recs by the values of fields and appends the JSON array
+// AppendGroupRows appends the JSON array GroupBy writes for rows, in the
+// order given:
 //
 //	[{"key": {"f1": v1, "f2": v2}, "value": N}, …]
 //
-// to dst, one element per group in order of first appearance, the key object
-// listing fields in order (repeats dropped) with the first record's values.
-// Values group by deep equality: 1 and "1" are different groups, null and
-// absent the same one (shown as null). The value is fn over field as Agg
-// computes it, except that min and max of a group without numbers are 0, as
-// in noex-store. Errors (*AggError): unknown fn, empty fields, missing field
-// for functions other than count. dst is returned unchanged on error.
+// the key object listing fields in order with the values of the row's first
+// record (absent ones as null). fields must be without repeats. The
+// reactive queries render their incrementally kept groups with it, so that
+// their bytes are QUERY.RUN's.
+func AppendGroupRows(dst []byte, fields []string, rows []GroupRow) []byte {
+	return appendGroups(dst, fields, len(rows), func(i int) (filter.Getter, float64) {
+		return rows[i].First, rows[i].Value
+	})
+}
+
+// appendGroups is AppendGroupRows over n rows that row returns.
+func appendGroups(dst []byte, fields []string, n int, row func(i int) (first filter.Getter, value float64)) []byte {
+	dst = append(dst, '[')
+	for i := range n {
+		first, value := row(i)
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `{"key":{`...)
+		for j, f := range fields {
+			if j > 0 {
+				dst = append(dst, ',')
+			}
+			dst = jsonv.AppendString(dst, f)
+			dst = append(dst, ':')
+			v, _ := first.Get(f)
+			dst = jsonv.Append(dst, v)
+		}
+		dst = append(dst, `},"value":`...)
+		dst = jsonv.AppendNumber(dst, value)
+		dst = append(dst, '}')
+	}
+	return append(dst, ']')
+}
+
+// GroupBy groups recs by the values of fields and appends the JSON array
+// AppendGroupRows writes to dst, one element per group in order of first
+// appearance, the key object listing fields in order (repeats dropped)
+// with the first record's values. Values group by deep equality: 1 and "1"
+// are different groups, null and absent the same one (shown as null). The
+// value is fn over field as Agg computes it, except that min and max of a
+// group without numbers are 0, as in noex-store. Errors (*AggError):
+// unknown fn, empty fields, missing field for functions other than count.
+// dst is returned unchanged on error.
 func GroupBy(recs []Record, fields []string, fn, field string, dst []byte) ([]byte, error) {
 	proto, err := newAgg(fn, field)
 	if err != nil {
@@ -162,29 +233,16 @@ func GroupBy(recs []Record, fields []string, fn, field string, dst []byte) ([]by
 		}
 		groups[i].agg.Add(r)
 	}
+	return appendGroups(dst, fields, len(groups), func(i int) (filter.Getter, float64) {
+		v, _ := groups[i].agg.Result() // min/max of nothing: 0
+		return groups[i].first, v
+	}), nil
+}
 
-	dst = append(dst, '[')
-	for i := range groups {
-		g := &groups[i]
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = append(dst, `{"key":{`...)
-		for j, f := range fields {
-			if j > 0 {
-				dst = append(dst, ',')
-			}
-			dst = jsonv.AppendString(dst, f)
-			dst = append(dst, ':')
-			v, _ := g.first.Get(f)
-			dst = jsonv.Append(dst, v)
-		}
-		dst = append(dst, `},"value":`...)
-		v, _ := g.agg.Result() // min/max of nothing: 0
-		dst = jsonv.AppendNumber(dst, v)
-		dst = append(dst, '}')
-	}
-	return append(dst, ']'), nil
+// group is one group of GroupBy.
+type group struct {
+	first Record // the first record of the group, whose values form the key
+	agg   Agg
 }
 
 // uniqueNames returns names without repeats, in order; names itself when it
