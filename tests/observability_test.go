@@ -399,7 +399,7 @@ func obsScrape(t *testing.T, addr string) (map[string]float64, string) {
 func TestObservabilityMetrics(t *testing.T) {
 	t.Parallel()
 	s := Start(t, "--metrics-addr", "127.0.0.1:0", "--enable-debug-command", "yes",
-		"--client-output-buffer-limit", "pubsub 64kb 0 0")
+		"--client-output-buffer-limit", "pubsub 64kb 0 0", "--threads", "auto") // auto: threads_changes_total too
 	addr := obsMetricsAddr(t, s)
 	if h, _, err := net.SplitHostPort(addr); err != nil || h != "127.0.0.1" || strings.HasSuffix(addr, ":0") {
 		t.Fatalf("metrics_addr %q: want the address actually listened on", addr)

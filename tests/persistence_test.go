@@ -415,8 +415,8 @@ func TestPersistRewriteUnderWrites(t *testing.T) {
 
 	snap, aofs := manifest(t, s.Dir)
 	files, _ := os.ReadDir(s.Dir)
-	if len(files) != 2+len(aofs) || snap == "" {
-		t.Errorf("data dir holds %d files, want the manifest, %s and %v", len(files), snap, aofs)
+	if len(files) != 3+len(aofs) || snap == "" {
+		t.Errorf("data dir holds %d files, want the manifest, the lock, %s and %v", len(files), snap, aofs)
 	}
 	for _, how := range []string{"stop", "kill"} {
 		if how == "kill" {
@@ -468,8 +468,8 @@ func TestPersistCommands(t *testing.T) {
 		in["aof_base_size"] == "0" || in["aof_current_size"] != "0" {
 		t.Errorf("after SAVE: %v", in)
 	}
-	if entries, _ := os.ReadDir(s.Dir); len(entries) != 3 {
-		t.Errorf("after SAVE the data dir holds %v, want manifest.json, snapshot.2.bdb, appendonly.2.aof", entries)
+	if entries, _ := os.ReadDir(s.Dir); len(entries) != 4 {
+		t.Errorf("after SAVE the data dir holds %v, want bucketd.lock, manifest.json, snapshot.2.bdb, appendonly.2.aof", entries)
 	}
 	if l := r.do("LASTSAVE").(int64); l < last || l < time.Now().Unix()-2 {
 		t.Errorf("LASTSAVE after SAVE = %d, want about now", l)
