@@ -86,6 +86,8 @@ type Server struct {
 	// MaxClients bounds the number of connected clients (0: no bound).
 	MaxClients atomic.Int64
 
+	inputPeak recentPeak // the largest read buffers of the last seconds
+
 	quit     chan struct{} // closed by Shutdown
 	quitOnce sync.Once
 
