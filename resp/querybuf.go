@@ -24,12 +24,16 @@ const (
 // a 512 MB bulk and trickling bytes holds about twice what it has sent.
 // Growth stops at the end of a pending bulk longer than bigArg (see Need).
 // A big buffer whose command is done (less than a quarter of it still
-// pending) is let go for one sized for what is pending.
+// pending) is let go for one sized for what is pending, and the Reader
+// drops its references into it: the arguments Next returned must no
+// longer be in use.
 func (r *Reader) Room(buf []byte) []byte {
 	n, size := len(buf), cap(buf)
 	switch {
 	case size > shrinkAbove && n < size/4:
 		size = max(initialReadBuffer, 2*n)
+		clear(r.args[:r.prev])
+		r.prev = 0
 	case n == size:
 		size = max(2*size, initialReadBuffer)
 		if need := r.need; need > n && need >= bigArg && need < size {

@@ -65,7 +65,13 @@ func TestRoomBigCommand(t *testing.T) {
 	if peak != len(cmd) {
 		t.Errorf("buffer peaked at %d bytes, want the command's %d", peak, len(cmd))
 	}
+	if r.prev == 0 || r.args[0] == nil {
+		t.Fatal("the Reader does not hold the last command's arguments")
+	}
 	buf = r.Room(append(buf, "*1\r\n"...))
+	if r.prev != 0 || r.args[:cap(r.args)][0] != nil {
+		t.Error("the Reader still holds arguments into the buffer let go")
+	}
 	if cap(buf) != initialReadBuffer || string(buf) != "*1\r\n" {
 		t.Errorf("after the command: %d bytes, %q; want %d bytes holding the rest", cap(buf), buf, initialReadBuffer)
 	}

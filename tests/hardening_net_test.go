@@ -259,3 +259,34 @@ func TestHardeningBigDeclaredBulks(t *testing.T) {
 		t.Errorf("shutdown waited for the clients instead of closing them")
 	}
 }
+
+// TestHardeningBigCommandMemoryReturns sends a 100 MB command: once it is
+// done, the read buffer is let go and the server's RSS comes back down,
+// with the client still connected.
+func TestHardeningBigCommandMemoryReturns(t *testing.T) {
+	t.Parallel()
+	s := Start(t)
+	c := s.Client(t, 2)
+	rss := func() int64 {
+		n, _ := strconv.ParseInt(infoFields(t, c, "memory")["used_memory_rss"], 10, 64)
+		return n
+	}
+	before := rss()
+	if before == 0 {
+		t.Skip("no RSS figure here")
+	}
+	rc := s.Raw(t)
+	const size = 100 << 20
+	rc.Send(fmt.Sprintf("*2\r\n$4\r\nECHO\r\n$%d\r\n", size))
+	rc.Send(strings.Repeat("e", size) + "\r\n")
+	rc.SetReadDeadline(time.Now().Add(30 * time.Second))
+	if got := rc.Read(); len(got) != size+len(fmt.Sprintf("$%d\r\n\r\n", size)) {
+		t.Fatalf("ECHO reply of %d bytes", len(got))
+	}
+	if got := rc.Do("PING"); got != "+PONG\r\n" {
+		t.Fatalf("PING: %q", got)
+	}
+	eventually(t, 20*time.Second, "RSS to come back down", func() bool {
+		return rss() < before+32<<20
+	})
+}
