@@ -52,6 +52,13 @@ func (r *Reader) Room(buf []byte) []byte {
 // go (nil: the connection is done with it), arms the return of its memory
 // to the system. Connection goroutine only.
 func (c *Conn) noteQueryBuffer(buf []byte) {
+	if buf == nil {
+		// The connection is done: drop the Reader's references into the
+		// buffer, so that a Conn still referenced does not keep it.
+		clear(c.rd.args[:c.rd.prev])
+		c.rd.args, c.rd.prev = nil, 0
+		c.rd.reset()
+	}
 	c.qbufLen.Store(int64(len(buf)))
 	size := int64(cap(buf))
 	old := c.qbufCap.Swap(size)
