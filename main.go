@@ -74,6 +74,10 @@ func run(args []string, stderr io.Writer) int {
 		runtime.GOMAXPROCS(cfg.Threads)
 	}
 
+	if cfg.MaxClients, err = resp.FitMaxClients(cfg.MaxClients, log); err != nil {
+		fmt.Fprintln(stderr, "bucketd:", err)
+		return 1
+	}
 	addr := net.JoinHostPort(cfg.Bind, strconv.Itoa(cfg.Port))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

@@ -77,6 +77,15 @@ func infoClients(s *Server, b *strings.Builder) {
 	}
 	field(b, "connected_clients", n)
 	field(b, "maxclients", s.Config().MaxClients)
+	var maxIn, maxOut int64
+	if s.net != nil {
+		maxIn = s.net.RecentMaxInputBuffer()
+		for _, c := range s.net.Conns() {
+			maxOut = max(maxOut, int64(c.Pending()))
+		}
+	}
+	field(b, "client_recent_max_input_buffer", maxIn)
+	field(b, "client_recent_max_output_buffer", maxOut)
 	field(b, "pubsub_clients", pubsubClients)
 	field(b, "blocked_clients", 0)
 }

@@ -12,11 +12,6 @@ import (
 )
 
 const (
-	initialReadBuffer = 16 << 10
-	// maxReadGrowth bounds one growth step of the read buffer, so a header
-	// that announces a huge bulk cannot make us allocate it before the bytes
-	// arrive.
-	maxReadGrowth = 64 << 20
 	// closeFlushTimeout bounds how long a closing asynchronous connection
 	// waits for its queued output to reach the client.
 	closeFlushTimeout = 2 * time.Second
@@ -48,6 +43,8 @@ type Conn struct {
 	closeAfter bool   // owned by the connection goroutine
 
 	proto      atomic.Int32
+	qbufLen    atomic.Int64 // bytes pending in the read buffer (see noteQueryBuffer)
+	qbufCap    atomic.Int64 // the read buffer's size
 	lastActive atomic.Int64 // unix nanoseconds of the last command
 
 	infoMu  sync.Mutex // guards the fields below
@@ -528,12 +525,8 @@ func (c *Conn) serve() {
 		if c.closeAfter || c.srv.closing.Load() {
 			return
 		}
-		if len(buf) == 0 && cap(buf) > 1<<20 {
-			buf = make([]byte, 0, initialReadBuffer)
-		}
-		if need := c.rd.Need(); need > cap(buf) || len(buf) == cap(buf) {
-			buf = grow(buf, need)
-		}
+		buf = c.rd.Room(buf)
+		c.noteQueryBuffer(buf)
 		if pipelined {
 			// A pipelining client answers replies with more commands, but
 			// not at once: reading now would mostly return "nothing yet"
@@ -606,21 +599,6 @@ func (r *cmdRun) reset() {
 	}
 }
 
-// grow returns buf with more capacity: at least double, towards need, and
-// never more than maxReadGrowth at once.
-func grow(buf []byte, need int) []byte {
-	size := 2 * cap(buf)
-	if need > size {
-		size = need
-	}
-	if size-cap(buf) > maxReadGrowth {
-		size = cap(buf) + maxReadGrowth
-	}
-	nb := make([]byte, len(buf), size)
-	copy(nb, buf)
-	return nb
-}
-
 // finish releases the connection once its goroutine ends.
 func (c *Conn) finish() {
 	c.outMu.Lock()
@@ -634,6 +612,7 @@ func (c *Conn) finish() {
 		<-c.writerEnd
 	}
 	c.nc.Close()
+	c.noteQueryBuffer(nil)
 	c.srv.handler.Closed(c)
 	c.srv.remove(c)
 }

@@ -178,9 +178,9 @@ func (r *Reader) Next(buf []byte, authed bool, lim Limits) (args [][]byte, n int
 
 // Need reports how many bytes buf must hold before Next can make progress (0
 // if unknown): after Next has returned n == 0 while waiting for a bulk
-// argument or the end of a count line whose '\r' has arrived. The caller
-// should cap each growth step, since Need can be as large as MaxBulk plus the
-// bytes before it.
+// argument or the end of a count line whose '\r' has arrived. Need can be
+// as large as MaxBulk plus the bytes before it, whatever has arrived: grow
+// the buffer with Room, which follows the bytes received.
 func (r *Reader) Need() int { return r.need }
 
 // reset forgets any pending command.

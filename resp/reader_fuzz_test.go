@@ -32,6 +32,11 @@ func FuzzReader(f *testing.F) {
 		"GET a\x00b\r\n",
 		"*1\x00\r\n",
 		"*2\r\n$10\r\n0123456789\r\n+\r\n",
+		// Big bulks, split by the chunk sizes: the buffer grows by
+		// doubling and stops at the bulk's end (Reader.Room).
+		mbulk("SET", strings.Repeat("v", 40000)) + mbulk("GET", "k"),
+		"*2\r\n$3\r\nSET\r\n$536870000\r\n" + strings.Repeat("w", 5000),
+		"*1\r\n$33000\r\n" + strings.Repeat("q", 33000) + "\r\n*1\r\n$1\r\nx\r\n",
 	}
 	for i, s := range seeds {
 		f.Add([]byte(s), []byte{byte(i), 3, 1}, i%2 == 0, byte(i))
@@ -72,7 +77,8 @@ func FuzzReader(f *testing.F) {
 // TestFuzzSeedsChunked is a quick deterministic sweep over the seed corpus,
 // byte by byte and with a few chunk patterns, unauthenticated and not.
 func TestFuzzSeedsChunked(t *testing.T) {
-	inputs := []string{stream, mbulk("a", strings.Repeat("b", 300)), "*2\r\n$1\r\na\r\n$1\r\nb\r\n*x\r\n"}
+	inputs := []string{stream, mbulk("a", strings.Repeat("b", 300)), "*2\r\n$1\r\na\r\n$1\r\nb\r\n*x\r\n",
+		mbulk("SET", strings.Repeat("c", 100000)) + mbulk("GET", "k"), "*1\r\n$536870000\r\n" + strings.Repeat("d", 70000)}
 	for i, in := range inputs {
 		for _, authed := range []bool{true, false} {
 			whole := parseWhole(t, []byte(in), authed, DefaultLimits())

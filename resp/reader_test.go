@@ -100,10 +100,11 @@ func parseWhole(t checker, data []byte, authed bool, lim Limits) outcome {
 	return o
 }
 
-// parseChunks feeds data in pieces of the given sizes (cycled), discarding
-// consumed bytes as a connection does, and moving the pending bytes to a new
-// buffer whenever bytes were consumed, so the Reader cannot depend on the
-// buffer's identity.
+// parseChunks feeds data in pieces of the given sizes (cycled), as a
+// connection reads: into the room Reader.Room leaves, discarding consumed
+// bytes, and moving the pending bytes to a new buffer whenever bytes were
+// consumed, so the Reader cannot depend on the buffer's identity. It checks
+// that the buffer stays in proportion to the bytes pending.
 func parseChunks(t checker, data []byte, sizes []int, authed bool, lim Limits) outcome {
 	t.Helper()
 	var o outcome
@@ -114,15 +115,19 @@ func parseChunks(t checker, data []byte, sizes []int, authed bool, lim Limits) o
 		if len(sizes) > 0 {
 			size = max(1, sizes[i%len(sizes)])
 		}
-		size = min(size, len(data))
+		pending = r.Room(pending)
+		size = min(size, len(data), cap(pending)-len(pending))
 		pending = append(pending, data[:size]...)
 		data = data[size:]
+		if c := cap(pending); c > max(shrinkAbove, 4*len(pending)+initialReadBuffer) {
+			t.Fatalf("buffer of %d bytes for %d pending", c, len(pending))
+		}
 		n := drain(t, &r, pending, authed, lim, &o)
 		if o.err != nil {
 			return o
 		}
 		if n > 0 {
-			pending = append([]byte(nil), pending[n:]...)
+			pending = append(make([]byte, 0, cap(pending)), pending[n:]...)
 		}
 	}
 	return o

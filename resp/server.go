@@ -86,6 +86,11 @@ type Server struct {
 	// MaxClients bounds the number of connected clients (0: no bound).
 	MaxClients atomic.Int64
 
+	inputPeak recentPeak // the largest read buffers of the last seconds
+
+	quit     chan struct{} // closed by Shutdown
+	quitOnce sync.Once
+
 	mu    sync.Mutex // guards the fields below
 	ln    net.Listener
 	conns map[uint64]*Conn
@@ -93,7 +98,7 @@ type Server struct {
 
 // NewServer returns a server that runs commands with h and logs to log.
 func NewServer(h Handler, log zerolog.Logger) *Server {
-	s := &Server{handler: h, log: log, conns: make(map[uint64]*Conn)}
+	s := &Server{handler: h, log: log, conns: make(map[uint64]*Conn), quit: make(chan struct{})}
 	lim := DefaultLimits()
 	s.limits.Store(&lim)
 	ol := DefaultPubSubLimit
@@ -117,24 +122,38 @@ func (s *Server) OutputLimit() OutputLimit { return *s.outputLimit.Load() }
 func (s *Server) SetOutputLimit(l OutputLimit) { s.outputLimit.Store(&l) }
 
 // Serve accepts connections on ln until Shutdown or Close. It returns nil
-// after a shutdown, or the accept error that stopped it.
+// after a shutdown, or the accept error that stopped it. An accept error
+// that passes (out of file descriptors or memory, a connection aborted
+// before it was accepted: see retryableAccept) does not stop it: as
+// net/http's Server.Serve does, it waits 5 ms, doubling up to 1 s while the
+// errors go on, and tries again, logging at most once a second.
 func (s *Server) Serve(ln net.Listener) error {
 	s.mu.Lock()
 	s.ln = ln
 	s.mu.Unlock()
+	var backoff acceptBackoff
 	for {
 		nc, err := ln.Accept()
 		if err != nil {
 			if s.closing.Load() || errors.Is(err, net.ErrClosed) {
 				return nil
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				time.Sleep(5 * time.Millisecond)
-				continue
+			if !retryableAccept(err) {
+				return err
 			}
-			return err
+			delay, report, failed := backoff.failed(time.Now())
+			if report {
+				s.log.Warn().Err(err).Dur("retry_in", delay).Int("errors", failed).
+					Int("clients", s.NumConns()).Msg("accept failed; retrying")
+			}
+			select {
+			case <-time.After(delay):
+			case <-s.quit:
+				return nil
+			}
+			continue
 		}
+		backoff.reset()
 		if tc, ok := nc.(*net.TCPConn); ok {
 			tc.SetNoDelay(true)
 			tc.SetKeepAlive(true)
@@ -222,6 +241,7 @@ func (s *Server) Conn(id uint64) *Conn {
 // ends (then the rest are closed at once).
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.closing.Store(true)
+	s.quitOnce.Do(func() { close(s.quit) })
 	s.mu.Lock()
 	if s.ln != nil {
 		s.ln.Close()
