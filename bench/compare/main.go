@@ -35,7 +35,7 @@ var (
 	records  = flag.Int("records", 200000, "records for the memory comparison")
 	bin      = flag.String("bucketd", "", "bucketd binary (empty: go build it)")
 	floorBin = flag.String("floor", "", "redcon floor binary (empty: go build ./bench/floor)")
-	threads  = flag.String("threads", "auto,0,1", "bucketd --threads values to run the rate scenarios with (auto: the default; 0: all CPUs)")
+	threads  = flag.String("threads", "auto,0,1", "bucketd --threads values to run the rate scenarios with (auto: follow the load; 0: Go's default, the server's default)")
 	rounds   = flag.Int("rounds", 5, "paired bucketd/redis runs per scenario; the median ratio is printed")
 )
 
