@@ -380,14 +380,14 @@ func (c *Conn) writer() {
 // disconnectLocked ends a connection cut for passing its output limit: it
 // gives back the chunks left, unlocks c.outMu, then closes the socket,
 // logs and counts the disconnection, and notes the memory given back (see
-// noteCut). Writer goroutine only, with c.outMu held.
+// noteFreed). Writer goroutine only, with c.outMu held.
 func (c *Conn) disconnectLocked() {
 	given := c.cutMemory + c.out.memory() + c.held.memory()
 	c.out.release()
 	c.held.release()
 	c.outMu.Unlock()
 	c.srv.outputLimitReached(c)
-	noteCut(int64(given))
+	noteFreed(int64(given))
 }
 
 // flush writes the replies collected in W. Connection goroutine only.

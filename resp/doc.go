@@ -56,7 +56,7 @@
 // writer (woken even from a blocked write) closes the socket, logs and
 // counts the disconnection, off the publisher's path. So a subscriber
 // holds at most its hard limit and one chunk. After a burst of cuts the
-// pooled memory is handed back to the system (see noteCut), rather than
+// pooled memory is handed back to the system (see noteFreed), rather than
 // kept until the idle server next collects garbage. OutputQueueMemory
 // reports the chunks in use. No lock is ever held across a socket write.
 //

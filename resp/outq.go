@@ -2,11 +2,8 @@ package resp
 
 import (
 	"net"
-	"runtime"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
-	"time"
 )
 
 // ChunkSize is the size of the chunks an asynchronous connection's output
@@ -162,53 +159,4 @@ func (q *outQueue) release() {
 		q.chunks = nil
 	}
 	q.head, q.tail = 0, 0
-}
-
-// Reclaiming the memory of cut subscribers. Their chunks go back to the
-// pool, which keeps them until two garbage collections have passed; an
-// idle server collects only every two minutes, so a burst of cuts (a
-// flood passes every slow subscriber's limit at once) would leave
-// hundreds of megabytes held long after. Once cut subscribers have given
-// back reclaimAfter bytes, a timer runs, reclaimDelay later (when the
-// burst is over), two collections and hands the freed memory back to the
-// system. A cut is rare and the collection runs on the timer's goroutine,
-// which touches no server state, off every connection's path.
-var (
-	reclaimAfter int64 = 16 << 20
-	reclaimDelay       = time.Second
-)
-
-var reclaimState struct {
-	mu    sync.Mutex // guards the fields below
-	given int64      // bytes given back by cuts since the last reclaim was armed
-	armed bool       // a reclaim is due
-}
-
-// reclaims counts the reclaims done.
-var reclaims atomic.Int64
-
-// noteCut records that a cut subscriber gave back n bytes of chunks, and
-// arms a reclaim when enough were.
-func noteCut(n int64) {
-	reclaimState.mu.Lock()
-	reclaimState.given += n
-	arm := !reclaimState.armed && reclaimState.given >= reclaimAfter
-	if arm {
-		reclaimState.armed, reclaimState.given = true, 0
-	}
-	reclaimState.mu.Unlock()
-	if arm {
-		time.AfterFunc(reclaimDelay, reclaim)
-	}
-}
-
-// reclaim empties the chunk pool and returns the memory freed to the
-// system.
-func reclaim() {
-	runtime.GC()         // the pool's chunks move to its victim cache
-	debug.FreeOSMemory() // a second collection frees them, and the memory is returned
-	reclaimState.mu.Lock()
-	reclaimState.armed = false
-	reclaimState.mu.Unlock()
-	reclaims.Add(1)
 }

@@ -1,7 +1,6 @@
 package resp
 
 import (
-	"runtime/debug"
 	"sync"
 	"time"
 )
@@ -66,7 +65,7 @@ func (c *Conn) noteQueryBuffer(buf []byte) {
 	case size > old && size > initialReadBuffer:
 		c.srv.inputPeak.note(size, time.Now())
 	case size < old && old > shrinkAbove:
-		noteReleased(old)
+		noteFreed(old)
 	}
 }
 
@@ -126,39 +125,4 @@ func (s *Server) RecentMaxInputBuffer() int64 {
 		m = max(m, c.qbufCap.Load())
 	}
 	return m
-}
-
-// Returning released read buffers to the system: once big buffers of
-// bufReclaimAfter bytes in all have been let go, the memory is handed back
-// bufReclaimDelay later (when the garbage collector can free them), so that
-// RSS comes down after big commands rather than at the idle server's next
-// collection. At most one return is pending at a time.
-var (
-	bufReclaimAfter int64 = 16 << 20
-	bufReclaimDelay       = time.Second
-
-	bufReclaim struct {
-		mu    sync.Mutex // guards the fields below
-		given int64
-		armed bool
-	}
-)
-
-// noteReleased records that a read buffer of n bytes was let go.
-func noteReleased(n int64) {
-	bufReclaim.mu.Lock()
-	bufReclaim.given += n
-	arm := !bufReclaim.armed && bufReclaim.given >= bufReclaimAfter
-	if arm {
-		bufReclaim.armed, bufReclaim.given = true, 0
-	}
-	bufReclaim.mu.Unlock()
-	if arm {
-		time.AfterFunc(bufReclaimDelay, func() {
-			debug.FreeOSMemory()
-			bufReclaim.mu.Lock()
-			bufReclaim.armed = false
-			bufReclaim.mu.Unlock()
-		})
-	}
 }
