@@ -200,8 +200,8 @@ func randFilter(rnd *rand.Rand, depth int) jsonv.Value {
 						hi = randString(rnd)
 					} else if rnd.IntN(2) == 0 {
 						hi = float64(rnd.IntN(4) - 1)
-					} else if rnd.IntN(2) == 0 {
-						hi = lo
+					} else if _, ok := hi.(string); ok || rnd.IntN(2) == 0 {
+						hi = lo // both bounds of one type: [1,"z"] is a parse error
 					}
 					x = []jsonv.Value{lo, hi}
 				case "$in", "$nin":
