@@ -29,14 +29,18 @@ var binPath string
 // says otherwise. Each end-to-end test spends most of its time waiting on
 // its own server process (start-up, restarts, fsync ticks, sockets), so
 // go test's default (one per CPU) would leave the CPUs mostly idle.
-const parallelPerCPU = 4
+// maxParallel caps it on big machines: every test runs its own server.
+const (
+	parallelPerCPU = 4
+	maxParallel    = 16
+)
 
 func TestMain(m *testing.M) {
 	flag.Parse()
 	explicit := false
 	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
 	if !explicit {
-		flag.Set("test.parallel", strconv.Itoa(parallelPerCPU*runtime.GOMAXPROCS(0)))
+		flag.Set("test.parallel", strconv.Itoa(min(parallelPerCPU*runtime.GOMAXPROCS(0), maxParallel)))
 	}
 	dir, err := os.MkdirTemp("", "bucketd-e2e-")
 	if err != nil {
