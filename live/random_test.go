@@ -87,6 +87,7 @@ type randomSub struct {
 func TestIncrementalEqualsFull(t *testing.T) {
 	for _, exact := range []bool{true, false} {
 		t.Run(fmt.Sprintf("integers=%v", exact), func(t *testing.T) {
+			t.Parallel() // each on its own store
 			testIncrementalEqualsFull(t, exact, 7)
 		})
 	}

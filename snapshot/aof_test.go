@@ -89,6 +89,7 @@ func putOp(writer, i int) []Op {
 func TestAOFPolicies(t *testing.T) {
 	for _, policy := range []string{FsyncAlways, FsyncEverySec, FsyncNo} {
 		t.Run(policy, func(t *testing.T) {
+			t.Parallel() // no rlimit here: the policies wait their seconds together
 			a, path := openAOF(t, policy)
 			const writers, each = 8, 200
 			var wg sync.WaitGroup
@@ -135,6 +136,9 @@ func TestAOFPolicies(t *testing.T) {
 					return synced == appended
 				})
 			case FsyncNo:
+				// Something that does not happen: no fsync within more
+				// than an everysec tick. Bounded, and it overlaps the
+				// other policies' subtests.
 				time.Sleep(1200 * time.Millisecond)
 				if _, _, synced, _ := a.state(); synced != 0 {
 					t.Errorf("appendfsync no: synced %d, want no fsync by the policy", synced)
@@ -331,10 +335,10 @@ func TestAOFRotateClearsError(t *testing.T) {
 	if got := fileEntries(t, path); len(got) != 2 {
 		t.Fatalf("old file holds %d entries after rotate, want 2", len(got))
 	}
-	time.Sleep(1500 * time.Millisecond) // a writer retry, an everysec tick
-	if err := a.failure(); err != nil {
-		t.Errorf("everything is written and fsynced, yet the standing error remains: %v (writes would get MISCONF until restart)", err)
-	}
+	// Within a writer retry and an everysec tick (1 s each) the error must
+	// be gone, or writes would get MISCONF until restart.
+	waitFor(t, 3*time.Second, "the standing error to clear once everything is written and fsynced",
+		func() bool { return a.failure() == nil })
 }
 
 // TestAOFEverySecFsyncErrorClears: under everysec a failed fsync becomes
@@ -371,10 +375,8 @@ func TestAOFEverySecFsyncErrorClears(t *testing.T) {
 		_, written, synced, _ := a.state()
 		return synced == written
 	})
-	time.Sleep(100 * time.Millisecond)
-	if err := a.failure(); err != nil {
-		t.Errorf("the fsync retry succeeded (everything synced), yet the standing error remains: %v", err)
-	}
+	waitFor(t, 3*time.Second, "the standing error to clear after the fsync retry succeeded (everything synced)",
+		func() bool { return a.failure() == nil })
 }
 
 // TestRewriteManifestWriteFailure: when a rewrite has switched appends to
@@ -400,10 +402,8 @@ func TestRewriteManifestWriteFailure(t *testing.T) {
 	if _, err := o.store.Insert(nil, "s", obj(t, `{"id":"after"}`), engine.InsertOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(300 * time.Millisecond) // the writer writes it
-	if err := o.p.Failure(); err != nil {
-		t.Errorf("the disk works again, yet writes are refused: %v", err)
-	}
+	waitFor(t, 3*time.Second, "writes to be accepted again once the disk works (the writer writes the entry)",
+		func() bool { return o.p.Failure() == nil })
 	want := o.dump(t)
 	if err := o.p.Close(false); err != nil {
 		t.Errorf("Close: %v", err)

@@ -181,31 +181,35 @@ func TestReaderFlippedByteInMiddleEntry(t *testing.T) {
 	entries := sampleEntries()
 	data, starts := encodeAll(entries)
 	for mid := 1; mid < len(entries)-1; mid++ {
-		from, to := starts[mid], starts[mid+1]
-		offsets := []int{}
-		for off := from; off < to; off++ {
-			if to-from > 1000 && off-from > 200 && to-off > 20 {
-				continue // the long entry: its head and its tail
-			}
-			offsets = append(offsets, off)
-		}
-		bad := map[string][]string{}
-		for _, off := range offsets {
-			for v := 0; v < 256; v++ {
-				if byte(v) == data[off] {
-					continue
+		t.Run(fmt.Sprint("entry-", mid), func(t *testing.T) {
+			t.Parallel() // CPU-bound, and ten times slower under -race
+			from, to := starts[mid], starts[mid+1]
+			offsets := []int{}
+			for off := from; off < to; off++ {
+				if to-from > 1000 && off-from > 200 && to-off > 20 {
+					continue // the long entry: its head and its tail
 				}
-				damaged := bytes.Clone(data)
-				damaged[off] = byte(v)
-				if what := flipOutcome(damaged, entries, from); what != "" {
-					bad[what] = append(bad[what], fmt.Sprintf("byte %d %q→%q", off-from, data[off], byte(v)))
-				}
+				offsets = append(offsets, off)
 			}
-		}
-		for what, where := range bad {
-			t.Errorf("middle entry %d (file bytes %d..%d): %s for %d replacements: %s",
-				mid, from, to, what, len(where), strings.Join(where[:min(len(where), 12)], ", "))
-		}
+			bad := map[string][]string{}
+			damaged := bytes.Clone(data) // one byte replaced at a time, then put back
+			for _, off := range offsets {
+				for v := 0; v < 256; v++ {
+					if byte(v) == data[off] {
+						continue
+					}
+					damaged[off] = byte(v)
+					if what := flipOutcome(damaged, entries, from); what != "" {
+						bad[what] = append(bad[what], fmt.Sprintf("byte %d %q→%q", off-from, data[off], byte(v)))
+					}
+				}
+				damaged[off] = data[off]
+			}
+			for what, where := range bad {
+				t.Errorf("middle entry %d (file bytes %d..%d): %s for %d replacements: %s",
+					mid, from, to, what, len(where), strings.Join(where[:min(len(where), 12)], ", "))
+			}
+		})
 	}
 }
 
@@ -262,6 +266,7 @@ func TestReaderHugeCount(t *testing.T) {
 	}
 	for name := range hugeCounts {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel() // each in its own process
 			cmd := exec.Command(os.Args[0], "-test.run=^TestReaderHugeCount$", "-test.count=1")
 			cmd.Env = append(os.Environ(), "SNAPSHOT_HUGE_CHILD="+name)
 			out, err := cmd.CombinedOutput()

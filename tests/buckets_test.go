@@ -46,6 +46,7 @@ func (bi bucketInfo) indexFields() []string {
 }
 
 func TestBucketDefine(t *testing.T) {
+	t.Parallel()
 	s := startStore(t)
 	r := newRC(t, s, 2)
 	r.define("users", usersDef)
@@ -111,6 +112,7 @@ func TestBucketDefine(t *testing.T) {
 }
 
 func TestBucketDrop(t *testing.T) {
+	t.Parallel()
 	s := startStore(t)
 	r := newRC(t, s, 2)
 	r.define("users", usersDef)
@@ -151,6 +153,7 @@ func TestBucketDrop(t *testing.T) {
 }
 
 func TestBucketList(t *testing.T) {
+	t.Parallel()
 	s := startStore(t)
 	protos(t, s, func(t *testing.T, r *rc) {
 		eq(t, "BUCKET.LIST of an empty store", r.list("BUCKET.LIST"), []string{})
@@ -166,6 +169,7 @@ func TestBucketList(t *testing.T) {
 }
 
 func TestBucketInfo(t *testing.T) {
+	t.Parallel()
 	s := startStore(t)
 	r := newRC(t, s, 2)
 	r.define("users", usersDef)
@@ -216,6 +220,7 @@ func TestBucketInfo(t *testing.T) {
 }
 
 func TestBucketAlter(t *testing.T) {
+	t.Parallel()
 	s := startStore(t)
 	r := newRC(t, s, 2)
 	r.define("items", `{"key":"id","schema":{"id":{"type":"string"},"name":{"type":"string","required":true},"kind":{"type":"string"}},"persistent":false}`)

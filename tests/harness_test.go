@@ -4,12 +4,14 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,7 +25,23 @@ import (
 // binPath is the server binary TestMain builds.
 var binPath string
 
+// parallelPerCPU is how many tests run at once per CPU unless -parallel
+// says otherwise. Each end-to-end test spends most of its time waiting on
+// its own server process (start-up, restarts, fsync ticks, sockets), so
+// go test's default (one per CPU) would leave the CPUs mostly idle.
+// maxParallel caps it on big machines: every test runs its own server.
+const (
+	parallelPerCPU = 4
+	maxParallel    = 16
+)
+
 func TestMain(m *testing.M) {
+	flag.Parse()
+	explicit := false
+	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
+	if !explicit {
+		flag.Set("test.parallel", strconv.Itoa(min(parallelPerCPU*runtime.GOMAXPROCS(0), maxParallel)))
+	}
 	dir, err := os.MkdirTemp("", "bucketd-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -378,6 +378,7 @@ func startStore(t *testing.T) *Server {
 	t.Helper()
 	s := Start(t)
 	t.Cleanup(func() {
+		s.checkInvariants(t) // Start's own check would find the server stopped
 		code := s.Stop()
 		log := s.Log()
 		if code != 0 || strings.Contains(log, "DATA RACE") || strings.Contains(log, "panic") {

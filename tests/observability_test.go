@@ -443,11 +443,15 @@ func TestObservabilityMetrics(t *testing.T) {
 	m, body := obsScrape(t, addr)
 	for _, typ := range []string{"bucketd_commands_total counter", "bucketd_command_duration_seconds histogram", "bucketd_bucket_records gauge",
 		"bucketd_events_published_total counter", "bucketd_pubsub_subscribers gauge", "bucketd_output_buffer_limit_disconnections_total counter",
-		"bucketd_aof_unsynced_bytes gauge", "bucketd_bucket_restarts_total counter", "bucketd_threads gauge",
-		"bucketd_threads_changes_total counter"} {
+		"bucketd_aof_unsynced_bytes gauge", "bucketd_bucket_restarts_total counter", "bucketd_threads gauge"} {
 		if !strings.Contains(body, "# TYPE "+typ+"\n") {
 			t.Errorf("/metrics lacks # TYPE %s", typ)
 		}
+	}
+	// The tuner's counter exists only under --threads auto (opt-in).
+	auto := obsInfo(t, c, "server")["threads_mode"] == "auto"
+	if has := strings.Contains(body, "# TYPE bucketd_threads_changes_total counter\n"); has != auto {
+		t.Errorf("/metrics has bucketd_threads_changes_total: %v, want %v (threads_mode auto: %v)", has, auto, auto)
 	}
 	var info struct {
 		MemoryBytes float64 `json:"memoryBytes"`

@@ -24,8 +24,10 @@ import (
 // file alone and from a snapshot plus the file; persistent:false records
 // do not.
 func TestPersistRestart(t *testing.T) {
+	t.Parallel()
 	for _, first := range []string{"stop", "kill"} {
 		t.Run(first, func(t *testing.T) {
+			t.Parallel()
 			s := Start(t)
 			r := newRC(t, s, 2)
 			writeEverything(r, 0)
@@ -70,6 +72,7 @@ func TestPersistRestart(t *testing.T) {
 // same order after a restart as before it (definition order, then the
 // unique ones).
 func TestPersistIndexOrder(t *testing.T) {
+	t.Parallel()
 	s := Start(t)
 	r := newRC(t, s, 2)
 	r.define("kv", `{"key":"k","schema":{"k":{"type":"string"},"v":{"type":"number"},"a":{"type":"string"}},"indexes":["v","a"]}`)
@@ -94,6 +97,7 @@ func TestPersistIndexOrder(t *testing.T) {
 // TestPersistNotPersistent: the records of a persistent:false bucket are
 // never written under --dir, in the append-only file or a snapshot.
 func TestPersistNotPersistent(t *testing.T) {
+	t.Parallel()
 	s := Start(t)
 	r := newRC(t, s, 2)
 	r.define("mem", pMemDef)
@@ -125,6 +129,7 @@ func TestPersistNotPersistent(t *testing.T) {
 // TestPersistFlushAll: FLUSHALL empties every bucket for good, and what is
 // written after it survives.
 func TestPersistFlushAll(t *testing.T) {
+	t.Parallel()
 	s := Start(t)
 	r := newRC(t, s, 2)
 	r.define("kv", pKVDef)
@@ -153,6 +158,7 @@ func TestPersistFlushAll(t *testing.T) {
 // --dir, the log says the data lives in memory, and the persistence
 // commands say persistence is off.
 func TestPersistAppendOnlyNo(t *testing.T) {
+	t.Parallel()
 	s := Start(t, "--appendonly", "no")
 	r := newRC(t, s, 2)
 	writeEverything(r, 0)
@@ -183,6 +189,7 @@ func TestPersistAppendOnlyNo(t *testing.T) {
 // TestPersistExpired: records that expired while nobody swept them are not
 // resurrected by a restart, from the append-only file or a snapshot.
 func TestPersistExpired(t *testing.T) {
+	t.Parallel()
 	s := Start(t, "--ttl-interval", "1h") // no sweep: expired records stay in the file
 	r := newRC(t, s, 2)
 	r.define("short", `{"key":"id","schema":{"id":{"type":"string"}},"ttl":300}`)
@@ -211,6 +218,7 @@ func TestPersistExpired(t *testing.T) {
 // TestPersistAlwaysKill: under appendfsync always a kill -9 right after
 // acknowledged writes loses none of them.
 func TestPersistAlwaysKill(t *testing.T) {
+	t.Parallel()
 	s := Start(t, "--appendfsync", "always")
 	setup := newRC(t, s, 2)
 	setup.define("kv", pKVDef)
@@ -257,6 +265,7 @@ func TestPersistAlwaysKill(t *testing.T) {
 // server starts, warns, serves the state before that write, and goes on
 // appending after the cut.
 func TestPersistTornLastEntry(t *testing.T) {
+	t.Parallel()
 	s := Start(t)
 	r := newRC(t, s, 2)
 	r.define("kv", pKVDef)
@@ -301,6 +310,7 @@ func TestPersistTornLastEntry(t *testing.T) {
 // start-up with exit code 1 and an error naming the file and the offset,
 // and the file is left as it is.
 func TestPersistCorrupt(t *testing.T) {
+	t.Parallel()
 	s := Start(t)
 	r := newRC(t, s, 2)
 	r.define("kv", pKVDef)
@@ -362,6 +372,7 @@ func TestPersistCorrupt(t *testing.T) {
 // while clients write: nothing acknowledged is lost, live or after
 // restarts, and the old files are removed.
 func TestPersistRewriteUnderWrites(t *testing.T) {
+	t.Parallel()
 	s := Start(t)
 	admin := newRC(t, s, 2)
 	admin.define("kv", pKVDef)
@@ -414,9 +425,8 @@ func TestPersistRewriteUnderWrites(t *testing.T) {
 	want := dump(t, admin.c)
 
 	snap, aofs := manifest(t, s.Dir)
-	files, _ := os.ReadDir(s.Dir)
-	if len(files) != 3+len(aofs) || snap == "" {
-		t.Errorf("data dir holds %d files, want the manifest, the lock, %s and %v", len(files), snap, aofs)
+	if files := dataFiles(t, s.Dir); len(files) != 2+len(aofs) || snap == "" {
+		t.Errorf("data dir holds %v, want the manifest, %s and %v", files, snap, aofs)
 	}
 	for _, how := range []string{"stop", "kill"} {
 		if how == "kill" {
@@ -432,6 +442,7 @@ func TestPersistRewriteUnderWrites(t *testing.T) {
 // TestPersistCommands: the replies of SAVE, BGSAVE, BGREWRITEAOF and
 // LASTSAVE, and the INFO persistence fields as they change.
 func TestPersistCommands(t *testing.T) {
+	t.Parallel()
 	started := time.Now().Unix()
 	s := Start(t)
 	r := newRC(t, s, 2)
@@ -468,8 +479,8 @@ func TestPersistCommands(t *testing.T) {
 		in["aof_base_size"] == "0" || in["aof_current_size"] != "0" {
 		t.Errorf("after SAVE: %v", in)
 	}
-	if entries, _ := os.ReadDir(s.Dir); len(entries) != 4 {
-		t.Errorf("after SAVE the data dir holds %v, want bucketd.lock, manifest.json, snapshot.2.bdb, appendonly.2.aof", entries)
+	if entries := dataFiles(t, s.Dir); len(entries) != 3 {
+		t.Errorf("after SAVE the data dir holds %v, want manifest.json, snapshot.2.bdb, appendonly.2.aof", entries)
 	}
 	if l := r.do("LASTSAVE").(int64); l < last || l < time.Now().Unix()-2 {
 		t.Errorf("LASTSAVE after SAVE = %d, want about now", l)
@@ -507,6 +518,7 @@ func TestPersistCommands(t *testing.T) {
 // loaded" log line) count the records replayed from the append-only file
 // too, not only the snapshot's.
 func TestPersistLoadedRecordsCountsAOF(t *testing.T) {
+	t.Parallel()
 	s := Start(t)
 	r := newRC(t, s, 2)
 	r.define("kv", pKVDef)
@@ -525,6 +537,7 @@ func TestPersistLoadedRecordsCountsAOF(t *testing.T) {
 // stop (as Redis does with persistence on), SHUTDOWN NOSAVE stops without
 // one; the data is there after each.
 func TestPersistShutdown(t *testing.T) {
+	t.Parallel()
 	s := Start(t)
 	r := newRC(t, s, 2)
 	r.define("kv", pKVDef)
@@ -550,6 +563,7 @@ func TestPersistShutdown(t *testing.T) {
 // INFO reports the error, and once the disk accepts writes again so does
 // the server; nothing acknowledged is lost.
 func TestPersistMisconf(t *testing.T) {
+	t.Parallel()
 	for _, policy := range []string{"always", "everysec"} {
 		t.Run(policy, func(t *testing.T) {
 			s := Start(t, "--appendfsync", policy)
@@ -643,6 +657,7 @@ func TestPersistMisconf(t *testing.T) {
 // data must still load (its failed flush must not leave a partial entry in
 // the middle of the append-only file).
 func TestPersistRewriteDuringDiskError(t *testing.T) {
+	t.Parallel()
 	s := Start(t)
 	r := newRC(t, s, 2)
 	r.define("kv", pKVDef)
@@ -674,6 +689,7 @@ func TestPersistRewriteDuringDiskError(t *testing.T) {
 // TestPersistQueryDefinitions: reactive query definitions survive
 // restarts (docs/persistence.md).
 func TestPersistQueryDefinitions(t *testing.T) {
+	t.Parallel()
 	s := Start(t)
 	r := newRC(t, s, 2)
 	if !hasCommand(t, r.c, "QUERY.DEFINE") {

@@ -14,6 +14,7 @@ import (
 // B.FIND, over peopleRows (helpers_records_test.go).
 
 func TestAllFirstLastOrder(t *testing.T) {
+	t.Parallel()
 	s := startStore(t)
 	w := newRC(t, s, 2)
 	key := `{"id":{"type":"string"},"v":{"type":"number"}}`
@@ -143,6 +144,7 @@ var whereCases = []struct {
 }
 
 func TestWhereOperatorsIndexedAndNot(t *testing.T) {
+	t.Parallel()
 	s := startStore(t)
 	loadPeople(newRC(t, s, 2))
 	check := func(t *testing.T, r *rc, stage string, cases []struct {
@@ -191,6 +193,7 @@ func TestWhereOperatorsIndexedAndNot(t *testing.T) {
 }
 
 func TestFindOneAndCount(t *testing.T) {
+	t.Parallel()
 	s := startStore(t)
 	loadPeople(newRC(t, s, 2))
 	protos(t, s, func(t *testing.T, r *rc) {
@@ -210,6 +213,7 @@ func TestFindOneAndCount(t *testing.T) {
 }
 
 func TestPaginate(t *testing.T) {
+	t.Parallel()
 	s := startStore(t)
 	w := newRC(t, s, 2)
 	loadPeople(w)
@@ -285,6 +289,7 @@ func TestPaginate(t *testing.T) {
 }
 
 func TestAggregates(t *testing.T) {
+	t.Parallel()
 	s := startStore(t)
 	loadPeople(newRC(t, s, 2))
 	// Ages 41 30 17 30 65 (p6 has none); scores 7.5 null - 3 9 -.
@@ -349,6 +354,7 @@ func TestAggregates(t *testing.T) {
 }
 
 func TestGroupBy(t *testing.T) {
+	t.Parallel()
 	s := startStore(t)
 	loadPeople(newRC(t, s, 2))
 	protos(t, s, func(t *testing.T, r *rc) {
@@ -395,6 +401,7 @@ func TestGroupBy(t *testing.T) {
 }
 
 func TestFind(t *testing.T) {
+	t.Parallel()
 	s := startStore(t)
 	loadPeople(newRC(t, s, 2))
 	protos(t, s, func(t *testing.T, r *rc) {
@@ -478,6 +485,7 @@ func TestFind(t *testing.T) {
 // values last (equal to each other, so the next sort key orders them), ties
 // in insertion order.
 func TestFindSortWithLimit(t *testing.T) {
+	t.Parallel()
 	s := startStore(t)
 	r := newRC(t, s, 2)
 	r.define("many", `{"key":"id","schema":{"id":{"type":"string"},"v":{"type":"number"},"w":{"type":"number"}},"persistent":false}`)

@@ -19,6 +19,7 @@ func arity(cmd string) string {
 }
 
 func TestInsertReplyBytesAndFieldOrder(t *testing.T) {
+	t.Parallel()
 	s := startStore(t)
 	r := newRC(t, s, 2)
 	r.define("users", usersDef)
@@ -64,6 +65,7 @@ func TestInsertReplyBytesAndFieldOrder(t *testing.T) {
 }
 
 func TestInsertGenerated(t *testing.T) {
+	t.Parallel()
 	s := startStore(t)
 	r := newRC(t, s, 2)
 	r.define("users", usersDef)
@@ -109,6 +111,7 @@ func TestInsertGenerated(t *testing.T) {
 }
 
 func TestInsertErrors(t *testing.T) {
+	t.Parallel()
 	s := startStore(t)
 	r := newRC(t, s, 2)
 	r.define("users", usersDef)
@@ -159,6 +162,7 @@ func TestInsertErrors(t *testing.T) {
 }
 
 func TestInsertValidationMessages(t *testing.T) {
+	t.Parallel()
 	s := startStore(t)
 	r := newRC(t, s, 3)
 	r.define("fmt", `{"key":"id","schema":{"id":{"type":"string"},"code":{"type":"string","pattern":"^[A-Z]{3}$"},`+
@@ -186,6 +190,7 @@ func TestInsertValidationMessages(t *testing.T) {
 }
 
 func TestInsertTTL(t *testing.T) {
+	t.Parallel()
 	s := startStore(t)
 	r := newRC(t, s, 3)
 	r.define("users", usersDef)
@@ -211,6 +216,7 @@ func TestInsertTTL(t *testing.T) {
 }
 
 func TestInsertMany(t *testing.T) {
+	t.Parallel()
 	s := startStore(t)
 	protos(t, s, func(t *testing.T, r *rc) {
 		b := fmt.Sprintf("orders%d", r.proto)
@@ -245,6 +251,7 @@ func TestInsertMany(t *testing.T) {
 }
 
 func TestGetMGet(t *testing.T) {
+	t.Parallel()
 	s := startStore(t)
 	r := newRC(t, s, 2)
 	r.define("orders", ordersDef)
@@ -274,6 +281,7 @@ func TestGetMGet(t *testing.T) {
 }
 
 func TestUpdate(t *testing.T) {
+	t.Parallel()
 	s := startStore(t)
 	r := newRC(t, s, 2)
 	r.define("users", usersDef)
@@ -343,6 +351,7 @@ func TestUpdate(t *testing.T) {
 }
 
 func TestUpsert(t *testing.T) {
+	t.Parallel()
 	s := startStore(t)
 	protos(t, s, func(t *testing.T, r *rc) {
 		b := fmt.Sprintf("users%d", r.proto)
@@ -371,6 +380,7 @@ func TestUpsert(t *testing.T) {
 }
 
 func TestUpdateMany(t *testing.T) {
+	t.Parallel()
 	s := startStore(t)
 	r := newRC(t, s, 2)
 	r.define("people", peopleDef)
@@ -411,6 +421,7 @@ func TestUpdateMany(t *testing.T) {
 }
 
 func TestDelete(t *testing.T) {
+	t.Parallel()
 	s := startStore(t)
 	r := newRC(t, s, 2)
 	r.define("users", usersDef)
@@ -458,6 +469,7 @@ func TestDelete(t *testing.T) {
 // command: arity, unknown bucket, bad JSON, wrong JSON type, bad filter
 // operator, non-integer arguments. Each leaves the bucket unchanged.
 func TestRecordCommandErrors(t *testing.T) {
+	t.Parallel()
 	s := startStore(t)
 	newRC(t, s, 2).define("people", peopleDef)
 	newRC(t, s, 2).insert("people", peopleRows...)
@@ -544,6 +556,7 @@ func TestRecordCommandErrors(t *testing.T) {
 // TestIfVersionInMulti covers IFVERSION inside MULTI/EXEC (section 6): a
 // CONFLICT at EXEC is EXEC's reply and nothing of the transaction applies.
 func TestIfVersionInMulti(t *testing.T) {
+	t.Parallel()
 	s := startStore(t)
 	r := newRC(t, s, 2)
 	r.define("users", usersDef)

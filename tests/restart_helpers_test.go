@@ -369,6 +369,23 @@ func entryOffsets(t *testing.T, path string) []int64 {
 	}
 }
 
+// dataFiles lists the data files in dir: every entry but the lock file a
+// running server holds there.
+func dataFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		if e.Name() != snapshot.LockName {
+			names = append(names, e.Name())
+		}
+	}
+	return names
+}
+
 // copyDataDir copies the files of a data directory.
 func copyDataDir(t *testing.T, from, to string) {
 	t.Helper()

@@ -571,6 +571,7 @@ func TestModel(t *testing.T) {
 	}
 	for seed := uint64(1); seed <= 3; seed++ {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			t.Parallel() // each on its own index
 			rng := rand.New(rand.NewPCG(seed, 42))
 			ix := New(recPos)
 			model := map[*rec]jsonv.Value{}
