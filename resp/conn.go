@@ -431,7 +431,6 @@ func (c *Conn) serve() {
 				Bytes("stack", debug.Stack()).Msg("panic while serving a connection; closing it")
 		}
 	}()
-	c.srv.handler.Opened(c)
 	buf := make([]byte, 0, initialReadBuffer)
 	prep, _ := c.srv.handler.(Preparer)
 	verify := verifyMode

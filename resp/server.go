@@ -18,8 +18,12 @@ type Handler interface {
 	// the read buffer and are valid only until Serve returns: copy what
 	// must be kept. Replies go to c.W.
 	Serve(c *Conn, args [][]byte)
-	// Opened is called once, on the connection goroutine, before the
-	// connection's first command is read.
+	// Opened is called once per accepted connection, on the accept
+	// goroutine, before the connection is listed by Conns and before its
+	// goroutine starts: what it sets on c (Session, Authed) is then seen
+	// by every goroutine that finds c through Conns without a race. A
+	// connection refused for maxclients is opened but never served or
+	// closed.
 	Opened(c *Conn)
 	// Closed is called once, on the connection goroutine, when c has gone.
 	Closed(c *Conn)
@@ -172,6 +176,7 @@ func (s *Server) Serve(ln net.Listener) error {
 		c.W.Late = true
 		c.proto.Store(2)
 		c.lastActive.Store(c.created.UnixNano())
+		s.handler.Opened(c)
 		s.mu.Lock()
 		max := s.MaxClients.Load()
 		if s.closing.Load() || (max > 0 && int64(len(s.conns)) >= max) {
