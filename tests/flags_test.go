@@ -22,6 +22,7 @@ func flRun(t *testing.T, args ...string) (int, string) {
 	c, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(c, binPath, append([]string{"--dir", t.TempDir()}, args...)...)
+	cmd.Env = serverEnv()
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	err := cmd.Run()

@@ -64,6 +64,22 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// serverEnv is the environment every server process the tests start gets:
+// the test's own, with the race detector's one-second sleep at exit
+// (atexit_sleep_ms) turned off. Every test stops at least one server, so
+// that sleep alone was most of the suite's time; races are still reported
+// as they happen (see raceReported).
+func serverEnv() []string {
+	return append(os.Environ(), "GORACE="+strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
+}
+
+// raceReported fails t when the server's log holds a race detector report.
+func (s *Server) raceReported(t testing.TB) {
+	if strings.Contains(s.Log(), "WARNING: DATA RACE") {
+		t.Errorf("the server reported a data race")
+	}
+}
+
 // Server is a running bucketd process.
 type Server struct {
 	t    testing.TB
@@ -90,6 +106,7 @@ func StartIn(t testing.TB, dir string, args ...string) *Server {
 	s := &Server{t: t, Dir: dir, Args: args, done: make(chan struct{})}
 	full := append([]string{"--port", "0", "--bind", "127.0.0.1", "--dir", dir}, args...)
 	s.cmd = exec.Command(binPath, full...)
+	s.cmd.Env = serverEnv()
 	stderr, err := s.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -132,6 +149,7 @@ func StartIn(t testing.TB, dir string, args ...string) *Server {
 	t.Cleanup(func() {
 		s.checkInvariants(t)
 		s.Stop()
+		s.raceReported(t)
 		if t.Failed() {
 			t.Logf("server log:\n%s", s.Log())
 		}

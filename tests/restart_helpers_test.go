@@ -264,6 +264,7 @@ func tryStart(t *testing.T, dir string, args ...string) (ready bool, code int, o
 	t.Helper()
 	full := append([]string{"--port", "0", "--bind", "127.0.0.1", "--dir", dir}, args...)
 	cmd := exec.Command(binPath, full...)
+	cmd.Env = serverEnv()
 	var buf syncBuf
 	cmd.Stdout, cmd.Stderr = &buf, &buf
 	if err := cmd.Start(); err != nil {
