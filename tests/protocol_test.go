@@ -330,6 +330,10 @@ func TestProtoGarbage(t *testing.T) {
 				}
 				in = in[n:]
 			}
+			// Half-close: the server reads everything, then EOF, and
+			// closes its side, so draining the replies below ends without
+			// waiting out the deadline.
+			nc.(*net.TCPConn).CloseWrite()
 			buf := make([]byte, 4096)
 			for {
 				if _, err := nc.Read(buf); err != nil {
