@@ -2,7 +2,6 @@ package tests
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -22,56 +21,7 @@ func startNofile(t *testing.T, nofile int, args ...string) *Server {
 	if err != nil {
 		t.Skip("prlimit not installed (util-linux)")
 	}
-	dir := t.TempDir()
-	s := &Server{t: t, Dir: dir, Args: args, done: make(chan struct{})}
-	full := append([]string{fmt.Sprintf("--nofile=%d", nofile), binPath, "--port", "0", "--bind", "127.0.0.1", "--dir", dir}, args...)
-	s.cmd = exec.Command(prlimit, full...)
-	stderr, err := s.cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ready := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			line := sc.Text()
-			s.mu.Lock()
-			s.log.WriteString(line + "\n")
-			s.mu.Unlock()
-			var entry struct {
-				Message string `json:"message"`
-				Addr    string `json:"addr"`
-			}
-			if json.Unmarshal([]byte(line), &entry) == nil && entry.Message == "ready to accept connections" {
-				select {
-				case ready <- entry.Addr:
-				default:
-				}
-			}
-		}
-		io.Copy(io.Discard, stderr)
-		s.cmd.Wait()
-		close(s.done)
-	}()
-	select {
-	case s.Addr = <-ready:
-	case <-s.done:
-		t.Fatalf("server exited before it was ready:\n%s", s.Log())
-	case <-time.After(30 * time.Second):
-		s.Kill()
-		t.Fatalf("server not ready after 30s:\n%s", s.Log())
-	}
-	t.Cleanup(func() {
-		s.Stop()
-		if t.Failed() {
-			t.Logf("server log:\n%s", s.Log())
-		}
-	})
-	return s
+	return startUnder(t, []string{prlimit, fmt.Sprintf("--nofile=%d", nofile)}, t.TempDir(), args...)
 }
 
 // dialMany opens n connections and sends each a PING; it closes them when

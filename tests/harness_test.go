@@ -103,9 +103,16 @@ func Start(t testing.TB, args ...string) *Server {
 // StartIn starts a server whose data directory is dir.
 func StartIn(t testing.TB, dir string, args ...string) *Server {
 	t.Helper()
+	return startUnder(t, nil, dir, args...)
+}
+
+// startUnder is StartIn with the server run by a wrapper command (prefix,
+// e.g. prlimit and its flags; nil: none).
+func startUnder(t testing.TB, prefix []string, dir string, args ...string) *Server {
+	t.Helper()
 	s := &Server{t: t, Dir: dir, Args: args, done: make(chan struct{})}
-	full := append([]string{"--port", "0", "--bind", "127.0.0.1", "--dir", dir}, args...)
-	s.cmd = exec.Command(binPath, full...)
+	full := append(append(append([]string(nil), prefix...), binPath, "--port", "0", "--bind", "127.0.0.1", "--dir", dir), args...)
+	s.cmd = exec.Command(full[0], full[1:]...)
 	s.cmd.Env = serverEnv()
 	stderr, err := s.cmd.StderrPipe()
 	if err != nil {
