@@ -89,15 +89,8 @@ func (q *outQueue) push(b []byte) {
 
 // moveTo appends the queue's bytes to dst and empties the queue.
 func (q *outQueue) moveTo(dst *outQueue) {
-	for i, c := range q.chunks {
-		start, end := 0, ChunkSize
-		if i == 0 {
-			start = q.head
-		}
-		if i == len(q.chunks)-1 {
-			end = q.tail
-		}
-		dst.push(c[start:end])
+	for _, b := range q.buffers(nil) {
+		dst.push(b)
 	}
 	q.release()
 }
