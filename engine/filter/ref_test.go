@@ -195,12 +195,12 @@ func randFilter(rnd *rand.Rand, depth int) jsonv.Value {
 					x = randBound(rnd)
 				case "$between":
 					lo := randBound(rnd)
-					hi := randBound(rnd)
+					var hi jsonv.Value // of lo's type: $between takes two numbers or two strings
 					if _, ok := lo.(string); ok {
 						hi = randString(rnd)
 					} else if rnd.IntN(2) == 0 {
 						hi = float64(rnd.IntN(4) - 1)
-					} else if rnd.IntN(2) == 0 {
+					} else {
 						hi = lo
 					}
 					x = []jsonv.Value{lo, hi}
