@@ -217,6 +217,12 @@ var settings = []setting{
 			c.SlowlogMaxLen, err = parseRange(v, 0, math.MaxInt64)
 			return err
 		}},
+	{name: "read-time-limit", help: "milliseconds a read may scan records under a bucket's lock before it fails with TIMEOUT (0: no limit)", runtime: true,
+		get: func(c *Config) string { return strconv.FormatInt(c.ReadTimeLimit, 10) },
+		set: func(c *Config, v string) (err error) {
+			c.ReadTimeLimit, err = parseRange(v, 0, math.MaxInt64/int64(time.Millisecond))
+			return err
+		}},
 	{name: "metrics-addr", help: "serve Prometheus metrics on this address (e.g. 127.0.0.1:9121); empty: off",
 		get: func(c *Config) string { return c.MetricsAddr },
 		set: func(c *Config, v string) error { c.MetricsAddr = v; return nil }},

@@ -27,6 +27,7 @@ func errorReply(err error) string {
 		synerr *jsonv.SyntaxError
 		rerr   *replyError
 		derr   *engine.DurabilityError
+		toerr  *engine.TimeoutError
 	)
 	switch {
 	case errors.As(err, &derr):
@@ -51,6 +52,8 @@ func errorReply(err error) string {
 		return "NOQUERY " + oneLine(nqerr.Error())
 	case errors.As(err, &cferr):
 		return "CONFLICT " + oneLine(cferr.Error())
+	case errors.As(err, &toerr):
+		return "TIMEOUT " + oneLine(toerr.Error())
 	case errors.As(err, &synerr):
 		return "ERR invalid JSON: " + oneLine(synerr.Error())
 	}

@@ -275,7 +275,7 @@ func cmdUpdateMany(c *Ctx) {
 	if !ok {
 		return
 	}
-	n, err := c.S.store.UpdateMany(c.Tx, c.Arg(1), f, changes)
+	n, err := c.reads().UpdateMany(c.Tx, c.Arg(1), f, changes)
 	if err != nil {
 		c.Err(err)
 		return
@@ -301,7 +301,7 @@ func cmdDeleteMany(c *Ctx) {
 	if !ok {
 		return
 	}
-	n, err := c.S.store.DeleteMany(c.Tx, c.Arg(1), f)
+	n, err := c.reads().DeleteMany(c.Tx, c.Arg(1), f)
 	if err != nil {
 		c.Err(err)
 		return
@@ -319,7 +319,7 @@ func cmdClear(c *Ctx) {
 }
 
 func cmdAll(c *Ctx) {
-	recs, err := c.S.store.All(c.Tx, c.Arg(1))
+	recs, err := c.reads().All(c.Tx, c.Arg(1))
 	if err != nil {
 		c.Err(err)
 		return
@@ -332,7 +332,7 @@ func cmdWhere(c *Ctx) {
 	if !ok {
 		return
 	}
-	recs, err := c.S.store.Where(c.Tx, c.Arg(1), f)
+	recs, err := c.reads().Where(c.Tx, c.Arg(1), f)
 	if err != nil {
 		c.Err(err)
 		return
@@ -345,7 +345,7 @@ func cmdFindOne(c *Ctx) {
 	if !ok {
 		return
 	}
-	rec, err := c.S.store.FindOne(c.Tx, c.Arg(1), f)
+	rec, err := c.reads().FindOne(c.Tx, c.Arg(1), f)
 	if err != nil {
 		c.Err(err)
 		return
@@ -362,7 +362,7 @@ func cmdCount(c *Ctx) {
 	if !ok {
 		return
 	}
-	n, err := c.S.store.Count(c.Tx, c.Arg(1), f)
+	n, err := c.reads().Count(c.Tx, c.Arg(1), f)
 	if err != nil {
 		c.Err(err)
 		return
@@ -414,7 +414,7 @@ func cmdPaginate(c *Ctx) {
 		}
 		after, hasAfter = c.Arg(5), true
 	}
-	p, err := c.S.store.Paginate(c.Tx, c.Arg(1), int(min(limit, 1<<31)), after, hasAfter)
+	p, err := c.reads().Paginate(c.Tx, c.Arg(1), int(min(limit, 1<<31)), after, hasAfter)
 	if err != nil {
 		c.Err(err)
 		return
@@ -448,7 +448,7 @@ func cmdAggregate(fn string) func(*Ctx) {
 		if !ok {
 			return
 		}
-		v, has, err := c.S.store.Aggregate(c.Tx, c.Arg(1), fn, c.Arg(2), f)
+		v, has, err := c.reads().Aggregate(c.Tx, c.Arg(1), fn, c.Arg(2), f)
 		if err != nil {
 			c.Err(err)
 			return
@@ -494,7 +494,7 @@ func cmdGroupBy(c *Ctx) {
 	if !ok {
 		return
 	}
-	out, err := c.S.store.GroupBy(c.Tx, c.Arg(1), fields, fn, field, f, nil)
+	out, err := c.reads().GroupBy(c.Tx, c.Arg(1), fields, fn, field, f, nil)
 	if err != nil {
 		c.Err(err)
 		return
@@ -513,7 +513,7 @@ func cmdFind(c *Ctx) {
 		c.ErrMsg(err.Error())
 		return
 	}
-	out, err := c.S.store.Find(c.Tx, q, nil)
+	out, err := c.reads().Find(c.Tx, q, nil)
 	if err != nil {
 		c.Err(err)
 		return
@@ -534,4 +534,13 @@ func looksLikeObject(a []byte) bool {
 		return false
 	}
 	return false
+}
+
+// reads returns the store's scanning reads, stopped early when the client
+// disconnects while they run (besides the store's read-time-limit).
+func (c *Ctx) reads() engine.Limited {
+	if c.Conn == nil {
+		return c.S.store.Limit(engine.ReadLimit{})
+	}
+	return c.S.store.Limit(engine.ReadLimit{Cancelled: c.Conn.Gone})
 }

@@ -47,6 +47,8 @@ type Config struct {
 
 	MetricsAddr string // Prometheus endpoint; empty: off
 
+	ReadTimeLimit int64 // milliseconds a scanning read may hold a bucket's lock; 0: none
+
 	// Threads is how many CPUs run the server's code at once (Go's
 	// GOMAXPROCS); 0, the default, leaves Go's own choice (the CPUs the
 	// process may use, container limits included), ThreadsAuto lets a
@@ -75,6 +77,7 @@ func DefaultConfig() Config {
 		PubSubLimit:       resp.DefaultPubSubLimit,
 		SlowlogSlowerThan: 10000,
 		SlowlogMaxLen:     128,
+		ReadTimeLimit:     5000,
 		Threads:           0,
 	}
 }
@@ -166,6 +169,7 @@ func (s *Server) Config() Config {
 func (s *Server) applyNetConfig() {
 	cfg := s.Config()
 	s.slowlog.configure(cfg)
+	s.store.SetReadTimeLimit(time.Duration(cfg.ReadTimeLimit) * time.Millisecond)
 	if s.net == nil {
 		return
 	}

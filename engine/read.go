@@ -108,47 +108,76 @@ func (s *Store) All(t *Tx, bucket string) ([]*Record, error) {
 	return s.Where(t, bucket, nil)
 }
 
+// All is Store.All under r's limit.
+func (r Limited) All(t *Tx, bucket string) ([]*Record, error) {
+	return r.Where(t, bucket, nil)
+}
+
 // Where returns the records that match f (nil: all) in the bucket's order.
 func (s *Store) Where(t *Tx, bucket string, f *filter.Filter) ([]*Record, error) {
+	return s.Limit(ReadLimit{}).Where(t, bucket, f)
+}
+
+// Where is Store.Where under r's limit.
+func (r Limited) Where(t *Tx, bucket string, f *filter.Filter) ([]*Record, error) {
 	var out []*Record
-	err := s.read(t, bucket, func(b *Bucket, now int64) error {
-		b.scan(f, now, func(e *entry) bool {
+	l := r.s.newLimiter(r.lim, f)
+	err := r.s.read(t, bucket, func(b *Bucket, now int64) error {
+		return b.scan(f, now, l, func(e *entry) bool {
 			out = append(out, e.rec)
 			return true
 		})
-		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // FindOne returns the first record, in the bucket's order, that matches f.
 func (s *Store) FindOne(t *Tx, bucket string, f *filter.Filter) (*Record, error) {
+	return s.Limit(ReadLimit{}).FindOne(t, bucket, f)
+}
+
+// FindOne is Store.FindOne under r's limit.
+func (r Limited) FindOne(t *Tx, bucket string, f *filter.Filter) (*Record, error) {
 	var rec *Record
-	err := s.read(t, bucket, func(b *Bucket, now int64) error {
-		b.scan(f, now, func(e *entry) bool {
+	l := r.s.newLimiter(r.lim, f)
+	err := r.s.read(t, bucket, func(b *Bucket, now int64) error {
+		return b.scan(f, now, l, func(e *entry) bool {
 			rec = e.rec
 			return false
 		})
-		return nil
 	})
-	return rec, err
+	if err != nil {
+		return nil, err
+	}
+	return rec, nil
 }
 
 // Count returns the number of records that match f (nil: all).
 func (s *Store) Count(t *Tx, bucket string, f *filter.Filter) (int, error) {
+	return s.Limit(ReadLimit{}).Count(t, bucket, f)
+}
+
+// Count is Store.Count under r's limit.
+func (r Limited) Count(t *Tx, bucket string, f *filter.Filter) (int, error) {
 	n := 0
-	err := s.read(t, bucket, func(b *Bucket, now int64) error {
+	l := r.s.newLimiter(r.lim, f)
+	err := r.s.read(t, bucket, func(b *Bucket, now int64) error {
 		if f == nil || f.MatchAll() {
 			n = b.countVisible(now)
 			return nil
 		}
-		b.scan(f, now, func(*entry) bool {
+		return b.scan(f, now, l, func(*entry) bool {
 			n++
 			return true
 		})
-		return nil
 	})
-	return n, err
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
 }
 
 // First returns the first n records in the bucket's order.
@@ -196,8 +225,14 @@ type Page struct {
 // after the record whose key is after (when hasAfter). A cursor key that
 // does not exist gives an empty page.
 func (s *Store) Paginate(t *Tx, bucket string, limit int, after string, hasAfter bool) (Page, error) {
+	return s.Limit(ReadLimit{}).Paginate(t, bucket, limit, after, hasAfter)
+}
+
+// Paginate is Store.Paginate under r's limit.
+func (r Limited) Paginate(t *Tx, bucket string, limit int, after string, hasAfter bool) (Page, error) {
 	p := Page{Records: []*Record{}}
-	err := s.read(t, bucket, func(b *Bucket, now int64) error {
+	l := r.s.newLimiter(r.lim, nil)
+	err := r.s.read(t, bucket, func(b *Bucket, now int64) error {
 		var pivot *entry
 		if hasAfter {
 			k, err := b.parseKey(after)
@@ -209,6 +244,9 @@ func (s *Store) Paginate(t *Tx, bucket string, limit int, after string, hasAfter
 			}
 		}
 		visit := func(e *entry) bool {
+			if !l.step() {
+				return false
+			}
 			if e == pivot || e.rec.expired(now) {
 				return true
 			}
@@ -224,27 +262,38 @@ func (s *Store) Paginate(t *Tx, bucket string, limit int, after string, hasAfter
 		} else {
 			b.orderTree().Scan(visit)
 		}
+		if err := l.stopped(); err != nil {
+			return err
+		}
 		if p.HasMore && len(p.Records) > 0 {
 			p.Next = p.Records[len(p.Records)-1].Key()
 		}
 		return nil
 	})
-	return p, err
+	if err != nil {
+		return Page{}, err
+	}
+	return p, nil
 }
 
 // Aggregate computes sum, avg, min or max of field over the records that
 // match f. ok is false for min or max of no numbers.
 func (s *Store) Aggregate(t *Tx, bucket, fn, field string, f *filter.Filter) (value float64, ok bool, err error) {
+	return s.Limit(ReadLimit{}).Aggregate(t, bucket, fn, field, f)
+}
+
+// Aggregate is Store.Aggregate under r's limit.
+func (r Limited) Aggregate(t *Tx, bucket, fn, field string, f *filter.Filter) (value float64, ok bool, err error) {
 	agg, err := query.NewAgg(fn, field)
 	if err != nil {
 		return 0, false, &ArgError{Msg: err.Error()}
 	}
-	err = s.read(t, bucket, func(b *Bucket, now int64) error {
-		b.scan(f, now, func(e *entry) bool {
+	l := r.s.newLimiter(r.lim, f)
+	err = r.s.read(t, bucket, func(b *Bucket, now int64) error {
+		return b.scan(f, now, l, func(e *entry) bool {
 			agg.Add(e.rec)
 			return true
 		})
-		return nil
 	})
 	if err != nil {
 		return 0, false, err
@@ -256,13 +305,18 @@ func (s *Store) Aggregate(t *Tx, bucket, fn, field string, f *filter.Filter) (va
 // GroupBy groups the records that match f by the values of fields and
 // appends the JSON result `[{"key":{…},"value":N},…]` to dst.
 func (s *Store) GroupBy(t *Tx, bucket string, fields []string, fn, field string, f *filter.Filter, dst []byte) ([]byte, error) {
+	return s.Limit(ReadLimit{}).GroupBy(t, bucket, fields, fn, field, f, dst)
+}
+
+// GroupBy is Store.GroupBy under r's limit.
+func (r Limited) GroupBy(t *Tx, bucket string, fields []string, fn, field string, f *filter.Filter, dst []byte) ([]byte, error) {
 	var recs []query.Record
-	err := s.read(t, bucket, func(b *Bucket, now int64) error {
-		b.scan(f, now, func(e *entry) bool {
+	l := r.s.newLimiter(r.lim, f)
+	err := r.s.read(t, bucket, func(b *Bucket, now int64) error {
+		return b.scan(f, now, l, func(e *entry) bool {
 			recs = append(recs, e.rec)
 			return true
 		})
-		return nil
 	})
 	if err != nil {
 		return dst, err
@@ -276,13 +330,18 @@ func (s *Store) GroupBy(t *Tx, bucket string, fields []string, fn, field string,
 
 // Find evaluates a declarative query and appends its JSON result to dst.
 func (s *Store) Find(t *Tx, q *query.Query, dst []byte) ([]byte, error) {
+	return s.Limit(ReadLimit{}).Find(t, q, dst)
+}
+
+// Find is Store.Find under r's limit.
+func (r Limited) Find(t *Tx, q *query.Query, dst []byte) ([]byte, error) {
 	var recs []query.Record
-	err := s.read(t, q.Bucket, func(b *Bucket, now int64) error {
-		b.scan(q.Filter, now, func(e *entry) bool {
+	l := r.s.newLimiter(r.lim, q.Filter)
+	err := r.s.read(t, q.Bucket, func(b *Bucket, now int64) error {
+		return b.scan(q.Filter, now, l, func(e *entry) bool {
 			recs = append(recs, e.rec)
 			return true
 		})
-		return nil
 	})
 	if err != nil {
 		return dst, err
@@ -305,37 +364,47 @@ func (b *Bucket) countVisible(now int64) int {
 }
 
 // matching returns the entries whose records match f, in the bucket's
-// order. b.mu must be held.
-func (b *Bucket) matching(f *filter.Filter, now int64) []*entry {
+// order, or l's error when l stopped the scan. b.mu must be held.
+func (b *Bucket) matching(f *filter.Filter, now int64, l *limiter) ([]*entry, error) {
 	var out []*entry
-	b.scan(f, now, func(e *entry) bool {
+	if err := b.scan(f, now, l, func(e *entry) bool {
 		out = append(out, e)
 		return true
-	})
-	return out
+	}); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // scan visits, in the bucket's order, the unexpired entries whose records
 // match f (nil: all), until visit returns false. It reads candidates from
 // an index when the filter allows; the result is the same as a full scan's.
+// l (nil: none) may stop the scan early: scan returns its error then.
 // b.mu must be held.
-func (b *Bucket) scan(f *filter.Filter, now int64, visit func(*entry) bool) {
+func (b *Bucket) scan(f *filter.Filter, now int64, l *limiter, visit func(*entry) bool) error {
 	if f != nil && !f.MatchAll() {
 		if cands, ok := b.plan(f); ok {
 			for _, e := range cands {
+				if !l.step() {
+					return l.stopped()
+				}
 				if !e.rec.expired(now) && f.Match(e.rec) && !visit(e) {
-					return
+					return nil
 				}
 			}
-			return
+			return nil
 		}
 	}
 	b.orderTree().Scan(func(e *entry) bool {
+		if !l.step() {
+			return false
+		}
 		if e.rec.expired(now) || (f != nil && !f.Match(e.rec)) {
 			return true
 		}
 		return visit(e)
 	})
+	return l.stopped()
 }
 
 // plan picks the cheapest index that the filter's constraints allow and

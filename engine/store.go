@@ -46,6 +46,7 @@ type Store struct {
 
 	expired atomic.Int64 // records deleted because they expired
 	evicted atomic.Int64 // records deleted by maxSize eviction
+	reads   readGuard    // read-time-limit and its counters (readlimit.go)
 }
 
 // Expired returns how many records expiry has deleted since start.

@@ -38,7 +38,7 @@ func (s *Store) ReadView(bucket string, f *filter.Filter, fn func(v *View)) erro
 	defer b.mu.RUnlock()
 	v := View{Ordered: b.def.Ordered, Seq: b.eventSeq, Now: s.Now()}
 	v.Records = make([]*Record, 0, 64)
-	b.scan(f, v.Now, func(e *entry) bool {
+	_ = b.scan(f, v.Now, nil, func(e *entry) bool { // nothing stops it: no error
 		v.Records = append(v.Records, e.rec)
 		return true
 	})

@@ -151,9 +151,19 @@ func (s *Store) upsert(t *Tx, bucket string, obj *jsonv.Object, d *Draft) (*Reco
 // UpdateMany merges changes into every record that matches f, all or none,
 // and returns how many were updated.
 func (s *Store) UpdateMany(t *Tx, bucket string, f *filter.Filter, changes *jsonv.Object) (int, error) {
+	return s.Limit(ReadLimit{}).UpdateMany(t, bucket, f, changes)
+}
+
+// UpdateMany is Store.UpdateMany with its matching under r's limit.
+func (r Limited) UpdateMany(t *Tx, bucket string, f *filter.Filter, changes *jsonv.Object) (int, error) {
 	n := 0
-	err := s.write(t, bucket, func(t *Tx, b *Bucket) error {
-		for _, e := range b.matching(f, t.now) {
+	l := r.s.newLimiter(r.lim, f)
+	err := r.s.write(t, bucket, func(t *Tx, b *Bucket) error {
+		matched, err := b.matching(f, t.now, l)
+		if err != nil {
+			return err
+		}
+		for _, e := range matched {
 			if _, err := b.update(t, e, changes, false, nil); err != nil {
 				return err
 			}
@@ -189,9 +199,19 @@ func (s *Store) Delete(t *Tx, bucket, key string, ifVersion int64) (bool, error)
 
 // DeleteMany removes every record that matches f and returns the count.
 func (s *Store) DeleteMany(t *Tx, bucket string, f *filter.Filter) (int, error) {
+	return s.Limit(ReadLimit{}).DeleteMany(t, bucket, f)
+}
+
+// DeleteMany is Store.DeleteMany with its matching under r's limit.
+func (r Limited) DeleteMany(t *Tx, bucket string, f *filter.Filter) (int, error) {
 	n := 0
-	err := s.write(t, bucket, func(t *Tx, b *Bucket) error {
-		for _, e := range b.matching(f, t.now) {
+	l := r.s.newLimiter(r.lim, f)
+	err := r.s.write(t, bucket, func(t *Tx, b *Bucket) error {
+		matched, err := b.matching(f, t.now, l)
+		if err != nil {
+			return err
+		}
+		for _, e := range matched {
 			b.delete(t, e, ReasonDeleted)
 			n++
 		}

@@ -28,9 +28,10 @@ type Getter interface {
 // safe for concurrent use by any number of goroutines. A nil *Filter
 // matches every record.
 type Filter struct {
-	root   group
-	fields []string
-	cons   []Constraint
+	root    group
+	fields  []string
+	cons    []Constraint
+	orsAsIn int
 }
 
 // group is a conjunction: every field test and, for each $or, at least one
@@ -68,15 +69,16 @@ const (
 // (present && test(v)) != neg: an absent field fails every test, and neg
 // turns $eq into $neq, $in into $nin and $exists:true into $exists:false.
 type cond struct {
-	op    opcode
-	neg   bool
-	isStr bool        // comparison bounds are strings (str, str2), not numbers
-	val   jsonv.Value // operand of $eq/$neq
-	num   float64     // number bound (lo for $between)
-	num2  float64     // hi number bound of $between
-	str   string      // string bound or operand ($contains: lower-cased)
-	str2  string      // hi string bound of $between
-	set   *valueSet   // members of $in/$nin
+	op     opcode
+	neg    bool
+	isStr  bool        // comparison bounds are strings (str, str2), not numbers
+	val    jsonv.Value // operand of $eq/$neq
+	num    float64     // number bound (lo for $between)
+	num2   float64     // hi number bound of $between
+	str    string      // string bound or operand ($contains: lower-cased)
+	str2   string      // hi string bound of $between
+	set    *valueSet   // members of $in/$nin
+	fromOr bool        // an opIn made of an $or of equalities on one field
 }
 
 // Parse compiles a filter from its JSON value. v must be an object; nil
@@ -96,7 +98,68 @@ func Parse(v jsonv.Value) (*Filter, error) {
 	}
 	f.fields = collectFields(&f.root, nil)
 	f.cons = buildConstraints(&f.root)
+	f.orsAsIn = countOrsAsIn(&f.root)
 	return f, nil
+}
+
+// OrsAsIn returns how many $or lists of the filter were compiled as an $in:
+// those whose members are all equalities ($eq, a plain value or $in) on one
+// field. Such an $or is matched by one set look-up and planned like an $in
+// (an index on the field is used).
+func (f *Filter) OrsAsIn() int {
+	if f == nil {
+		return 0
+	}
+	return f.orsAsIn
+}
+
+// orAsIn adds the $or alternatives alts to g as one $in on their field when
+// every alternative is a single equality or $in on the same field, and
+// reports whether it did.
+func orAsIn(g *group, alts []group) bool {
+	var field string
+	var members []jsonv.Value
+	if len(alts) == 0 {
+		return false
+	}
+	for i := range alts {
+		a := &alts[i]
+		if len(a.ors) != 0 || len(a.tests) != 1 || len(a.tests[0].conds) != 1 {
+			return false
+		}
+		t := &a.tests[0]
+		c := &t.conds[0]
+		if c.neg || (c.op != opEq && c.op != opIn) || (i > 0 && t.field != field) {
+			return false
+		}
+		field = t.field
+		if c.op == opEq {
+			members = append(members, c.val)
+		} else {
+			members = append(members, c.set.all...)
+		}
+	}
+	g.add(field, []cond{{op: opIn, set: newValueSet(members), fromOr: true}})
+	return true
+}
+
+// countOrsAsIn counts the conditions of g and its alternatives that orAsIn
+// made.
+func countOrsAsIn(g *group) int {
+	n := 0
+	for i := range g.tests {
+		for j := range g.tests[i].conds {
+			if g.tests[i].conds[j].fromOr {
+				n++
+			}
+		}
+	}
+	for _, alts := range g.ors {
+		for j := range alts {
+			n += countOrsAsIn(&alts[j])
+		}
+	}
+	return n
 }
 
 // ParseJSON parses data with jsonv.Parse and compiles it with Parse. A JSON
@@ -167,7 +230,10 @@ func parseGroup(g *group, o *jsonv.Object, depth int) error {
 				}
 				always = always || alts[j].empty()
 			}
-			if !always { // an $or with a match-all member is dropped
+			switch {
+			case always: // an $or with a match-all member is dropped
+			case orAsIn(g, alts):
+			default:
 				g.ors = append(g.ors, alts)
 			}
 		default:

@@ -408,8 +408,13 @@ func TestConstraints(t *testing.T) {
 		{`{"a":{"$startsWith":"a\u00ff"}}`, []c{{Field: "a", Lo: "a\u00ff", HasLo: true, LoIncl: true, Hi: "a\xc3\xc0", HasHi: true}}},
 		{`{"a":{"$startsWith":""}}`, []c{{Field: "a", Lo: "", HasLo: true, LoIncl: true}}},
 		{`{"a":{"$contains":"x","$exists":true,"$endsWith":"y"}}`, nil},
-		{`{"$or":[{"a":1},{"a":2}]}`, nil},
-		{`{"b":1,"$or":[{"a":1},{"a":2}],"a":{"$gt":0}}`, []c{{Field: "b", Eq: v(1.0)}, {Field: "a", Lo: 0.0, HasLo: true}}},
+		{`{"$or":[{"a":1},{"b":2}]}`, nil},
+		{`{"$or":[{"a":1},{"a":{"$gt":2}}]}`, nil},
+		{`{"$or":[{"a":1},{"a":null}]}`, nil},
+		// An $or of equalities on one field is an $in.
+		{`{"$or":[{"a":1},{"a":2}]}`, []c{{Field: "a", Eq: v(1.0, 2.0)}}},
+		{`{"$or":[{"a":1},{"a":{"$eq":"x"}},{"a":{"$in":[2,1]}}]}`, []c{{Field: "a", Eq: v(1.0, "x", 2.0)}}},
+		{`{"b":1,"$or":[{"a":1},{"a":2}],"a":{"$gt":1}}`, []c{{Field: "b", Eq: v(1.0)}, {Field: "a", Eq: v(2.0), Lo: 1.0, HasLo: true}}},
 	}
 	for _, tc := range cases {
 		got := mustParse(t, tc.filter).Constraints()
