@@ -94,7 +94,7 @@ func cmdQueryRun(c *Ctx) {
 	if !ok {
 		return
 	}
-	out, err := c.S.queries.Run(c.Arg(1), params)
+	out, err := c.S.queries.Run(c.Arg(1), params, c.readLimit())
 	if err != nil {
 		c.Err(queryErr(err))
 		return

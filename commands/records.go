@@ -538,9 +538,12 @@ func looksLikeObject(a []byte) bool {
 
 // reads returns the store's scanning reads, stopped early when the client
 // disconnects while they run (besides the store's read-time-limit).
-func (c *Ctx) reads() engine.Limited {
+func (c *Ctx) reads() engine.Limited { return c.S.store.Limit(c.readLimit()) }
+
+// readLimit stops a read when the command's client has gone.
+func (c *Ctx) readLimit() engine.ReadLimit {
 	if c.Conn == nil {
-		return c.S.store.Limit(engine.ReadLimit{})
+		return engine.ReadLimit{}
 	}
-	return c.S.store.Limit(engine.ReadLimit{Cancelled: c.Conn.Gone})
+	return engine.ReadLimit{Cancelled: c.Conn.Gone}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"sort"
 
+	"bucketd/engine"
 	"bucketd/jsonv"
 )
 
@@ -189,8 +190,10 @@ func (m *Manager) definition(name string) (*definition, error) {
 // Run evaluates query name once with params (a JSON object, or nil for
 // none) and returns its result, the bytes a subscriber would receive
 // (QUERY.RUN). Errors: *NoQueryError, *jsonv.SyntaxError (bad params),
-// *query.ParamError, *query.Error, *filter.Error, *engine.NoBucketError.
-func (m *Manager) Run(name string, params []byte) ([]byte, error) {
+// *query.ParamError, *query.Error, *filter.Error, *engine.NoBucketError,
+// and the read's *engine.TimeoutError or *engine.CancelledError (lim says
+// when the caller has gone).
+func (m *Manager) Run(name string, params []byte, lim engine.ReadLimit) ([]byte, error) {
 	d, err := m.definition(name)
 	if err != nil {
 		return nil, err
@@ -203,7 +206,7 @@ func (m *Manager) Run(name string, params []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return m.store.Find(nil, q, nil)
+	return m.store.Limit(lim).Find(nil, q, nil)
 }
 
 // ChannelFor returns the canonical channel of query name with params (a

@@ -227,7 +227,7 @@ func (e *env) run(name, params string) string {
 	if params != "" {
 		p = []byte(params)
 	}
-	out, err := e.m.Run(name, p)
+	out, err := e.m.Run(name, p, engine.ReadLimit{})
 	if err != nil {
 		e.t.Fatalf("run %s %s: %v", name, params, err)
 	}

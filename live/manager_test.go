@@ -112,7 +112,7 @@ func TestHooksAndRestore(t *testing.T) {
 	if len(defs) != 3 || defs[0].Name != "a" || defs[1].Name != "b" || string(defs[1].JSON) != `{"bucket":"items","limit":2}` {
 		t.Fatalf("Definitions = %q", defs)
 	}
-	if _, err := e.m.Run("c", nil); !errors.As(err, new(*engine.NoBucketError)) {
+	if _, err := e.m.Run("c", nil, engine.ReadLimit{}); !errors.As(err, new(*engine.NoBucketError)) {
 		t.Errorf("Run of a restored query of a missing bucket: %v", err)
 	}
 	if err := e.m.Restore("c", nil); err != nil || len(e.m.List()) != 2 {
@@ -248,10 +248,10 @@ func TestRuntimeErrorKeepsSubscribers(t *testing.T) {
 	if _, n := s.last(t); n != 0 {
 		t.Fatalf("an erroring query sent a message")
 	}
-	if _, err := e.m.Run("top", []byte(`{"n":"many"}`)); !errors.As(err, new(*query.Error)) {
+	if _, err := e.m.Run("top", []byte(`{"n":"many"}`), engine.ReadLimit{}); !errors.As(err, new(*query.Error)) {
 		t.Errorf("Run: %v", err)
 	}
-	if _, err := e.m.Run("top", nil); !errors.As(err, new(*query.ParamError)) {
+	if _, err := e.m.Run("top", nil, engine.ReadLimit{}); !errors.As(err, new(*query.ParamError)) {
 		t.Errorf("Run without params: %v", err)
 	}
 	info, _ := e.m.Info("top")

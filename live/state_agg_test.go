@@ -4,6 +4,7 @@ import (
 	"errors"
 	"testing"
 
+	"bucketd/engine"
 	"bucketd/engine/query"
 )
 
@@ -28,7 +29,7 @@ func TestAggFunctionRefused(t *testing.T) {
 	e.insert("items", `{"id":"a","g":"x","n":2}`)
 	e.insert("items", `{"id":"b","g":"x","n":5}`)
 	var qe *query.Error
-	if _, err := e.m.Run("p", []byte(`{"fn":"median"}`)); !errors.As(err, &qe) {
+	if _, err := e.m.Run("p", []byte(`{"fn":"median"}`), engine.ReadLimit{}); !errors.As(err, &qe) {
 		t.Errorf("Run with function median: %v; want a *query.Error", err)
 	}
 	if _, err := e.m.ChannelFor("p", []byte(`{"fn":"median"}`), true); !errors.As(err, &qe) {

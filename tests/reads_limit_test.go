@@ -59,6 +59,7 @@ func statInt(t *testing.T, c *redis.Client, name string) int {
 }
 
 func TestReadsLimitTimeout(t *testing.T) {
+	t.Parallel()
 	s := Start(t)
 	c := s.Client(t, 2)
 	readsBucket(t, c, 50000)
@@ -102,6 +103,7 @@ func TestReadsLimitTimeout(t *testing.T) {
 }
 
 func TestReadsLimitConfig(t *testing.T) {
+	t.Parallel()
 	s := Start(t)
 	c := s.Client(t, 2)
 	get := func() string {
@@ -139,6 +141,7 @@ func TestReadsLimitConfig(t *testing.T) {
 }
 
 func TestReadsLimitDisconnect(t *testing.T) {
+	t.Parallel()
 	s := Start(t, "--read-time-limit", "0")
 	c := s.Client(t, 2)
 	readsBucket(t, c, 50000)
@@ -156,9 +159,20 @@ func TestReadsLimitDisconnect(t *testing.T) {
 	if err := c.Do(ctx(t), "B.INSERT", "big", `{"n":-1,"v":"new","g":1}`).Err(); err != nil {
 		t.Fatalf("write after a cancelled read: %v", err)
 	}
+	// QUERY.RUN too: a query whose filter scans for seconds.
+	if err := c.Do(ctx(t), "QUERY.DEFINE", "slow", `{"bucket":"big","filter":`+f+`}`).Err(); err != nil {
+		t.Fatal(err)
+	}
+	raw = s.Raw(t)
+	raw.Send("*2\r\n$9\r\nQUERY.RUN\r\n$4\r\nslow\r\n")
+	raw.Close()
+	eventually(t, 30*time.Second, "reads_cancelled to be 2 after QUERY.RUN", func() bool {
+		return statInt(t, c, "reads_cancelled") == 2
+	})
 }
 
 func TestReadsOrAsInPlan(t *testing.T) {
+	t.Parallel()
 	s := Start(t)
 	c := s.Client(t, 2)
 	readsBucket(t, c, 2000)
