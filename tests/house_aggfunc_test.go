@@ -12,6 +12,7 @@ import (
 // QUERY.SUBSCRIBE; it is never taken for count. A known one given by a
 // parameter is maintained live and equals QUERY.RUN.
 func TestHouseAggFunctionRefused(t *testing.T) {
+	t.Parallel()
 	s := qyStart(t)
 	r := newRC(t, s, 3)
 	r.define("items", qyItemsDef)
