@@ -1,7 +1,8 @@
 // Command bucketd is a Redis-protocol server of schema-checked JSON record
 // buckets, with change events on pub/sub, reactive queries, transactions,
 // TTL and persistence. Run it and talk to it with redis-cli or any Redis
-// client library.
+// client library. `bucketd check --dir D [--fix]` verifies (and repairs) a
+// data directory without a server (docs/persistence.md).
 package main
 
 import (
