@@ -156,6 +156,15 @@ func (s *Store) UpdateMany(t *Tx, bucket string, f *filter.Filter, changes *json
 
 // UpdateMany is Store.UpdateMany with its matching under r's limit.
 func (r Limited) UpdateMany(t *Tx, bucket string, f *filter.Filter, changes *jsonv.Object) (int, error) {
+	return r.writeMatching(t, bucket, f, func(t *Tx, b *Bucket, e *entry) error {
+		_, err := b.update(t, e, changes, false, nil)
+		return err
+	})
+}
+
+// writeMatching runs fn, in one write, on every record of bucket that
+// matches f (the matching under r's limit), and returns how many it did.
+func (r Limited) writeMatching(t *Tx, bucket string, f *filter.Filter, fn func(t *Tx, b *Bucket, e *entry) error) (int, error) {
 	n := 0
 	l := r.s.newLimiter(r.lim, f)
 	err := r.s.write(t, bucket, func(t *Tx, b *Bucket) error {
@@ -164,7 +173,7 @@ func (r Limited) UpdateMany(t *Tx, bucket string, f *filter.Filter, changes *jso
 			return err
 		}
 		for _, e := range matched {
-			if _, err := b.update(t, e, changes, false, nil); err != nil {
+			if err := fn(t, b, e); err != nil {
 				return err
 			}
 			n++
@@ -204,20 +213,10 @@ func (s *Store) DeleteMany(t *Tx, bucket string, f *filter.Filter) (int, error) 
 
 // DeleteMany is Store.DeleteMany with its matching under r's limit.
 func (r Limited) DeleteMany(t *Tx, bucket string, f *filter.Filter) (int, error) {
-	n := 0
-	l := r.s.newLimiter(r.lim, f)
-	err := r.s.write(t, bucket, func(t *Tx, b *Bucket) error {
-		matched, err := b.matching(f, t.now, l)
-		if err != nil {
-			return err
-		}
-		for _, e := range matched {
-			b.delete(t, e, ReasonDeleted)
-			n++
-		}
+	return r.writeMatching(t, bucket, f, func(t *Tx, b *Bucket, e *entry) error {
+		b.delete(t, e, ReasonDeleted)
 		return nil
 	})
-	return n, err
 }
 
 // Clear removes every record of the bucket, publishing one cleared change,
