@@ -79,7 +79,14 @@ func (l *pipeListener) Addr() net.Addr { return &net.TCPAddr{IP: net.IPv4(127, 0
 // connection to it.
 func serveOne(t *testing.T, h Handler) net.Conn {
 	t.Helper()
-	srv := NewServer(h, zerolog.Nop())
+	_, client := servePipe(t, NewServer(h, zerolog.Nop()))
+	return client
+}
+
+// servePipe serves one in-memory connection on srv and returns its client
+// side; the test's end closes it and shuts srv down.
+func servePipe(t *testing.T, srv *Server) (*Server, net.Conn) {
+	t.Helper()
 	ln := &pipeListener{conns: make(chan net.Conn, 1), done: make(chan struct{})}
 	client, server := net.Pipe()
 	ln.conns <- server
@@ -90,7 +97,7 @@ func serveOne(t *testing.T, h Handler) net.Conn {
 		defer cancel()
 		srv.Shutdown(ctx)
 	})
-	return client
+	return srv, client
 }
 
 func commands(names ...string) []byte {

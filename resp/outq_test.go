@@ -2,7 +2,6 @@ package resp
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"net"
 	"testing"
@@ -96,16 +95,7 @@ func unreadSubscriber(t *testing.T, lim OutputLimit) (*Server, *Conn, net.Conn) 
 	t.Helper()
 	srv := NewServer(subHandler{conns: make(chan *Conn, 1)}, zerolog.Nop())
 	srv.SetOutputLimit(lim)
-	ln := &pipeListener{conns: make(chan net.Conn, 1), done: make(chan struct{})}
-	client, server := net.Pipe()
-	ln.conns <- server
-	go srv.Serve(ln)
-	t.Cleanup(func() {
-		client.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	})
+	_, client := servePipe(t, srv)
 	client.Write(commands("SUB"))
 	c := <-srv.handler.(subHandler).conns
 	// The +SUB reply is queued: the writer blocks writing it.
