@@ -93,7 +93,12 @@ func cmdExec(c *Ctx) {
 	for _, w := range watches {
 		names = append(names, w.Bucket())
 	}
-	tx := c.S.store.Begin(names)
+	tx, err := c.S.store.Begin(names)
+	if err != nil {
+		c.Err(err)
+		sess.lastCmd.Store(c.Cmd)
+		return
+	}
 	if !tx.Unchanged(watches) {
 		tx.Rollback()
 		c.W.NullArray()

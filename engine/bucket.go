@@ -137,6 +137,8 @@ type Bucket struct {
 	lastShape atomic.Pointer[shape]
 
 	sup supervision
+
+	long atomic.Pointer[longMark] // set while a long transaction holds the bucket (long.go)
 }
 
 func newBucket(name string, def *schema.Definition) *Bucket {

@@ -31,8 +31,8 @@ func TestLockBucketDropped(t *testing.T) {
 	}
 	var nb *NoBucketError
 	for _, write := range []bool{false, true} {
-		if b.acquire(write) {
-			t.Fatalf("acquire(%v) of a dropped bucket succeeded", write)
+		if err := b.acquire(write); !errors.As(err, &nb) {
+			t.Fatalf("acquire(%v) of a dropped bucket: %v, want a NoBucketError", write, err)
 		}
 		if !b.mu.TryLock() {
 			t.Fatalf("acquire(%v) of a dropped bucket left it locked", write)
@@ -67,7 +67,7 @@ func TestLockBucketDropped(t *testing.T) {
 	if w := s.Watch("b", "k"); w.b != nil {
 		t.Error("Watch holds a dropped bucket")
 	}
-	if t1 := s.Begin([]string{"b"}); len(t1.locked) != 0 {
+	if t1 := mustBegin(s, []string{"b"}); len(t1.locked) != 0 {
 		t.Error("Begin locked a dropped bucket")
 	} else {
 		t1.Rollback()

@@ -32,7 +32,7 @@ func (s *Store) Capture(during func()) []BucketImage {
 	all := s.snapshot()
 	var locked []*Bucket
 	for _, n := range names {
-		if b := all[n]; b.acquire(false) {
+		if b := all[n]; b.acquireWait(false) == nil {
 			locked = append(locked, b)
 		}
 	}

@@ -51,8 +51,11 @@ func (s *Store) GetBytes(t *Tx, bucket, key []byte) (rec *Record, err error) {
 	}
 	// lockBucket's steps, but looking the name up as bytes converts nothing.
 	b := s.snapshot()[string(bucket)]
-	if b == nil || !b.acquire(false) {
+	if b == nil {
 		return nil, &NoBucketError{Bucket: string(bucket)}
+	}
+	if err := b.acquire(false); err != nil {
+		return nil, err
 	}
 	defer b.mu.RUnlock()
 	if b.sup.failed.Load() {

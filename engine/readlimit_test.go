@@ -139,7 +139,7 @@ func TestReadTimeLimitChangesNothing(t *testing.T) {
 	// A transaction's matching phase is limited too, and its failure
 	// leaves the transaction's earlier writes to its caller.
 	e.s.SetReadTimeLimit(3 * time.Millisecond)
-	tx := e.s.Begin([]string{"nums"})
+	tx := mustBegin(e.s, []string{"nums"})
 	if _, err := e.s.DeleteMany(tx, "nums", flt(t, `{"v":{"$contains":"v"}}`)); err == nil {
 		t.Error("DeleteMany in a transaction: no error past the limit")
 	}

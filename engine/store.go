@@ -93,35 +93,17 @@ func (s *Store) lookup(name string) (*Bucket, error) {
 // lockBucket finds the bucket of that name and locks it, exclusively when
 // write is set, else for reading (see acquire). The error is a
 // NoBucketError when it is not defined or was dropped meanwhile; on success
-// the caller unlocks b.mu.
+// the caller unlocks b.mu. A busy long transaction's bucket fails with a
+// BusyError (see long.go).
 func (s *Store) lockBucket(name string, write bool) (*Bucket, error) {
 	b := s.snapshot()[name]
-	if b == nil || !b.acquire(write) {
+	if b == nil {
 		return nil, &NoBucketError{Bucket: name}
 	}
+	if err := b.acquire(write); err != nil {
+		return nil, err
+	}
 	return b, nil
-}
-
-// acquire locks b, which the caller found in a snapshot of the buckets,
-// exclusively when write is set, else for reading, and reports whether it
-// is still defined: when Drop removed it between the look-up and the lock,
-// acquire unlocks it again and returns false. Every look-up of a bucket by
-// name goes through it (lockBucket, or for a name as bytes GetBytes).
-func (b *Bucket) acquire(write bool) bool {
-	if write {
-		b.mu.Lock()
-	} else {
-		b.mu.RLock()
-	}
-	if !b.dropped {
-		return true
-	}
-	if write {
-		b.mu.Unlock()
-	} else {
-		b.mu.RUnlock()
-	}
-	return false
 }
 
 // Define creates a bucket. Defining an existing bucket again with an
@@ -242,20 +224,36 @@ type IndexInfo struct {
 }
 
 // Info returns a bucket's figures. Records counts the records visible now.
-func (s *Store) Info(name string) (BucketInfo, error) {
+func (s *Store) Info(name string) (BucketInfo, error) { return s.InfoIn(nil, name) }
+
+// InfoIn is Info inside t, when t is not nil (a script's BUCKET.INFO):
+// the figures include t's own writes.
+// A failed bucket still answers (supervise.go).
+func (s *Store) InfoIn(t *Tx, name string) (BucketInfo, error) {
+	if t != nil && t.hold == "" {
+		b, err := t.bucket(name)
+		if err != nil {
+			return BucketInfo{}, err
+		}
+		return b.info(t.now), nil
+	}
 	b, err := s.lockBucket(name, false)
 	if err != nil {
 		return BucketInfo{}, err
 	}
 	defer b.mu.RUnlock()
+	return b.info(s.Now()), nil
+}
+
+// info returns b's figures at time now. b.mu must be held.
+func (b *Bucket) info(now int64) BucketInfo {
 	info := BucketInfo{
-		Name:       name,
+		Name:       b.name,
 		Definition: b.def,
-		Records:    b.countVisible(s.Now()),
+		Records:    b.countVisible(now),
 		Counter:    b.counter,
 		EventSeq:   b.eventSeq,
 	}
-	now := s.Now()
 	var ttlSum int64
 	b.st.byExp.Scan(func(e *entry) bool {
 		if !e.rec.expired(now) {
@@ -281,7 +279,7 @@ func (s *Store) Info(name string) (BucketInfo, error) {
 		info.Indexes = append(info.Indexes, IndexInfo{Field: f, Kind: "unique", Entries: u.Len(), Distinct: u.Len(), MemoryBytes: m})
 	}
 	info.MemoryBytes = mem
-	return info, nil
+	return info
 }
 
 // Alter changes a bucket's definition (BUCKET.ALTER): new fields, new

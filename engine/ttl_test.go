@@ -114,7 +114,7 @@ func TestTTLInvisibleAtOnce(t *testing.T) {
 		{"Delete expired", func() string { ok, err := s.Delete(nil, "sessions", "s1", -1); return fmt.Sprint(ok, err) }, "false <nil>"},
 		{"Info", func() string { i, _ := s.Info("sessions"); return fmt.Sprint(i.Records) }, "2"},
 		{"Count in tx", func() string {
-			tx := s.Begin([]string{"sessions"})
+			tx := mustBegin(s, []string{"sessions"})
 			defer tx.Rollback()
 			n, _ := s.Count(tx, "sessions", nil)
 			return fmt.Sprint(n)
@@ -255,7 +255,7 @@ func TestMaxSizeEvictsOldest(t *testing.T) {
 	e.wantChanges()
 
 	// A rolled-back insert gives the evicted record back.
-	tx := e.s.Begin([]string{"capped"})
+	tx := mustBegin(e.s, []string{"capped"})
 	if _, err := e.s.Insert(tx, "capped", obj(t, `{"id":"e"}`), engine.InsertOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -333,13 +333,13 @@ func TestTxClockReadUnderLocks(t *testing.T) {
 	if _, err := s.Insert(nil, "c", obj(t, `{"id":"r"}`), engine.InsertOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	holder := s.Begin([]string{"c"})
+	holder := mustBegin(s, []string{"c"})
 	for len(calls) > 0 {
 		<-calls
 	}
 	got := make(chan string)
 	go func() {
-		tx := s.Begin([]string{"c"}) // waits for holder
+		tx := mustBegin(s, []string{"c"}) // waits for holder
 		r, _ := s.Get(tx, "c", "r")
 		n, _ := s.Count(tx, "c", nil)
 		ins, _ := s.Insert(tx, "c", obj(t, `{"id":"new"}`), engine.InsertOptions{})

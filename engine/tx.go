@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"sort"
 	"sync"
 
@@ -40,6 +41,7 @@ type Tx struct {
 	changes []Change
 	touches []touched // watched keys a clear removed, touched at commit
 	now     int64
+	long    *longMark // the mark of a long transaction (BeginLong), or nil
 }
 
 type touched struct {
@@ -52,8 +54,9 @@ var txPool = sync.Pool{New: func() any { return new(Tx) }}
 // Begin starts a transaction over the named buckets: it locks those that
 // exist, in name order, so that concurrent transactions never deadlock.
 // Names that are not defined are skipped; commands that use them fail with
-// NoBucketError.
-func (s *Store) Begin(names []string) *Tx {
+// NoBucketError. When a busy long transaction holds one of the buckets,
+// Begin fails with its BusyError and holds nothing.
+func (s *Store) Begin(names []string) (*Tx, error) {
 	t := txPool.Get().(*Tx)
 	t.s = s
 	sorted := append([]string(nil), names...)
@@ -63,20 +66,29 @@ func (s *Store) Begin(names []string) *Tx {
 		if i > 0 && sorted[i-1] == n {
 			continue
 		}
-		if b := all[n]; b != nil && b.acquire(true) {
+		b := all[n]
+		if b == nil {
+			continue
+		}
+		var busy *BusyError
+		switch err := b.acquire(true); {
+		case err == nil:
 			t.locked = append(t.locked, b)
+		case errors.As(err, &busy):
+			t.release()
+			return nil, err
 		}
 	}
 	// Read the clock once every lock is held, so that a transaction that
 	// waited for its locks sees what has expired meanwhile.
 	t.now = s.Now()
-	return t
+	return t, nil
 }
 
 // beginOne starts a transaction over one bucket that the caller found.
 func (s *Store) beginOne(b *Bucket) (*Tx, error) {
-	if !b.acquire(true) {
-		return nil, &NoBucketError{Bucket: b.name}
+	if err := b.acquire(true); err != nil {
+		return nil, err
 	}
 	t := txPool.Get().(*Tx)
 	t.s = s
@@ -85,12 +97,17 @@ func (s *Store) beginOne(b *Bucket) (*Tx, error) {
 	return t, nil
 }
 
-// bucket returns the locked bucket of that name.
+// bucket returns the locked bucket of that name: a NoBucketError when
+// there is no such bucket, a NotHeldError when it exists but the
+// transaction did not name it at Begin.
 func (t *Tx) bucket(name string) (*Bucket, error) {
 	for _, b := range t.locked {
 		if b.name == name {
 			return b, nil
 		}
+	}
+	if t.hold == "" && t.s.snapshot()[name] != nil {
+		return nil, &NotHeldError{Bucket: name}
 	}
 	return nil, &NoBucketError{Bucket: name}
 }
@@ -226,6 +243,7 @@ func (t *Tx) forget() {
 }
 
 func (t *Tx) release() {
+	t.endLong()
 	t.hold = ""
 	for i := len(t.locked) - 1; i >= 0; i-- {
 		t.locked[i].mu.Unlock()

@@ -63,7 +63,7 @@ func txEnv(t *testing.T) *env {
 
 func TestTxReadsOwnWrites(t *testing.T) {
 	e := txEnv(t)
-	tx := e.s.Begin([]string{"ledger", "accounts", "ledger"})
+	tx := mustBegin(e.s, []string{"ledger", "accounts", "ledger"})
 	r, err := e.s.Insert(tx, "accounts", obj(t, `{"owner":"cid","balance":5}`), engine.InsertOptions{})
 	if err != nil || r.Key() != 3.0 {
 		t.Fatalf("Insert in tx = %v, %v", r, err)
@@ -112,7 +112,7 @@ func TestTxReadsOwnWrites(t *testing.T) {
 func TestTxRollback(t *testing.T) {
 	e := txEnv(t)
 	before := takeSnapshot(e)
-	tx := e.s.Begin([]string{"accounts", "ledger"})
+	tx := mustBegin(e.s, []string{"accounts", "ledger"})
 	steps := []func() error{
 		func() error {
 			_, err := e.s.Insert(tx, "accounts", obj(t, `{"owner":"ann","email":"ann2@x.io","balance":70}`), engine.InsertOptions{})
@@ -188,7 +188,7 @@ func TestTxClearRollback(t *testing.T) {
 	e.insert("accounts", `{"owner":"cid","email":"cid@x.io","balance":50}`)
 	e.obs.take()
 	before := takeSnapshot(e)
-	tx := e.s.Begin([]string{"accounts", "ledger"})
+	tx := mustBegin(e.s, []string{"accounts", "ledger"})
 	if _, err := e.s.Delete(tx, "accounts", "3", -1); err != nil {
 		t.Fatal(err)
 	}
@@ -245,7 +245,7 @@ func TestTxNoDeadlock(t *testing.T) {
 				names := []string{"accounts", "ledger", "zeta"}
 				r.Shuffle(len(names), func(i, j int) { names[i], names[j] = names[j], names[i] })
 				names = names[:2+r.IntN(2)]
-				tx := e.s.Begin(names)
+				tx := mustBegin(e.s, names)
 				id := fmt.Sprintf("w%d-%d", w, i)
 				for _, n := range names {
 					var err error
@@ -302,7 +302,7 @@ func TestTxAtomicVisibility(t *testing.T) {
 		defer wg.Done()
 		defer close(stop)
 		for i := range rounds {
-			tx := e.s.Begin([]string{"ledger", "accounts"})
+			tx := mustBegin(e.s, []string{"ledger", "accounts"})
 			v := strconv.Itoa(i)
 			if _, err := e.s.Update(tx, "accounts", "1", obj(t, `{"balance":`+v+`}`), -1); err != nil {
 				t.Error(err)
@@ -329,7 +329,7 @@ func TestTxAtomicVisibility(t *testing.T) {
 				return
 			default:
 			}
-			tx := e.s.Begin([]string{"accounts", "ledger"})
+			tx := mustBegin(e.s, []string{"accounts", "ledger"})
 			a, err1 := e.s.Get(tx, "accounts", "1")
 			l, err2 := e.s.Get(tx, "ledger", "l1")
 			tx.Rollback()
@@ -364,7 +364,7 @@ func TestWatchToken(t *testing.T) {
 		{"reads", "a", func(e *env) { e.s.Get(nil, "w", "a"); e.s.All(nil, "w") }, true},
 		{"failed update", "a", func(e *env) { e.s.Update(nil, "w", "a", obj(e.t, `{"v":11}`), -1) }, true},
 		{"rolled-back update", "a", func(e *env) {
-			tx := e.s.Begin([]string{"w"})
+			tx := mustBegin(e.s, []string{"w"})
 			e.s.Update(tx, "w", "a", obj(e.t, `{"v":3}`), -1)
 			tx.Rollback()
 		}, true},
@@ -406,7 +406,7 @@ func TestWatchToken(t *testing.T) {
 				t.Fatalf("Bucket() = %q", w.Bucket())
 			}
 			tc.act(e)
-			tx := e.s.Begin([]string{w.Bucket()})
+			tx := mustBegin(e.s, []string{w.Bucket()})
 			got := tx.Unchanged([]engine.WatchToken{w})
 			tx.Rollback()
 			if got != tc.unchged {
@@ -417,7 +417,7 @@ func TestWatchToken(t *testing.T) {
 	// A bucket that never existed is watched as absent.
 	e := newEnv(t)
 	w := e.s.Watch("nobody", "k")
-	tx := e.s.Begin([]string{"nobody"})
+	tx := mustBegin(e.s, []string{"nobody"})
 	if !tx.Unchanged([]engine.WatchToken{w}) {
 		t.Errorf("watch of a missing bucket: changed")
 	}
@@ -458,7 +458,7 @@ func TestConcurrentMixedLoad(t *testing.T) {
 		})
 	}
 	run(func(r *rand.Rand, i int) {
-		tx := e.s.Begin([]string{"q", "p"})
+		tx := mustBegin(e.s, []string{"q", "p"})
 		e.s.UpdateMany(tx, "q", flt(t, `{"g":{"$lt":3}}`), obj(t, `{"g":5}`))
 		e.s.DeleteMany(tx, "p", flt(t, `{"g":1}`))
 		if i%2 == 0 {
@@ -475,7 +475,7 @@ func TestConcurrentMixedLoad(t *testing.T) {
 		e.s.PurgeExpired()
 		e.s.Info("p")
 		w := e.s.Watch("p", "0-1")
-		tx := e.s.Begin([]string{"p"})
+		tx := mustBegin(e.s, []string{"p"})
 		tx.Unchanged([]engine.WatchToken{w})
 		tx.Rollback()
 	})

@@ -235,7 +235,10 @@ func (s *Store) Clear(t *Tx, bucket string) (int, error) {
 // others not. Failed buckets are left as they are.
 func (s *Store) FlushAll() (int, error) {
 	total := 0
-	t := s.Begin(s.List())
+	t, err := s.Begin(s.List())
+	if err != nil {
+		return 0, err
+	}
 	for _, b := range t.locked {
 		if b.sup.failed.Load() {
 			continue

@@ -181,7 +181,7 @@ func TestCoalescedTransaction(t *testing.T) {
 	e.define("all", `{"bucket":"items","sort":{"n":"desc"},"limit":3}`)
 	s := e.subscribe("query.all")
 	e.quiesce()
-	tx := e.store.Begin([]string{"items"})
+	tx := mustBegin(e.store, []string{"items"})
 	for i := range 100 {
 		if _, err := e.store.Insert(tx, "items", obj(t, fmt.Sprintf(`{"id":"k%d","n":%d}`, i, i)), engine.InsertOptions{}); err != nil {
 			t.Fatal(err)

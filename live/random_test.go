@@ -166,7 +166,7 @@ func testIncrementalEqualsFull(t *testing.T, exact bool, seed uint64) {
 	for round := range rounds {
 		switch r.IntN(4) {
 		case 0: // a transaction over both buckets, sometimes rolled back
-			tx := e.store.Begin(names)
+			tx := mustBegin(e.store, names)
 			failed := false
 			for range 1 + r.IntN(12) {
 				if op(tx) != nil {

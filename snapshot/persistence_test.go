@@ -202,7 +202,7 @@ func TestRewriteUnderConcurrentWrites(t *testing.T) {
 					}
 				case op < 9 && len(autos) > 0: // a transaction over both buckets
 					key := autos[rng.IntN(len(autos))]
-					tx := o.store.Begin([]string{"s", "a"})
+					tx := mustBegin(o.store, []string{"s", "a"})
 					var r1, r2 *engine.Record
 					r1, err = o.store.Upsert(tx, "s", obj(t, fmt.Sprintf(`{"id":%q,"n":-%d}`, k, i)))
 					if err == nil {
@@ -407,7 +407,7 @@ func fill(t *testing.T, s *engine.Store) {
 	must(err)
 	s.Drop("gone")
 	must(s.Alter("s", []byte(`{"addFields":{"note":{"type":"string"}},"addIndexes":["n"]}`)))
-	tx := s.Begin([]string{"s", "a"})
+	tx := mustBegin(s, []string{"s", "a"})
 	_, err = s.Insert(tx, "s", obj(t, `{"id":"tx","n":1,"note":"from a transaction"}`), engine.InsertOptions{})
 	must(err)
 	_, err = s.Update(tx, "a", "1", obj(t, `{"v":-1}`), -1)
