@@ -96,7 +96,7 @@ func run(args []string, stderr io.Writer) int {
 	srv.SetTuner(tuner)
 	var persist *snapshot.Persistence
 	if cfg.AppendOnly {
-		persist, err = snapshot.Open(store, srv.QueryPersistence(), snapshot.Options{Dir: cfg.Dir, Fsync: cfg.AppendFsync, Log: log})
+		persist, err = snapshot.Open(store, srv.QueryPersistence(), snapshot.Options{Dir: cfg.Dir, Fsync: cfg.AppendFsync, Log: log, Functions: srv.FunctionPersistence()})
 		if err != nil {
 			ln.Close()
 			fmt.Fprintf(stderr, "cannot load the data in %s: %v\n", cfg.Dir, err)

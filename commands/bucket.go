@@ -10,8 +10,8 @@ func bucketCommands() []*Command {
 	return []*Command{
 		{Name: "bucket.define", Arity: 3, Flags: FlagWrite | FlagNoMulti, FirstKey: 1, LastKey: 1, Step: 1, Group: g, Summary: "Defines a bucket: key, schema, indexes, ttl, maxSize, persistent, ordered.", Run: cmdBucketDefine},
 		{Name: "bucket.drop", Arity: 2, Flags: FlagWrite | FlagNoMulti, FirstKey: 1, LastKey: 1, Step: 1, Group: g, Summary: "Drops a bucket with its records and indexes.", Run: cmdBucketDrop},
-		{Name: "bucket.list", Arity: 1, Flags: FlagReadOnly, Group: g, Summary: "Lists the bucket names, sorted.", Run: cmdBucketList},
-		{Name: "bucket.info", Arity: 2, Flags: FlagReadOnly, FirstKey: 1, LastKey: 1, Step: 1, Group: g, Summary: "Describes a bucket as JSON.", Run: cmdBucketInfo},
+		{Name: "bucket.list", Arity: 1, Flags: FlagReadOnly | FlagScript, Group: g, Summary: "Lists the bucket names, sorted.", Run: cmdBucketList},
+		{Name: "bucket.info", Arity: 2, Flags: FlagReadOnly | FlagBucket | FlagScript, FirstKey: 1, LastKey: 1, Step: 1, Group: g, Summary: "Describes a bucket as JSON.", Run: cmdBucketInfo},
 		{Name: "bucket.alter", Arity: 3, Flags: FlagWrite | FlagNoMulti, FirstKey: 1, LastKey: 1, Step: 1, Group: g, Summary: "Adds fields or indexes to a bucket, or changes its TTL.", Run: cmdBucketAlter},
 	}
 }
@@ -48,7 +48,7 @@ func cmdBucketList(c *Ctx) {
 }
 
 func cmdBucketInfo(c *Ctx) {
-	info, err := c.S.store.Info(c.Arg(1))
+	info, err := c.S.store.InfoIn(c.Tx, c.Arg(1))
 	if err != nil {
 		c.Err(err)
 		return

@@ -223,6 +223,21 @@ var settings = []setting{
 			c.ReadTimeLimit, err = parseRange(v, 0, math.MaxInt64/int64(time.Millisecond))
 			return err
 		}},
+	{name: "busy-reply-threshold", help: "milliseconds a script runs before commands on its buckets get BUSY instead of waiting", runtime: true,
+		get: func(c *Config) string { return strconv.FormatInt(c.BusyReplyThreshold, 10) },
+		set: func(c *Config, v string) (err error) {
+			c.BusyReplyThreshold, err = parseRange(v, 0, math.MaxInt64/int64(time.Millisecond))
+			return err
+		}},
+	{name: "lua-time-limit", help: "Redis's older name of busy-reply-threshold", runtime: true,
+		get: func(c *Config) string { return strconv.FormatInt(c.BusyReplyThreshold, 10) },
+		set: func(c *Config, v string) (err error) {
+			c.BusyReplyThreshold, err = parseRange(v, 0, math.MaxInt64/int64(time.Millisecond))
+			return err
+		}},
+	{name: "script-max-memory", help: "bytes the live heap may grow by while scripts run before they are stopped and rolled back (0: no limit)", runtime: true,
+		get: func(c *Config) string { return strconv.FormatInt(c.ScriptMaxMemory, 10) },
+		set: func(c *Config, v string) (err error) { c.ScriptMaxMemory, err = parseMemory(v); return err }},
 	{name: "metrics-addr", help: "serve Prometheus metrics on this address (e.g. 127.0.0.1:9121); empty: off",
 		get: func(c *Config) string { return c.MetricsAddr },
 		set: func(c *Config, v string) error { c.MetricsAddr = v; return nil }},

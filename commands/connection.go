@@ -11,7 +11,7 @@ import (
 
 func connectionCommands() []*Command {
 	return []*Command{
-		{Name: "ping", Arity: -1, Flags: FlagFast | FlagPubSub, Group: "connection", Since: "1.0.0", Syntax: "[message]", Summary: "Returns the server's liveliness response.", Run: cmdPing},
+		{Name: "ping", Arity: -1, Flags: FlagFast | FlagPubSub | FlagScript, Group: "connection", Since: "1.0.0", Syntax: "[message]", Summary: "Returns the server's liveliness response.", Run: cmdPing},
 		{Name: "echo", Arity: 2, Flags: FlagFast, Group: "connection", Since: "1.0.0", Syntax: "message", Summary: "Returns the given string.", Run: cmdEcho},
 		{Name: "hello", Arity: -1, Flags: FlagFast | FlagNoAuth | FlagNoMulti, Group: "connection", Since: "6.0.0", Syntax: "[protover [AUTH username password] [SETNAME clientname]]", Summary: "Handshakes with the server.", Run: cmdHello},
 		{Name: "auth", Arity: -2, Flags: FlagFast | FlagNoAuth | FlagNoMulti, Group: "connection", Since: "1.0.0", Syntax: "[username] password", Summary: "Authenticates the connection.", Run: cmdAuth},

@@ -30,6 +30,8 @@ type Ctx struct {
 	Cmd *Command
 	// failed is set by Err: EXEC rolls back when a queued command failed.
 	failed error
+	// script is the script whose redis.call runs the command, or nil.
+	script *scriptCaller
 }
 
 // Arg returns argument i as a string.

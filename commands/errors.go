@@ -5,6 +5,7 @@ import (
 
 	"bucketd/engine"
 	"bucketd/jsonv"
+	"bucketd/script"
 )
 
 // errPlain marks a failure whose ERR reply was written by ErrMsg.
@@ -28,6 +29,9 @@ func errorReply(err error) string {
 		rerr   *replyError
 		derr   *engine.DurabilityError
 		toerr  *engine.TimeoutError
+		busy   *engine.BusyError
+		nherr  *engine.NotHeldError
+		scerr  *script.Error
 	)
 	switch {
 	case errors.As(err, &derr):
@@ -54,6 +58,12 @@ func errorReply(err error) string {
 		return "CONFLICT " + oneLine(cferr.Error())
 	case errors.As(err, &toerr):
 		return "TIMEOUT " + oneLine(toerr.Error())
+	case errors.As(err, &busy):
+		return oneLine(busy.Reason)
+	case errors.As(err, &nherr):
+		return "ERR bucket '" + oneLine(nherr.Bucket) + "' is not declared: a script must name every bucket it touches in KEYS"
+	case errors.As(err, &scerr):
+		return oneLine(scerr.Text)
 	case errors.As(err, &synerr):
 		return "ERR invalid JSON: " + oneLine(synerr.Error())
 	}

@@ -3,6 +3,7 @@ package commands
 import (
 	"strconv"
 
+	"bucketd/script"
 	"bucketd/snapshot"
 )
 
@@ -127,6 +128,21 @@ func joinComma(xs []string) string {
 		out += x
 	}
 	return out
+}
+
+// FunctionPersistence is how persistence saves and restores the function
+// libraries: as one FUNCTION DUMP payload, restored with the FLUSH policy.
+// A snapshot has them only when there are libraries.
+func (s *Server) FunctionPersistence() snapshot.Functions {
+	return snapshot.Functions{
+		Dump: func() []byte {
+			if libs, _ := s.scripts.LibraryCounts(); libs == 0 {
+				return nil
+			}
+			return s.scripts.Dump()
+		},
+		Restore: func(payload []byte) error { return s.scripts.Restore(payload, script.RestoreFlush) },
+	}
 }
 
 // QueryPersistence returns how persistence lists and restores the reactive

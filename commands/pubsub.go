@@ -47,7 +47,7 @@ func pubsubCommands() []*Command {
 		{Name: "unsubscribe", Arity: -1, Flags: sub, Group: g, Since: "2.0.0", Syntax: "[channel [channel ...]]", Summary: "Stops listening to channels.", Run: cmdUnsubscribe},
 		{Name: "psubscribe", Arity: -2, Flags: sub, Group: g, Since: "2.0.0", Syntax: "pattern [pattern ...]", Summary: "Listens for messages published to channels that match patterns.", Run: cmdPSubscribe},
 		{Name: "punsubscribe", Arity: -1, Flags: sub, Group: g, Since: "2.0.0", Syntax: "[pattern [pattern ...]]", Summary: "Stops listening to patterns.", Run: cmdPUnsubscribe},
-		{Name: "publish", Arity: 3, Flags: FlagFast, Group: g, Since: "2.0.0", Syntax: "channel message", Summary: "Posts a message to a channel.", Run: cmdPublish},
+		{Name: "publish", Arity: 3, Flags: FlagFast | FlagScript | FlagMayReplicate, Group: g, Since: "2.0.0", Syntax: "channel message", Summary: "Posts a message to a channel.", Run: cmdPublish},
 		{Name: "pubsub", Arity: -2, Group: g, Since: "2.8.0", Summary: "A container for pub/sub introspection commands.", Run: cmdPubsubHelp, Subs: map[string]*Command{
 			"channels": {Arity: -2, Summary: "Returns the active channels.", Run: cmdPubsubChannels},
 			"numsub":   {Arity: -2, Summary: "Returns a count of subscribers to channels.", Run: cmdPubsubNumSub},
@@ -189,6 +189,10 @@ func (s *Server) unsubscribeAll(sess *Session, _ bool) {
 }
 
 func cmdPublish(c *Ctx) {
+	if c.script != nil { // delivered when the script commits (scripting.go)
+		c.W.Int(int64(c.script.publish(c.Arg(1), c.Args[2])))
+		return
+	}
 	c.W.Int(int64(c.S.hub.Publish(c.Arg(1), c.Args[2])))
 }
 

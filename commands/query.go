@@ -19,7 +19,7 @@ func queryCommands() []*Command {
 		{Name: "query.drop", Arity: 2, Flags: FlagWrite | FlagNoMulti, Group: g, Summary: "Drops a query; its subscribers are unsubscribed.", Run: cmdQueryDrop},
 		{Name: "query.list", Arity: 1, Flags: FlagReadOnly, Group: g, Summary: "Lists the query names, sorted.", Run: cmdQueryList},
 		{Name: "query.info", Arity: 2, Flags: FlagReadOnly, Group: g, Summary: "Describes a query and its live channels as JSON.", Run: cmdQueryInfo},
-		{Name: "query.run", Arity: -2, Flags: FlagReadOnly | FlagNoMulti, Group: g, Summary: "Runs a query once and returns its result as JSON.", Run: cmdQueryRun},
+		{Name: "query.run", Arity: -2, Flags: FlagReadOnly | FlagNoMulti | FlagScript, Group: g, Summary: "Runs a query once and returns its result as JSON.", Run: cmdQueryRun},
 		{Name: "query.subscribe", Arity: -2, Flags: sub, Group: g, Summary: "Subscribes to a query's live results (channel query.<name>[:<params>]).", Run: cmdQuerySubscribe},
 		{Name: "query.unsubscribe", Arity: -1, Flags: sub, Group: g, Summary: "Stops listening to a query's live results (all queries without arguments).", Run: cmdQueryUnsubscribe},
 	}
@@ -94,7 +94,7 @@ func cmdQueryRun(c *Ctx) {
 	if !ok {
 		return
 	}
-	out, err := c.S.queries.Run(c.Arg(1), params, c.readLimit())
+	out, err := c.S.queries.RunIn(c.Tx, c.Arg(1), params, c.readLimit())
 	if err != nil {
 		c.Err(queryErr(err))
 		return

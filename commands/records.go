@@ -14,8 +14,8 @@ import (
 
 func recordCommands() []*Command {
 	const g = "bucket"
-	w := FlagWrite | FlagBucket
-	r := FlagReadOnly | FlagBucket
+	w := FlagWrite | FlagBucket | FlagScript
+	r := FlagReadOnly | FlagBucket | FlagScript
 	// The syntax comes from the argument docs (docs.go).
 	cmd := func(name string, arity int, flags Flags, summary string, run func(*Ctx)) *Command {
 		return &Command{Name: name, Arity: arity, Flags: flags, FirstKey: 1, LastKey: 1, Step: 1, Group: g, Summary: summary, Run: run}
@@ -542,6 +542,9 @@ func (c *Ctx) reads() engine.Limited { return c.S.store.Limit(c.readLimit()) }
 
 // readLimit stops a read when the command's client has gone.
 func (c *Ctx) readLimit() engine.ReadLimit {
+	if c.script != nil {
+		return engine.ReadLimit{Cancelled: c.script.stopped}
+	}
 	if c.Conn == nil {
 		return engine.ReadLimit{}
 	}

@@ -13,6 +13,7 @@ import (
 	"bucketd/live"
 	"bucketd/pubsub"
 	"bucketd/resp"
+	"bucketd/script"
 	"bucketd/snapshot"
 )
 
@@ -49,6 +50,9 @@ type Config struct {
 
 	ReadTimeLimit int64 // milliseconds a scanning read may hold a bucket's lock; 0: none
 
+	BusyReplyThreshold int64 // milliseconds a script runs before others get BUSY
+	ScriptMaxMemory    int64 // bytes of live-heap growth a script may cause; 0: none
+
 	// Threads is how many CPUs run the server's code at once (Go's
 	// GOMAXPROCS); 0, the default, leaves Go's own choice (the CPUs the
 	// process may use, container limits included), ThreadsAuto lets a
@@ -64,21 +68,23 @@ const ThreadsAuto = -1
 func DefaultConfig() Config {
 	lim := resp.DefaultLimits()
 	return Config{
-		Port:              6379,
-		Bind:              "127.0.0.1",
-		Dir:               "./data",
-		LogLevel:          "info",
-		TTLInterval:       time.Second,
-		AppendOnly:        true,
-		AppendFsync:       "everysec",
-		MaxClients:        10000,
-		ProtoMaxBulkLen:   lim.MaxBulk,
-		QueryBufferLimit:  int64(lim.QueryBuffer),
-		PubSubLimit:       resp.DefaultPubSubLimit,
-		SlowlogSlowerThan: 10000,
-		SlowlogMaxLen:     128,
-		ReadTimeLimit:     5000,
-		Threads:           0,
+		Port:               6379,
+		Bind:               "127.0.0.1",
+		Dir:                "./data",
+		LogLevel:           "info",
+		TTLInterval:        time.Second,
+		AppendOnly:         true,
+		AppendFsync:        "everysec",
+		MaxClients:         10000,
+		ProtoMaxBulkLen:    lim.MaxBulk,
+		QueryBufferLimit:   int64(lim.QueryBuffer),
+		PubSubLimit:        resp.DefaultPubSubLimit,
+		SlowlogSlowerThan:  10000,
+		SlowlogMaxLen:      128,
+		ReadTimeLimit:      5000,
+		BusyReplyThreshold: 5000,
+		ScriptMaxMemory:    256 << 20,
+		Threads:            0,
 	}
 }
 
@@ -97,6 +103,8 @@ type Server struct {
 	slowlog slowLog
 	events  *live.Events
 	queries *live.Manager
+	scripts *script.Engine
+	fnMu    sync.Mutex            // orders function library changes and their logging
 	persist *snapshot.Persistence // nil: --appendonly no
 	ops     opsSampler
 	metrics *metrics    // nil unless --metrics-addr
@@ -127,6 +135,7 @@ func New(cfg Config, store *engine.Store, log zerolog.Logger) *Server {
 	store.AddObserver(s.events)
 	s.queries = live.New(live.Options{Store: store, Hub: s.hub, Log: log, Revoke: s.revokeQueryChannel})
 	store.AddObserver(s.queries)
+	s.scripts = script.New(script.Options{Log: log, MaxMemory: cfg.ScriptMaxMemory})
 	s.table = NewTable()
 	s.register()
 	return s
@@ -170,6 +179,7 @@ func (s *Server) applyNetConfig() {
 	cfg := s.Config()
 	s.slowlog.configure(cfg)
 	s.store.SetReadTimeLimit(time.Duration(cfg.ReadTimeLimit) * time.Millisecond)
+	s.scripts.SetMaxMemory(cfg.ScriptMaxMemory)
 	if s.net == nil {
 		return
 	}
@@ -196,6 +206,7 @@ func (s *Server) register() {
 		persistCommands(),
 		storeCommands(),
 		queryCommands(),
+		scriptCommands(),
 		debugCommands(),
 	} {
 		for _, c := range group {

@@ -37,6 +37,15 @@ const (
 	// connection's hold on its bucket (see hold.go): a write starts one, a
 	// read uses one already locked.
 	FlagHold
+	// FlagScript marks a command a script may run with redis.call.
+	FlagScript
+	// FlagBucketKeys marks EVAL and FCALL, whose keys (after numkeys at
+	// argument 2) name buckets: COMMAND INFO and GETKEYS find them there.
+	FlagBucketKeys
+	// FlagMayReplicate marks a command that is not a write but has effects
+	// beyond the connection (PUBLISH): read-only scripts refuse it as a
+	// write, as Redis does.
+	FlagMayReplicate
 )
 
 var flagNames = []struct {
@@ -45,7 +54,7 @@ var flagNames = []struct {
 }{
 	{FlagWrite, "write"}, {FlagReadOnly, "readonly"}, {FlagPubSub, "pubsub"},
 	{FlagNoMulti, "no_multi"}, {FlagAdmin, "admin"}, {FlagNoAuth, "no_auth"},
-	{FlagFast, "fast"},
+	{FlagFast, "fast"}, {FlagMayReplicate, "may_replicate"},
 }
 
 // names returns the flag names COMMAND INFO reports.

@@ -170,6 +170,21 @@ func (t *Tx) Commit() error {
 	return nil
 }
 
+// CommitThen is Commit running after once the commit is published, with
+// the locks still held: what it publishes (a script's PUBLISH messages)
+// comes after the transaction's events and before any later commit's
+// events on the same buckets. after must not block or call the store; it
+// does not run when the commit fails.
+func (t *Tx) CommitThen(after func()) error {
+	if err := t.publish(); err != nil {
+		t.Rollback()
+		return err
+	}
+	after()
+	t.release()
+	return nil
+}
+
 // publish numbers the changes made so far, logs them to the journal and
 // hands them to the observers, then forgets them and their undo steps,
 // keeping the locks. When the journal refuses them it returns a

@@ -194,6 +194,12 @@ func (m *Manager) definition(name string) (*definition, error) {
 // and the read's *engine.TimeoutError or *engine.CancelledError (lim says
 // when the caller has gone).
 func (m *Manager) Run(name string, params []byte, lim engine.ReadLimit) ([]byte, error) {
+	return m.RunIn(nil, name, params, lim)
+}
+
+// RunIn is Run inside transaction t (a script's QUERY.RUN), which sees
+// t's own writes; t must hold the query's bucket. t nil is Run.
+func (m *Manager) RunIn(t *engine.Tx, name string, params []byte, lim engine.ReadLimit) ([]byte, error) {
 	d, err := m.definition(name)
 	if err != nil {
 		return nil, err
@@ -206,7 +212,7 @@ func (m *Manager) Run(name string, params []byte, lim engine.ReadLimit) ([]byte,
 	if err != nil {
 		return nil, err
 	}
-	return m.store.Limit(lim).Find(nil, q, nil)
+	return m.store.Limit(lim).Find(t, q, nil)
 }
 
 // ChannelFor returns the canonical channel of query name with params (a

@@ -234,6 +234,23 @@ func (h *Hub) NumSub(channel string) int {
 	return len(h.channels[channel])
 }
 
+// NumReceivers returns how many subscriptions a message on channel would
+// reach now, patterns included: what PUBLISH would return.
+func (h *Hub) NumReceivers(channel string) int {
+	if h.Idle() {
+		return 0
+	}
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	n := len(h.channels[channel])
+	for _, ps := range h.patterns {
+		if ps.pat.Match(channel) {
+			n += len(ps.subs)
+		}
+	}
+	return n
+}
+
 // NumPat returns the number of distinct patterns subscribed to.
 func (h *Hub) NumPat() int { return int(h.nPatterns.Load()) }
 

@@ -149,6 +149,11 @@ func (a *aof) LogDrop(name string) error {
 	return a.appendOps([]Op{{[]byte(opDrop), []byte(name)}})
 }
 
+// functionsChanged logs every function library after a change.
+func (a *aof) functionsChanged(payload []byte) error {
+	return a.appendOps([]Op{{[]byte(opFuncs), payload}})
+}
+
 // queryDefined logs a query definition (nil definition: dropped).
 func (a *aof) queryDefined(name string, definition []byte) error {
 	if definition == nil {

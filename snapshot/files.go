@@ -98,8 +98,9 @@ const snapshotBatch = 512
 
 // writeSnapshot writes a snapshot file: a header entry, each bucket's
 // definition and counters followed by its records in batches, the query
-// definitions, and an END entry with the number of entries before it.
-func writeSnapshot(dir, name string, images []engine.BucketImage, queries []NamedDef, now int64) (int64, error) {
+// definitions, the function libraries (one entry, when there are any) and
+// an END entry with the number of entries before it.
+func writeSnapshot(dir, name string, images []engine.BucketImage, queries []NamedDef, functions []byte, now int64) (int64, error) {
 	var size int64
 	err := writeFileAtomic(dir, name, func(f *os.File) error {
 		w := bufio.NewWriterSize(f, 1<<20)
@@ -133,6 +134,11 @@ func writeSnapshot(dir, name string, images []engine.BucketImage, queries []Name
 		}
 		for _, q := range queries {
 			if err := put([]Op{{[]byte(opQuery), []byte(q.Name), q.JSON}}); err != nil {
+				return err
+			}
+		}
+		if functions != nil {
+			if err := put([]Op{{[]byte(opFuncs), functions}}); err != nil {
 				return err
 			}
 		}

@@ -6,18 +6,19 @@ import "fmt"
 // the one list of them: the writers use the names, and the replay and
 // `bucketd check` check every operation against it before anything else.
 const (
-	opSnapshot = "SNAPSHOT" // SNAPSHOT <format-version> <unix-ms>: a snapshot's first entry
-	opEnd      = "END"      // END <entries-before>: a snapshot's last entry
-	opBucket   = "BUCKET"   // BUCKET <name> <definition> <counter> <event-seq>: a bucket in a snapshot
-	opDefine   = "DEFINE"   // DEFINE <name> <definition>
-	opAlter    = "ALTER"    // ALTER <name> <definition>
-	opDrop     = "DROP"     // DROP <name>
-	opPut      = "PUT"      // PUT <bucket> <record> (snapshot) | PUT <bucket> <seq> <counter> <record>
-	opDel      = "DEL"      // DEL <bucket> <seq> <key-json>
-	opClear    = "CLEAR"    // CLEAR <bucket> <seq>
-	opQuery    = "QUERY"    // QUERY <name> <definition>: a query definition in a snapshot
-	opQDefine  = "QDEFINE"  // QDEFINE <name> <definition>
-	opQDrop    = "QDROP"    // QDROP <name>
+	opSnapshot = "SNAPSHOT"  // SNAPSHOT <format-version> <unix-ms>: a snapshot's first entry
+	opEnd      = "END"       // END <entries-before>: a snapshot's last entry
+	opBucket   = "BUCKET"    // BUCKET <name> <definition> <counter> <event-seq>: a bucket in a snapshot
+	opDefine   = "DEFINE"    // DEFINE <name> <definition>
+	opAlter    = "ALTER"     // ALTER <name> <definition>
+	opDrop     = "DROP"      // DROP <name>
+	opPut      = "PUT"       // PUT <bucket> <record> (snapshot) | PUT <bucket> <seq> <counter> <record>
+	opDel      = "DEL"       // DEL <bucket> <seq> <key-json>
+	opClear    = "CLEAR"     // CLEAR <bucket> <seq>
+	opQuery    = "QUERY"     // QUERY <name> <definition>: a query definition in a snapshot
+	opQDefine  = "QDEFINE"   // QDEFINE <name> <definition>
+	opQDrop    = "QDROP"     // QDROP <name>
+	opFuncs    = "FUNCTIONS" // FUNCTIONS <payload>: every function library, as FUNCTION DUMP gives them
 )
 
 // opArities gives, for each operation, the numbers of words it may have,
@@ -35,6 +36,7 @@ var opArities = map[string][]int{
 	opQuery:    {3},
 	opQDefine:  {3},
 	opQDrop:    {2},
+	opFuncs:    {2},
 }
 
 // checkOp says whether op is a known operation with a valid number of

@@ -30,6 +30,8 @@ type Options struct {
 	AutoRewritePercent int64
 	// Now is the clock in Unix milliseconds (nil: the wall clock).
 	Now func() int64
+	// Functions reads and restores the function libraries (zero: none).
+	Functions Functions
 }
 
 // Queries is how persistence reads and restores the reactive query
@@ -40,6 +42,15 @@ type Queries struct {
 	// Restore defines a query (definition nil: drops it), without
 	// side effects.
 	Restore func(name string, definition []byte) error
+}
+
+// Functions is how persistence reads and restores the function libraries,
+// which live outside the engine, as one payload (FUNCTION DUMP's).
+type Functions struct {
+	// Dump returns every library.
+	Dump func() []byte
+	// Restore replaces every library with those of payload.
+	Restore func(payload []byte) error
 }
 
 // ErrRewriteInProgress is returned when a rewrite is asked for while one
@@ -334,6 +345,10 @@ func (p *Persistence) apply(ops []Op) error {
 		case opQDrop:
 			if p.queries.Restore != nil {
 				err = p.queries.Restore(string(op[1]), nil)
+			}
+		case opFuncs:
+			if p.opts.Functions.Restore != nil {
+				err = p.opts.Functions.Restore(op[1])
 			}
 		default: // END, which only the snapshot loader reads
 			return fmt.Errorf("%s out of place", op[0])

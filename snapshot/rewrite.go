@@ -31,6 +31,7 @@ func (p *Persistence) Rewrite(wait bool) error {
 		return err
 	}
 	var queries []NamedDef
+	var functions []byte
 	var rerr error
 	images := p.store.Capture(func() {
 		p.mu.Lock()
@@ -54,6 +55,9 @@ func (p *Persistence) Rewrite(wait bool) error {
 		if p.queries.List != nil {
 			queries = p.queries.List()
 		}
+		if p.opts.Functions.Dump != nil {
+			functions = p.opts.Functions.Dump()
+		}
 	})
 	if rerr != nil {
 		next.Close()
@@ -65,7 +69,7 @@ func (p *Persistence) Rewrite(wait bool) error {
 	}
 	now := p.opts.Now()
 	do := func() error {
-		size, err := writeSnapshot(p.opts.Dir, snapshotName(gen), images, queries, now)
+		size, err := writeSnapshot(p.opts.Dir, snapshotName(gen), images, queries, functions, now)
 		if err == nil {
 			p.mu.Lock()
 			old := append([]string{p.man.Snapshot}, p.man.AOF[:len(p.man.AOF)-1]...)
@@ -144,6 +148,23 @@ func (p *Persistence) QueryDefined(name string, definition []byte) {
 	if err := p.aof.queryDefined(name, definition); err != nil {
 		p.log.Error().Err(err).Str("query", name).Msg("could not journal a query definition")
 	}
+}
+
+// LogFunctions logs the function libraries after a change (payload: all
+// of them). It is ordered with rotation, so a change is in the snapshot or
+// after it; under appendfsync always it returns once the entry is on disk.
+func (p *Persistence) LogFunctions(payload []byte) error {
+	p.mu.Lock()
+	err := p.aof.functionsChanged(payload)
+	mark := p.aof.mark()
+	p.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if p.opts.Fsync == FsyncAlways {
+		return p.aof.waitDurable(mark)
+	}
+	return nil
 }
 
 // Mark returns a position in the append-only stream that covers every

@@ -1,0 +1,202 @@
+package script
+
+import (
+	"strconv"
+	"strings"
+
+	lua "github.com/yuin/gopher-lua"
+)
+
+// The sandbox (docs/scripting.md, "The sandbox"): Lua 5.1's base library
+// without the functions that load code, reach files or the collector, and
+// the string, table, math and cjson libraries, with the redis table. Every
+// library table and the globals are read-only: a script sees them through
+// proxies whose __newindex refuses, so that no script changes what the
+// next one, in the same pooled interpreter, finds. Reading a global that
+// does not exist is an error too, as in Redis.
+
+// removedBase are the base functions a script does not get.
+var removedBase = []string{
+	"dofile", "load", "loadfile", "loadstring", "collectgarbage", "print",
+	"getfenv", "setfenv", "newproxy", "module", "require", "_GOPHER_LUA_VERSION",
+}
+
+// Error texts of the protected globals, as Redis words them.
+const (
+	errReadonly = "Attempt to modify a readonly table"
+)
+
+func errNoGlobal(name string) string {
+	return "Script attempted to access nonexistent global variable '" + name + "'"
+}
+
+// sandbox is what newState builds: the proxy every script runs with as its
+// globals, and the tables a script must never modify.
+type sandbox struct {
+	env       *lua.LTable          // the globals proxy: scripts' environment
+	real      *lua.LTable          // the real globals, behind env
+	protected map[*lua.LTable]bool // env and the library proxies
+}
+
+// newState returns an interpreter with the sandbox and st's redis table.
+func newState(st *state) *lua.LState {
+	L := lua.NewState(lua.Options{SkipOpenLibs: true, CallStackSize: 1024, RegistrySize: 1024 * 4, RegistryMaxSize: 1024 * 1024})
+	for _, lib := range []struct {
+		name string
+		open lua.LGFunction
+	}{
+		{lua.BaseLibName, lua.OpenBase},
+		{lua.TabLibName, lua.OpenTable},
+		{lua.StringLibName, lua.OpenString},
+		{lua.MathLibName, lua.OpenMath},
+		{lua.CoroutineLibName, lua.OpenCoroutine},
+	} {
+		L.Push(L.NewFunction(lib.open))
+		L.Push(lua.LString(lib.name))
+		L.Call(1, 0)
+	}
+	real := L.G.Global
+	for _, name := range removedBase {
+		real.RawSetString(name, lua.LNil)
+	}
+	OpenCJSON(L)
+	real.RawSetString("redis", st.redisTable(L))
+	sb := &sandbox{real: real, protected: map[*lua.LTable]bool{}}
+
+	// math.random and math.randomseed: Redis's generator (rng).
+	math := real.RawGetString("math").(*lua.LTable)
+	math.RawSetString("random", L.NewFunction(st.mathRandom))
+	math.RawSetString("randomseed", L.NewFunction(st.mathRandomSeed))
+	str := real.RawGetString("string").(*lua.LTable)
+	str.RawSetString("rep", L.NewFunction(st.stringRep))
+
+	for _, name := range []string{"string", "table", "math", "coroutine", "cjson", "redis"} {
+		lib := real.RawGetString(name).(*lua.LTable)
+		p := sb.readonly(L, lib)
+		real.RawSetString(name, p)
+		if name == "string" {
+			mt := L.GetMetatable(lua.LString("")).(*lua.LTable)
+			mt.RawSetString("__index", p)
+			mt.RawSetString("__metatable", lua.LFalse)
+		}
+	}
+	real.RawSetString("rawset", L.NewFunction(sb.rawset))
+	real.RawSetString("pcall", L.NewFunction(pcall))
+	sb.env = sb.readonly(L, real)
+	real.RawSetString("_G", sb.env)
+	// The real globals raise on a missing name, behind the proxy.
+	L.SetMetatable(real, sb.metatable(L, L.NewFunction(func(L *lua.LState) int {
+		name := L.CheckAny(2)
+		L.RaiseError("%s", errNoGlobal(name.String()))
+		return 0
+	})))
+	st.sb = sb
+	return L
+}
+
+// readonly returns a proxy of t that reads through to it and refuses
+// writes.
+func (sb *sandbox) readonly(L *lua.LState, t *lua.LTable) *lua.LTable {
+	p := L.CreateTable(0, 0)
+	L.SetMetatable(p, sb.metatable(L, t))
+	sb.protected[p] = true
+	return p
+}
+
+// metatable returns a protected metatable whose __index is index and
+// whose __newindex refuses.
+func (sb *sandbox) metatable(L *lua.LState, index lua.LValue) *lua.LTable {
+	mt := L.CreateTable(0, 3)
+	mt.RawSetString("__index", index)
+	mt.RawSetString("__newindex", L.NewFunction(func(L *lua.LState) int {
+		L.RaiseError(errReadonly)
+		return 0
+	}))
+	mt.RawSetString("__metatable", lua.LFalse)
+	return mt
+}
+
+// rawset is Lua's rawset, refusing the protected tables.
+func (sb *sandbox) rawset(L *lua.LState) int {
+	t := L.CheckTable(1)
+	if sb.protected[t] {
+		L.RaiseError(errReadonly)
+	}
+	k := L.CheckAny(2)
+	if k == lua.LNil {
+		L.ArgError(2, "table index is nil")
+	}
+	t.RawSet(k, L.CheckAny(3))
+	L.SetTop(1)
+	return 1
+}
+
+// stringRep is string.rep refusing a result larger than the memory limit:
+// the one library call that allocates without bound in one instruction.
+func (st *state) stringRep(L *lua.LState) int {
+	s := L.CheckString(1)
+	n := L.CheckInt(2)
+	if n <= 0 || s == "" {
+		L.Push(lua.LString(""))
+		return 1
+	}
+	if lim := st.e.mem.limit.Load(); lim > 0 && int64(len(s))*int64(n) > lim {
+		L.RaiseError("string.rep: the result would be %d bytes, more than script-max-memory (%d)", int64(len(s))*int64(n), lim)
+	}
+	L.Push(lua.LString(strings.Repeat(s, n)))
+	return 1
+}
+
+// mathRandom is Lua 5.1's math.random over the run's generator.
+func (st *state) mathRandom(L *lua.LState) int {
+	r := st.rng.next()
+	switch L.GetTop() {
+	case 0:
+		L.Push(lua.LNumber(r))
+	case 1:
+		m := L.CheckInt(1)
+		if m < 1 {
+			L.ArgError(1, "interval is empty")
+		}
+		L.Push(lua.LNumber(int(r*float64(m)) + 1))
+	default:
+		lo, hi := L.CheckInt(1), L.CheckInt(2)
+		if lo > hi {
+			L.ArgError(2, "interval is empty")
+		}
+		L.Push(lua.LNumber(int(r*float64(hi-lo+1)) + lo))
+	}
+	return 1
+}
+
+func (st *state) mathRandomSeed(L *lua.LState) int {
+	st.rng.seed(uint64(L.CheckInt64(1)))
+	return 0
+}
+
+// rng is Redis's math.random generator (redisLrand48: the 48-bit linear
+// congruential generator of lrand48), so that a seed gives the numbers it
+// gives in Redis. Its state lives on across runs of an interpreter, as in
+// Redis, where successive scripts get different numbers; the append-only
+// file records a script's effects, so replay does not depend on them.
+type rng struct{ x uint64 }
+
+func (r *rng) seed(s uint64) { r.x = (s<<16 | 0x330e) & (1<<48 - 1) }
+
+func (r *rng) next() float64 {
+	r.x = (0x5deece66d*r.x + 0xb) & (1<<48 - 1)
+	n := int64(r.x >> 17)
+	return float64(n%2147483647) / 2147483647
+}
+
+// appendArg appends a redis.call argument to dst: a string as it is, a
+// number as Redis converts it (C's %.17g: 5, 0.10000000000000001, 1e+20).
+func appendArg(dst []byte, v lua.LValue) ([]byte, bool) {
+	switch v := v.(type) {
+	case lua.LString:
+		return append(dst, v...), true
+	case lua.LNumber:
+		return strconv.AppendFloat(dst, float64(v), 'g', 17, 64), true
+	}
+	return dst, false
+}
