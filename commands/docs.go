@@ -105,9 +105,24 @@ var commandArgs = map[string][]Arg{
 		argQuery, argParams,
 	}}},
 
+	"eval":       scriptArgs("script"),
+	"evalsha":    scriptArgs("sha1"),
+	"eval_ro":    scriptArgs("script"),
+	"evalsha_ro": scriptArgs("sha1"),
+	"fcall":      scriptArgs("function"),
+	"fcall_ro":   scriptArgs("function"),
+
 	"store.stats":    {},
 	"store.check":    {},
 	"store.purgettl": {},
+}
+
+// scriptArgs are the arguments of EVAL, FCALL and their forms: what runs,
+// then numkeys buckets (bucket or bucket:anything) and the arguments.
+func scriptArgs(what string) []Arg {
+	return []Arg{{Name: what, Type: ArgString}, {Name: "numkeys", Type: ArgInteger},
+		{Name: "key", Type: ArgKey, Optional: true, Multiple: true},
+		{Name: "arg", Type: ArgString, Optional: true, Multiple: true}}
 }
 
 // aggregateArgs are the arguments of B.SUM, B.AVG, B.MIN and B.MAX.

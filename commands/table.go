@@ -54,7 +54,7 @@ var flagNames = []struct {
 }{
 	{FlagWrite, "write"}, {FlagReadOnly, "readonly"}, {FlagPubSub, "pubsub"},
 	{FlagNoMulti, "no_multi"}, {FlagAdmin, "admin"}, {FlagNoAuth, "no_auth"},
-	{FlagFast, "fast"}, {FlagMayReplicate, "may_replicate"},
+	{FlagFast, "fast"}, {FlagMayReplicate, "may_replicate"}, {FlagBucketKeys, "movablekeys"},
 }
 
 // names returns the flag names COMMAND INFO reports.

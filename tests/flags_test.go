@@ -152,7 +152,7 @@ func TestFlagsConfigGet(t *testing.T) {
 		pattern []any
 		want    map[string]string
 	}{
-		{[]any{"*max*"}, map[string]string{"maxclients": "50", "proto-max-bulk-len": "2097152", "slowlog-max-len": "7"}},
+		{[]any{"*max*"}, map[string]string{"maxclients": "50", "proto-max-bulk-len": "2097152", "slowlog-max-len": "7", "script-max-memory": "268435456"}},
 		{[]any{"save"}, map[string]string{"save": ""}},
 		{[]any{"appendonly"}, map[string]string{"appendonly": "no"}},
 		{[]any{"APPENDFSYNC"}, map[string]string{"appendfsync": "everysec"}},
