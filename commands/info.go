@@ -106,6 +106,12 @@ func infoMemory(s *Server, b *strings.Builder) {
 	queued, queuedPeak := resp.OutputQueueMemory()
 	field(b, "mem_pubsub_output", queued)
 	field(b, "mem_pubsub_output_peak", queuedPeak)
+	scripts, scriptBytes := s.scripts.Stats()
+	libs, funcs := s.scripts.LibraryCounts()
+	field(b, "number_of_cached_scripts", scripts)
+	field(b, "used_memory_scripts_eval", scriptBytes)
+	field(b, "number_of_functions", funcs)
+	field(b, "number_of_libraries", libs)
 }
 
 func infoPersistence(s *Server, b *strings.Builder) {
@@ -127,6 +133,10 @@ func infoStats(s *Server, b *strings.Builder) {
 	field(b, "pubsub_patterns", s.hub.NumPat())
 	field(b, "pubsub_messages_delivered", s.hub.Delivered())
 	field(b, "events_published", s.events.Published())
+	runs, failed, killed := s.scripts.Counters()
+	field(b, "scripts_run", runs)
+	field(b, "scripts_failed", failed)
+	field(b, "scripts_killed", killed)
 	field(b, "client_output_buffer_limit_disconnections", s.netStat(func() int64 { return s.net.OutputLimitDisconnections.Load() }))
 	if engine.Verifying() {
 		field(b, "verify_failures", engine.VerifyFailures())
