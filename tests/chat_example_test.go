@@ -84,6 +84,12 @@ QUEUED
 2
 [{"key":{"roomId":"general"},"value":2},{"key":{"roomId":"random"},"value":1}]
 [{"key":{"roomId":"general"},"value":2},{"key":{"roomId":"random"},"value":1}]
+== 8. the same post as one function call: FCALL send_message checks and inserts in one round trip
+chat
+{"id":4,"roomId":"general","userId":"bob","text":"One round trip","sentAt":T,"_version":1,"_createdAt":T,"_updatedAt":T,"_expiresAt":T}
+NOTFOUND user "ghost" does not exist
+
+[{"key":{"roomId":"general"},"value":3},{"key":{"roomId":"random"},"value":1}]
 `
 
 func TestChatExampleScript(t *testing.T) {
@@ -115,11 +121,11 @@ func TestChatExampleScript(t *testing.T) {
 	}
 
 	// Run again: the definitions are accepted, users and rooms upserted,
-	// the same two errors, and three more messages.
+	// the same three errors, and four more messages.
 	again := s.CLIStdin(t, string(script))
 	lines := strings.Split(strings.TrimSuffix(again, "\n"), "\n")
-	if n := len(lines); n < 2 || lines[n-1] != `[{"key":{"roomId":"general"},"value":4},{"key":{"roomId":"random"},"value":2}]` {
-		t.Errorf("second run ends with %q, want general 4 and random 2", lines[len(lines)-1])
+	if n := len(lines); n < 2 || lines[n-1] != `[{"key":{"roomId":"general"},"value":6},{"key":{"roomId":"random"},"value":2}]` {
+		t.Errorf("second run ends with %q, want general 6 and random 2", lines[len(lines)-1])
 	}
 	var errs []string
 	for _, l := range lines {
@@ -127,8 +133,27 @@ func TestChatExampleScript(t *testing.T) {
 			errs = append(errs, l)
 		}
 	}
-	if len(errs) != 2 || !strings.HasPrefix(errs[0], "UNIQUE ") || !strings.HasPrefix(errs[1], "VALIDATION ") {
-		t.Errorf("second run errors: %q, want the same UNIQUE and VALIDATION only", errs)
+	if len(errs) != 3 || !strings.HasPrefix(errs[0], "UNIQUE ") || !strings.HasPrefix(errs[1], "VALIDATION ") || !strings.HasPrefix(errs[2], "NOTFOUND ") {
+		t.Errorf("second run errors: %q, want the same UNIQUE, VALIDATION and NOTFOUND only", errs)
+	}
+}
+
+// The library that chat.redis loads inline is examples/chat/send_message.lua,
+// which the Go program embeds: one source, written twice only because
+// redis-cli reads one command per line.
+func TestChatExampleLibraryOneSource(t *testing.T) {
+	t.Parallel()
+	lua, err := os.ReadFile(filepath.Join("..", "examples", "chat", "send_message.lua"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	script, err := os.ReadFile(filepath.Join("..", "examples", "chat", "chat.redis"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	esc := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(string(lua))
+	if !strings.Contains(string(script), `FUNCTION LOAD REPLACE "`+esc+`"`) {
+		t.Error("chat.redis does not load send_message.lua as it is: copy the file into its FUNCTION LOAD line (escaping \\, \" and newlines)")
 	}
 }
 
@@ -147,8 +172,12 @@ live messagesPerRoom: [{"key":{"roomId":"general"},"value":2},{"key":{"roomId":"
 rejected: room "nowhere" does not exist
 bob in #random: I am! (message 4, expires in 30 days)
 live messagesPerRoom: [{"key":{"roomId":"general"},"value":2},{"key":{"roomId":"random"},"value":2}]
-QUERY.RUN messagesPerRoom: [{"key":{"roomId":"general"},"value":2},{"key":{"roomId":"random"},"value":2}]
-done (last message id 4)
+loaded the function library chat (send_message.lua)
+bob in #general: One round trip (message 5, by FCALL send_message)
+live messagesPerRoom: [{"key":{"roomId":"general"},"value":3},{"key":{"roomId":"random"},"value":2}]
+rejected by send_message: NOTFOUND user "ghost" does not exist
+QUERY.RUN messagesPerRoom: [{"key":{"roomId":"general"},"value":3},{"key":{"roomId":"random"},"value":2}]
+done (last message id 5)
 `
 
 func TestChatExampleProgram(t *testing.T) {
@@ -181,9 +210,9 @@ func TestChatExampleProgram(t *testing.T) {
 	// defined already, the users and rooms upserted, the counts go on.
 	got := runChat()
 	for _, want := range []string{
-		"subscribed to query.messagesPerRoom; current result: " + `[{"key":{"roomId":"general"},"value":2},{"key":{"roomId":"random"},"value":2}]` + "\n",
-		"alice in #general: Hello, everyone! (message 5, expires in 30 days)\n",
-		`QUERY.RUN messagesPerRoom: [{"key":{"roomId":"general"},"value":4},{"key":{"roomId":"random"},"value":4}]` + "\n",
+		"subscribed to query.messagesPerRoom; current result: " + `[{"key":{"roomId":"general"},"value":3},{"key":{"roomId":"random"},"value":2}]` + "\n",
+		"alice in #general: Hello, everyone! (message 6, expires in 30 days)\n",
+		`QUERY.RUN messagesPerRoom: [{"key":{"roomId":"general"},"value":6},{"key":{"roomId":"random"},"value":4}]` + "\n",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("second run of the chat program lacks %q:\n%s", want, got)
@@ -193,7 +222,7 @@ func TestChatExampleProgram(t *testing.T) {
 	if got := c.Do("B.COUNT", "chat_messages", `{"userId":"ghost"}`); got != ":0\r\n" {
 		t.Errorf("messages by ghost: %q, want none", got)
 	}
-	if got := c.Do("B.COUNT", "chat_messages"); got != ":8\r\n" {
-		t.Errorf("B.COUNT chat_messages = %q, want 8", got)
+	if got := c.Do("B.COUNT", "chat_messages"); got != ":10\r\n" {
+		t.Errorf("B.COUNT chat_messages = %q, want 10", got)
 	}
 }

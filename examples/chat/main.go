@@ -1,7 +1,8 @@
 // Command chat is the chat exercise over bucketd, with go-redis: users with
 // a unique username and email, rooms, messages that expire after 30 days, a
 // live count of messages per room, and a transaction that checks the author
-// and the room before it inserts a message.
+// and the room before it inserts a message — as WATCH/MULTI/EXEC, then as
+// one call of the Lua function send_message (send_message.lua).
 //
 //	go run ./examples/chat -addr 127.0.0.1:6379
 //
@@ -14,11 +15,13 @@ package main
 
 import (
 	"context"
+	_ "embed"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -48,6 +51,12 @@ const (
 	perRoomQuery = `{"bucket":"chat_messages","aggregate":{"function":"count","groupBy":"roomId"}}`
 	perRoomChan  = "query.messagesPerRoom"
 )
+
+// sendMessageLib is the function library with send_message, which
+// chat.redis loads too.
+//
+//go:embed send_message.lua
+var sendMessageLib string
 
 // errMissing is returned by post when the author or the room does not exist.
 var errMissing = errors.New("does not exist")
@@ -163,6 +172,40 @@ func run(addr string, wait time.Duration) error {
 			(m.ExpiresAt-m.CreatedAt)/float64(24*time.Hour/time.Millisecond))
 		// Each post changes the counts, and the next one waits for the
 		// push, so every post gives exactly one new result.
+		res, err := next()
+		if err != nil {
+			return err
+		}
+		fmt.Println("live messagesPerRoom:", res)
+	}
+
+	// The same post as one function call: send_message checks the author
+	// and the room and inserts the message in one round trip, holding the
+	// three buckets while it runs, so no WATCH and no retry.
+	if err := rdb.FunctionLoadReplace(ctx, sendMessageLib).Err(); err != nil {
+		return fmt.Errorf("FUNCTION LOAD: %w", err)
+	}
+	fmt.Println("loaded the function library chat (send_message.lua)")
+	for _, p := range []struct{ user, room, text string }{
+		{"bob", "general", "One round trip"},
+		{"ghost", "random", "Boo!"},
+	} {
+		rec, err := rdb.FCall(ctx, "send_message", []string{"chat_users", "chat_rooms", "chat_messages"}, p.user, p.room, p.text).Text()
+		if err != nil {
+			if strings.HasPrefix(err.Error(), "NOTFOUND ") {
+				fmt.Println("rejected by send_message:", err)
+				continue
+			}
+			return fmt.Errorf("FCALL send_message: %w", err)
+		}
+		var m struct {
+			ID float64 `json:"id"`
+		}
+		if err := json.Unmarshal([]byte(rec), &m); err != nil {
+			return fmt.Errorf("message record %q: %w", rec, err)
+		}
+		lastID = m.ID
+		fmt.Printf("%s in #%s: %s (message %v, by FCALL send_message)\n", p.user, p.room, p.text, m.ID)
 		res, err := next()
 		if err != nil {
 			return err
