@@ -55,11 +55,21 @@ func recordCommands() []*Command {
 	}
 }
 
+// prepared returns what Prepare parsed for argument i, or nil. A script's
+// commands have none: their arguments are the script's, and looking for
+// them would drop the entries of the pipeline's later commands.
+func (c *Ctx) prepared(i int) *preparedArg {
+	if c.script != nil {
+		return nil
+	}
+	return c.Sess.takePrepared(c.Args[i])
+}
+
 // objectArg parses argument i as a JSON object.
 func objectArg(c *Ctx, i int) (*jsonv.Object, bool) {
 	var obj *jsonv.Object
 	var err error
-	if p := c.Sess.takePrepared(c.Args[i]); p != nil {
+	if p := c.prepared(i); p != nil {
 		obj, err = p.obj, p.err
 	} else {
 		obj, err = jsonv.ParseObject(c.Args[i])
@@ -74,7 +84,7 @@ func objectArg(c *Ctx, i int) (*jsonv.Object, bool) {
 // recordArg parses argument i, a whole record for bucket argument 1, into
 // a draft (engine.Store.Draft), which Prepare may have made already.
 func recordArg(c *Ctx, i int) (*engine.Draft, bool) {
-	if p := c.Sess.takePrepared(c.Args[i]); p != nil {
+	if p := c.prepared(i); p != nil {
 		if p.err != nil {
 			c.Err(p.err)
 			return nil, false
