@@ -7,6 +7,9 @@ import (
 	"io"
 	"time"
 
+	"github.com/rs/zerolog"
+
+	"bucketd/script"
 	"bucketd/snapshot"
 )
 
@@ -29,7 +32,10 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bucketd check: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
-	ok, err := snapshot.Check(snapshot.CheckOptions{Dir: *dir, Fix: *fix, Out: stdout, Now: time.Now().Unix()})
+	scratch := script.New(script.Options{Log: zerolog.Nop()})
+	defer scratch.Close()
+	ok, err := snapshot.Check(snapshot.CheckOptions{Dir: *dir, Fix: *fix, Out: stdout, Now: time.Now().Unix(),
+		Functions: snapshot.Functions{Restore: func(p []byte) error { return scratch.Restore(p, script.RestoreFlush) }}})
 	if err != nil {
 		fmt.Fprintln(stderr, "bucketd check:", err)
 		return 1

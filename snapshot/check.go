@@ -25,6 +25,9 @@ type CheckOptions struct {
 	Out io.Writer
 	// Now names the backup copies (unix seconds).
 	Now int64
+	// Functions, when set, checks the function library entries by
+	// restoring them into a scratch engine.
+	Functions Functions
 }
 
 // damage is the first entry that does not load.
@@ -70,7 +73,8 @@ func Check(opts CheckOptions) (ok bool, err error) {
 		listFiles(out, opts.Dir, man)
 		return false, nil
 	}
-	c := &checker{out: out, p: &Persistence{store: engine.New(engine.Options{Log: zerolog.Nop()}), log: zerolog.Nop()}}
+	c := &checker{out: out, p: &Persistence{store: engine.New(engine.Options{Log: zerolog.Nop()}), log: zerolog.Nop(),
+		opts: Options{Functions: opts.Functions}}}
 	if man.Snapshot != "" {
 		c.file(opts.Dir, man.Snapshot, true, false)
 	}
