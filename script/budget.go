@@ -16,8 +16,8 @@ import (
 //     error at the next instruction, and again after any pcall that caught
 //     it, until the script has unwound;
 //   - every checkEvery instructions it reads the clock, to declare the run
-//     busy once it passes the busy threshold, and the memory flag of the
-//     engine's sampler (memory.go).
+//     busy once it passes the busy threshold; at every instruction it reads
+//     the memory flag of the engine's sampler (memory.go).
 //
 // Rule: Done runs on the script's goroutine only. Coroutines get a child
 // context from context.WithCancel, which would call Done from a goroutine
@@ -50,9 +50,11 @@ func newBudget(busyAt time.Duration, onBusy func(), mem *memory) *budget {
 func (b *budget) Deadline() (time.Time, bool) { return time.Time{}, false }
 
 // Done implements context.Context; it is the instruction hook (see budget).
+// The memory flag is read at every instruction, not every checkEvery: one
+// instruction can double a string, so a thousand could exhaust the machine.
 func (b *budget) Done() <-chan struct{} {
 	b.count++
-	if b.count&(checkEvery-1) == 0 {
+	if b.count&(checkEvery-1) == 0 || b.memory != nil && b.memory.over.Load() {
 		b.check()
 	}
 	return b.stop

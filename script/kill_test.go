@@ -1,0 +1,119 @@
+package script
+
+import (
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"bucketd/resp"
+)
+
+// runAsync starts body in the background and returns its result channel.
+func runAsync(t *testing.T, e *Engine, body string, c *Call) <-chan error {
+	t.Helper()
+	s, err := e.Load([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Caller == nil {
+		c.Caller = &fakeCaller{}
+	}
+	done := make(chan error, 1)
+	go func() {
+		w := resp.Writer{Proto: 2}
+		done <- e.Eval(s, c, &w)
+	}()
+	return done
+}
+
+// waitRunning polls until n runs are in progress.
+func waitRunning(t *testing.T, e *Engine, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(e.Running()) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d runs in progress, want %d", len(e.Running()), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestKill: Kill stops a looping script wherever it loops — plain code, a
+// pcall that would swallow the error, a coroutine (whose context is a
+// child of the run's: budget.AfterFunc) — with Redis's text, and the
+// interpreter is not reused.
+func TestKill(t *testing.T) {
+	for _, body := range []string{
+		"while true do end",
+		"while true do pcall(function() while true do end end) end",
+		"local co = coroutine.create(function() while true do end end) coroutine.resume(co) while true do end",
+		"local co = coroutine.wrap(function() while true do end end) co()",
+	} {
+		t.Run(body, func(t *testing.T) {
+			e := newTestEngine(t)
+			done := runAsync(t, e, body, &Call{})
+			waitRunning(t, e, 1)
+			if n := e.Kill(KindFunction); n != 0 {
+				t.Fatalf("Kill(KindFunction) stopped %d EVAL runs", n)
+			}
+			if n := e.Kill(KindEval); n != 1 {
+				t.Fatalf("Kill(KindEval) = %d, want 1", n)
+			}
+			err := <-done
+			want := "ERR Script killed by user with SCRIPT KILL... script: " + SHA1([]byte(body)) + ", on @user_script:1."
+			if err == nil || err.Error() != want {
+				t.Fatalf("killed run returned %v, want %q", err, want)
+			}
+			if len(e.Running()) != 0 {
+				t.Fatal("the killed run is still listed")
+			}
+			if _, _, killed := e.Counters(); killed != 1 {
+				t.Fatalf("killed counter = %d, want 1", killed)
+			}
+		})
+	}
+}
+
+// TestBusyCallback: a run past BusyAfter calls OnBusy once, from its own
+// goroutine, while it runs.
+func TestBusyCallback(t *testing.T) {
+	e := newTestEngine(t)
+	var calls atomic.Int32
+	busy := make(chan struct{})
+	done := runAsync(t, e, "while true do end", &Call{BusyAfter: 5 * time.Millisecond, OnBusy: func() {
+		if calls.Add(1) == 1 {
+			close(busy)
+		}
+	}})
+	<-busy
+	e.Kill(KindEval)
+	if err := <-done; err == nil {
+		t.Fatal("killed run succeeded")
+	}
+	if n := calls.Load(); n != 1 {
+		t.Fatalf("OnBusy called %d times, want 1", n)
+	}
+}
+
+// TestMemoryLimit: a script that keeps what it allocates is stopped once
+// the live heap has grown past the limit; string.rep past the limit fails
+// at once. The engine runs the next script normally.
+func TestMemoryLimit(t *testing.T) {
+	e := newTestEngine(t)
+	e.SetMaxMemory(32 << 20)
+	cases := []struct{ body, want string }{
+		{"local t = {} for i = 1, 1e9 do t[i] = string.rep('x', 4096) .. i end", "script-max-memory"},
+		{"local s = 'x' for i = 1, 64 do s = s .. s end", "script-max-memory"},
+		{"return string.rep('x', 1e10)", "string.rep: the result would be 10000000000 bytes"},
+	}
+	for _, c := range cases {
+		err := <-runAsync(t, e, c.body, &Call{})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want an error with %q", c.body, err, c.want)
+		}
+	}
+	if got := eval(t, e, "return 1", 2); got != ":1\r\n" {
+		t.Fatalf("after the limit: %q", got)
+	}
+}
