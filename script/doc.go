@@ -1,0 +1,2 @@
+// Package script runs Lua scripts (EVAL-style) with the Redis-compatible libraries.
+package script
