@@ -12,7 +12,8 @@ import (
 )
 
 // The expected strings in these tables were observed on a real redis-server
-// (7.0.15, whose lua-cjson 2.1.0 is the one 7.2 bundles) with
+// (7.0.15, whose lua-cjson 2.1.0 is the one 7.2 bundles; a Redis 7.2 was not
+// at hand) with
 // `redis-cli eval "return cjson.encode(...)" 0` and pcall for the errors,
 // except where a comment says we differ.
 
@@ -536,5 +537,28 @@ func BenchmarkCJSONDecode(b *testing.B) {
 			b.Fatal(err)
 		}
 		L.Pop(1)
+	}
+}
+
+// Errors carry the position of the calling Lua function, as luaL_error's do:
+// none when pcall (or Go) calls cjson directly.
+func TestCJSONErrorPosition(t *testing.T) {
+	L := cjsonTestState(t)
+	for expr, want := range map[string]string{
+		`select(2, pcall(cjson.decode, 'x'))`:                         `Expected value but found invalid token at character 1`,
+		`select(2, pcall(function() return cjson.decode('x') end))`:   `<string>:1: Expected value but found invalid token at character 1`,
+		`select(2, pcall(cjson.encode, print))`:                       `Cannot serialise function: type not supported`,
+		`select(2, pcall(function() return cjson.encode(print) end))`: `<string>:1: Cannot serialise function: type not supported`,
+		`select(2, pcall(cjson.decode, '1\0'))`:                       `JSON parser does not support UTF-16 or UTF-32`,
+	} {
+		if got, errMsg := cjsonTestEval(t, L, expr); errMsg != "" || got.String() != want {
+			t.Errorf("%s = %q, error %q; want %q", expr, got, errMsg, want)
+		}
+	}
+	dec := L.GetGlobal("cjson").(*lua.LTable).RawGetString("decode")
+	err := L.CallByParam(lua.P{Fn: dec, NRet: 1, Protect: true}, lua.LString("["))
+	var apiErr *lua.ApiError
+	if !errors.As(err, &apiErr) || apiErr.Object.String() != "Expected value but found T_END at character 2" {
+		t.Errorf("decode called from Go: %v", err)
 	}
 }
