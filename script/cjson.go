@@ -301,7 +301,7 @@ func (e *cjsonEncoder) table(t *lua.LTable, depth int) error {
 		case !ok || n < 1 || n != lua.LNumber(math.Floor(float64(n))):
 			array = false
 		case n > cjsonMaxIndex:
-			array = false // see the package comment
+			array = false // see the file comment
 		default:
 			maxIndex = max(maxIndex, int(n))
 			items++

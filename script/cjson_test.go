@@ -12,8 +12,7 @@ import (
 )
 
 // The expected strings in these tables were observed on a real redis-server
-// (7.0.15, whose lua-cjson 2.1.0 is the one 7.2 bundles; a Redis 7.2 was not
-// at hand) with
+// (7.0.15, the one at hand; its lua-cjson is the 2.1.0 that 7.2 bundles) with
 // `redis-cli eval "return cjson.encode(...)" 0` and pcall for the errors,
 // except where a comment says we differ.
 
