@@ -1,55 +1,34 @@
 package script
 
-// The cjson library: a Go port of the behaviour of lua-cjson 2.1.0 as Redis
-// bundles it, for gopher-lua.
-//
-// What matches Redis: the JSON produced (numbers as C's "%.14g", '/' escaped as
-// "\/", control characters and DEL as \uXXXX with the \b \t \n \f \r short
-// forms, invalid UTF-8 passed through), which Lua tables are arrays (the
-// sparse-array rule, holes as null), the depth limits (1000 both ways), the
-// accepted inputs (strtod numbers: hex, inf, nan, leading '+', leading zeros;
-// raw control characters inside strings; input ends at the first NUL byte) and
-// the error texts ("Expected value but found invalid token at character 1").
-//
-// Where it differs, deliberately:
-//   - Object keys are written in a fixed order (number keys ascending, then
-//     string keys in byte order); lua-cjson follows lua_next, whose order is
-//     unspecified, so no script can rely on it.
-//   - A table with an integer key above 2^31-1 is always an object; lua-cjson
-//     converts such keys to a C int (undefined behaviour) and its output then
-//     depends on the iteration order.
-//   - The configuration functions (encode_max_depth and the like) check their
-//     arguments and return what lua-cjson would return, but change nothing:
-//     every script sees the defaults, whatever an earlier script asked for.
-//   - Argument errors use gopher-lua's wording ("bad argument #1 to encode
-//     (expected 1 argument)"), and errors carry gopher-lua's position prefix.
+// The cjson library: lua-cjson 2.1.0 as Redis bundles it, for gopher-lua. The
+// JSON written, the inputs accepted and the error texts are Redis's (checked
+// against redis-server). Deliberate differences, besides those OpenCJSON
+// lists: a table with an integer key above 2^31-1 is always an object
+// (lua-cjson casts such keys to a C int, undefined behaviour, and its output
+// then depends on the iteration order); argument errors use gopher-lua's
+// wording ("bad argument #1 to encode (...)", Redis: "to 'encode'").
 
 import (
-	"errors"
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	lua "github.com/yuin/gopher-lua"
 )
 
+// lua-cjson's defaults: nesting depth (encode and decode), sparse arrays (a
+// table whose largest index is above both safe and ratio times its number of
+// keys is refused), number precision.
 const (
-	// cjsonMaxDepth is lua-cjson's default encode_max_depth and decode_max_depth.
-	cjsonMaxDepth = 1000
-	// cjsonSparseRatio and cjsonSparseSafe are the encode_sparse_array defaults:
-	// a table whose largest index is above both 10 and twice its number of
-	// integer keys is refused.
+	cjsonMaxDepth    = 1000
 	cjsonSparseRatio = 2
 	cjsonSparseSafe  = 10
-	// cjsonPrecision is the encode_number_precision default.
-	cjsonPrecision = 14
-	// cjsonMaxIndex is the largest key that can make a table an array (C int).
-	cjsonMaxIndex = math.MaxInt32
-	// cjsonKeepBuffer is the largest scratch buffer kept between calls.
-	cjsonKeepBuffer = 64 << 10
+	cjsonPrecision   = 14
+	cjsonMaxIndex    = math.MaxInt32 // the largest array index (a C int)
+	cjsonKeepBuffer  = 64 << 10      // the largest scratch buffer kept
 )
 
 // cjsonNullValue is the Value of the userdata that stands for JSON null
@@ -66,14 +45,12 @@ func cjsonIsNull(v lua.LValue) bool {
 	return ok
 }
 
-// cjsonLib is the state behind one cjson table: the null sentinel and the
-// scratch space reused by encode and decode. An LState is used by one
-// goroutine at a time, and neither encode nor decode calls back into Lua, so
-// the scratch space needs no lock.
+// cjsonLib is the scratch space behind one cjson table, reused by encode and
+// decode. An LState is used by one goroutine at a time, and neither encode nor
+// decode calls back into Lua, so it needs no lock.
 type cjsonLib struct {
-	null *lua.LUserData
-	enc  cjsonEncoder
-	dec  cjsonDecoder
+	enc cjsonEncoder
+	dec cjsonDecoder
 }
 
 // OpenCJSON installs the global table `cjson` (encode, decode, null, and the
@@ -82,11 +59,13 @@ type cjsonLib struct {
 //
 // cjson.null is a userdata (lua-cjson uses a NULL lightuserdata); decode
 // returns that same value for JSON null, so `cjson.decode('null') ==
-// cjson.null`. The configuration functions validate their arguments and
-// return what lua-cjson returns, but the defaults stay in force (depth 1000,
-// precision 14, sparse arrays refused, NaN and Inf refused by encode and
-// accepted by decode). Object keys are encoded in sorted order: number keys
-// ascending, then string keys in byte order.
+// cjson.null`; cjsonIsNull recognises it. The configuration functions check
+// their arguments and return what lua-cjson returns, but the defaults stay in
+// force (depth 1000, precision 14, sparse arrays refused, NaN and Inf refused
+// by encode and accepted by decode): in Redis a setting leaks into every later
+// script. Object keys are encoded in sorted order, number keys ascending then
+// string keys bytewise (lua-cjson's order is lua_next's, unspecified). The
+// cjson table is not made read-only (Redis 7 does that to all its globals).
 func OpenCJSON(L *lua.LState) {
 	null := L.NewUserData()
 	null.Value = cjsonNullValue{}
@@ -102,7 +81,7 @@ func OpenCJSON(L *lua.LState) {
 
 // cjsonNewTable builds one cjson module table around the null sentinel.
 func cjsonNewTable(L *lua.LState, null *lua.LUserData) *lua.LTable {
-	lib := &cjsonLib{null: null}
+	lib := &cjsonLib{}
 	lib.dec.null = null
 	t := L.CreateTable(0, 14)
 	funcs := []struct {
@@ -232,25 +211,40 @@ func (lib *cjsonLib) encode(L *lua.LState) int {
 	}
 	e := &lib.enc
 	e.buf = e.buf[:0]
-	err := e.value(L.Get(1), 0)
-	if err != nil {
-		L.RaiseError("%s", err.Error())
+	if err := e.value(L.Get(1), 0); err != nil {
+		cjsonRaise(L, err)
 	}
 	out := string(e.buf)
-	if cap(e.buf) > cjsonKeepBuffer {
-		e.buf = nil
-	}
-	if cap(e.pairs) > cjsonKeepBuffer/16 {
-		e.pairs = nil
-	}
+	e.buf, e.pairs = cjsonShrink(e.buf, cjsonKeepBuffer), cjsonShrink(e.pairs, cjsonKeepBuffer/16)
 	L.Push(lua.LString(out))
 	return 1
+}
+
+// cjsonShrink empties a scratch slice for the next call (they are non-empty
+// only after an error), dropping it if it grew past limit.
+func cjsonShrink[T any](s []T, limit int) []T {
+	if cap(s) > limit {
+		return nil
+	}
+	clear(s)
+	return s[:0]
 }
 
 // cjsonError is an error raised to the script, worded as lua-cjson words it.
 type cjsonError string
 
 func (e cjsonError) Error() string { return string(e) }
+
+// cjsonRaise raises err as luaL_error does: prefixed with the position of
+// the calling Lua function ("user_script:1: "), if a Lua function called.
+func cjsonRaise(L *lua.LState, err error) {
+	if dbg, ok := L.GetStack(1); ok {
+		if _, e := L.GetInfo("S", dbg, lua.LNil); e == nil && dbg.What != "G" {
+			L.RaiseError("%s", err.Error())
+		}
+	}
+	L.Error(lua.LString(err.Error()), 0)
+}
 
 // cjsonEncodeError is lua-cjson's json_encode_exception text.
 func cjsonEncodeError(v lua.LValue, reason string) error {
@@ -305,7 +299,7 @@ func (e *cjsonEncoder) table(t *lua.LTable, depth int) error {
 		case !ok || n < 1 || n != lua.LNumber(math.Floor(float64(n))):
 			array = false
 		case n > cjsonMaxIndex:
-			array = false // see the package comment
+			array = false // see the file comment
 		default:
 			maxIndex = max(maxIndex, int(n))
 			items++
@@ -365,12 +359,7 @@ func cjsonCompareKeys(a, b cjsonPair) int {
 	bn, bNum := b.k.(lua.LNumber)
 	switch {
 	case aNum && bNum:
-		if an < bn {
-			return -1
-		} else if an > bn {
-			return 1
-		}
-		return 0
+		return cmp.Compare(an, bn)
 	case aNum:
 		return -1
 	case bNum:
@@ -421,511 +410,4 @@ func (e *cjsonEncoder) appendString(s string) {
 	}
 	e.buf = append(e.buf, s[start:]...)
 	e.buf = append(e.buf, '"')
-}
-
-// ===== decoding =====
-
-type cjsonTokenType uint8
-
-// The token types, in lua-cjson's order: their names appear in error texts.
-const (
-	cjsonObjBegin cjsonTokenType = iota
-	cjsonObjEnd
-	cjsonArrBegin
-	cjsonArrEnd
-	cjsonString
-	cjsonNumber
-	cjsonBoolean
-	cjsonNull
-	cjsonColon
-	cjsonComma
-	cjsonEnd
-	cjsonWhitespace
-	cjsonErrTok
-)
-
-var cjsonTokenNames = [...]string{
-	"T_OBJ_BEGIN", "T_OBJ_END", "T_ARR_BEGIN", "T_ARR_END", "T_STRING",
-	"T_NUMBER", "T_BOOLEAN", "T_NULL", "T_COLON", "T_COMMA", "T_END",
-	"T_WHITESPACE", "T_ERROR",
-}
-
-// cjsonPunctuation maps the one-byte tokens to their types.
-var cjsonPunctuation = [256]cjsonTokenType{'{': cjsonObjBegin, '}': cjsonObjEnd,
-	'[': cjsonArrBegin, ']': cjsonArrEnd, ',': cjsonComma, ':': cjsonColon}
-
-// cjsonToken is one token; for cjsonErrTok, str is the reason ("invalid
-// token") and index where the fault is.
-type cjsonToken struct {
-	typ   cjsonTokenType
-	index int // 0-based offset into the input
-	str   string
-	num   float64
-}
-
-// cjsonDecoder parses JSON text into Lua values.
-type cjsonDecoder struct {
-	L     *lua.LState
-	null  lua.LValue
-	data  string // the input, cut at its first NUL byte (where C stops)
-	pos   int
-	depth int
-	// vals and keys are stacks of the members of the arrays and objects being
-	// parsed; each uses the part above where it started.
-	vals []lua.LValue
-	keys []string
-	tmp  []byte // unescaped string being built
-}
-
-// decode is cjson.decode(text).
-func (lib *cjsonLib) decode(L *lua.LState) int {
-	if L.GetTop() != 1 {
-		L.ArgError(1, "expected 1 argument")
-	}
-	s := L.CheckString(1)
-	if len(s) >= 2 && (s[0] == 0 || s[1] == 0) {
-		L.RaiseError("JSON parser does not support UTF-16 or UTF-32")
-	}
-	if i := strings.IndexByte(s, 0); i >= 0 {
-		s = s[:i]
-	}
-	d := &lib.dec
-	d.L, d.data, d.pos, d.depth = L, s, 0, 0
-	v, err := d.document()
-	clear(d.vals) // non-empty only after an error
-	clear(d.keys)
-	d.L, d.data, d.vals, d.keys = nil, "", d.vals[:0], d.keys[:0]
-	if cap(d.tmp) > cjsonKeepBuffer {
-		d.tmp = nil
-	}
-	if cap(d.vals) > cjsonKeepBuffer/16 {
-		d.vals, d.keys = nil, nil
-	}
-	if err != nil {
-		L.RaiseError("%s", err.Error())
-	}
-	L.Push(v)
-	return 1
-}
-
-// document parses one value followed by the end of the input.
-func (d *cjsonDecoder) document() (lua.LValue, error) {
-	v, err := d.value(d.next())
-	if err != nil {
-		return nil, err
-	}
-	if tok := d.next(); tok.typ != cjsonEnd {
-		return nil, cjsonParseError("the end", tok)
-	}
-	return v, nil
-}
-
-// cjsonParseError is lua-cjson's json_throw_parse_error text.
-func cjsonParseError(expected string, tok cjsonToken) error {
-	found := cjsonTokenNames[tok.typ]
-	if tok.typ == cjsonErrTok {
-		found = tok.str
-	}
-	return cjsonError(fmt.Sprintf("Expected %s but found %s at character %d", expected, found, tok.index+1))
-}
-
-// at returns the byte at i, or 0 past the end (the C string's terminator).
-func (d *cjsonDecoder) at(i int) byte {
-	if i < len(d.data) {
-		return d.data[i]
-	}
-	return 0
-}
-
-func (d *cjsonDecoder) value(tok cjsonToken) (lua.LValue, error) {
-	switch tok.typ {
-	case cjsonString:
-		return lua.LString(tok.str), nil
-	case cjsonNumber:
-		return lua.LNumber(tok.num), nil
-	case cjsonBoolean:
-		return lua.LBool(tok.num != 0), nil
-	case cjsonNull:
-		return d.null, nil
-	case cjsonObjBegin:
-		return d.object()
-	case cjsonArrBegin:
-		return d.array()
-	}
-	return nil, cjsonParseError("value", tok)
-}
-
-// descend enters an array or object, whose opening token was just read.
-func (d *cjsonDecoder) descend() error {
-	d.depth++
-	if d.depth > cjsonMaxDepth {
-		return cjsonError(fmt.Sprintf("Found too many nested data structures (%d) at character %d", d.depth, d.pos))
-	}
-	return nil
-}
-
-func (d *cjsonDecoder) array() (lua.LValue, error) {
-	if err := d.descend(); err != nil {
-		return nil, err
-	}
-	base := len(d.vals)
-	tok := d.next()
-	if tok.typ != cjsonArrEnd {
-		for {
-			v, err := d.value(tok)
-			if err != nil {
-				return nil, err
-			}
-			d.vals = append(d.vals, v)
-			if tok = d.next(); tok.typ == cjsonArrEnd {
-				break
-			}
-			if tok.typ != cjsonComma {
-				return nil, cjsonParseError("comma or array end", tok)
-			}
-			tok = d.next()
-		}
-	}
-	t := d.L.CreateTable(len(d.vals)-base, 0)
-	for _, v := range d.vals[base:] {
-		t.Append(v)
-	}
-	clear(d.vals[base:])
-	d.vals = d.vals[:base]
-	d.depth--
-	return t, nil
-}
-
-func (d *cjsonDecoder) object() (lua.LValue, error) {
-	if err := d.descend(); err != nil {
-		return nil, err
-	}
-	base, kbase := len(d.vals), len(d.keys)
-	tok := d.next()
-	if tok.typ != cjsonObjEnd {
-		for {
-			if tok.typ != cjsonString {
-				return nil, cjsonParseError("object key string", tok)
-			}
-			key := tok.str
-			if tok = d.next(); tok.typ != cjsonColon {
-				return nil, cjsonParseError("colon", tok)
-			}
-			v, err := d.value(d.next())
-			if err != nil {
-				return nil, err
-			}
-			d.keys = append(d.keys, key)
-			d.vals = append(d.vals, v)
-			if tok = d.next(); tok.typ == cjsonObjEnd {
-				break
-			}
-			if tok.typ != cjsonComma {
-				return nil, cjsonParseError("comma or object end", tok)
-			}
-			tok = d.next()
-		}
-	}
-	t := d.L.CreateTable(0, len(d.vals)-base)
-	for i, v := range d.vals[base:] {
-		t.RawSetString(d.keys[kbase+i], v) // a repeated key: the last wins
-	}
-	clear(d.vals[base:])
-	clear(d.keys[kbase:])
-	d.vals, d.keys = d.vals[:base], d.keys[:kbase]
-	d.depth--
-	return t, nil
-}
-
-// next reads the next token (lua-cjson's json_next_token).
-func (d *cjsonDecoder) next() cjsonToken {
-	for {
-		if c := d.at(d.pos); c != ' ' && c != '\t' && c != '\n' && c != '\r' {
-			break
-		}
-		d.pos++
-	}
-	tok := cjsonToken{index: d.pos}
-	c := d.at(d.pos)
-	switch c {
-	case 0:
-		tok.typ = cjsonEnd
-		return tok
-	case '{', '}', '[', ']', ',', ':':
-		tok.typ = cjsonPunctuation[c]
-		d.pos++
-		return tok
-	case '"':
-		return d.stringToken()
-	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
-		return d.numberToken()
-	case 't', 'f', 'n', 'i', 'I', 'N', '+':
-		rest := d.data[d.pos:]
-		switch {
-		case strings.HasPrefix(rest, "true"):
-			tok.typ, tok.num = cjsonBoolean, 1
-			d.pos += 4
-			return tok
-		case strings.HasPrefix(rest, "false"):
-			tok.typ = cjsonBoolean
-			d.pos += 5
-			return tok
-		case strings.HasPrefix(rest, "null"):
-			tok.typ = cjsonNull
-			d.pos += 4
-			return tok
-		case c == '+' || cjsonHasPrefixFold(rest, "inf") || cjsonHasPrefixFold(rest, "nan"):
-			// decode_invalid_numbers is on: strtod gets '+', Inf and NaN.
-			return d.numberToken()
-		}
-	}
-	tok.typ, tok.str = cjsonErrTok, "invalid token"
-	return tok
-}
-
-// stringToken reads a string; d.pos is at its opening quote.
-func (d *cjsonDecoder) stringToken() cjsonToken {
-	start := d.pos + 1
-	i := start
-	for i < len(d.data) && d.data[i] != '"' && d.data[i] != '\\' {
-		i++
-	}
-	if d.at(i) == '"' { // no escapes: share the input's bytes
-		d.pos = i + 1
-		return cjsonToken{typ: cjsonString, index: start - 1, str: d.data[start:i]}
-	}
-	d.tmp = append(d.tmp[:0], d.data[start:i]...)
-	for {
-		c := d.at(i)
-		switch c {
-		case '"':
-			d.pos = i + 1
-			return cjsonToken{typ: cjsonString, index: start - 1, str: string(d.tmp)}
-		case 0:
-			return cjsonToken{typ: cjsonErrTok, index: i, str: "unexpected end of string"}
-		case '\\':
-			var r byte
-			switch d.at(i + 1) {
-			case '"', '\\', '/':
-				r = d.at(i + 1)
-			case 'b':
-				r = '\b'
-			case 'f':
-				r = '\f'
-			case 'n':
-				r = '\n'
-			case 'r':
-				r = '\r'
-			case 't':
-				r = '\t'
-			case 'u':
-				n, ok := d.unicodeEscape(i)
-				if !ok {
-					return cjsonToken{typ: cjsonErrTok, index: i, str: "invalid unicode escape code"}
-				}
-				i += n
-				continue
-			default:
-				return cjsonToken{typ: cjsonErrTok, index: i, str: "invalid escape code"}
-			}
-			d.tmp = append(d.tmp, r)
-			i += 2
-		default:
-			d.tmp = append(d.tmp, c)
-			i++
-		}
-	}
-}
-
-// unicodeEscape decodes the \uXXXX (or surrogate pair \uXXXX\uXXXX) at i into
-// d.tmp as UTF-8 and returns its length in the input.
-func (d *cjsonDecoder) unicodeEscape(i int) (int, bool) {
-	cp := d.hex4(i + 2)
-	if cp < 0 {
-		return 0, false
-	}
-	n := 6
-	if cp&0xF800 == 0xD800 {
-		if cp&0x400 != 0 || d.at(i+6) != '\\' || d.at(i+7) != 'u' {
-			return 0, false // a low surrogate first, or a high one alone
-		}
-		low := d.hex4(i + 8)
-		if low < 0 || low&0xFC00 != 0xDC00 {
-			return 0, false
-		}
-		cp = ((cp&0x3FF)<<10 | (low & 0x3FF)) + 0x10000
-		n = 12
-	}
-	d.tmp = utf8.AppendRune(d.tmp, rune(cp))
-	return n, true
-}
-
-// hex4 returns the value of the four hex digits at i, or -1.
-func (d *cjsonDecoder) hex4(i int) int {
-	v := 0
-	for j := i; j < i+4; j++ {
-		c := d.at(j)
-		switch {
-		case '0' <= c && c <= '9':
-			v = v<<4 | int(c-'0')
-		case 'a' <= c|0x20 && c|0x20 <= 'f':
-			v = v<<4 | int(c|0x20-'a'+10)
-		default:
-			return -1
-		}
-	}
-	return v
-}
-
-// numberToken reads a number as C's strtod does; d.pos is at its first byte.
-func (d *cjsonDecoder) numberToken() cjsonToken {
-	start := d.pos
-	f, end := cjsonStrtod(d.data, start)
-	if end == start {
-		return cjsonToken{typ: cjsonErrTok, index: start, str: "invalid number"}
-	}
-	d.pos = end
-	return cjsonToken{typ: cjsonNumber, index: start, num: f}
-}
-
-// cjsonStrtod parses the longest prefix of s[start:] that glibc's strtod
-// accepts (sign, then a decimal or hex number, inf, infinity or nan(...),
-// case-insensitively) and returns its value and end; end == start when there
-// is none. Out-of-range values become ±Inf or 0, as with strtod.
-func cjsonStrtod(s string, start int) (float64, int) {
-	at := func(i int) byte {
-		if i < len(s) {
-			return s[i]
-		}
-		return 0
-	}
-	i := start
-	neg := false
-	if c := at(i); c == '+' || c == '-' {
-		neg = c == '-'
-		i++
-	}
-	rest := s[i:]
-	switch {
-	case cjsonHasPrefixFold(rest, "inf"):
-		end := i + 3
-		if cjsonHasPrefixFold(rest, "infinity") {
-			end = i + 8
-		}
-		if neg {
-			return math.Inf(-1), end
-		}
-		return math.Inf(1), end
-	case cjsonHasPrefixFold(rest, "nan"):
-		end := i + 3
-		if at(end) == '(' {
-			j := end + 1
-			for c := at(j); c == '_' || '0' <= c && c <= '9' || 'a' <= c|0x20 && c|0x20 <= 'z'; c = at(j) {
-				j++
-			}
-			if at(j) == ')' {
-				end = j + 1
-			}
-		}
-		return math.NaN(), end
-	case at(i) == '0' && at(i+1)|0x20 == 'x':
-		if f, end, ok := cjsonStrtodHex(s, start, i+2); ok {
-			return f, end
-		}
-		// "0x" with no hex digit: strtod reads the "0" alone.
-		if neg {
-			return math.Copysign(0, -1), i + 1
-		}
-		return 0, i + 1
-	}
-	digits := 0
-	for cjsonIsDigit(at(i)) {
-		i, digits = i+1, digits+1
-	}
-	if at(i) == '.' {
-		i++
-		for cjsonIsDigit(at(i)) {
-			i, digits = i+1, digits+1
-		}
-	}
-	if digits == 0 {
-		return 0, start
-	}
-	if at(i)|0x20 == 'e' {
-		j := i + 1
-		if c := at(j); c == '+' || c == '-' {
-			j++
-		}
-		if cjsonIsDigit(at(j)) {
-			for cjsonIsDigit(at(j)) {
-				j++
-			}
-			i = j
-		}
-	}
-	f, err := strconv.ParseFloat(s[start:i], 64)
-	if err != nil && !errors.Is(err, strconv.ErrRange) {
-		return 0, start // not reached: the text was checked above
-	}
-	return f, i
-}
-
-// cjsonStrtodHex parses the hex digits (with an optional point and binary
-// exponent) from i; ok is false when there is no hex digit.
-func cjsonStrtodHex(s string, start, i int) (float64, int, bool) {
-	at := func(i int) byte {
-		if i < len(s) {
-			return s[i]
-		}
-		return 0
-	}
-	isHex := func(c byte) bool { return cjsonIsDigit(c) || 'a' <= c|0x20 && c|0x20 <= 'f' }
-	digits := 0
-	for isHex(at(i)) {
-		i, digits = i+1, digits+1
-	}
-	if at(i) == '.' {
-		i++
-		for isHex(at(i)) {
-			i, digits = i+1, digits+1
-		}
-	}
-	if digits == 0 {
-		return 0, 0, false
-	}
-	text := s[start:i] + "p0"
-	if at(i)|0x20 == 'p' {
-		j := i + 1
-		if c := at(j); c == '+' || c == '-' {
-			j++
-		}
-		if cjsonIsDigit(at(j)) {
-			for cjsonIsDigit(at(j)) {
-				j++
-			}
-			i = j
-			text = s[start:i]
-		}
-	}
-	f, err := strconv.ParseFloat(text, 64)
-	if err != nil && !errors.Is(err, strconv.ErrRange) {
-		return 0, 0, false // not reached: the text was checked above
-	}
-	return f, i, true
-}
-
-func cjsonIsDigit(c byte) bool { return '0' <= c && c <= '9' }
-
-// cjsonHasPrefixFold is strncasecmp(s, prefix, len(prefix)) == 0 for an
-// ASCII lower-case prefix.
-func cjsonHasPrefixFold(s, prefix string) bool {
-	if len(s) < len(prefix) {
-		return false
-	}
-	for i := range len(prefix) {
-		if s[i]|0x20 != prefix[i] {
-			return false
-		}
-	}
-	return true
 }

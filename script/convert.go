@@ -233,7 +233,7 @@ func writeLua(w *resp.Writer, v lua.LValue, scriptProto, depth int) {
 		}
 	case *lua.LTable:
 		writeTable(w, v, scriptProto, depth)
-	default:
+	default: // nil, cjson.null, functions, coroutines: a null, as in Redis
 		w.Null()
 	}
 }

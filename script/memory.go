@@ -26,6 +26,7 @@ type memory struct {
 	mu      sync.Mutex
 	running int
 	base    uint64
+	fresh   bool // base is to be read at the next sample
 	wake    chan struct{} // a script started while none ran
 	quit    chan struct{}
 }
@@ -45,7 +46,9 @@ func (m *memory) enter() {
 	m.mu.Lock()
 	m.running++
 	if m.running == 1 {
-		m.base = liveHeap()
+		// The sampler reads the base at its next tick: reading it here
+		// would cost every short script a metrics read.
+		m.fresh = true
 		select {
 		case m.wake <- struct{}{}:
 		default:
@@ -90,6 +93,12 @@ func (m *memory) sample() {
 			}
 			m.mu.Lock()
 			active = m.running > 0
+			if m.fresh {
+				m.fresh = false
+				m.base = liveHeap()
+				m.mu.Unlock()
+				continue
+			}
 			base := m.base
 			m.mu.Unlock()
 			if lim := m.limit.Load(); active && lim > 0 && liveHeap() > base+uint64(lim) {
