@@ -8,7 +8,9 @@
 //     read by one PSUBSCRIBE bucket.* subscriber); in Redis the same logic
 //     on hashes: HGET, check, HINCRBY, HSET, two SADDs for the "indexes" and
 //     two PUBLISHes for the "events" (one PSUBSCRIBE * subscriber). The
-//     ratio bucketd/Redis is printed (target: at least 0.50);
+//     ratio bucketd/Redis is printed (target: at least 0.50), and, for
+//     reference, bucketd running the script's three commands unscripted
+//     (-plain), which tells the script layer's cost from the commands';
 //   - an empty script (return 1) by EVALSHA against PING on each server,
 //     pipelines -emptyP: the ratio EVALSHA/PING and the server CPU per
 //     command, whose difference is what running a script costs.
@@ -21,7 +23,7 @@
 //
 //	go run ./bench/script                                # builds bucketd, needs redis-server
 //	go run ./bench/script -d 1s -rounds 1                # a quick run
-//	go run ./bench/script -cpuprofile /tmp/script.pprof  # also profiles bucketd's inventory run
+//	go run ./bench/script -cpuprofile /tmp/script.pprof -memprofile /tmp/script.allocs  # profiles bucketd's inventory run
 package main
 
 import (
@@ -59,7 +61,9 @@ var (
 	emptyPipes = flag.String("emptyP", "16", "pipelines of the empty EVALSHA vs PING rows")
 	items      = flag.Int("items", 1000, "SKUs in the inventory")
 	users      = flag.Int("users", 10000, "distinct user ids in orders")
+	plain      = flag.Bool("plain", true, "also run bucketd's three commands without a script (at the largest pipeline), for reference")
 	cpuProfile = flag.String("cpuprofile", "", "write a CPU profile of bucketd during its first inventory run at the largest pipeline to this file (serves --metrics-addr for it)")
+	memProfile = flag.String("memprofile", "", "write an allocation profile of bucketd during the same run to this file")
 )
 
 const (
@@ -115,6 +119,9 @@ type server struct {
 	sub       *subscriber
 	// inventoryCmd appends one inventory EVALSHA to b.
 	inventoryCmd func(b []byte, r *rand.Rand) []byte
+	// plainCmds appends B.GET, B.INSERT and B.UPDATE as the script runs
+	// them (bucketd only).
+	plainCmds func(b []byte, r *rand.Rand) []byte
 }
 
 func main() {
@@ -131,7 +138,7 @@ func main() {
 	}
 	args := []string{"--appendonly", "no"}
 	metricsAddr := ""
-	if *cpuProfile != "" {
+	if *cpuProfile != "" || *memProfile != "" {
 		metricsAddr = "127.0.0.1:" + freePort()
 		args = append(args, "--metrics-addr", metricsAddr)
 	}
@@ -154,8 +161,8 @@ func main() {
 	}
 
 	// Warm up both: pooled interpreters, connection buffers, the heap.
-	run(b, 16, time.Second/2, b.inventoryCmd)
-	run(r, 16, time.Second/2, r.inventoryCmd)
+	run(b, 16, time.Second/2, 1, b.inventoryCmd)
+	run(r, 16, time.Second/2, 1, r.inventoryCmd)
 
 	fmt.Printf("\n%-34s %11s %11s %7s %7s  %-14s %s\n", "EVALSHA inventory transaction", "bucketd/s", "redis/s", "ratio", "target",
 		"ratio per pair", "server CPU µs/op bucketd, redis")
@@ -166,23 +173,43 @@ func main() {
 		}
 		var bRates, rRates, ratios, bCPU, rCPU []float64
 		for round := range *rounds {
-			var prof chan error
+			var profs []chan error
 			if round == 0 && profile != "" {
-				prof = startProfile(profile, *cpuProfile)
+				if *cpuProfile != "" {
+					profs = append(profs, startProfile(profile, "profile", *cpuProfile))
+				}
+				if *memProfile != "" {
+					profs = append(profs, startProfile(profile, "allocs", *memProfile))
+				}
 			}
-			br, bc := run(b, p, *duration, b.inventoryCmd)
-			if prof != nil {
+			br, bc := run(b, p, *duration, 1, b.inventoryCmd)
+			for _, prof := range profs {
 				benchutil.Check(<-prof)
 			}
-			rr, rc := run(r, p, *duration, r.inventoryCmd)
+			rr, rc := run(r, p, *duration, 1, r.inventoryCmd)
 			bRates, rRates, ratios = append(bRates, br), append(rRates, rr), append(ratios, br/rr)
 			bCPU, rCPU = append(bCPU, bc), append(rCPU, rc)
 		}
 		fmt.Printf("%-34s %11.0f %11.0f %7.2f %7s  %-14s %6.1f, %.1f\n", fmt.Sprintf("pipeline %d", p),
 			median(bRates), median(rRates), median(ratios), ">=0.50", list(ratios, 2), median(bCPU), median(rCPU))
 	}
-	if *cpuProfile != "" {
-		fmt.Printf("(bucketd CPU profile of the first pipeline-%d run: go tool pprof -top %s %s)\n", invPipes[len(invPipes)-1], *bin, *cpuProfile)
+	for _, f := range []string{*cpuProfile, *memProfile} {
+		if f != "" {
+			fmt.Printf("(bucketd profile of the first pipeline-%d run: go tool pprof -top %s)\n", invPipes[len(invPipes)-1], f)
+		}
+	}
+	if *plain {
+		// The script's commands sent as they are (not atomic: the update
+		// does not depend on the read), to tell the script layer's cost
+		// from the commands'.
+		p := invPipes[len(invPipes)-1]
+		var rates, cpu []float64
+		for range *rounds {
+			rate, c := run(b, p, *duration, 3, b.plainCmds)
+			rates, cpu = append(rates, rate), append(cpu, c)
+		}
+		fmt.Printf("%-34s %11.0f %11s %7s %7s  %-14s %6.1f\n", fmt.Sprintf("bucketd: its 3 commands unscripted, P%d", p),
+			median(rates), "", "", "", "", median(cpu))
 	}
 
 	fmt.Printf("\n%-34s %11s %11s %7s  %-14s %s\n", "empty script vs PING", "EVALSHA/s", "PING/s", "ratio", "ratio per run",
@@ -195,8 +222,8 @@ func main() {
 			ping := func(buf []byte, _ *rand.Rand) []byte { return appendCommand(buf, "PING") }
 			var eRates, pRates, ratios, eCPU, pCPU []float64
 			for range *rounds {
-				er, ec := run(s, p, *duration, empty)
-				pr, pc := run(s, p, *duration, ping)
+				er, ec := run(s, p, *duration, 1, empty)
+				pr, pc := run(s, p, *duration, 1, ping)
 				eRates, pRates, ratios = append(eRates, er), append(pRates, pr), append(ratios, er/pr)
 				eCPU, pCPU = append(eCPU, ec), append(pCPU, pc)
 			}
@@ -231,6 +258,12 @@ func setupBucketd(bs *benchutil.Server) *server {
 	s.inventoryCmd = func(b []byte, r *rand.Rand) []byte {
 		return appendCommand(b, "EVALSHA", s.inventory, "2", "inventory", "orders",
 			"u"+strconv.Itoa(r.IntN(*users)), sku(r.IntN(*items)), "1")
+	}
+	s.plainCmds = func(b []byte, r *rand.Rand) []byte {
+		k := sku(r.IntN(*items))
+		b = appendCommand(b, "B.GET", "inventory", k)
+		b = appendCommand(b, "B.INSERT", "orders", `{"userId":"u`+strconv.Itoa(r.IntN(*users))+`","sku":"`+k+`","qty":1}`)
+		return appendCommand(b, "B.UPDATE", "inventory", k, `{"qty":`+strconv.Itoa(stock-1-r.IntN(1000))+`}`)
 	}
 	s.sub = subscribe(bs.Addr, "bucket.*")
 	// One transaction by hand proves the script and the subscriber work.
@@ -287,10 +320,11 @@ func redisVersion(addr string) string {
 	return "redis-server"
 }
 
-// run sends the commands cmd makes from -c connections, pipeline p deep,
-// for d, and returns the commands per second and the server's CPU time per
-// command in µs. An error reply stops the program.
-func run(s *server, p int, d time.Duration, cmd func(b []byte, r *rand.Rand) []byte) (rate, cpuPerOp float64) {
+// run sends the operations cmd makes (per commands each) from -c
+// connections, pipeline p deep, for d, and returns the operations per
+// second and the server's CPU time per operation in µs. An error reply
+// stops the program.
+func run(s *server, p int, d time.Duration, per int, cmd func(b []byte, r *rand.Rand) []byte) (rate, cpuPerOp float64) {
 	conns := make([]net.Conn, *clients)
 	for i := range conns {
 		nc, err := net.Dial("tcp", s.addr)
@@ -317,7 +351,7 @@ func run(s *server, p int, d time.Duration, cmd func(b []byte, r *rand.Rand) []b
 				}
 				_, err := nc.Write(buf)
 				benchutil.Check(err)
-				for range p {
+				for range p * per {
 					benchutil.Check(readReply(rd))
 				}
 				ops.Add(int64(p))
@@ -439,13 +473,14 @@ func (s *subscriber) close() {
 	<-s.done
 }
 
-// startProfile fetches a CPU profile of -d from bucketd's pprof endpoint
-// into file; the channel gets the outcome.
-func startProfile(addr, file string) chan error {
+// startProfile fetches a profile (kind: profile for CPU, allocs) of the
+// next -d from bucketd's pprof endpoint into file; the channel gets the
+// outcome.
+func startProfile(addr, kind, file string) chan error {
 	secs := max(1, int(duration.Round(time.Second).Seconds()))
 	out := make(chan error, 1)
 	go func() {
-		resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, secs))
+		resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/%s?seconds=%d", addr, kind, secs))
 		if err != nil {
 			out <- err
 			return
