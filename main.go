@@ -169,6 +169,9 @@ func run(args []string, stderr io.Writer) int {
 		code = 1
 	}
 	close(ttlDone)
+	// A script that loops would keep its connection, and the shutdown,
+	// waiting: stop them all first (they roll back).
+	srv.StopScripts()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := netSrv.Shutdown(ctx); err != nil {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"bucketd/jsonv"
+	"bucketd/script"
 )
 
 // opsSampler computes instantaneous_ops_per_sec as Redis does: the command
@@ -73,9 +74,18 @@ func (o *opsSampler) rate() int64 {
 // query workers and the metrics endpoint). Call it after the network
 // server has shut down.
 func (s *Server) Close() {
+	s.StopScripts()
+	s.scripts.Close()
 	s.ops.close()
 	s.queries.Close()
 	s.closeMetrics()
+}
+
+// StopScripts stops every running script and function; they roll back
+// and their callers get the kill error. Shutdown calls it first.
+func (s *Server) StopScripts() {
+	s.scripts.Kill(script.KindEval)
+	s.scripts.Kill(script.KindFunction)
 }
 
 func cmdStoreStats(c *Ctx) {
