@@ -79,6 +79,8 @@ type Session struct {
 	prepHead int           // prepared[:prepHead] were taken
 
 	ctx Ctx // the running command's context, reused (see Serve)
+
+	script scriptCaller // the running script's state, reused (scripting.go)
 }
 
 func (s *Server) session(c *resp.Conn) *Session {

@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"bytes"
 	"strconv"
 	"strings"
 	"time"
@@ -129,68 +130,122 @@ func fcallCommand(readOnly bool) func(*Ctx) {
 
 // runScript runs a script or function whose numkeys argument is c.Args[2]:
 // it begins the long transaction over the buckets of its keys, runs it,
-// and commits it, or rolls it back when it failed.
+// and commits it, or rolls it back when it failed. The session's
+// scriptCaller, its buffers and its script.Call are reused from one script
+// to the next (a session runs one command at a time).
 func (s *Server) runScript(c *Ctx, numKeys int, readOnly bool, kind script.Kind, exec func(*script.Call, *resp.Writer) error) {
+	sc := &c.Sess.script
+	sc.reset(c, readOnly)
 	keys := c.Args[3 : 3+numKeys]
-	buckets := make([]string, 0, len(keys))
-	declared := make(map[string]struct{}, len(keys))
 	for _, k := range keys {
-		b, _, _ := strings.Cut(string(k), ":")
-		if _, dup := declared[b]; !dup {
-			declared[b] = struct{}{}
-			buckets = append(buckets, b)
+		b, _, _ := bytes.Cut(k, []byte{':'})
+		if !sc.declares(b) {
+			sc.buckets = append(sc.buckets, string(b))
 		}
 	}
-	tx, err := s.store.BeginLong(buckets)
+	tx, err := s.store.BeginLong(sc.buckets)
 	if err != nil {
 		c.Err(err)
 		return
 	}
-	sc := &scriptCaller{c: c, tx: tx, declared: declared, readOnly: readOnly}
-	busy := busyScript
+	sc.tx = tx
+	sc.busy = busyScript
 	if kind == script.KindFunction {
-		busy = busyFunction
+		sc.busy = busyFunction
 	}
-	command := make([]string, len(c.Args))
-	for i, a := range c.Args {
-		command[i] = string(a)
+	if sc.onBusy == nil {
+		sc.onBusy = sc.setBusy
 	}
-	call := &script.Call{
+	sc.call = script.Call{
 		Keys:      keys,
 		Args:      c.Args[3+numKeys:],
 		Caller:    sc,
-		BusyAfter: time.Duration(s.Config().BusyReplyThreshold) * time.Millisecond,
-		OnBusy:    func() { tx.SetBusy(busy) },
-		Command:   command,
+		BusyAfter: time.Duration(s.busyThreshold.Load()) * time.Millisecond,
+		OnBusy:    sc.onBusy,
 	}
-	sc.call = call
-	out := resp.Writer{Proto: c.W.Proto}
-	if err := exec(call, &out); err != nil {
-		tx.Rollback()
-		c.Err(err)
-		return
-	}
-	err = tx.CommitThen(func() {
-		for _, m := range sc.pubs {
-			s.hub.Publish(m.channel, m.payload)
+	if kind == script.KindFunction { // FUNCTION STATS shows it, from another goroutine: a copy
+		sc.call.Command = make([]string, len(c.Args))
+		for i, a := range c.Args {
+			sc.call.Command[i] = string(a)
 		}
-	})
+	}
+	sc.out.Reset()
+	sc.out.Proto = c.W.Proto
+	err = exec(&sc.call, &sc.out)
 	if err != nil {
+		tx.Rollback()
+		sc.done()
 		c.Err(err)
 		return
 	}
-	c.W.Raw(out.B)
+	if len(sc.pubs) == 0 {
+		err = tx.Commit()
+	} else {
+		if sc.publishAll == nil {
+			sc.publishAll = sc.deliver
+		}
+		err = tx.CommitThen(sc.publishAll)
+	}
+	if err != nil {
+		sc.done()
+		c.Err(err)
+		return
+	}
+	c.W.Raw(sc.out.B)
+	sc.done()
 }
 
 // scriptCaller runs the redis.call commands of one script (script.Caller).
+// Each session has one, reused.
 type scriptCaller struct {
 	c        *Ctx
 	tx       *engine.Tx
-	call     *script.Call
-	declared map[string]struct{}
+	call     script.Call
+	buckets  []string // the declared buckets, from the keys
 	readOnly bool
+	busy     string // the BUSY text, for a script or a function
 	pubs     []message
 	sub      Ctx
+	out      resp.Writer
+
+	onBusy, publishAll func() // sc.setBusy and sc.deliver, made once
+}
+
+// reset prepares sc for a new script of c.
+func (sc *scriptCaller) reset(c *Ctx, readOnly bool) {
+	sc.c, sc.readOnly = c, readOnly
+	clear(sc.buckets)
+	sc.buckets = sc.buckets[:0]
+}
+
+// done forgets what the script referred to, keeping the buffers (a large
+// reply's is let go).
+func (sc *scriptCaller) done() {
+	sc.c, sc.tx, sc.call = nil, nil, script.Call{}
+	clear(sc.pubs)
+	sc.pubs = sc.pubs[:0]
+	if cap(sc.out.B) > 64<<10 {
+		sc.out.B = nil
+	}
+}
+
+// declares reports whether bucket is among the script's buckets.
+func (sc *scriptCaller) declares(bucket []byte) bool {
+	for _, b := range sc.buckets {
+		if b == string(bucket) {
+			return true
+		}
+	}
+	return false
+}
+
+func (sc *scriptCaller) setBusy() { sc.tx.SetBusy(sc.busy) }
+
+// deliver publishes the script's messages, at its commit.
+func (sc *scriptCaller) deliver() {
+	for _, m := range sc.pubs {
+		sc.c.S.hub.Publish(m.channel, m.payload)
+	}
 }
 
 // message is a PUBLISH of a script, delivered when it commits.
@@ -234,7 +289,7 @@ func (sc *scriptCaller) Call(args [][]byte, w *resp.Writer) {
 		return
 	}
 	if cmd.Flags&FlagBucket != 0 {
-		if _, ok := sc.declared[string(args[1])]; !ok {
+		if !sc.declares(args[1]) {
 			w.Error("ERR script accessed bucket '" + oneLine(string(args[1])) + "', which is not among its KEYS: name every bucket a script touches in KEYS")
 			return
 		}

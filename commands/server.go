@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -104,11 +105,13 @@ type Server struct {
 	events  *live.Events
 	queries *live.Manager
 	scripts *script.Engine
-	fnMu    sync.Mutex            // orders function library changes and their logging
-	persist *snapshot.Persistence // nil: --appendonly no
-	ops     opsSampler
-	metrics *metrics    // nil unless --metrics-addr
-	tuner   *cpus.Tuner // nil unless --threads auto
+	fnMu    sync.Mutex // orders function library changes and their logging
+
+	busyThreshold atomic.Int64          // busy-reply-threshold in ms, read at each script's start
+	persist       *snapshot.Persistence // nil: --appendonly no
+	ops           opsSampler
+	metrics       *metrics    // nil unless --metrics-addr
+	tuner         *cpus.Tuner // nil unless --threads auto
 
 	cfgMu sync.RWMutex // guards cfg
 	cfg   Config
@@ -136,6 +139,7 @@ func New(cfg Config, store *engine.Store, log zerolog.Logger) *Server {
 	s.queries = live.New(live.Options{Store: store, Hub: s.hub, Log: log, Revoke: s.revokeQueryChannel})
 	store.AddObserver(s.queries)
 	s.scripts = script.New(script.Options{Log: log, MaxMemory: cfg.ScriptMaxMemory})
+	s.busyThreshold.Store(cfg.BusyReplyThreshold)
 	s.table = NewTable()
 	s.register()
 	return s
@@ -180,6 +184,7 @@ func (s *Server) applyNetConfig() {
 	s.slowlog.configure(cfg)
 	s.store.SetReadTimeLimit(time.Duration(cfg.ReadTimeLimit) * time.Millisecond)
 	s.scripts.SetMaxMemory(cfg.ScriptMaxMemory)
+	s.busyThreshold.Store(cfg.BusyReplyThreshold)
 	if s.net == nil {
 		return
 	}
