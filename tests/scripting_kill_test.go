@@ -1,0 +1,227 @@
+package tests
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// SCRIPT KILL and FUNCTION KILL stop a running script, even one that has
+// written, and roll it back; busy-reply-threshold makes commands on the
+// buckets it holds answer BUSY while others keep working;
+// script-max-memory stops a script that grows without bound.
+
+const (
+	scBusyScript   = "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
+	scBusyFunction = "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE."
+	scKilled       = "ERR Script killed by user with SCRIPT KILL..."
+)
+
+// scBackground runs a command on its own connection and returns a channel
+// with its error text ("" on success).
+func scBackground(t *testing.T, s *Server, args ...any) <-chan string {
+	t.Helper()
+	c := s.Client(t, 2)
+	done := make(chan string, 1)
+	go func() {
+		err := c.Do(ctx(t), args...).Err()
+		if err == nil || errors.Is(err, redis.Nil) {
+			done <- ""
+			return
+		}
+		done <- err.Error()
+	}()
+	return done
+}
+
+// scKill polls kill (SCRIPT KILL or FUNCTION KILL) until it stops a run;
+// NOTBUSY means the run has not started yet.
+func scKill(t *testing.T, r *rc, kill ...any) {
+	t.Helper()
+	eventually(t, 20*time.Second, "the kill to stop the script", func() bool {
+		err := r.c.Do(ctx(t), kill...).Err()
+		if err != nil && err.Error() != "NOTBUSY No scripts in execution right now." {
+			t.Fatalf("%v: %v", kill, err)
+		}
+		return err == nil
+	})
+}
+
+// scResult waits for a background command's error text.
+func scResult(t *testing.T, done <-chan string) string {
+	t.Helper()
+	select {
+	case e := <-done:
+		return e
+	case <-time.After(20 * time.Second):
+		t.Fatal("the killed script did not return")
+		return ""
+	}
+}
+
+func TestScriptKill(t *testing.T) {
+	t.Parallel()
+	s := Start(t)
+	r := newRC(t, s, 2)
+	r.define("items", scItemsDef)
+	r.insert("items", `{"name":"a","sku":"s1","cat":"c"}`)
+	before := r.state("items")
+	sub := scSubscriber(t, s)
+	for _, tc := range []struct {
+		name, src string
+		line      int
+	}{
+		{"no writes", "local n = 0\nwhile true do n = n + 1 end", 2},
+		{"after writes", "redis.call('B.INSERT', KEYS[1], '{\"name\":\"k\",\"sku\":\"s2\",\"cat\":\"c\"}')\nredis.call('B.UPDATE', KEYS[1], '1', '{\"cat\":\"d\"}')\nredis.call('PUBLISH', 'news', 'x')\nwhile true do end", 4},
+		{"pcall cannot swallow it", "redis.call('B.INSERT', KEYS[1], '{\"name\":\"k\",\"sku\":\"s2\"}')\nlocal ok = pcall(function() while true do end end)\nredis.call('B.INSERT', KEYS[1], '{\"name\":\"after\"}')\nreturn 'survived'", 0}, // 0: see TestScriptBugKillLine
+		{"pcall in a loop", "redis.call('B.INSERT', KEYS[1], '{\"name\":\"k\"}')\nwhile true do pcall(function() local x = 1 end) end", 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := r.sub(t)
+			done := scBackground(t, s, "EVAL", tc.src, "1", "items")
+			scKill(t, r, "SCRIPT", "KILL")
+			got := scResult(t, done)
+			if tc.line == 0 {
+				if !strings.HasPrefix(got, scKilled+" script: "+scSHA(tc.src)+", on @user_script:") {
+					t.Errorf("the caller's error: %q", got)
+				}
+			} else {
+				eq(t, "the caller's error", got, scKilled+scAt(tc.src, tc.line))
+			}
+			eq(t, "state after the kill", r.state("items"), before)
+			r.err("NOTBUSY No scripts in execution right now.", "SCRIPT", "KILL")
+		})
+	}
+	psNothing(t, sub, "events or messages of the killed scripts")
+	r.str("B.INSERT", "items", `{"name":"next","sku":"s2"}`)
+	eq(t, "next id", r.keys("id", "B.ALL", "items"), []string{"1", "2"})
+}
+
+func TestScriptFunctionKill(t *testing.T) {
+	t.Parallel()
+	s := Start(t)
+	r := newRC(t, s, 2)
+	r.define("items", scItemsDef)
+	eq(t, "load", r.str("FUNCTION", "LOAD", "#!lua name=spinlib\nredis.register_function('spin', function(keys, args)\n redis.call('B.INSERT', keys[1], '{\"name\":\"x\"}')\n while true do end\nend)"), "spinlib")
+	done := scBackground(t, s, "FCALL", "spin", "1", "items")
+	// SCRIPT KILL does not stop a function: it gets the BUSY text naming
+	// FUNCTION KILL once the function runs.
+	eventually(t, 20*time.Second, "the function to run", func() bool {
+		err := r.c.Do(ctx(t), "SCRIPT", "KILL").Err()
+		if err == nil {
+			t.Fatal("SCRIPT KILL stopped a function")
+		}
+		return err.Error() == scBusyFunction
+	})
+	stats, ok := r.do("FUNCTION", "STATS").([]any)
+	if !ok || len(stats) != 4 || stats[1] == nil {
+		t.Errorf("FUNCTION STATS while spin runs: %#v", stats)
+	} else if run, ok := stats[1].([]any); !ok || len(run) != 6 || run[1] != "spin" {
+		t.Errorf("FUNCTION STATS running_script: %#v", stats[1])
+	} else {
+		eq(t, "running_script command", run[3], []any{"FCALL", "spin", "1", "items"})
+	}
+	r.ok("FUNCTION", "KILL")
+	eq(t, "the caller's error", scResult(t, done), scKilled+scFnAt("spin", 4))
+	r.integer(0, "B.COUNT", "items")
+	r.err("NOTBUSY No scripts in execution right now.", "FUNCTION", "KILL")
+	// FUNCTION KILL does not stop an EVAL.
+	src := "while true do end"
+	done = scBackground(t, s, "EVAL", src, "0")
+	eventually(t, 20*time.Second, "the script to run", func() bool {
+		err := r.c.Do(ctx(t), "FUNCTION", "KILL").Err()
+		if err == nil {
+			t.Fatal("FUNCTION KILL stopped an EVAL")
+		}
+		return err.Error() == scBusyScript
+	})
+	r.ok("SCRIPT", "KILL")
+	eq(t, "the EVAL's error", scResult(t, done), scKilled+scAt(src, 1))
+}
+
+func TestScriptBusy(t *testing.T) {
+	t.Parallel()
+	s := Start(t)
+	r := newRC(t, s, 2)
+	r.define("a", scKVDef)
+	r.define("b", scKVDef)
+	r.insert("a", `{"id":"x","n":1}`)
+	r.insert("b", `{"id":"y","n":2}`)
+	r.ok("CONFIG", "SET", "busy-reply-threshold", "50")
+	eq(t, "CONFIG GET", r.do("CONFIG", "GET", "busy-reply-threshold"), []any{"busy-reply-threshold", "50"})
+	src := "redis.call('B.UPDATE', KEYS[1], 'x', '{\"n\":5}')\nwhile true do end"
+	done := scBackground(t, s, "EVAL", src, "1", "a")
+	other := newRC(t, s, 3)
+	eventually(t, 20*time.Second, "B.GET on a to answer BUSY", func() bool {
+		err := other.c.Do(ctx(t), "B.GET", "a", "x").Err()
+		if err == nil {
+			return false
+		}
+		if err.Error() != scBusyScript {
+			t.Fatalf("B.GET a x: %v", err)
+		}
+		return true
+	})
+	// Every command on bucket a is BUSY; bucket b, which the script does
+	// not hold, works.
+	other.err(scBusyScript, "B.INSERT", "a", `{"id":"z"}`)
+	other.err(scBusyScript, "B.COUNT", "a")
+	other.err(scBusyScript, "EVAL", "return redis.call('B.COUNT', KEYS[1])", "1", "a")
+	rec := other.str("B.GET", "b", "y")
+	if parseRec(t, rec)["n"] != 2.0 {
+		t.Errorf("B.GET b y: %q", rec)
+	}
+	other.str("B.INSERT", "b", `{"id":"y2","n":3}`)
+	eq(t, "EVAL on b", other.do("EVAL", "return redis.call('B.COUNT', KEYS[1])", "1", "b"), int64(2))
+	other.do("PING")
+	r.ok("SCRIPT", "KILL")
+	eq(t, "the caller's error", scResult(t, done), scKilled+scAt(src, 2))
+	rec = r.str("B.GET", "a", "x")
+	if parseRec(t, rec)["n"] != 1.0 {
+		t.Errorf("B.GET a x after the kill: %q, want n 1", rec)
+	}
+	r.ok("CONFIG", "SET", "lua-time-limit", "5000")
+	eq(t, "busy-reply-threshold after lua-time-limit", r.do("CONFIG", "GET", "busy-reply-threshold"), []any{"busy-reply-threshold", "5000"})
+}
+
+func TestScriptMaxMemory(t *testing.T) {
+	t.Parallel()
+	s := Start(t)
+	r := newRC(t, s, 2)
+	r.define("items", scItemsDef)
+	r.ok("CONFIG", "SET", "script-max-memory", "50mb")
+	for _, src := range []string{
+		"local t = {}\nlocal i = 0\nwhile true do i = i + 1; t[i] = string.rep('x', 1000) .. i end",
+		"redis.call('B.INSERT', KEYS[1], '{\"name\":\"m\"}')\nlocal s = 'x'\nlocal t = {}\nwhile true do s = s .. 'yyyyyyyyyyyyyyyyyyyy'; t[#t+1] = s end",
+	} {
+		_, e := r.scEval(src, []string{"items"})
+		want := "ERR script stopped: the server's live heap grew by more than script-max-memory (52428800 bytes) while it ran script: " + scSHA(src) + ", on @user_script:"
+		if !strings.HasPrefix(e, want) {
+			t.Errorf("memory hog:\n got %q\nwant %q…", e, want)
+		}
+		r.integer(0, "B.COUNT", "items")
+		r.do("PING")
+	}
+	src := "return string.rep('x', 1e10)"
+	r.scErr("ERR user_script:1: string.rep: the result would be 10000000000 bytes, more than script-max-memory (52428800)"+scAt(src, 1), src, nil)
+	eq(t, "a normal script afterwards", r.scOK("return #string.rep('x', 1000)", nil), int64(1000))
+}
+
+// TestScriptBugKillLine: a script killed while a pcall'd function loops
+// reports line 1 (its first line, where nothing runs) instead of the line it
+// was running (2, the pcall, or 3, the next line the hook stops).
+func TestScriptBugKillLine(t *testing.T) {
+	t.Parallel()
+	t.Skip("BUG: the kill error of a script looping inside pcall names @user_script:1")
+	s := Start(t)
+	r := newRC(t, s, 2)
+	src := "local a = 1\nlocal ok = pcall(function() while true do end end)\nreturn 'survived'"
+	done := scBackground(t, s, "EVAL", src, "0")
+	scKill(t, r, "SCRIPT", "KILL")
+	if got := scResult(t, done); got != scKilled+scAt(src, 2) && got != scKilled+scAt(src, 3) {
+		t.Errorf("the caller's error: %q", got)
+	}
+}
