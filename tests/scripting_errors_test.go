@@ -71,6 +71,21 @@ func TestScriptCommandErrors(t *testing.T) {
 	}
 	r.integer(0, "B.COUNT", "items")
 	r.integer(1, "EVAL", "#!lua flags=\nreturn 1", "0")
+	// COMMAND INFO knows them, with Redis's arities.
+	for _, name := range []string{"eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro", "script", "function"} {
+		info, ok := r.do("COMMAND", "INFO", name).([]any)
+		if !ok || len(info) != 1 {
+			t.Fatalf("COMMAND INFO %s: %#v", name, info)
+		}
+		entry, ok := info[0].([]any)
+		want := int64(-3)
+		if name == "script" || name == "function" {
+			want = -2
+		}
+		if !ok || len(entry) < 2 || entry[0] != name || entry[1] != want {
+			t.Errorf("COMMAND INFO %s: %#v", name, info[0])
+		}
+	}
 	// EVAL and FCALL are refused inside MULTI, and end it.
 	c := s.Raw(t)
 	eq(t, "MULTI", c.Do("MULTI"), "+OK\r\n")

@@ -24,7 +24,8 @@ const (
 // with its error text ("" on success).
 func scBackground(t *testing.T, s *Server, args ...any) <-chan string {
 	t.Helper()
-	c := s.Client(t, 2)
+	c := redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1, ReadTimeout: 60 * time.Second})
+	t.Cleanup(func() { c.Close() })
 	done := make(chan string, 1)
 	go func() {
 		err := c.Do(ctx(t), args...).Err()
@@ -108,6 +109,7 @@ func TestScriptFunctionKill(t *testing.T) {
 	r := newRC(t, s, 2)
 	r.define("items", scItemsDef)
 	eq(t, "load", r.str("FUNCTION", "LOAD", "#!lua name=spinlib\nredis.register_function('spin', function(keys, args)\n redis.call('B.INSERT', keys[1], '{\"name\":\"x\"}')\n while true do end\nend)"), "spinlib")
+	r.ok("CONFIG", "SET", "busy-reply-threshold", "50")
 	done := scBackground(t, s, "FCALL", "spin", "1", "items")
 	// SCRIPT KILL does not stop a function: it gets the BUSY text naming
 	// FUNCTION KILL once the function runs.
@@ -117,6 +119,15 @@ func TestScriptFunctionKill(t *testing.T) {
 			t.Fatal("SCRIPT KILL stopped a function")
 		}
 		return err.Error() == scBusyFunction
+	})
+	// Past busy-reply-threshold, commands on its bucket get the BUSY text
+	// naming FUNCTION KILL.
+	eventually(t, 20*time.Second, "B.COUNT items to answer BUSY", func() bool {
+		err := r.c.Do(ctx(t), "B.COUNT", "items").Err()
+		if err != nil && err.Error() != scBusyFunction {
+			t.Fatalf("B.COUNT items: %v", err)
+		}
+		return err != nil
 	})
 	stats, ok := r.do("FUNCTION", "STATS").([]any)
 	if !ok || len(stats) != 4 || stats[1] == nil {

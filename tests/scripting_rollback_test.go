@@ -291,3 +291,62 @@ return n`
 	r = newRC(t, s, 2)
 	sameState(t, "after a rewrite and a restart", want, persistentState(t, r.c))
 }
+
+// TestScriptInventoryConcurrent is the issue's transaction as a script:
+// read the stock, check it, insert the order, update the stock, or throw.
+// Clients run it at once; exactly the stock is sold, and the refused ones
+// leave nothing (no order, no order id used).
+func TestScriptInventoryConcurrent(t *testing.T) {
+	t.Parallel()
+	s := Start(t)
+	r := newRC(t, s, 2)
+	r.define("inventory", `{"key":"sku","schema":{"sku":{"type":"string"},"qty":{"type":"number","min":0}}}`)
+	r.define("orders", `{"key":"id","schema":{"id":{"type":"number","generated":"autoincrement"},"sku":{"type":"string","required":true},"by":{"type":"string"}},"indexes":["sku","by"]}`)
+	r.insert("inventory", `{"sku":"widget","qty":12}`)
+	buy := `
+local item = cjson.decode(redis.call('B.GET', 'inventory', ARGV[1]))
+local order = redis.call('B.INSERT', 'orders', cjson.encode({sku = ARGV[1], by = ARGV[2]}))
+if item.qty < 1 then error({err = 'OUTOFSTOCK ' .. ARGV[1]}) end
+redis.call('B.UPDATE', 'inventory', ARGV[1], cjson.encode({qty = item.qty - 1}))
+return order`
+	const clients, tries = 6, 4
+	results := make(chan string, clients*tries)
+	done := make(chan struct{})
+	for c := range clients {
+		rc := newRC(t, s, 2)
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for range tries {
+				_, e := rc.c.Eval(ctx(t), buy, []string{"inventory:widget", "orders"}, "widget", fmt.Sprint("c", c)).Result()
+				if e == nil {
+					results <- ""
+				} else {
+					results <- e.Error()
+				}
+			}
+		}()
+	}
+	for range clients {
+		<-done
+	}
+	close(results)
+	sold, refused := 0, 0
+	for e := range results {
+		switch {
+		case e == "":
+			sold++
+		case e == "OUTOFSTOCK widget"+scAt(buy, 4):
+			refused++
+		default:
+			t.Errorf("unexpected error %q", e)
+		}
+	}
+	eq(t, "sold", sold, 12)
+	eq(t, "refused", refused, clients*tries-12)
+	eq(t, "stock", parseRec(t, r.str("B.GET", "inventory", "widget"))["qty"], 0.0)
+	r.integer(12, "B.COUNT", "orders")
+	r.integer(12, "B.COUNT", "orders", `{"sku":"widget"}`)
+	eq(t, "order ids", r.keys("id", "B.ALL", "orders"), []string{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12"})
+	rec := parseRec(t, r.str("B.INSERT", "orders", `{"sku":"other"}`))
+	eq(t, "next order id", rec["id"], 13.0)
+}
