@@ -82,10 +82,22 @@ func TestScriptFunctionsLifecycle(t *testing.T) {
 		{"#!lua name=x\nredis.register_function{function_name='x', callback=function() end, flags={'bad'}}", "ERR Error registering functions: user_function:2: unknown flag given"},
 		{"#!lua name=x\nredis.register_function('x', function() return 1 end)\nredis.register_function('x', function() return 1 end)", "ERR Error registering functions: user_function:3: Function already exists in the library"},
 		{"#!lua name=x\nretur n", "ERR Error compiling function: user_function*"},
+		// The load-time globals hold only redis.register_function and a few.
+		{"#!lua name=x\nlocal y = math.floor(1)", "ERR Error registering functions: user_function:2: Script attempted to access nonexistent global variable 'math'"},
+		{"#!lua name=x\nredis.call('PING')", "ERR Error registering functions: user_function:2: Script attempted to access nonexistent global variable 'call'"},
+		{"#!lua name=x\nx = 1", "ERR Error registering functions: user_function:2: Attempt to modify a readonly table"},
+		{"#!lua name=x\nwhile true do end", "ERR FUNCTION LOAD timeout"}, // Redis: see TestScriptBugFunctionTexts
 	} {
 		r.failsUnchanged(tc.want, "FUNCTION", "LOAD", tc.code)
 		eq(t, "libraries after a failed LOAD", len(r.do("FUNCTION", "LIST").([]any)), 2)
 	}
+	// A local helper defined at load calls redis.call at run time; a saved
+	// reference to register_function cannot register at run time.
+	eq(t, "load", r.str("FUNCTION", "LOAD", "#!lua name=helpers\nlocal lib = redis\nlocal function h() return redis.call('PING', 'h') end\n"+
+		"redis.register_function('h', function() return h() end)\nredis.register_function('late', function() return lib.register_function('x', function() end) end)"), "helpers")
+	eq(t, "helper", r.str("FCALL", "h", "0"), "h")
+	r.err("ERR user_function:5: redis.register_function can only be called on FUNCTION LOAD command"+scFnAt("late", 5), "FCALL", "late", "0")
+	r.ok("FUNCTION", "DELETE", "helpers")
 	r.err("ERR wrong number of arguments for 'function|load' command", "FUNCTION", "LOAD")
 	r.err("ERR Unknown option given: foo", "FUNCTION", "LOAD", "foo", "bar", scLib)
 	r.err("ERR Library not found", "FUNCTION", "DELETE", "nosuch")
@@ -284,17 +296,20 @@ func TestScriptBugFunctionTexts(t *testing.T) {
 	t.Parallel()
 	s := Start(t)
 	r := newRC(t, s, 2)
-	r.str("FUNCTION", "LOAD", scLib2)
+	r.str("FUNCTION", "LOAD", "#!lua name=late\nlocal lib = redis\nredis.register_function('late', function() return lib.register_function('x', function() end) end)")
 	dump := r.str("FUNCTION", "DUMP")
 	for _, tc := range []struct {
 		bug, want string
 		args      []any
 	}{
 		{"RESTORE of a bad payload lacks Redis's leading 'DUMP '", "ERR DUMP payload version or checksum are wrong", []any{"FUNCTION", "RESTORE", "junk"}},
-		{"RESTORE APPEND collision: Redis does not quote the name", "ERR Library util already exists", []any{"FUNCTION", "RESTORE", dump}},
+		{"RESTORE APPEND collision: Redis does not quote the name", "ERR Library late already exists", []any{"FUNCTION", "RESTORE", dump}},
 		{"FLUSH with two options: Redis's generic subcommand text", "ERR unknown subcommand or wrong number of arguments for 'flush'. Try FUNCTION HELP.", []any{"FUNCTION", "FLUSH", "sync", "extra"}},
 		{"a runtime error at load: Redis keeps the inner 'ERR '", "ERR Error registering functions: ERR user_function:2: Script attempted to access nonexistent global variable 'error'",
 			[]any{"FUNCTION", "LOAD", "#!lua name=x\nerror('zz')"}},
+		{"a load that loops: Redis prefixes its timeout", "ERR Error registering functions: ERR FUNCTION LOAD timeout", []any{"FUNCTION", "LOAD", "#!lua name=x\nwhile true do end"}},
+		{"errors of redis.* functions are tables in Redis: no position prefix", "ERR redis.register_function can only be called on FUNCTION LOAD command" + scFnAt("late", 3),
+			[]any{"FCALL", "late", "0"}},
 		{"register_function errors: Redis raises them as tables (no position), prefixed 'ERR '", "ERR Error registering functions: ERR second argument to redis.register_function must be a function",
 			[]any{"FUNCTION", "LOAD", "#!lua name=x\nredis.register_function('x', 'notfunc')"}},
 	} {

@@ -255,3 +255,22 @@ func TestScriptBugKillLine(t *testing.T) {
 		}
 	}
 }
+
+// TestScriptBugFunctionStatsDuringEval: while an EVAL runs, Redis answers
+// FUNCTION STATS with the BUSY text naming SCRIPT KILL; bucketd answers
+// with running_script nil.
+func TestScriptBugFunctionStatsDuringEval(t *testing.T) {
+	t.Parallel()
+	t.Skip("BUG: FUNCTION STATS during a long EVAL answers running_script nil instead of BUSY")
+	s := Start(t)
+	r := newRC(t, s, 2)
+	r.ok("CONFIG", "SET", "busy-reply-threshold", "50")
+	done := scBackground(t, s, "EVAL", "while true do end", "0")
+	eventually(t, 20*time.Second, "FUNCTION KILL to see the EVAL", func() bool {
+		err := r.c.Do(ctx(t), "FUNCTION", "KILL").Err()
+		return err != nil && err.Error() == scBusyScript
+	})
+	r.err(scBusyScript, "FUNCTION", "STATS")
+	r.ok("SCRIPT", "KILL")
+	scResult(t, done)
+}
