@@ -3,6 +3,7 @@ package tests
 import (
 	"errors"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -273,4 +274,43 @@ func TestScriptBugFunctionStatsDuringEval(t *testing.T) {
 	r.err(scBusyScript, "FUNCTION", "STATS")
 	r.ok("SCRIPT", "KILL")
 	scResult(t, done)
+}
+
+// TestScriptBugShutdownDuringScript: SHUTDOWN NOSAVE (which the BUSY text
+// offers) and SIGTERM while a script loops must stop the server (Redis: the
+// caller sees its connection close) and keep nothing of the script. bucketd
+// logs "shutting down", closes its listener, and never exits: the script
+// runs on, and nothing can reach the server to kill it.
+func TestScriptBugShutdownDuringScript(t *testing.T) {
+	t.Parallel()
+	t.Skip("BUG: SHUTDOWN NOSAVE or SIGTERM during a looping script hangs the server for good")
+	for _, how := range []string{"SHUTDOWN NOSAVE", "SIGTERM"} {
+		t.Run(how, func(t *testing.T) {
+			t.Parallel()
+			s := Start(t)
+			r := newRC(t, s, 2)
+			r.define("items", scItemsDef)
+			r.ok("CONFIG", "SET", "busy-reply-threshold", "50")
+			caller := s.Raw(t)
+			caller.Send(psEnc("EVAL", "redis.call('B.INSERT', KEYS[1], '{\"name\":\"x\"}')\nwhile true do end", "1", "items"))
+			eventually(t, 20*time.Second, "the script to run", func() bool {
+				err := r.c.Do(ctx(t), "B.COUNT", "items").Err()
+				return err != nil && err.Error() == scBusyScript
+			})
+			if how == "SIGTERM" {
+				s.cmd.Process.Signal(syscall.SIGTERM)
+			} else {
+				s.Raw(t).Send(psEnc("SHUTDOWN", "NOSAVE"))
+			}
+			if code := s.Wait(10 * time.Second); code == -2 {
+				s.Kill()
+				t.Fatalf("%s: the server still runs after 10s", how)
+			}
+			if !caller.Closed(5 * time.Second) {
+				t.Errorf("the caller's connection stayed open")
+			}
+			s = StartIn(t, s.Dir)
+			newRC(t, s, 2).integer(0, "B.COUNT", "items")
+		})
+	}
 }
