@@ -350,3 +350,34 @@ return order`
 	rec := parseRec(t, r.str("B.INSERT", "orders", `{"sku":"other"}`))
 	eq(t, "next order id", rec["id"], 13.0)
 }
+
+// TestScriptWatchAndQueries: a committed script touches WATCHed records
+// and updates reactive queries; a failed one does neither.
+func TestScriptWatchAndQueries(t *testing.T) {
+	t.Parallel()
+	s := Start(t)
+	r := newRC(t, s, 2)
+	r.define("items", scItemsDef)
+	r.insert("items", `{"name":"a","cat":"c"}`)
+	r.ok("QUERY.DEFINE", "cats", `{"bucket":"items","filter":{"cat":"c"},"aggregate":{"function":"count"}}`)
+	q := s.Raw(t)
+	q.Send(psEnc("QUERY.SUBSCRIBE", "cats"))
+	eq(t, "subscribe", q.Read(), psConf(2, "subscribe", "query.cats", 1))
+	eq(t, "first result", q.Read(), psMsg(2, "query.cats", "1"))
+	c := s.Raw(t)
+	failing := `redis.call('B.UPDATE', KEYS[1], '1', '{"cat":"x"}')` + "\n" + `redis.call('B.INSERT', KEYS[1], '{"name":"b","cat":"c"}')` + "\nerror('no')"
+	committing := `redis.call('B.INSERT', KEYS[1], '{"name":"b","cat":"c"}')`
+	// A failed script: the WATCH holds, the query does not move.
+	eq(t, "WATCH", c.Do("WATCH", "items:1"), "+OK\r\n")
+	txQueue(t, c, []string{"B.COUNT", "items"})
+	r.scErr("ERR user_script:3: no"+scAt(failing, 3), failing, []string{"items"})
+	eq(t, "EXEC after the failed script", c.Do("EXEC"), "*1\r\n:1\r\n")
+	psNothing(t, q, "the query after the failed script")
+	// A committed script that touches the record: EXEC aborts; the query
+	// gets the new count.
+	eq(t, "WATCH", c.Do("WATCH", "items:1"), "+OK\r\n")
+	txQueue(t, c, []string{"B.COUNT", "items"})
+	r.scOK(committing+"\nredis.call('B.UPDATE', KEYS[1], '1', '{\"name\":\"a2\"}')", []string{"items"})
+	eq(t, "EXEC after the script", c.Do("EXEC"), "*-1\r\n")
+	eq(t, "the query after the script", q.Read(), psMsg(2, "query.cats", "2"))
+}
