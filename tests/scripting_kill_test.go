@@ -213,7 +213,7 @@ func TestScriptMaxMemory(t *testing.T) {
 	r.ok("CONFIG", "SET", "script-max-memory", "50mb")
 	for _, src := range []string{
 		"local t = {}\nlocal i = 0\nwhile true do i = i + 1; t[i] = string.rep('x', 100000) .. i end",
-		"redis.call('B.INSERT', KEYS[1], '{\"name\":\"m\"}')\nlocal s = 'x'\nlocal t = {}\nwhile true do s = s .. string.rep('y', 5000); t[#t+1] = s end",
+		"redis.call('B.INSERT', KEYS[1], '{\"name\":\"m\"}')\nlocal s = string.rep('y', 100000)\nlocal t = {}\nwhile true do t[#t+1] = s .. #t end",
 	} {
 		_, e := r.scEval(src, []string{"items"})
 		want := "ERR script stopped: the server's live heap grew by more than script-max-memory (52428800 bytes) while it ran script: " + scSHA(src) + ", on @user_script:"
