@@ -199,8 +199,10 @@ func TestScriptBusy(t *testing.T) {
 	if parseRec(t, rec)["n"] != 1.0 {
 		t.Errorf("B.GET a x after the kill: %q, want n 1", rec)
 	}
+	r.err("ERR CONFIG SET failed (possibly related to argument 'busy-reply-threshold') - argument couldn't be parsed into an integer", "CONFIG", "SET", "busy-reply-threshold", "x")
 	r.ok("CONFIG", "SET", "lua-time-limit", "5000")
 	eq(t, "busy-reply-threshold after lua-time-limit", r.do("CONFIG", "GET", "busy-reply-threshold"), []any{"busy-reply-threshold", "5000"})
+	eq(t, "lua-time-limit", r.do("CONFIG", "GET", "lua-time-limit"), []any{"lua-time-limit", "5000"})
 }
 
 func TestScriptMaxMemory(t *testing.T) {
@@ -210,7 +212,9 @@ func TestScriptMaxMemory(t *testing.T) {
 	r := &rc{t: t, c: redis.NewClient(&redis.Options{Addr: s.Addr, Protocol: 2, MaxRetries: -1, ReadTimeout: 60 * time.Second}), proto: 2}
 	t.Cleanup(func() { r.c.Close() })
 	r.define("items", scItemsDef)
+	r.err("ERR CONFIG SET failed (possibly related to argument 'script-max-memory') - argument must be a memory value", "CONFIG", "SET", "script-max-memory", "bad")
 	r.ok("CONFIG", "SET", "script-max-memory", "50mb")
+	eq(t, "CONFIG GET", r.do("CONFIG", "GET", "script-max-memory"), []any{"script-max-memory", "52428800"})
 	for _, src := range []string{
 		"local t = {}\nlocal i = 0\nwhile true do i = i + 1; t[i] = string.rep('x', 100000) .. i end",
 		"redis.call('B.INSERT', KEYS[1], '{\"name\":\"m\"}')\nlocal s = string.rep('y', 100000)\nlocal t = {}\nwhile true do t[#t+1] = s .. #t end",
