@@ -2,6 +2,7 @@ package tests
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -277,6 +278,14 @@ return n`
 	r.scErr("ERR user_script:1: x"+scAt("error('x')", 1), "error('x')", []string{"kv"})
 	want := persistentState(t, r.c)
 	flushed(t, s, r.c)
+	// The file holds the effects, not the script.
+	aof, err := os.ReadFile(currentAOF(t, s.Dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(aof), `"id":"r4"`) || strings.Contains(string(aof), "math.random") || strings.Contains(string(aof), "error('x')") {
+		t.Errorf("the append-only file does not hold the effects alone:\n%q", aof)
+	}
 	s = restart(t, s, "kill")
 	r = newRC(t, s, 2)
 	sameState(t, "after a restart (append-only file)", want, persistentState(t, r.c))
