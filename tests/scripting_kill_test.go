@@ -87,6 +87,7 @@ func TestScriptKill(t *testing.T) {
 		{"no writes", "local n = 0\nwhile true do n = n + 1 end"},
 		{"after writes", "redis.call('B.INSERT', KEYS[1], '{\"name\":\"k\",\"sku\":\"s2\",\"cat\":\"c\"}')\nredis.call('B.UPDATE', KEYS[1], '1', '{\"cat\":\"d\"}')\nredis.call('PUBLISH', 'news', 'x')\nwhile true do end"},
 		{"pcall cannot swallow it", "redis.call('B.INSERT', KEYS[1], '{\"name\":\"k\",\"sku\":\"s2\"}')\nlocal ok = pcall(function() while true do end end)\nredis.call('B.INSERT', KEYS[1], '{\"name\":\"after\"}')\nreturn 'survived'"},
+		{"inside a coroutine", "redis.call('B.INSERT', KEYS[1], '{\"name\":\"k\"}')\ncoroutine.wrap(function() while true do end end)()"},
 		{"pcall in a loop", "redis.call('B.INSERT', KEYS[1], '{\"name\":\"k\"}')\nwhile true do pcall(function() local x = 1 end) end"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -316,5 +317,33 @@ func TestScriptBugShutdownDuringScript(t *testing.T) {
 			s = StartIn(t, s.Dir)
 			newRC(t, s, 2).integer(0, "B.COUNT", "items")
 		})
+	}
+}
+
+// TestScriptBugBusyInCoroutine: a script looping inside a coroutine never
+// passes busy-reply-threshold: commands on its bucket wait instead of
+// answering BUSY (SCRIPT KILL still stops it).
+func TestScriptBugBusyInCoroutine(t *testing.T) {
+	t.Parallel()
+	t.Skip("BUG: a script looping inside a coroutine never makes commands on its buckets answer BUSY")
+	s := Start(t)
+	r := newRC(t, s, 2)
+	r.define("items", scItemsDef)
+	r.ok("CONFIG", "SET", "busy-reply-threshold", "50")
+	src := "coroutine.wrap(function() while true do end end)()"
+	done := scBackground(t, s, "EVAL", src, "1", "items")
+	scKilledLater := func() {
+		scKill(t, r, "SCRIPT", "KILL")
+		scKilledAt(t, scResult(t, done), src)
+	}
+	other := &rc{t: t, c: redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1, ReadTimeout: 3 * time.Second}), proto: 2}
+	t.Cleanup(func() { other.c.Close() })
+	eventually(t, 20*time.Second, "the script to run", func() bool {
+		return r.c.Do(ctx(t), "FUNCTION", "KILL").Err().Error() == scBusyScript
+	})
+	err := other.c.Do(ctx(t), "B.COUNT", "items").Err()
+	scKilledLater()
+	if err == nil || err.Error() != scBusyScript {
+		t.Errorf("B.COUNT items while the script loops in a coroutine: %v, want %s", err, scBusyScript)
 	}
 }
