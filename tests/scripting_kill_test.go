@@ -347,3 +347,24 @@ func TestScriptBugBusyInCoroutine(t *testing.T) {
 		t.Errorf("B.COUNT items while the script loops in a coroutine: %v, want %s", err, scBusyScript)
 	}
 }
+
+// TestScriptBugMemoryOneInstruction: script-max-memory caps string.rep
+// but not the other functions that build a string in one instruction from
+// references to one string: table.concat and string.format allocate any
+// size at once (here 40 times the limit; with more references, enough to
+// take the server down).
+func TestScriptBugMemoryOneInstruction(t *testing.T) {
+	t.Parallel()
+	t.Skip("BUG: table.concat / string.format of many references to one string allocate past script-max-memory in one instruction")
+	s := Start(t)
+	r := newRC(t, s, 2)
+	r.ok("CONFIG", "SET", "script-max-memory", "5mb")
+	for _, src := range []string{
+		"local s = string.rep('x', 5e6 - 1)\nlocal t = {}\nfor i = 1, 40 do t[i] = s end\nreturn #table.concat(t)",
+		"local s = string.rep('x', 5e6 - 1)\nlocal t = {}\nfor i = 1, 40 do t[i] = s end\nreturn #string.format(string.rep('%s', 40), unpack(t))",
+	} {
+		if v, e := r.scEval(src, nil); e == "" {
+			t.Errorf("EVAL %q: got %v, want the memory error", src, v)
+		}
+	}
+}
