@@ -344,6 +344,12 @@ func TestScriptSandbox(t *testing.T) {
 	// The libraries a script does get.
 	eq(t, "libraries", r.scOK("return {type(string.rep), type(table.concat), type(math.floor), type(coroutine.wrap), type(cjson.encode), type(pcall), type(tonumber)}", nil),
 		[]any{"function", "function", "function", "function", "function", "function", "function"})
+	// Endless recursion is an error, not a crash.
+	src := "local function f() return f() + 1 end\nreturn f()"
+	if _, e := r.scEval(src, nil); !strings.HasPrefix(e, "ERR ") || !strings.Contains(e, "stack overflow") {
+		t.Errorf("endless recursion: %q", e)
+	}
 	// The server is still fine.
 	r.do("PING")
+	eq(t, "after", r.scOK("return 1", nil), int64(1))
 }
