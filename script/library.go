@@ -213,7 +213,9 @@ func (e *Engine) compileLibrary(code string) (*Library, error) {
 
 // instantiate runs lib's code in st, collecting the callbacks it
 // registers; first says it is the run of FUNCTION LOAD, which also fills
-// lib.Functions. st goes back to the pool.
+// lib.Functions. st goes back to the pool after a failure or a first run;
+// otherwise the caller keeps it, to run one of the functions in it: they
+// belong to st's interpreter and no other.
 func (st *state) instantiate(lib *Library, first bool) (fns map[string]*lua.LFunction, err error) {
 	e := st.e
 	fns = map[string]*lua.LFunction{}
@@ -257,7 +259,8 @@ func (st *state) instantiate(lib *Library, first bool) (fns map[string]*lua.LFun
 	}
 	envMT.RawSetString("__index", st.sb.real)
 	if !first {
-		st.libs[lib] = fns
+		st.libs[lib] = fns // the caller runs a function of it in st, and puts st back
+		return fns, nil
 	}
 	e.put(st, true)
 	return fns, nil
@@ -473,13 +476,8 @@ func (e *Engine) CallFunction(f *Function, c *Call, w *resp.Writer) error {
 	if fns == nil {
 		var err error
 		if fns, err = st.instantiate(f.Library, false); err != nil {
-			return err
+			return err // st went back to the pool, or was closed
 		}
-		st = e.get()
-		if st.libs[f.Library] == nil {
-			st.libs[f.Library] = fns
-		}
-		fns = st.libs[f.Library]
 	}
 	return e.execute(st, fns[strings.ToLower(f.Name)], c, w, KindFunction, f.Name, "@user_function")
 }

@@ -15,7 +15,6 @@ import (
 
 func TestScriptCLI(t *testing.T) {
 	t.Parallel()
-	scSkipRaceFCALL(t)
 	s := Start(t)
 	redisCLI(t)
 	if got := s.CLI(t, "BUCKET.DEFINE", "items", scItemsDef); got != "OK\n" {
@@ -110,7 +109,6 @@ print(r.execute_command('FCALL', 'pyf', 1, 'items', 'a', 'b'))
 
 func TestScriptRedisPy(t *testing.T) {
 	t.Parallel()
-	scSkipRaceFCALL(t)
 	py := scPython(t)
 	s := Start(t)
 	r := newRC(t, s, 2)

@@ -25,23 +25,8 @@ const scLib = "#!lua name=shop\n" +
 // scLib2 is a second, small library.
 const scLib2 = "#!lua name=util\nredis.register_function('echo2', function(keys, args) return {keys[1], args[1]} end)"
 
-// scSkipRaceFCALL skips a test that runs FCALL against the race build of
-// the server, where a bug makes FCALL fail at random (sync.Pool drops a
-// quarter of its Puts under -race, which makes the bug frequent):
-// script.Engine.CallFunction instantiates the library in one pooled state,
-// puts it back, then takes another (e.get()) and runs there the functions
-// built in the first, whose redis.call sees no running script. See
-// TestScriptFunctionsConcurrentFirstCalls; remove this when fixed.
-func scSkipRaceFCALL(t *testing.T) {
-	t.Helper()
-	if raceEnabled {
-		t.Skip("BUG: FCALL fails at random with \"ERR user_function:N: Please use redis.call only inside a script invocation\" (CallFunction runs functions built in another interpreter state)")
-	}
-}
-
 func TestScriptFunctionsLifecycle(t *testing.T) {
 	t.Parallel()
-	scSkipRaceFCALL(t)
 	s := Start(t)
 	r := newRC(t, s, 2)
 	r.define("items", scItemsDef)
@@ -192,7 +177,6 @@ func TestScriptFunctionsLifecycle(t *testing.T) {
 
 func TestScriptFunctionsSurviveRestart(t *testing.T) {
 	t.Parallel()
-	scSkipRaceFCALL(t)
 	s := Start(t, "--appendfsync", "always")
 	r := newRC(t, s, 2)
 	r.define("items", scItemsDef)
@@ -256,7 +240,6 @@ func TestScriptFunctionsSurviveRestart(t *testing.T) {
 // interpreter state builds the library on its first call.
 func TestScriptFunctionsConcurrentFirstCalls(t *testing.T) {
 	t.Parallel()
-	scSkipRaceFCALL(t)
 	s := Start(t)
 	r := newRC(t, s, 2)
 	clients := make([]*rc, 6)

@@ -106,7 +106,6 @@ func TestScriptKill(t *testing.T) {
 
 func TestScriptFunctionKill(t *testing.T) {
 	t.Parallel()
-	scSkipRaceFCALL(t)
 	s := Start(t)
 	r := newRC(t, s, 2)
 	r.define("items", scItemsDef)
@@ -281,14 +280,12 @@ func TestScriptBugFunctionStatsDuringEval(t *testing.T) {
 	scResult(t, done)
 }
 
-// TestScriptBugShutdownDuringScript: SHUTDOWN NOSAVE (which the BUSY text
-// offers) and SIGTERM while a script loops must stop the server (Redis: the
-// caller sees its connection close) and keep nothing of the script. bucketd
-// logs "shutting down", closes its listener, and never exits: the script
-// runs on, and nothing can reach the server to kill it.
-func TestScriptBugShutdownDuringScript(t *testing.T) {
+// TestScriptShutdownDuringScript: SHUTDOWN NOSAVE (which the BUSY text
+// offers) and SIGTERM while a script loops stop the server (the script is
+// killed first, its caller told, then the connection closes) and keep
+// nothing of the script.
+func TestScriptShutdownDuringScript(t *testing.T) {
 	t.Parallel()
-	t.Skip("BUG: SHUTDOWN NOSAVE or SIGTERM during a looping script hangs the server for good")
 	for _, how := range []string{"SHUTDOWN NOSAVE", "SIGTERM"} {
 		t.Run(how, func(t *testing.T) {
 			t.Parallel()
@@ -310,6 +307,9 @@ func TestScriptBugShutdownDuringScript(t *testing.T) {
 			if code := s.Wait(10 * time.Second); code == -2 {
 				s.Kill()
 				t.Fatalf("%s: the server still runs after 10s", how)
+			}
+			if got, _ := caller.ReadErr(5 * time.Second); !strings.HasPrefix(got, "-ERR Script killed by user with SCRIPT KILL...") {
+				t.Errorf("the looping script's caller got %q, want the kill error", got)
 			}
 			if !caller.Closed(5 * time.Second) {
 				t.Errorf("the caller's connection stayed open")
