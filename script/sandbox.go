@@ -69,6 +69,9 @@ func newState(st *state) *lua.LState {
 	math.RawSetString("randomseed", L.NewFunction(st.mathRandomSeed))
 	str := real.RawGetString("string").(*lua.LTable)
 	str.RawSetString("rep", L.NewFunction(st.stringRep))
+	str.RawSetString("format", L.NewFunction(st.guardFormat(str.RawGetString("format").(*lua.LFunction).GFunction)))
+	tbl := real.RawGetString("table").(*lua.LTable)
+	tbl.RawSetString("concat", L.NewFunction(st.tableConcat)) // guard.go
 
 	for _, name := range []string{"string", "table", "math", "coroutine", "cjson", "redis"} {
 		lib := real.RawGetString(name).(*lua.LTable)
@@ -140,9 +143,7 @@ func (st *state) stringRep(L *lua.LState) int {
 		L.Push(lua.LString(""))
 		return 1
 	}
-	if lim := st.e.mem.limit.Load(); lim > 0 && int64(len(s))*int64(n) > lim {
-		L.RaiseError("string.rep: the result would be %d bytes, more than script-max-memory (%d)", int64(len(s))*int64(n), lim)
-	}
+	st.tooLarge(L, "string.rep", int64(len(s))*int64(n))
 	L.Push(lua.LString(strings.Repeat(s, n)))
 	return 1
 }

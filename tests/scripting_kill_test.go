@@ -348,14 +348,11 @@ func TestScriptBugBusyInCoroutine(t *testing.T) {
 	}
 }
 
-// TestScriptBugMemoryOneInstruction: script-max-memory caps string.rep
-// but not the other functions that build a string in one instruction from
-// references to one string: table.concat and string.format allocate any
-// size at once (here 40 times the limit; with more references, enough to
-// take the server down).
-func TestScriptBugMemoryOneInstruction(t *testing.T) {
+// TestScriptMemoryOneInstruction: script-max-memory caps the functions
+// that build a string in one instruction from references to one string
+// (string.rep, table.concat, string.format): here 40 times the limit.
+func TestScriptMemoryOneInstruction(t *testing.T) {
 	t.Parallel()
-	t.Skip("BUG: table.concat / string.format of many references to one string allocate past script-max-memory in one instruction")
 	s := Start(t)
 	r := newRC(t, s, 2)
 	r.ok("CONFIG", "SET", "script-max-memory", "5mb")
