@@ -60,6 +60,7 @@ func newState(st *state) *lua.LState {
 		real.RawSetString(name, lua.LNil)
 	}
 	OpenCJSON(L)
+	OpenBit(L)
 	real.RawSetString("redis", st.redisTable(L))
 	sb := &sandbox{real: real, protected: map[*lua.LTable]bool{}}
 
@@ -70,17 +71,18 @@ func newState(st *state) *lua.LState {
 	str := real.RawGetString("string").(*lua.LTable)
 	str.RawSetString("rep", L.NewFunction(st.stringRep))
 
-	for _, name := range []string{"string", "table", "math", "coroutine", "cjson", "redis"} {
+	for _, name := range []string{"string", "table", "math", "coroutine", "cjson", "bit", "redis"} {
 		lib := real.RawGetString(name).(*lua.LTable)
 		p := sb.readonly(L, lib)
 		real.RawSetString(name, p)
 		if name == "string" {
 			mt := L.GetMetatable(lua.LString("")).(*lua.LTable)
 			mt.RawSetString("__index", p)
-			mt.RawSetString("__metatable", lua.LFalse)
+			sb.shield(L, mt)
 		}
 	}
 	real.RawSetString("rawset", L.NewFunction(sb.rawset))
+	real.RawSetString("setmetatable", L.NewFunction(sb.setmetatable(real.RawGetString("setmetatable"))))
 	real.RawSetString("pcall", L.NewFunction(pcall))
 	sb.env = sb.readonly(L, real)
 	real.RawSetString("_G", sb.env)
@@ -112,8 +114,38 @@ func (sb *sandbox) metatable(L *lua.LState, index lua.LValue) *lua.LTable {
 		L.RaiseError(errReadonly)
 		return 0
 	}))
-	mt.RawSetString("__metatable", lua.LFalse)
+	sb.shield(L, mt)
 	return mt
+}
+
+// shield makes getmetatable(x), for a value x whose metatable is mt, give
+// a read-only proxy of mt, as Redis gives the read-only metatable itself:
+// a script can read it but not change it.
+func (sb *sandbox) shield(L *lua.LState, mt *lua.LTable) {
+	p := L.CreateTable(0, 0)
+	pmt := L.CreateTable(0, 3)
+	pmt.RawSetString("__index", mt)
+	pmt.RawSetString("__newindex", L.NewFunction(func(L *lua.LState) int {
+		L.RaiseError(errReadonly)
+		return 0
+	}))
+	pmt.RawSetString("__metatable", lua.LFalse)
+	L.SetMetatable(p, pmt)
+	sb.protected[p] = true
+	mt.RawSetString("__metatable", p)
+}
+
+// setmetatable is Lua's setmetatable (orig), refusing the protected
+// tables with Redis's text.
+func (sb *sandbox) setmetatable(orig lua.LValue) lua.LGFunction {
+	return func(L *lua.LState) int {
+		if t, ok := L.Get(1).(*lua.LTable); ok && sb.protected[t] {
+			L.RaiseError(errReadonly)
+		}
+		L.Insert(orig, 1)
+		L.Call(L.GetTop()-1, 1)
+		return 1
+	}
 }
 
 // rawset is Lua's rawset, refusing the protected tables.
@@ -169,8 +201,10 @@ func (st *state) mathRandom(L *lua.LState) int {
 	return 1
 }
 
+// mathRandomSeed is math.randomseed: Redis seeds with luaL_checkint, so
+// a string that reads as a number is taken too, truncated to a C int.
 func (st *state) mathRandomSeed(L *lua.LState) int {
-	st.rng.seed(uint64(L.CheckInt64(1)))
+	st.rng.seed(uint64(int32(int64(L.CheckNumber(1)))))
 	return 0
 }
 
