@@ -15,9 +15,10 @@ import (
 // script changes what the next one, in the same pooled interpreter, finds.
 // Reading a global that does not exist is an error too, as in Redis.
 
-// removedBase are the base functions a script does not get.
+// removedBase are the base functions a script does not get (loadstring is
+// replaced, see loadstring).
 var removedBase = []string{
-	"dofile", "load", "loadfile", "loadstring", "collectgarbage", "print",
+	"dofile", "load", "loadfile", "collectgarbage", "print",
 	"getfenv", "setfenv", "newproxy", "module", "require", "_GOPHER_LUA_VERSION",
 }
 
@@ -71,6 +72,7 @@ func newState(st *state) *lua.LState {
 	math.RawSetString("randomseed", L.NewFunction(st.mathRandomSeed))
 	str := real.RawGetString("string").(*lua.LTable)
 	str.RawSetString("rep", L.NewFunction(st.stringRep))
+	str.RawSetString("dump", L.NewFunction(stringDump))
 
 	for _, name := range []string{"string", "table", "math", "coroutine", "cjson", "bit", "cmsgpack", "redis"} {
 		lib := real.RawGetString(name).(*lua.LTable)
@@ -85,6 +87,7 @@ func newState(st *state) *lua.LState {
 	real.RawSetString("rawset", L.NewFunction(sb.rawset))
 	real.RawSetString("setmetatable", L.NewFunction(sb.setmetatable(real.RawGetString("setmetatable"))))
 	real.RawSetString("pcall", L.NewFunction(pcall))
+	real.RawSetString("loadstring", L.NewFunction(sb.loadstring))
 	sb.env = sb.readonly(L, real)
 	real.RawSetString("_G", sb.env)
 	// The real globals raise on a missing name, behind the proxy.
@@ -147,6 +150,56 @@ func (sb *sandbox) setmetatable(orig lua.LValue) lua.LGFunction {
 		L.Call(L.GetTop()-1, 1)
 		return 1
 	}
+}
+
+// binaryChunk starts a Lua binary chunk (string.dump's output).
+const binaryChunk = "\x1bLua"
+
+// loadstring is Lua 5.1's loadstring(s [, chunkname]) for source text: the
+// chunk gets the scripts' globals. Like Redis, it refuses binary chunks
+// (bytecode can escape the sandbox): it returns nil and a message.
+func (sb *sandbox) loadstring(L *lua.LState) int {
+	code := L.CheckString(1)
+	name := L.OptString(2, code)
+	if strings.HasPrefix(code, binaryChunk) {
+		L.Push(lua.LNil)
+		L.Push(lua.LString("binary chunks are not loaded in scripts"))
+		return 2
+	}
+	proto, err := compile(code, chunkID(name))
+	if err != nil {
+		L.Push(lua.LNil)
+		L.Push(lua.LString(err.Error()))
+		return 2
+	}
+	fn := L.NewFunctionFromProto(proto)
+	fn.Env = sb.env
+	L.Push(fn)
+	return 1
+}
+
+// chunkID is how Lua 5.1 names a chunk loaded from a string in messages:
+// [string "first line..."].
+func chunkID(source string) string {
+	line, _, cut := strings.Cut(source, "\n")
+	if len(line) > 45 {
+		line, cut = line[:45], true
+	}
+	if cut {
+		line += "..."
+	}
+	return `[string "` + line + `"]`
+}
+
+// stringDump is string.dump(f): gopher-lua has no bytecode format, so it
+// gives only a binary chunk's signature, which loadstring refuses as it
+// refuses any binary chunk.
+func stringDump(L *lua.LState) int {
+	if L.CheckFunction(1).IsG {
+		L.RaiseError("unable to dump given function")
+	}
+	L.Push(lua.LString(binaryChunk + "Q\x00"))
+	return 1
 }
 
 // rawset is Lua's rawset, refusing the protected tables.

@@ -24,6 +24,24 @@ func TestSandboxProtection(t *testing.T) {
 		// math.randomseed takes a number in a string, as luaL_checkint.
 		{"math.randomseed('10') local a = math.random() math.randomseed(10) return tostring(a == math.random())", "$4\r\ntrue\r\n"},
 		{"math.randomseed('x')", "-ERR user_script:1: bad argument #1 to randomseed"},
+		// loadstring compiles text with the scripts' globals; binary chunks,
+		// all string.dump gives, are refused as in Redis.
+		{"return loadstring('return 1 + 5')()", ":6\r\n"},
+		{"local x = 1 return loadstring('return x')()", "-ERR [string \"return x\"]:1: Script attempted to access nonexistent global variable 'x' script:"},
+		{"return select(2, loadstring(string.dump(function() end)))", "$39\r\nbinary chunks are not loaded in scripts\r\n"},
+		{"return loadstring(string.dump(function() return 1 end))()", "-ERR user_script:1: attempt to call a nil value script:"},
+		{"return type(select(2, loadstring('return +')))", "$6\r\nstring\r\n"},
+		{"loadstring('y = 1')()", "-ERR [string \"y = 1\"]:1: Attempt to modify a readonly table script:"},
+		{"string.dump(print)", "-ERR user_script:1: Script attempted to access nonexistent global variable 'print'"},
+		{"string.dump(type)", "-ERR user_script:1: unable to dump given function"},
+		// Calling what is not a function: Lua 5.1's texts, naming what was called.
+		{"local x = 5 x()", "-ERR user_script:1: attempt to call local 'x' (a number value) script:"},
+		{"redis.nofn()", "-ERR user_script:1: attempt to call field 'nofn' (a nil value) script:"},
+		{"local t = {} t:m()", "-ERR user_script:1: attempt to call method 'm' (a nil value) script:"},
+		{"local t = {f='s'}\nreturn t.f()", "-ERR user_script:2: attempt to call field 'f' (a string value) script:"},
+		{"return (nil)()", "-ERR user_script:1: attempt to call a nil value script:"},
+		{"return ({})()", "-ERR user_script:1: attempt to call a table value script:"},
+		{"local u = true local function f() return u() end return f()", "-ERR user_script:1: attempt to call upvalue 'u' (a boolean value) script:"},
 	}
 	for _, c := range cases {
 		if got := eval(t, e, c.body, 2); !strings.HasPrefix(got, c.want) {

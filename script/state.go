@@ -101,18 +101,7 @@ func (st *state) function(s *Script) *lua.LFunction {
 // in front of a text raised as a string, and the line of the script where
 // it was raised.
 func (st *state) handleError(L *lua.LState) int {
-	v := L.Get(1)
-	t, ok := v.(*lua.LTable)
-	if !ok {
-		msg := "ERR " + lua.LVAsString(v)
-		if v.Type() != lua.LTString && v.Type() != lua.LTNumber {
-			msg = "ERR " + v.String()
-		}
-		t = errorTable(L, msg)
-	} else if _, ok := t.RawGetString("err").(lua.LString); !ok {
-		// error({…}) without err: Redis reports the table itself.
-		t = errorTable(L, "ERR "+v.String())
-	}
+	var at *lua.Debug // the Lua frame that raised the error
 	for level := 1; ; level++ {
 		dbg, ok := L.GetStack(level)
 		if !ok {
@@ -122,10 +111,27 @@ func (st *state) handleError(L *lua.LState) int {
 			break
 		}
 		if dbg.CurrentLine > 0 {
-			t.RawSetString("source", lua.LString("@"+strings.TrimPrefix(dbg.Source, "@")))
-			t.RawSetString("line", lua.LNumber(dbg.CurrentLine))
+			at = dbg
 			break
 		}
+	}
+	v := L.Get(1)
+	t, ok := v.(*lua.LTable)
+	if !ok {
+		msg := "ERR " + lua.LVAsString(v)
+		if v.Type() != lua.LTString && v.Type() != lua.LTNumber {
+			msg = "ERR " + v.String()
+		} else if at != nil {
+			msg = callErrorText(L, at, msg)
+		}
+		t = errorTable(L, msg)
+	} else if _, ok := t.RawGetString("err").(lua.LString); !ok {
+		// error({…}) without err: Redis reports the table itself.
+		t = errorTable(L, "ERR "+v.String())
+	}
+	if at != nil {
+		t.RawSetString("source", lua.LString("@"+strings.TrimPrefix(at.Source, "@")))
+		t.RawSetString("line", lua.LNumber(at.CurrentLine))
 	}
 	L.Push(t)
 	return 1
