@@ -37,6 +37,9 @@ type sandbox struct {
 	env       *lua.LTable          // the globals proxy: scripts' environment
 	real      *lua.LTable          // the real globals, behind env
 	protected map[*lua.LTable]bool // env and the library proxies
+	// views maps a table behind a proxy to its proxy, so that what a
+	// protected metatable holds is shown read-only (shield).
+	views map[*lua.LTable]*lua.LTable
 }
 
 // newState returns an interpreter with the sandbox and st's redis table.
@@ -64,7 +67,7 @@ func newState(st *state) *lua.LState {
 	OpenBit(L)
 	OpenCMsgpack(L)
 	real.RawSetString("redis", st.redisTable(L))
-	sb := &sandbox{real: real, protected: map[*lua.LTable]bool{}}
+	sb := &sandbox{real: real, protected: map[*lua.LTable]bool{}, views: map[*lua.LTable]*lua.LTable{}}
 
 	// math.random and math.randomseed: Redis's generator (rng).
 	math := real.RawGetString("math").(*lua.LTable)
@@ -106,7 +109,19 @@ func (sb *sandbox) readonly(L *lua.LState, t *lua.LTable) *lua.LTable {
 	p := L.CreateTable(0, 0)
 	L.SetMetatable(p, sb.metatable(L, t))
 	sb.protected[p] = true
+	sb.views[t] = p
 	return p
+}
+
+// view returns t's read-only proxy, making one if t has none.
+func (sb *sandbox) view(L *lua.LState, t *lua.LTable) *lua.LTable {
+	if sb.protected[t] {
+		return t
+	}
+	if p := sb.views[t]; p != nil {
+		return p
+	}
+	return sb.readonly(L, t)
 }
 
 // metatable returns a protected metatable whose __index is index and
@@ -124,11 +139,20 @@ func (sb *sandbox) metatable(L *lua.LState, index lua.LValue) *lua.LTable {
 
 // shield makes getmetatable(x), for a value x whose metatable is mt, give
 // a read-only proxy of mt, as Redis gives the read-only metatable itself:
-// a script can read it but not change it.
+// a script can read it but not change it. A table it holds (the __index of
+// a proxy: the table behind it) is shown as that table's read-only proxy,
+// so that nothing writable behind the proxies is reachable.
 func (sb *sandbox) shield(L *lua.LState, mt *lua.LTable) {
 	p := L.CreateTable(0, 0)
 	pmt := L.CreateTable(0, 3)
-	pmt.RawSetString("__index", mt)
+	pmt.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
+		v := mt.RawGet(L.CheckAny(2))
+		if t, ok := v.(*lua.LTable); ok {
+			v = sb.view(L, t)
+		}
+		L.Push(v)
+		return 1
+	}))
 	pmt.RawSetString("__newindex", L.NewFunction(func(L *lua.LState) int {
 		L.RaiseError(errReadonly)
 		return 0

@@ -16,6 +16,15 @@ func TestSandboxProtection(t *testing.T) {
 		{"getmetatable('').__index = nil", "-ERR user_script:1: Attempt to modify a readonly table script:"},
 		{"rawset(getmetatable(_G), '__index', {})", "-ERR user_script:1: Attempt to modify a readonly table script:"},
 		{"return type(getmetatable(_G))", "$5\r\ntable\r\n"},
+		// What a protected metatable holds is read-only too: the tables
+		// behind the proxies are never reachable.
+		{"getmetatable(_G).__index.redis = nil", "-ERR user_script:1: Attempt to modify a readonly table script:"},
+		{"rawset(getmetatable(_G).__index, 'redis', 1)", "-ERR user_script:1: Attempt to modify a readonly table script:"},
+		{"getmetatable(string).__index.upper = 1", "-ERR user_script:1: Attempt to modify a readonly table script:"},
+		{"rawset(getmetatable(string).__index, 'upper', 1)", "-ERR user_script:1: Attempt to modify a readonly table script:"},
+		{"rawset(getmetatable(getmetatable(_G)).__index, 'x', 1)", "-ERR user_script:1: attempt to index a non-table object(boolean)"},
+		{"return tostring(getmetatable(_G).__index == _G)", "$4\r\ntrue\r\n"},
+		{"return type(string.upper) .. type(redis) .. type(redis.call)", "$21\r\nfunctiontablefunction\r\n"},
 		{"return getmetatable('').__index.upper('a')", "$1\r\nA\r\n"},
 		// A script's own tables keep Lua's behaviour.
 		{"return setmetatable({}, {__index=function() return 5 end}).x", ":5\r\n"},
