@@ -40,6 +40,10 @@ type sandbox struct {
 	// views maps a table behind a proxy to its proxy, so that what a
 	// protected metatable holds is shown read-only (shield).
 	views map[*lua.LTable]*lua.LTable
+	// behind maps a proxy to the table behind it, for rawget, next and
+	// pairs, which see through the proxies as they see Redis's read-only
+	// tables.
+	behind map[*lua.LTable]*lua.LTable
 }
 
 // newState returns an interpreter with the sandbox and st's redis table.
@@ -67,7 +71,7 @@ func newState(st *state) *lua.LState {
 	OpenBit(L)
 	OpenCMsgpack(L)
 	real.RawSetString("redis", st.redisTable(L))
-	sb := &sandbox{real: real, protected: map[*lua.LTable]bool{}, views: map[*lua.LTable]*lua.LTable{}}
+	sb := &sandbox{real: real, protected: map[*lua.LTable]bool{}, views: map[*lua.LTable]*lua.LTable{}, behind: map[*lua.LTable]*lua.LTable{}}
 
 	// math.random and math.randomseed: Redis's generator (rng).
 	math := real.RawGetString("math").(*lua.LTable)
@@ -88,6 +92,15 @@ func newState(st *state) *lua.LState {
 		}
 	}
 	real.RawSetString("rawset", L.NewFunction(sb.rawset))
+	next := L.NewFunction(sb.next)
+	real.RawSetString("next", next)
+	real.RawSetString("rawget", L.NewFunction(sb.rawget))
+	real.RawSetString("pairs", L.NewFunction(func(L *lua.LState) int {
+		L.Push(next)
+		L.Push(L.CheckTable(1))
+		L.Push(lua.LNil)
+		return 3
+	}))
 	real.RawSetString("setmetatable", L.NewFunction(sb.setmetatable(real.RawGetString("setmetatable"))))
 	real.RawSetString("pcall", L.NewFunction(pcall))
 	real.RawSetString("loadstring", L.NewFunction(sb.loadstring))
@@ -110,7 +123,48 @@ func (sb *sandbox) readonly(L *lua.LState, t *lua.LTable) *lua.LTable {
 	L.SetMetatable(p, sb.metatable(L, t))
 	sb.protected[p] = true
 	sb.views[t] = p
+	sb.behind[p] = t
 	return p
+}
+
+// seen is v as a script may see it: a table that has a proxy is shown as
+// its proxy.
+func (sb *sandbox) seen(v lua.LValue) lua.LValue {
+	if t, ok := v.(*lua.LTable); ok {
+		if p := sb.views[t]; p != nil {
+			return p
+		}
+	}
+	return v
+}
+
+// rawget is Lua's rawget, reading through a proxy to the table behind it.
+func (sb *sandbox) rawget(L *lua.LState) int {
+	t := L.CheckTable(1)
+	k := L.CheckAny(2)
+	if b := sb.behind[t]; b != nil {
+		L.Push(sb.seen(b.RawGet(k)))
+		return 1
+	}
+	L.Push(t.RawGet(k))
+	return 1
+}
+
+// next is Lua's next, walking the table behind a proxy.
+func (sb *sandbox) next(L *lua.LState) int {
+	t := L.CheckTable(1)
+	key := L.Get(2)
+	if b := sb.behind[t]; b != nil {
+		t = b
+	}
+	nk, v := t.Next(key)
+	if nk == lua.LNil {
+		L.Push(lua.LNil)
+		return 1
+	}
+	L.Push(nk)
+	L.Push(sb.seen(v))
+	return 2
 }
 
 // view returns t's read-only proxy, making one if t has none.

@@ -30,6 +30,17 @@ func TestSandboxProtection(t *testing.T) {
 		{"return setmetatable({}, {__index=function() return 5 end}).x", ":5\r\n"},
 		{"local t = setmetatable({}, {__metatable=1}) return getmetatable(t)", ":1\r\n"},
 		{"local t = setmetatable({}, {__metatable=1}) setmetatable(t, {})", "-ERR user_script:1: cannot change a protected metatable script:"},
+		// rawget, next and pairs see through the proxies, as through
+		// Redis's read-only tables, showing the library tables read-only.
+		{"return type(rawget(_G, 'redis'))", "$5\r\ntable\r\n"},
+		{"return rawget(_G, 'nosuch')", "$-1\r\n"},
+		{"rawget(_G, 'string').x = 1", "-ERR user_script:1: Attempt to modify a readonly table script:"},
+		{"local n = 0 for k, v in pairs(bit) do n = n + 1 end return n", ":12\r\n"},
+		{"local n = 0 for k, v in pairs(_G) do if k == 'string' then v.x = 1 end end", "-ERR user_script:1: Attempt to modify a readonly table script:"},
+		{"return next(math, nil) ~= nil", ":1\r\n"},
+		{"local t = {a=1} local k, v = next(t) return {k, v}", "*2\r\n$1\r\na\r\n:1\r\n"},
+		{"local n = 0 for i, v in pairs({5, 6, x=7}) do n = n + v end return n", ":18\r\n"},
+		{"pairs(nil)", "-ERR user_script:1: bad argument #1 to pairs"},
 		// math.randomseed takes a number in a string, as luaL_checkint.
 		{"math.randomseed('10') local a = math.random() math.randomseed(10) return tostring(a == math.random())", "$4\r\ntrue\r\n"},
 		{"math.randomseed('x')", "-ERR user_script:1: bad argument #1 to randomseed"},
