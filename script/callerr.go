@@ -8,17 +8,22 @@ import (
 )
 
 // gopher-lua reports a call of a value that is not a function as "attempt
-// to call a non-function object"; Lua 5.1, and so Redis, names what was
-// called and its type: "attempt to call field 'register_function' (a nil
-// value)", "attempt to call global 'f' (a number value)", "attempt to call
-// a nil value". callErrorText rebuilds that text for the error handler from
-// the failing frame: the CALL instruction at its pc, the name the compiler
-// recorded for that call, the instruction that loaded the called register,
-// and the register's type. gopher-lua does not export the frame's pc and
-// registers, so they are read through reflection; when that fails (another
-// gopher-lua version) the text stays as it is.
+// to call a non-function object", and indexing one that is not a table as
+// "attempt to index a non-table object(nil) with key 'k'"; Lua 5.1, and so
+// Redis, names what was called or indexed and its type: "attempt to call
+// field 'register_function' (a nil value)", "attempt to index local 'g' (a
+// boolean value)", "attempt to call a nil value". callErrorText rebuilds
+// that text for the error handler from the failing frame: the instruction
+// at its pc, the name the compiler recorded for a call, the instruction
+// that loaded the register, local names, and the register's type.
+// gopher-lua does not export the frame's pc and registers, so they are
+// read through reflection; when that fails (another gopher-lua version)
+// the text stays as it is.
 
-const gopherCallError = "attempt to call a non-function object"
+const (
+	gopherCallError  = "attempt to call a non-function object"
+	gopherIndexError = "attempt to index a non-table object("
+)
 
 // gopher-lua's opcodes (Lua 5.1's, plus OP_MOVEN after OP_MOVE and
 // OP_GETTABLEKS after OP_GETTABLE).
@@ -29,21 +34,47 @@ const (
 	opGetTable   = lua.OP_GETTABLE
 	opGetTableKS = lua.OP_GETTABLEKS
 	opSelf       = lua.OP_SELF
+	opSetTable   = lua.OP_SETTABLE
+	opSetTableKS = lua.OP_SETTABLEKS
 	opCall       = lua.OP_CALL
 	opTailCall   = lua.OP_TAILCALL
 )
 
 func instOp(inst uint32) int { return int(inst >> 26) }
 func instA(inst uint32) int  { return int(inst>>18) & 0xff }
+func instB(inst uint32) int  { return int(inst & 0x1ff) }
+func instC(inst uint32) int  { return int(inst>>9) & 0x1ff }
+func instBx(inst uint32) int { return int(inst & 0x3ffff) }
 
-// callErrorText returns msg with gopher-lua's call error worded as Lua 5.1
-// words it, for the error raised in the frame at stack level level.
-func callErrorText(L *lua.LState, dbg *lua.Debug, msg string) string {
-	prefix, ok := strings.CutSuffix(msg, gopherCallError)
-	if !ok {
-		return msg
+// rkConstant is the constant an RK operand names, as a string, or "".
+func rkConstant(proto *lua.FunctionProto, rk int) string {
+	if rk&0x100 == 0 {
+		return ""
 	}
-	defer func() { _ = recover() }() // reflection on another layout: keep msg
+	if k, ok := proto.Constants[rk&0xff].(lua.LString); ok {
+		return string(k)
+	}
+	return ""
+}
+
+// callErrorText returns msg with gopher-lua's call or index error worded
+// as Lua 5.1 words it, for the error raised in the Lua frame dbg.
+func callErrorText(L *lua.LState, dbg *lua.Debug, msg string) (out string) {
+	prefix, isCall := strings.CutSuffix(msg, gopherCallError)
+	typ := ""
+	if !isCall {
+		i := strings.LastIndex(msg, gopherIndexError)
+		if i < 0 {
+			return msg
+		}
+		prefix = msg[:i]
+		typ, _, _ = strings.Cut(msg[i+len(gopherIndexError):], ")")
+	}
+	defer func() { // reflection on another layout: keep msg
+		if recover() != nil {
+			out = msg
+		}
+	}()
 	frame := reflect.ValueOf(dbg).Elem().FieldByName("frame")
 	if !frame.IsValid() || frame.IsNil() {
 		return msg
@@ -56,53 +87,99 @@ func callErrorText(L *lua.LState, dbg *lua.Debug, msg string) string {
 	if err != nil || fn == nil || fn.Proto == nil || pc < 0 || pc >= len(fn.Proto.Code) {
 		return msg
 	}
-	proto := fn.Proto
-	inst := proto.Code[pc]
-	if op := instOp(inst); op != opCall && op != opTailCall {
+	inst := fn.Proto.Code[pc]
+	var kind, name, verb string
+	switch op := instOp(inst); {
+	case isCall && (op == opCall || op == opTailCall):
+		verb, typ = "call", registerType(L, base+instA(inst))
+		kind, name = calledName(fn, pc, instA(inst))
+	case !isCall && (op == opGetTable || op == opGetTableKS || op == opSelf):
+		verb = "index"
+		kind, name = registerName(fn, pc, instB(inst))
+	case !isCall && (op == opSetTable || op == opSetTableKS):
+		verb = "index"
+		kind, name = registerName(fn, pc, instA(inst))
+	default:
 		return msg
 	}
-	ra := instA(inst)
-	typ := registerType(L, base+ra)
 	if typ == "" {
 		return msg
 	}
-	if kind, name := calledName(proto, pc, ra); kind != "" {
-		return prefix + "attempt to call " + kind + " '" + name + "' (a " + typ + " value)"
+	if kind != "" {
+		return prefix + "attempt to " + verb + " " + kind + " '" + name + "' (a " + typ + " value)"
 	}
-	return prefix + "attempt to call a " + typ + " value"
+	return prefix + "attempt to " + verb + " a " + typ + " value"
 }
 
 // calledName is the kind (global, local, field, method, upvalue) and name
 // of what the CALL at pc calls from register ra, or "" when unnamed.
-func calledName(proto *lua.FunctionProto, pc, ra int) (kind, name string) {
-	for _, c := range proto.DbgCalls {
-		if c.Pc == pc {
-			name = c.Name
+func calledName(fn *lua.LFunction, pc, ra int) (kind, name string) {
+	for _, c := range fn.Proto.DbgCalls {
+		if c.Pc == pc && c.Name != "?" {
+			if kind, _ = registerName(fn, pc, ra); kind != "" {
+				return kind, c.Name
+			}
 		}
 	}
-	if name == "" || name == "?" {
-		return "", ""
+	return "", ""
+}
+
+// registerName is what Lua 5.1's getobjname finds for register r at pc:
+// a local's name, or the global, field, method or upvalue the instruction
+// that last loaded r read; "" when it cannot tell.
+func registerName(fn *lua.LFunction, pc, r int) (kind, name string) {
+	if name, ok := localName(fn.Proto, r, pc); ok {
+		return "local", name
 	}
+	proto := fn.Proto
 	for i := pc - 1; i >= 0; i-- {
 		inst := proto.Code[i]
-		if instA(inst) != ra {
+		if instA(inst) != r {
 			continue
 		}
 		switch instOp(inst) {
 		case opGetGlobal:
-			return "global", name
+			if k, ok := proto.Constants[instBx(inst)].(lua.LString); ok {
+				return "global", string(k)
+			}
 		case opGetTable, opGetTableKS:
-			return "field", name
+			if k := rkConstant(proto, instC(inst)); k != "" {
+				return "field", k
+			}
 		case opSelf:
-			return "method", name
+			if k := rkConstant(proto, instC(inst)); k != "" {
+				return "method", k
+			}
 		case opGetUpval:
-			return "upvalue", name
+			if b := instB(inst); b < len(proto.DbgUpvalues) {
+				return "upvalue", proto.DbgUpvalues[b]
+			}
 		case opMove:
-			return "local", name
+			if name, ok := localName(proto, instB(inst), i); ok {
+				return "local", name
+			}
 		}
 		return "", ""
 	}
-	return "local", name
+	return "", ""
+}
+
+// localName is the name of the local in register r at pc, as Lua 5.1's
+// luaF_getlocalname finds it (gopher-lua's LocalName is off by one at the
+// start of a local's scope).
+func localName(proto *lua.FunctionProto, r, pc int) (string, bool) {
+	n := r + 1
+	for _, l := range proto.DbgLocals {
+		if l.StartPc > pc {
+			break
+		}
+		if pc < l.EndPc {
+			if n--; n == 0 {
+				return l.Name, true
+			}
+		}
+	}
+	return "", false
 }
 
 // registerType is the Lua type name of register i of L's stack, or "".

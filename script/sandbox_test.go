@@ -22,7 +22,7 @@ func TestSandboxProtection(t *testing.T) {
 		{"rawset(getmetatable(_G).__index, 'redis', 1)", "-ERR user_script:1: Attempt to modify a readonly table script:"},
 		{"getmetatable(string).__index.upper = 1", "-ERR user_script:1: Attempt to modify a readonly table script:"},
 		{"rawset(getmetatable(string).__index, 'upper', 1)", "-ERR user_script:1: Attempt to modify a readonly table script:"},
-		{"rawset(getmetatable(getmetatable(_G)).__index, 'x', 1)", "-ERR user_script:1: attempt to index a non-table object(boolean)"},
+		{"rawset(getmetatable(getmetatable(_G)).__index, 'x', 1)", "-ERR user_script:1: attempt to index a boolean value script:"},
 		{"return tostring(getmetatable(_G).__index == _G)", "$4\r\ntrue\r\n"},
 		{"return type(string.upper) .. type(redis) .. type(redis.call)", "$21\r\nfunctiontablefunction\r\n"},
 		{"return getmetatable('').__index.upper('a')", "$1\r\nA\r\n"},
@@ -62,6 +62,15 @@ func TestSandboxProtection(t *testing.T) {
 		{"return (nil)()", "-ERR user_script:1: attempt to call a nil value script:"},
 		{"return ({})()", "-ERR user_script:1: attempt to call a table value script:"},
 		{"local u = true local function f() return u() end return f()", "-ERR user_script:1: attempt to call upvalue 'u' (a boolean value) script:"},
+		// Indexing what is not a table, likewise.
+		{"local g = true return g.x", "-ERR user_script:1: attempt to index local 'g' (a boolean value) script:"},
+		{"local t = {} return t.a.b", "-ERR user_script:1: attempt to index field 'a' (a nil value) script:"},
+		{"local t = {} t.a.b = 1", "-ERR user_script:1: attempt to index field 'a' (a nil value) script:"},
+		{"return redis.nofield.x", "-ERR user_script:1: attempt to index field 'nofield' (a nil value) script:"},
+		{"local u = 5 local function f() return u.x end return f()", "-ERR user_script:1: attempt to index upvalue 'u' (a number value) script:"},
+		{"return (nil).x", "-ERR user_script:1: attempt to index a nil value script:"},
+		{"local s = 'x' return s:nomethod()", "-ERR user_script:1: attempt to call method 'nomethod' (a nil value) script:"},
+		{"error('attempt to index a non-table object(nil) with key')", "-ERR user_script:1: attempt to index a non-table object(nil) with key script:"},
 	}
 	for _, c := range cases {
 		if got := eval(t, e, c.body, 2); !strings.HasPrefix(got, c.want) {
