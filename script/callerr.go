@@ -102,7 +102,9 @@ func callErrorText(L *lua.LState, dbg *lua.Debug, msg string) (out string) {
 	default:
 		return msg
 	}
-	if typ == "" {
+	if typ == "" || typ == "function" {
+		// A function was called: the error came from inside it (through
+		// coroutine.wrap), not from this call.
 		return msg
 	}
 	if kind != "" {

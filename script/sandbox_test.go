@@ -62,6 +62,8 @@ func TestSandboxProtection(t *testing.T) {
 		{"return (nil)()", "-ERR user_script:1: attempt to call a nil value script:"},
 		{"return ({})()", "-ERR user_script:1: attempt to call a table value script:"},
 		{"local u = true local function f() return u() end return f()", "-ERR user_script:1: attempt to call upvalue 'u' (a boolean value) script:"},
+		// Raised inside a coroutine, the frame is gone: gopher-lua's text stays.
+		{"local co = coroutine.wrap(function() local t = {} t.x() end)\nco()", "-ERR user_script:1: attempt to call a non-function object script:"},
 		// Indexing what is not a table, likewise.
 		{"local g = true return g.x", "-ERR user_script:1: attempt to index local 'g' (a boolean value) script:"},
 		{"local t = {} return t.a.b", "-ERR user_script:1: attempt to index field 'a' (a nil value) script:"},
