@@ -9,11 +9,12 @@ import (
 
 // The sandbox (docs/scripting.md, "The sandbox"): Lua 5.1's base library
 // without the functions that load code, reach files or the collector, and
-// the string, table, math, coroutine, cjson, bit and cmsgpack libraries,
-// with the redis table. Every library table and the globals are read-only:
-// a script sees them through proxies whose __newindex refuses, so that no
-// script changes what the next one, in the same pooled interpreter, finds.
-// Reading a global that does not exist is an error too, as in Redis.
+// the string, table, math, coroutine, cjson, bit, cmsgpack and struct
+// libraries, with the redis table. Every library table and the globals are
+// read-only: a script sees them through proxies whose __newindex refuses,
+// so that no script changes what the next one, in the same pooled
+// interpreter, finds. Reading a global that does not exist is an error too,
+// as in Redis.
 
 // removedBase are the base functions a script does not get (loadstring is
 // replaced, see loadstring).
@@ -70,6 +71,7 @@ func newState(st *state) *lua.LState {
 	OpenCJSON(L)
 	OpenBit(L)
 	OpenCMsgpack(L)
+	OpenStruct(L)
 	real.RawSetString("redis", st.redisTable(L))
 	sb := &sandbox{real: real, protected: map[*lua.LTable]bool{}, views: map[*lua.LTable]*lua.LTable{}, behind: map[*lua.LTable]*lua.LTable{}}
 
@@ -81,7 +83,7 @@ func newState(st *state) *lua.LState {
 	str.RawSetString("rep", L.NewFunction(st.stringRep))
 	str.RawSetString("dump", L.NewFunction(stringDump))
 
-	for _, name := range []string{"string", "table", "math", "coroutine", "cjson", "bit", "cmsgpack", "redis"} {
+	for _, name := range []string{"string", "table", "math", "coroutine", "cjson", "bit", "cmsgpack", "struct", "redis"} {
 		lib := real.RawGetString(name).(*lua.LTable)
 		p := sb.readonly(L, lib)
 		real.RawSetString(name, p)
