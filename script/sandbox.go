@@ -104,7 +104,7 @@ func newState(st *state) *lua.LState {
 		return 3
 	}))
 	real.RawSetString("setmetatable", L.NewFunction(sb.setmetatable(real.RawGetString("setmetatable"))))
-	real.RawSetString("pcall", L.NewFunction(pcall))
+	real.RawSetString("pcall", L.NewFunction(pcall(L.NewFunction(pcallHandler))))
 	real.RawSetString("loadstring", L.NewFunction(sb.loadstring))
 	sb.env = sb.readonly(L, real)
 	real.RawSetString("_G", sb.env)
@@ -224,7 +224,7 @@ func (sb *sandbox) shield(L *lua.LState, mt *lua.LTable) {
 func (sb *sandbox) setmetatable(orig lua.LValue) lua.LGFunction {
 	return func(L *lua.LState) int {
 		if t, ok := L.Get(1).(*lua.LTable); ok && sb.protected[t] {
-			L.RaiseError(errReadonly)
+			L.Error(lua.LString(errReadonly), 0) // no position: Redis raises it in C
 		}
 		L.Insert(orig, 1)
 		L.Call(L.GetTop()-1, 1)
@@ -286,7 +286,7 @@ func stringDump(L *lua.LState) int {
 func (sb *sandbox) rawset(L *lua.LState) int {
 	t := L.CheckTable(1)
 	if sb.protected[t] {
-		L.RaiseError(errReadonly)
+		L.Error(lua.LString(errReadonly), 0) // no position: Redis raises it in C
 	}
 	k := L.CheckAny(2)
 	if k == lua.LNil {

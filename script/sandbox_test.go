@@ -9,19 +9,20 @@ func TestSandboxProtection(t *testing.T) {
 	e := newTestEngine(t)
 	cases := []struct{ body, want string }{
 		// Redis gives the read-only metatable itself; changing it fails.
-		{"setmetatable(_G, {})", "-ERR user_script:1: Attempt to modify a readonly table script:"},
-		{"setmetatable(_G, nil)", "-ERR user_script:1: Attempt to modify a readonly table script:"},
-		{"setmetatable(redis, {})", "-ERR user_script:1: Attempt to modify a readonly table script:"},
+		// setmetatable and rawset raise without a position, as Redis's C.
+		{"setmetatable(_G, {})", "-ERR Attempt to modify a readonly table script:"},
+		{"setmetatable(_G, nil)", "-ERR Attempt to modify a readonly table script:"},
+		{"setmetatable(redis, {})", "-ERR Attempt to modify a readonly table script:"},
 		{"local g = getmetatable(_G) g.__index = {}", "-ERR user_script:1: Attempt to modify a readonly table script:"},
 		{"getmetatable('').__index = nil", "-ERR user_script:1: Attempt to modify a readonly table script:"},
-		{"rawset(getmetatable(_G), '__index', {})", "-ERR user_script:1: Attempt to modify a readonly table script:"},
+		{"rawset(getmetatable(_G), '__index', {})", "-ERR Attempt to modify a readonly table script:"},
 		{"return type(getmetatable(_G))", "$5\r\ntable\r\n"},
 		// What a protected metatable holds is read-only too: the tables
 		// behind the proxies are never reachable.
 		{"getmetatable(_G).__index.redis = nil", "-ERR user_script:1: Attempt to modify a readonly table script:"},
-		{"rawset(getmetatable(_G).__index, 'redis', 1)", "-ERR user_script:1: Attempt to modify a readonly table script:"},
+		{"rawset(getmetatable(_G).__index, 'redis', 1)", "-ERR Attempt to modify a readonly table script:"},
 		{"getmetatable(string).__index.upper = 1", "-ERR user_script:1: Attempt to modify a readonly table script:"},
-		{"rawset(getmetatable(string).__index, 'upper', 1)", "-ERR user_script:1: Attempt to modify a readonly table script:"},
+		{"rawset(getmetatable(string).__index, 'upper', 1)", "-ERR Attempt to modify a readonly table script:"},
 		{"rawset(getmetatable(getmetatable(_G)).__index, 'x', 1)", "-ERR user_script:1: attempt to index a boolean value script:"},
 		{"return tostring(getmetatable(_G).__index == _G)", "$4\r\ntrue\r\n"},
 		{"return type(string.upper) .. type(redis) .. type(redis.call)", "$21\r\nfunctiontablefunction\r\n"},
@@ -62,6 +63,11 @@ func TestSandboxProtection(t *testing.T) {
 		{"return (nil)()", "-ERR user_script:1: attempt to call a nil value script:"},
 		{"return ({})()", "-ERR user_script:1: attempt to call a table value script:"},
 		{"local u = true local function f() return u() end return f()", "-ERR user_script:1: attempt to call upvalue 'u' (a boolean value) script:"},
+		// pcall gets the same texts.
+		{"return {pcall(function() local x = 5 x() end)}", "*2\r\n$-1\r\n" + bulk("user_script:1: attempt to call local 'x' (a number value)")},
+		{"return {pcall(function() local t = {} return t.a.b end)}", "*2\r\n$-1\r\n" + bulk("user_script:1: attempt to index field 'a' (a nil value)")},
+		{"return {pcall(error, {err='X y'})}", "*2\r\n$-1\r\n$3\r\nX y\r\n"},
+		{"return {pcall(function() return 1, 2 end)}", "*3\r\n:1\r\n:1\r\n:2\r\n"},
 		// Raised inside a coroutine, the frame is gone: gopher-lua's text stays.
 		{"local co = coroutine.wrap(function() local t = {} t.x() end)\nco()", "-ERR user_script:1: attempt to call a non-function object script:"},
 		// Indexing what is not a table, likewise.
