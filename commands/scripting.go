@@ -326,7 +326,10 @@ func flushMode(c *Ctx, text string) bool {
 	switch {
 	case len(c.Args) == 2:
 		return true
-	case len(c.Args) == 3 && (strings.EqualFold(c.Arg(2), "async") || strings.EqualFold(c.Arg(2), "sync")):
+	case len(c.Args) > 3:
+		c.fail("ERR unknown subcommand or wrong number of arguments for '" + c.Arg(1) + "'. Try " + strings.ToUpper(c.Arg(0)) + " HELP.")
+		return false
+	case strings.EqualFold(c.Arg(2), "async") || strings.EqualFold(c.Arg(2), "sync"):
 		return true
 	}
 	c.fail(text)

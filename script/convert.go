@@ -143,6 +143,19 @@ func parseReply(L *lua.LState, b []byte, proto, depth int) (lua.LValue, []byte, 
 			t.RawSetInt(i+1, v)
 		}
 		return t, rest, nil
+	case '|':
+		// An attribute: scripts do not see it (as in Redis); the reply
+		// it annotates follows.
+		n, err := strconv.Atoi(string(text))
+		if err != nil {
+			return nil, nil, err
+		}
+		for range 2 * n {
+			if _, rest, err = parseReply(L, rest, proto, depth+1); err != nil {
+				return nil, nil, err
+			}
+		}
+		return parseReply(L, rest, proto, depth)
 	case '_':
 		return lua.LNil, rest, nil
 	case '#':
@@ -267,11 +280,13 @@ func writeTable(w *resp.Writer, t *lua.LTable, scriptProto, depth int) {
 		return
 	}
 	if m, ok := t.RawGetString("map").(*lua.LTable); ok {
+		// lua_next order, as Redis: gopher-lua's Next is deterministic
+		// (array part, then keys in insertion order), ForEach is not.
 		var keys, vals []lua.LValue
-		m.ForEach(func(k, v lua.LValue) {
+		for k, v := m.Next(lua.LNil); k != lua.LNil; k, v = m.Next(k) {
 			keys = append(keys, k)
 			vals = append(vals, v)
-		})
+		}
 		w.Map(len(keys))
 		for i := range keys {
 			writeLua(w, keys[i], scriptProto, depth+1)
@@ -281,7 +296,9 @@ func writeTable(w *resp.Writer, t *lua.LTable, scriptProto, depth int) {
 	}
 	if s, ok := t.RawGetString("set").(*lua.LTable); ok {
 		var keys []lua.LValue
-		s.ForEach(func(k, _ lua.LValue) { keys = append(keys, k) })
+		for k, _ := s.Next(lua.LNil); k != lua.LNil; k, _ = s.Next(k) {
+			keys = append(keys, k)
+		}
 		w.Set(len(keys))
 		for _, k := range keys {
 			writeLua(w, k, scriptProto, depth+1)
@@ -292,7 +309,7 @@ func writeTable(w *resp.Writer, t *lua.LTable, scriptProto, depth int) {
 		if w.Proto >= 3 {
 			w.Raw([]byte("(" + oneLine(string(s)) + "\r\n"))
 		} else {
-			w.BulkString(string(s))
+			w.BulkString(oneLine(string(s)))
 		}
 		return
 	}

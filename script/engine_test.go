@@ -104,7 +104,7 @@ func TestEvalReplies(t *testing.T) {
 		{"return redis.call('echo', {})", 2, "-ERR Lua redis lib command arguments must be strings or integers script: " + sha("return redis.call('echo', {})") + ", on @user_script:1.\r\n"},
 		{"return KEYS[1] .. #ARGV", 2, "$2\r\nk0\r\n"},
 		{"return redis.sha1hex('')", 2, "$40\r\nda39a3ee5e6b4b0d3255bfef95601890afd80709\r\n"},
-		{"return loadstring", 2, "-ERR user_script:1: Script attempted to access nonexistent global variable 'loadstring' script: " + sha("return loadstring") + ", on @user_script:1.\r\n"},
+		{"return loadfile", 2, "-ERR user_script:1: Script attempted to access nonexistent global variable 'loadfile' script: " + sha("return loadfile") + ", on @user_script:1.\r\n"},
 		{"return ('x'):rep(3)", 2, "$3\r\nxxx\r\n"},
 		{"#!lua flags=no-writes\nreturn 1", 2, ":1\r\n"},
 		{"#!lua", 2, "-ERR Invalid script shebang\r\n"},

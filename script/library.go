@@ -155,33 +155,108 @@ func evalShebang(body string) (Flags, string, error) {
 	return flags, code, nil
 }
 
-// parseLibrary reads a library's metadata line.
+// parseLibrary reads a library's metadata line as Redis does
+// (functionExtractLibMetaData): the first line, split into words like a
+// command line (quotes allowed), is "#!<engine>" then name=<name>, with the
+// name= key in any case.
 func parseLibrary(code string) (name, body string, err error) {
-	engine, meta, body, ok := shebang(code)
-	if !ok {
+	if !strings.HasPrefix(code, "#!") {
 		return "", "", &Error{Text: "ERR Missing library metadata"}
 	}
-	if !strings.EqualFold(engine, "lua") {
+	first, rest, found := strings.Cut(code, "\n")
+	parts, ok := splitArgs(first)
+	if !found || !ok || len(parts) == 0 {
+		return "", "", &Error{Text: "ERR Invalid library metadata"}
+	}
+	if engine := parts[0][min(2, len(parts[0])):]; !strings.EqualFold(engine, "lua") {
 		return "", "", &Error{Text: "ERR Engine '" + engine + "' not found"}
 	}
 	named := false
-	for _, kv := range meta {
-		if kv[0] != "name" {
-			return "", "", &Error{Text: "ERR Invalid metadata value given: " + kv[0] + "=" + kv[1]}
+	for _, p := range parts[1:] {
+		if len(p) < 5 || !strings.EqualFold(p[:5], "name=") {
+			return "", "", &Error{Text: "ERR Invalid metadata value given: " + p}
 		}
 		if named {
 			return "", "", &Error{Text: "ERR Invalid metadata value, name argument was given multiple times"}
 		}
-		named = true
-		name = strings.Trim(kv[1], `"`)
+		named, name = true, p[5:]
 	}
 	if !named {
 		return "", "", &Error{Text: "ERR Library name was not given"}
 	}
 	if !validName(name) {
-		return "", "", &Error{Text: "ERR Library names can only contain letters, numbers, or underscores(_) and must be at least one character long"}
+		return "", "", &Error{Text: errBadName}
 	}
-	return name, body, nil
+	return name, "\n" + rest, nil
+}
+
+// errBadName is Redis's text for a bad library or function name.
+const errBadName = "ERR Library names can only contain letters, numbers, or underscores(_) and must be at least one character long"
+
+// splitArgs splits a line into words as Redis's sdssplitargs does: words
+// are separated by blanks; "…" (with backslash escapes) and '…' quote, and
+// a closing quote must end the word. ok is false on unbalanced quotes.
+func splitArgs(line string) (words []string, ok bool) {
+	isSpace := func(c byte) bool { return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == 0 }
+	i := 0
+	for {
+		for i < len(line) && isSpace(line[i]) {
+			i++
+		}
+		if i == len(line) {
+			return words, true
+		}
+		var cur []byte
+		for done := false; !done; {
+			switch {
+			case i == len(line) || isSpace(line[i]):
+				done = true
+			case line[i] == '"' || line[i] == '\'':
+				q := line[i]
+				for i++; ; i++ {
+					if i == len(line) {
+						return nil, false
+					}
+					if line[i] == q {
+						break
+					}
+					if q == '"' && line[i] == '\\' && i+1 < len(line) {
+						i++
+						cur = append(cur, unescape(line[i]))
+						continue
+					}
+					cur = append(cur, line[i])
+				}
+				if i+1 < len(line) && !isSpace(line[i+1]) {
+					return nil, false
+				}
+				done = true
+			default:
+				cur = append(cur, line[i])
+			}
+			if i < len(line) {
+				i++
+			}
+		}
+		words = append(words, string(cur))
+	}
+}
+
+// unescape is the byte a backslash escape stands for in sdssplitargs.
+func unescape(c byte) byte {
+	switch c {
+	case 'n':
+		return '\n'
+	case 'r':
+		return '\r'
+	case 't':
+		return '\t'
+	case 'b':
+		return '\b'
+	case 'a':
+		return '\a'
+	}
+	return c
 }
 
 // loadTimeout bounds the run of a library's code at FUNCTION LOAD.
@@ -368,7 +443,7 @@ func (st *state) registerFunction(L *lua.LState) int {
 		L.RaiseError("wrong number of arguments to redis.register_function")
 	}
 	if !validName(name) {
-		L.RaiseError("Function names can only contain letters, numbers, or underscores(_) and must be at least one character long")
+		L.RaiseError("%s", strings.TrimPrefix(errBadName, "ERR "))
 	}
 	if _, dup := st.loaded[strings.ToLower(name)]; dup {
 		L.RaiseError("Function already exists in the library")
@@ -389,18 +464,20 @@ func (e *Engine) LoadLibrary(code string, replace bool) (string, error) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if err := e.libs.add(lib, replace); err != nil {
+	if err := e.libs.add(lib, replace, "ERR Library '"+lib.Name+"' already exists"); err != nil {
 		return "", err
 	}
 	e.gen.Add(1)
 	return lib.Name, nil
 }
 
-// add registers lib, checking its names against the other libraries.
-func (l *libraries) add(lib *Library, replace bool) error {
+// add registers lib, checking its names against the other libraries;
+// exists is the error text when the library exists and replace is off
+// (FUNCTION LOAD quotes the name, FUNCTION RESTORE does not).
+func (l *libraries) add(lib *Library, replace bool, exists string) error {
 	old := l.byName[lib.Name]
 	if old != nil && !replace {
-		return &Error{Text: "ERR Library '" + lib.Name + "' already exists"}
+		return &Error{Text: exists}
 	}
 	for _, f := range lib.Functions {
 		if other := l.funcs[strings.ToLower(f.Name)]; other != nil && other.Library != old {
@@ -544,7 +621,7 @@ func (e *Engine) Restore(payload []byte, policy string) error {
 		}
 	}
 	for _, lib := range libs {
-		if err := next.add(lib, policy == RestoreReplace); err != nil {
+		if err := next.add(lib, policy == RestoreReplace, "ERR Library "+lib.Name+" already exists"); err != nil {
 			return err
 		}
 	}

@@ -26,7 +26,7 @@ type memory struct {
 	mu      sync.Mutex
 	running int
 	base    uint64
-	fresh   bool // base is to be read at the next sample
+	fresh   bool          // base is to be read at the next sample
 	wake    chan struct{} // a script started while none ran
 	quit    chan struct{}
 }

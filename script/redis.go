@@ -113,13 +113,31 @@ func (st *state) call(L *lua.LState, protected bool) int {
 
 // pcall is the global pcall as Redis replaces it: an error table with
 // err comes back as its text, so that pcall(redis.call, …) gives
-// false, "ERR …" as scripts written for Redis expect.
-func pcall(L *lua.LState) int {
+// false, "ERR …" as scripts written for Redis expect. handler words
+// gopher-lua's call and index errors as Lua 5.1 (pcallHandler).
+func pcall(handler *lua.LFunction) lua.LGFunction {
+	return func(L *lua.LState) int { return protectedCall(L, handler) }
+}
+
+// pcallHandler rewrites a call or index error in Lua 5.1's words while the
+// frame that raised it is still there (callErrorText).
+func pcallHandler(L *lua.LState) int {
+	v := L.Get(1)
+	if s, ok := v.(lua.LString); ok {
+		if at := errorFrame(L); at != nil {
+			v = lua.LString(callErrorText(L, at, string(s)))
+		}
+	}
+	L.Push(v)
+	return 1
+}
+
+func protectedCall(L *lua.LState, handler *lua.LFunction) int {
 	n := L.GetTop()
 	if n == 0 {
 		L.ArgError(1, "value expected")
 	}
-	err := L.PCall(n-1, lua.MultRet, nil)
+	err := L.PCall(n-1, lua.MultRet, handler)
 	if err == nil {
 		L.Insert(lua.LTrue, 1)
 		return L.GetTop()

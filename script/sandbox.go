@@ -9,15 +9,17 @@ import (
 
 // The sandbox (docs/scripting.md, "The sandbox"): Lua 5.1's base library
 // without the functions that load code, reach files or the collector, and
-// the string, table, math and cjson libraries, with the redis table. Every
-// library table and the globals are read-only: a script sees them through
-// proxies whose __newindex refuses, so that no script changes what the
-// next one, in the same pooled interpreter, finds. Reading a global that
-// does not exist is an error too, as in Redis.
+// the string, table, math, coroutine, cjson, bit, cmsgpack and struct
+// libraries, with the redis table. Every library table and the globals are
+// read-only: a script sees them through proxies whose __newindex refuses,
+// so that no script changes what the next one, in the same pooled
+// interpreter, finds. Reading a global that does not exist is an error too,
+// as in Redis.
 
-// removedBase are the base functions a script does not get.
+// removedBase are the base functions a script does not get (loadstring is
+// replaced, see loadstring).
 var removedBase = []string{
-	"dofile", "load", "loadfile", "loadstring", "collectgarbage", "print",
+	"dofile", "load", "loadfile", "collectgarbage", "print",
 	"getfenv", "setfenv", "newproxy", "module", "require", "_GOPHER_LUA_VERSION",
 }
 
@@ -36,6 +38,13 @@ type sandbox struct {
 	env       *lua.LTable          // the globals proxy: scripts' environment
 	real      *lua.LTable          // the real globals, behind env
 	protected map[*lua.LTable]bool // env and the library proxies
+	// views maps a table behind a proxy to its proxy, so that what a
+	// protected metatable holds is shown read-only (shield).
+	views map[*lua.LTable]*lua.LTable
+	// behind maps a proxy to the table behind it, for rawget, next and
+	// pairs, which see through the proxies as they see Redis's read-only
+	// tables.
+	behind map[*lua.LTable]*lua.LTable
 }
 
 // newState returns an interpreter with the sandbox and st's redis table.
@@ -60,8 +69,11 @@ func newState(st *state) *lua.LState {
 		real.RawSetString(name, lua.LNil)
 	}
 	OpenCJSON(L)
+	OpenBit(L)
+	OpenCMsgpack(L)
+	OpenStruct(L)
 	real.RawSetString("redis", st.redisTable(L))
-	sb := &sandbox{real: real, protected: map[*lua.LTable]bool{}}
+	sb := &sandbox{real: real, protected: map[*lua.LTable]bool{}, views: map[*lua.LTable]*lua.LTable{}, behind: map[*lua.LTable]*lua.LTable{}}
 
 	// math.random and math.randomseed: Redis's generator (rng).
 	math := real.RawGetString("math").(*lua.LTable)
@@ -72,19 +84,31 @@ func newState(st *state) *lua.LState {
 	str.RawSetString("format", L.NewFunction(st.guardFormat(str.RawGetString("format").(*lua.LFunction).GFunction)))
 	tbl := real.RawGetString("table").(*lua.LTable)
 	tbl.RawSetString("concat", L.NewFunction(st.tableConcat)) // guard.go
+	str.RawSetString("dump", L.NewFunction(stringDump))
 
-	for _, name := range []string{"string", "table", "math", "coroutine", "cjson", "redis"} {
+	for _, name := range []string{"string", "table", "math", "coroutine", "cjson", "bit", "cmsgpack", "struct", "redis"} {
 		lib := real.RawGetString(name).(*lua.LTable)
 		p := sb.readonly(L, lib)
 		real.RawSetString(name, p)
 		if name == "string" {
 			mt := L.GetMetatable(lua.LString("")).(*lua.LTable)
 			mt.RawSetString("__index", p)
-			mt.RawSetString("__metatable", lua.LFalse)
+			sb.shield(L, mt)
 		}
 	}
 	real.RawSetString("rawset", L.NewFunction(sb.rawset))
-	real.RawSetString("pcall", L.NewFunction(pcall))
+	next := L.NewFunction(sb.next)
+	real.RawSetString("next", next)
+	real.RawSetString("rawget", L.NewFunction(sb.rawget))
+	real.RawSetString("pairs", L.NewFunction(func(L *lua.LState) int {
+		L.Push(next)
+		L.Push(L.CheckTable(1))
+		L.Push(lua.LNil)
+		return 3
+	}))
+	real.RawSetString("setmetatable", L.NewFunction(sb.setmetatable(real.RawGetString("setmetatable"))))
+	real.RawSetString("pcall", L.NewFunction(pcall(L.NewFunction(pcallHandler))))
+	real.RawSetString("loadstring", L.NewFunction(sb.loadstring))
 	sb.env = sb.readonly(L, real)
 	real.RawSetString("_G", sb.env)
 	// The real globals raise on a missing name, behind the proxy.
@@ -103,7 +127,60 @@ func (sb *sandbox) readonly(L *lua.LState, t *lua.LTable) *lua.LTable {
 	p := L.CreateTable(0, 0)
 	L.SetMetatable(p, sb.metatable(L, t))
 	sb.protected[p] = true
+	sb.views[t] = p
+	sb.behind[p] = t
 	return p
+}
+
+// seen is v as a script may see it: a table that has a proxy is shown as
+// its proxy.
+func (sb *sandbox) seen(v lua.LValue) lua.LValue {
+	if t, ok := v.(*lua.LTable); ok {
+		if p := sb.views[t]; p != nil {
+			return p
+		}
+	}
+	return v
+}
+
+// rawget is Lua's rawget, reading through a proxy to the table behind it.
+func (sb *sandbox) rawget(L *lua.LState) int {
+	t := L.CheckTable(1)
+	k := L.CheckAny(2)
+	if b := sb.behind[t]; b != nil {
+		L.Push(sb.seen(b.RawGet(k)))
+		return 1
+	}
+	L.Push(t.RawGet(k))
+	return 1
+}
+
+// next is Lua's next, walking the table behind a proxy.
+func (sb *sandbox) next(L *lua.LState) int {
+	t := L.CheckTable(1)
+	key := L.Get(2)
+	if b := sb.behind[t]; b != nil {
+		t = b
+	}
+	nk, v := t.Next(key)
+	if nk == lua.LNil {
+		L.Push(lua.LNil)
+		return 1
+	}
+	L.Push(nk)
+	L.Push(sb.seen(v))
+	return 2
+}
+
+// view returns t's read-only proxy, making one if t has none.
+func (sb *sandbox) view(L *lua.LState, t *lua.LTable) *lua.LTable {
+	if sb.protected[t] {
+		return t
+	}
+	if p := sb.views[t]; p != nil {
+		return p
+	}
+	return sb.readonly(L, t)
 }
 
 // metatable returns a protected metatable whose __index is index and
@@ -115,15 +192,104 @@ func (sb *sandbox) metatable(L *lua.LState, index lua.LValue) *lua.LTable {
 		L.RaiseError(errReadonly)
 		return 0
 	}))
-	mt.RawSetString("__metatable", lua.LFalse)
+	sb.shield(L, mt)
 	return mt
+}
+
+// shield makes getmetatable(x), for a value x whose metatable is mt, give
+// a read-only proxy of mt, as Redis gives the read-only metatable itself:
+// a script can read it but not change it. A table it holds (the __index of
+// a proxy: the table behind it) is shown as that table's read-only proxy,
+// so that nothing writable behind the proxies is reachable.
+func (sb *sandbox) shield(L *lua.LState, mt *lua.LTable) {
+	p := L.CreateTable(0, 0)
+	pmt := L.CreateTable(0, 3)
+	pmt.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
+		v := mt.RawGet(L.CheckAny(2))
+		if t, ok := v.(*lua.LTable); ok {
+			v = sb.view(L, t)
+		}
+		L.Push(v)
+		return 1
+	}))
+	pmt.RawSetString("__newindex", L.NewFunction(func(L *lua.LState) int {
+		L.RaiseError(errReadonly)
+		return 0
+	}))
+	pmt.RawSetString("__metatable", lua.LFalse)
+	L.SetMetatable(p, pmt)
+	sb.protected[p] = true
+	mt.RawSetString("__metatable", p)
+}
+
+// setmetatable is Lua's setmetatable (orig), refusing the protected
+// tables with Redis's text.
+func (sb *sandbox) setmetatable(orig lua.LValue) lua.LGFunction {
+	return func(L *lua.LState) int {
+		if t, ok := L.Get(1).(*lua.LTable); ok && sb.protected[t] {
+			L.Error(lua.LString(errReadonly), 0) // no position: Redis raises it in C
+		}
+		L.Insert(orig, 1)
+		L.Call(L.GetTop()-1, 1)
+		return 1
+	}
+}
+
+// binaryChunk starts a Lua binary chunk (string.dump's output).
+const binaryChunk = "\x1bLua"
+
+// loadstring is Lua 5.1's loadstring(s [, chunkname]) for source text: the
+// chunk gets the scripts' globals. Like Redis, it refuses binary chunks
+// (bytecode can escape the sandbox): it returns nil and a message.
+func (sb *sandbox) loadstring(L *lua.LState) int {
+	code := L.CheckString(1)
+	name := L.OptString(2, code)
+	if strings.HasPrefix(code, binaryChunk) {
+		L.Push(lua.LNil)
+		L.Push(lua.LString("binary chunks are not loaded in scripts"))
+		return 2
+	}
+	proto, err := compile(code, chunkID(name))
+	if err != nil {
+		L.Push(lua.LNil)
+		L.Push(lua.LString(err.Error()))
+		return 2
+	}
+	fn := L.NewFunctionFromProto(proto)
+	fn.Env = sb.env
+	L.Push(fn)
+	return 1
+}
+
+// chunkID is how Lua 5.1 names a chunk loaded from a string in messages:
+// [string "first line..."].
+func chunkID(source string) string {
+	line, _, cut := strings.Cut(source, "\n")
+	if len(line) > 45 {
+		line, cut = line[:45], true
+	}
+	if cut {
+		line += "..."
+	}
+	return `[string "` + line + `"]`
+}
+
+// stringDump is string.dump(f): gopher-lua has no bytecode format, so it
+// gives only a binary chunk's signature, which loadstring refuses as it
+// refuses any binary chunk.
+func stringDump(L *lua.LState) int {
+	if L.CheckFunction(1).IsG {
+		L.RaiseError("unable to dump given function")
+	}
+	L.Push(lua.LString(binaryChunk + "Q\x00"))
+	return 1
 }
 
 // rawset is Lua's rawset, refusing the protected tables.
 func (sb *sandbox) rawset(L *lua.LState) int {
 	t := L.CheckTable(1)
 	if sb.protected[t] {
-		L.RaiseError(errReadonly)
+		L.Error(lua.LString(errReadonly), 0) // no position: Redis raises it in C
 	}
 	k := L.CheckAny(2)
 	if k == lua.LNil {
@@ -170,8 +336,10 @@ func (st *state) mathRandom(L *lua.LState) int {
 	return 1
 }
 
+// mathRandomSeed is math.randomseed: Redis seeds with luaL_checkint, so
+// a string that reads as a number is taken too, truncated to a C int.
 func (st *state) mathRandomSeed(L *lua.LState) int {
-	st.rng.seed(uint64(L.CheckInt64(1)))
+	st.rng.seed(uint64(int32(int64(L.CheckNumber(1)))))
 	return 0
 }
 

@@ -105,36 +105,46 @@ func (st *state) function(s *Script) *lua.LFunction {
 	return fn
 }
 
+// errorFrame is the Lua frame that raised the error a message handler is
+// handling (the first with a current line), or nil.
+func errorFrame(L *lua.LState) *lua.Debug {
+	for level := 1; ; level++ {
+		dbg, ok := L.GetStack(level)
+		if !ok {
+			return nil
+		}
+		if _, err := L.GetInfo("Sl", dbg, lua.LNil); err != nil {
+			return nil
+		}
+		if dbg.CurrentLine > 0 {
+			return dbg
+		}
+	}
+}
+
 // handleError is the message handler of every run: it turns the error
 // into a table {err=…, source=…, line=…} as Redis's handler does, with ERR
 // in front of a text raised as a string, and the line of the script where
 // it was raised.
 func (st *state) handleError(L *lua.LState) int {
+	at := errorFrame(L)
 	v := L.Get(1)
 	t, ok := v.(*lua.LTable)
 	if !ok {
 		msg := "ERR " + lua.LVAsString(v)
 		if v.Type() != lua.LTString && v.Type() != lua.LTNumber {
 			msg = "ERR " + v.String()
+		} else if at != nil {
+			msg = callErrorText(L, at, msg)
 		}
 		t = errorTable(L, msg)
 	} else if _, ok := t.RawGetString("err").(lua.LString); !ok {
 		// error({…}) without err: Redis reports the table itself.
 		t = errorTable(L, "ERR "+v.String())
 	}
-	for level := 1; ; level++ {
-		dbg, ok := L.GetStack(level)
-		if !ok {
-			break
-		}
-		if _, err := L.GetInfo("Sl", dbg, lua.LNil); err != nil {
-			break
-		}
-		if dbg.CurrentLine > 0 {
-			t.RawSetString("source", lua.LString("@"+strings.TrimPrefix(dbg.Source, "@")))
-			t.RawSetString("line", lua.LNumber(dbg.CurrentLine))
-			break
-		}
+	if at != nil {
+		t.RawSetString("source", lua.LString("@"+strings.TrimPrefix(at.Source, "@")))
+		t.RawSetString("line", lua.LNumber(at.CurrentLine))
 	}
 	L.Push(t)
 	return 1
