@@ -322,10 +322,13 @@ func cmdScriptExists(c *Ctx) {
 
 // flushMode checks the optional ASYNC|SYNC of SCRIPT FLUSH and FUNCTION
 // FLUSH; both flush at once (nothing is large enough to need a thread).
+// Extra arguments get text from SCRIPT, Redis's generic subcommand error
+// from FUNCTION.
 func flushMode(c *Ctx, text string) bool {
 	switch {
 	case len(c.Args) == 2:
 		return true
+	case len(c.Args) > 3 && strings.EqualFold(c.Arg(0), "script"):
 	case len(c.Args) > 3:
 		c.fail("ERR unknown subcommand or wrong number of arguments for '" + c.Arg(1) + "'. Try " + strings.ToUpper(c.Arg(0)) + " HELP.")
 		return false

@@ -298,7 +298,7 @@ func (st *state) instantiate(lib *Library, first bool) (fns map[string]*lua.LFun
 	st.loadFirst = first
 	st.loaded = fns
 	b := newBudget(0, nil, e.mem)
-	timer := time.AfterFunc(loadTimeout, func() { b.Stop("ERR FUNCTION LOAD timeout") })
+	timer := time.AfterFunc(loadTimeout, func() { b.Stop("ERR Error registering functions: ERR FUNCTION LOAD timeout") })
 	L := st.L
 	fn := L.NewFunctionFromProto(lib.proto)
 	// The library's code runs with globals that hold only the load-time
@@ -327,7 +327,7 @@ func (st *state) instantiate(lib *Library, first bool) (fns map[string]*lua.LFun
 				m, _ := t.RawGetString("err").(lua.LString)
 				msg = string(m)
 			} else {
-				msg = lua.LVAsString(api.Object)
+				msg = "ERR " + lua.LVAsString(api.Object) // as Redis's error handler
 			}
 		}
 		return nil, &Error{Text: "ERR Error registering functions: " + oneLine(msg)}
@@ -366,7 +366,7 @@ func (st *state) loadGlobals(L *lua.LState) *lua.LTable {
 func (st *state) registerFunction(L *lua.LState) int {
 	lib := st.loading
 	if lib == nil {
-		L.RaiseError("redis.register_function can only be called on FUNCTION LOAD command")
+		raiseC(L, "redis.register_function can only be called on FUNCTION LOAD command")
 	}
 	var (
 		name  string
@@ -378,7 +378,7 @@ func (st *state) registerFunction(L *lua.LState) int {
 	case 1:
 		t, ok := L.Get(1).(*lua.LTable)
 		if !ok {
-			L.RaiseError("calling redis.register_function with a single argument is only applicable to Lua table (representing named arguments).")
+			raiseC(L, "calling redis.register_function with a single argument is only applicable to Lua table (representing named arguments).")
 		}
 		var bad string
 		t.ForEach(func(k, v lua.LValue) {
@@ -421,32 +421,32 @@ func (st *state) registerFunction(L *lua.LState) int {
 			}
 		})
 		if bad != "" {
-			L.RaiseError("%s", bad)
+			raiseC(L, bad)
 		}
 		if name == "" {
-			L.RaiseError("redis.register_function must get a function name argument")
+			raiseC(L, "redis.register_function must get a function name argument")
 		}
 		if cb == nil {
-			L.RaiseError("redis.register_function must get a callback argument")
+			raiseC(L, "redis.register_function must get a callback argument")
 		}
 	case 2:
 		s, ok := L.Get(1).(lua.LString)
 		if !ok {
-			L.RaiseError("first argument to redis.register_function must be a string")
+			raiseC(L, "first argument to redis.register_function must be a string")
 		}
 		f, ok := L.Get(2).(*lua.LFunction)
 		if !ok {
-			L.RaiseError("second argument to redis.register_function must be a function")
+			raiseC(L, "second argument to redis.register_function must be a function")
 		}
 		name, cb = string(s), f
 	default:
-		L.RaiseError("wrong number of arguments to redis.register_function")
+		raiseC(L, "wrong number of arguments to redis.register_function")
 	}
 	if !validName(name) {
-		L.RaiseError("%s", strings.TrimPrefix(errBadName, "ERR "))
+		raiseC(L, strings.TrimPrefix(errBadName, "ERR "))
 	}
 	if _, dup := st.loaded[strings.ToLower(name)]; dup {
-		L.RaiseError("Function already exists in the library")
+		raiseC(L, "Function already exists in the library")
 	}
 	st.loaded[strings.ToLower(name)] = cb
 	if st.loadFirst {
@@ -588,7 +588,7 @@ func (e *Engine) Dump() []byte {
 // policy: APPEND fails on a library that exists, REPLACE replaces it,
 // FLUSH removes every library first. Nothing changes when it fails.
 func (e *Engine) Restore(payload []byte, policy string) error {
-	bad := &Error{Text: "ERR payload version or checksum are wrong"}
+	bad := &Error{Text: "ERR DUMP payload version or checksum are wrong"}
 	if len(payload) < len(dumpMagic)+1+4 || string(payload[:len(dumpMagic)]) != dumpMagic || payload[len(dumpMagic)] != dumpVersion {
 		return bad
 	}

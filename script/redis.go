@@ -154,6 +154,11 @@ func protectedCall(L *lua.LState, handler *lua.LFunction) int {
 	return 2
 }
 
+// raiseC raises msg as Redis's C functions raise their errors: without the
+// position prefix that L.RaiseError adds (the error handler puts ERR in
+// front, and the script's line after).
+func raiseC(L *lua.LState, msg string) { L.Error(lua.LString(msg), 0) }
+
 // callError fails a redis.call with msg, or returns {err=msg} from
 // redis.pcall.
 func (st *state) callError(L *lua.LState, protected bool, msg string) int {
@@ -200,7 +205,7 @@ func statusReply(L *lua.LState) int {
 // sha1hex is redis.sha1hex.
 func sha1hex(L *lua.LState) int {
 	if L.GetTop() != 1 {
-		L.RaiseError("wrong number of arguments")
+		raiseC(L, "wrong number of arguments")
 	}
 	s, _ := appendArg(nil, L.Get(1)) // another type hashes "", as in Redis
 	L.Push(lua.LString(SHA1(s)))
@@ -210,11 +215,11 @@ func sha1hex(L *lua.LState) int {
 // logLine is redis.log(level, message…): a line in the server's log.
 func (st *state) logLine(L *lua.LState) int {
 	if L.GetTop() < 2 {
-		L.RaiseError("redis.log() requires two arguments or more.")
+		raiseC(L, "redis.log() requires two arguments or more.")
 	}
 	level, ok := L.Get(1).(lua.LNumber)
 	if !ok {
-		L.RaiseError("First argument must be a number (log level).")
+		raiseC(L, "First argument must be a number (log level).")
 	}
 	var msg []byte
 	for i := 2; i <= L.GetTop(); i++ {
@@ -238,7 +243,7 @@ func (st *state) logLine(L *lua.LState) int {
 	case LogWarning:
 		ev = st.e.log.Warn()
 	default:
-		L.RaiseError("Invalid debug level.")
+		raiseC(L, "Invalid debug level.")
 	}
 	name := ""
 	if st.run != nil {
@@ -252,11 +257,11 @@ func (st *state) logLine(L *lua.LState) int {
 // converts, and of the run's own reply types.
 func (st *state) setresp(L *lua.LState) int {
 	if L.GetTop() != 1 {
-		L.RaiseError("redis.setresp() requires one argument.")
+		raiseC(L, "redis.setresp() requires one argument.")
 	}
 	n, ok := L.Get(1).(lua.LNumber)
 	if !ok || (n != 2 && n != 3) {
-		L.RaiseError("RESP version must be 2 or 3.")
+		raiseC(L, "RESP version must be 2 or 3.")
 	}
 	if st.run != nil {
 		st.run.proto = int(n)
@@ -268,11 +273,11 @@ func (st *state) setresp(L *lua.LState) int {
 // to the append-only file, so it only checks its argument.
 func setRepl(L *lua.LState) int {
 	if L.GetTop() != 1 {
-		L.RaiseError("redis.set_repl() requires two arguments.") // sic, Redis's text
+		raiseC(L, "redis.set_repl() requires two arguments.") // sic, Redis's text
 	}
 	n, ok := L.Get(1).(lua.LNumber)
 	if !ok || n < 0 || n > 3 {
-		L.RaiseError("Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.")
+		raiseC(L, "Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.")
 	}
 	return 0
 }

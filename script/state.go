@@ -1,6 +1,8 @@
 package script
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -80,6 +82,16 @@ func (e *Engine) put(st *state, clean bool) {
 func compile(code, name string) (*lua.FunctionProto, error) {
 	chunk, err := parse.Parse(strings.NewReader(code), name)
 	if err != nil {
+		var perr *parse.Error
+		if errors.As(err, &perr) {
+			// gopher-lua: "user_script line:1(column:7) near 'n':   parse
+			// error"; Lua, and Redis: "user_script:1: ... near 'n'".
+			line, near := perr.Pos.Line, "'"+perr.Token+"'"
+			if line == parse.EOF {
+				line, near = strings.Count(code, "\n")+1, "'<eof>'"
+			}
+			return nil, fmt.Errorf("%s:%d: %s near %s", perr.Pos.Source, line, strings.TrimSpace(perr.Message), near)
+		}
 		return nil, err
 	}
 	proto, err := lua.Compile(chunk, name)

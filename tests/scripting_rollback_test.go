@@ -75,7 +75,7 @@ func TestScriptRollbackLeavesNothing(t *testing.T) {
 		{"failing unique", scWrites + `redis.call('B.INSERT', KEYS[2], '{"id":"l2","name":"y","email":"e9@x"}')`, `UNIQUE Unique constraint violation in bucket "logs": field "email" already has value "e9@x"`, 9},
 		{"undeclared bucket", scWrites + `redis.call('B.INSERT', 'other', '{"id":"o"}')`, "ERR script accessed bucket 'other', which is not among its KEYS: name every bucket a script touches in KEYS", 9},
 		{"clear then error", scWrites + "redis.call('B.CLEAR', KEYS[1])\nredis.call('B.DELETEMANY', KEYS[2], '{}')\nerror('late')", "ERR user_script:11: late", 11},
-		{"runtime error", scWrites + "local t = nil\nreturn t.x", "ERR user_script:10: attempt to index a non-table object(nil) with key 'x'", 10},
+		{"runtime error", scWrites + "local t = nil\nreturn t.x", "ERR user_script:10: attempt to index local 't' (a nil value)", 10},
 		{"pcall then error", scWrites + "redis.pcall('B.INSERT', KEYS[1], '{}')\nerror('after pcall')", "ERR user_script:10: after pcall", 10},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
