@@ -53,7 +53,7 @@ func scKill(t *testing.T, r *rc, kill ...any) {
 }
 
 // scKilledAt checks the error of a killed EVAL of src. The line is not
-// checked: see TestScriptBugKillLine.
+// checked: see TestScriptKillLine.
 func scKilledAt(t *testing.T, got, src string) {
 	t.Helper()
 	if !strings.HasPrefix(got, scKilled+" script: "+scSHA(src)+", on @user_script:") || !strings.HasSuffix(got, ".") {
@@ -232,15 +232,15 @@ func TestScriptMaxMemory(t *testing.T) {
 	eq(t, "a normal script afterwards", r.scOK("return #string.rep('x', 1000)", nil), int64(1000))
 }
 
-// TestScriptBugKillLine: a killed script's error often names
-// @user_script:1 (its first line) instead of the line it was running: always
-// when it loops inside a pcall'd function, and for a plain loop in the race
-// build.
-func TestScriptBugKillLine(t *testing.T) {
+// TestScriptKillLine: a killed script's error names the line it was
+// running. The kill comes once the script is busy (past 1024 instructions
+// of its loop): a kill before its first instruction would name line 1.
+func TestScriptKillLine(t *testing.T) {
 	t.Parallel()
-	t.Skip("BUG: the kill error names @user_script:1 instead of the running line")
 	s := Start(t)
 	r := newRC(t, s, 2)
+	r.define("items", scItemsDef)
+	r.ok("CONFIG", "SET", "busy-reply-threshold", "20")
 	for _, tc := range []struct {
 		src   string
 		lines []int
@@ -248,7 +248,11 @@ func TestScriptBugKillLine(t *testing.T) {
 		{"local a = 1\nlocal ok = pcall(function() while true do end end)\nreturn 'survived'", []int{2, 3}},
 		{"local a = 1\nwhile true do a = a + 1 end", []int{2}},
 	} {
-		done := scBackground(t, s, "EVAL", tc.src, "0")
+		done := scBackground(t, s, "EVAL", tc.src, "1", "items")
+		eventually(t, 20*time.Second, "the script to be busy", func() bool {
+			err := r.c.Do(ctx(t), "B.COUNT", "items").Err()
+			return err != nil && err.Error() == scBusyScript
+		})
 		scKill(t, r, "SCRIPT", "KILL")
 		got := scResult(t, done)
 		ok := false
@@ -320,34 +324,6 @@ func TestScriptShutdownDuringScript(t *testing.T) {
 			s = StartIn(t, s.Dir)
 			newRC(t, s, 2).integer(0, "B.COUNT", "items")
 		})
-	}
-}
-
-// TestScriptBugBusyInCoroutine: a script looping inside a coroutine never
-// passes busy-reply-threshold: commands on its bucket wait instead of
-// answering BUSY (SCRIPT KILL still stops it).
-func TestScriptBugBusyInCoroutine(t *testing.T) {
-	t.Parallel()
-	t.Skip("BUG: a script looping inside a coroutine never makes commands on its buckets answer BUSY")
-	s := Start(t)
-	r := newRC(t, s, 2)
-	r.define("items", scItemsDef)
-	r.ok("CONFIG", "SET", "busy-reply-threshold", "50")
-	src := "coroutine.wrap(function() while true do end end)()"
-	done := scBackground(t, s, "EVAL", src, "1", "items")
-	scKilledLater := func() {
-		scKill(t, r, "SCRIPT", "KILL")
-		scKilledAt(t, scResult(t, done), src)
-	}
-	other := &rc{t: t, c: redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1, ReadTimeout: 3 * time.Second}), proto: 2}
-	t.Cleanup(func() { other.c.Close() })
-	eventually(t, 20*time.Second, "the script to run", func() bool {
-		return r.c.Do(ctx(t), "FUNCTION", "KILL").Err().Error() == scBusyScript
-	})
-	err := other.c.Do(ctx(t), "B.COUNT", "items").Err()
-	scKilledLater()
-	if err == nil || err.Error() != scBusyScript {
-		t.Errorf("B.COUNT items while the script loops in a coroutine: %v, want %s", err, scBusyScript)
 	}
 }
 
