@@ -143,18 +143,12 @@ func (s *Server) runScript(c *Ctx, numKeys int, readOnly bool, kind script.Kind,
 			sc.buckets = append(sc.buckets, string(b))
 		}
 	}
-	tx, err := s.store.BeginLong(sc.buckets)
-	if err != nil {
-		c.Err(err)
-		return
-	}
-	sc.tx = tx
 	sc.busy = busyScript
 	if kind == script.KindFunction {
 		sc.busy = busyFunction
 	}
 	if sc.onBusy == nil {
-		sc.onBusy = sc.setBusy
+		sc.onBusy, sc.begin = sc.setBusy, sc.beginTx
 	}
 	sc.call = script.Call{
 		Keys:      keys,
@@ -162,6 +156,7 @@ func (s *Server) runScript(c *Ctx, numKeys int, readOnly bool, kind script.Kind,
 		Caller:    sc,
 		BusyAfter: time.Duration(s.busyThreshold.Load()) * time.Millisecond,
 		OnBusy:    sc.onBusy,
+		Begin:     sc.begin,
 	}
 	if kind == script.KindFunction { // FUNCTION STATS shows it, from another goroutine: a copy
 		sc.call.Command = make([]string, len(c.Args))
@@ -171,9 +166,12 @@ func (s *Server) runScript(c *Ctx, numKeys int, readOnly bool, kind script.Kind,
 	}
 	sc.out.Reset()
 	sc.out.Proto = c.W.Proto
-	err = exec(&sc.call, &sc.out)
+	err := exec(&sc.call, &sc.out)
+	tx := sc.tx
 	if err != nil {
-		tx.Rollback()
+		if tx != nil { // else the transaction did not begin (BUSY)
+			tx.Rollback()
+		}
 		sc.done()
 		c.Err(err)
 		return
@@ -208,7 +206,8 @@ type scriptCaller struct {
 	sub      Ctx
 	out      resp.Writer
 
-	onBusy, publishAll func() // sc.setBusy and sc.deliver, made once
+	onBusy, publishAll func()       // sc.setBusy and sc.deliver, made once
+	begin              func() error // sc.beginTx, made once
 }
 
 // reset prepares sc for a new script of c.
@@ -240,6 +239,17 @@ func (sc *scriptCaller) declares(bucket []byte) bool {
 }
 
 func (sc *scriptCaller) setBusy() { sc.tx.SetBusy(sc.busy) }
+
+// beginTx begins the script's long transaction over its buckets, called
+// by the script engine once the run is prepared (script.Call.Begin).
+func (sc *scriptCaller) beginTx() error {
+	tx, err := sc.c.S.store.BeginLong(sc.buckets)
+	if err != nil {
+		return err
+	}
+	sc.tx = tx
+	return nil
+}
 
 // deliver publishes the script's messages, at its commit.
 func (sc *scriptCaller) deliver() {

@@ -31,6 +31,11 @@ type Call struct {
 	OnBusy    func()
 	// Command is the command as FUNCTION STATS shows it.
 	Command []string
+	// Begin, if set, is called once the run is ready, just before the
+	// script starts: the caller begins its transaction there, so that its
+	// locks are not held while the run is prepared. An error from it ends
+	// the run: Eval and CallFunction return it as it is.
+	Begin func() error
 
 	run *Run // set while it runs
 }
@@ -77,6 +82,20 @@ func (e *Engine) execute(st *state, fn *lua.LFunction, c *Call, w *resp.Writer, 
 	nargs := 0
 	if kind == KindFunction {
 		nargs = 2
+	}
+	if c.Begin != nil {
+		// The transaction starts only now, so that the preparation above
+		// happens before the script's buckets are locked.
+		if err := c.Begin(); err != nil {
+			L.RemoveContext()
+			L.SetTop(0)
+			if kind == KindEval {
+				st.sb.real.RawSetString("KEYS", lua.LNil)
+				st.sb.real.RawSetString("ARGV", lua.LNil)
+			}
+			e.put(st, true)
+			return err
+		}
 	}
 	err := L.PCall(nargs, 1, st.errHandler)
 	L.RemoveContext()

@@ -63,15 +63,15 @@ func TestScriptFunctionsLifecycle(t *testing.T) {
 		{"#!lua name=b@d\nredis.register_function('x', function() return 1 end)", "ERR Library names can only contain letters, numbers, or underscores(_) and must be at least one character long"},
 		{"#!lua name=x\nreturn 1", "ERR No functions registered"},
 		// (Redis: "…functions: ERR <message>"; see TestScriptBugFunctionTexts.)
-		{"#!lua name=x\nredis.register_function('x', 'notfunc')", "ERR Error registering functions: user_function:2: second argument to redis.register_function must be a function"},
-		{"#!lua name=x\nredis.register_function{function_name='x', callback=function() end, flags={'bad'}}", "ERR Error registering functions: user_function:2: unknown flag given"},
-		{"#!lua name=x\nredis.register_function('x', function() return 1 end)\nredis.register_function('x', function() return 1 end)", "ERR Error registering functions: user_function:3: Function already exists in the library"},
+		{"#!lua name=x\nredis.register_function('x', 'notfunc')", "ERR Error registering functions: ERR second argument to redis.register_function must be a function"},
+		{"#!lua name=x\nredis.register_function{function_name='x', callback=function() end, flags={'bad'}}", "ERR Error registering functions: ERR unknown flag given"},
+		{"#!lua name=x\nredis.register_function('x', function() return 1 end)\nredis.register_function('x', function() return 1 end)", "ERR Error registering functions: ERR Function already exists in the library"},
 		{"#!lua name=x\nretur n", "ERR Error compiling function: user_function*"},
 		// The load-time globals hold only redis.register_function and a few.
-		{"#!lua name=x\nlocal y = math.floor(1)", "ERR Error registering functions: user_function:2: Script attempted to access nonexistent global variable 'math'"},
-		{"#!lua name=x\nredis.call('PING')", "ERR Error registering functions: user_function:2: Script attempted to access nonexistent global variable 'call'"},
-		{"#!lua name=x\nx = 1", "ERR Error registering functions: user_function:2: Attempt to modify a readonly table"},
-		{"#!lua name=x\nwhile true do end", "ERR FUNCTION LOAD timeout"}, // Redis: see TestScriptBugFunctionTexts
+		{"#!lua name=x\nlocal y = math.floor(1)", "ERR Error registering functions: ERR user_function:2: Script attempted to access nonexistent global variable 'math'"},
+		{"#!lua name=x\nredis.call('PING')", "ERR Error registering functions: ERR user_function:2: Script attempted to access nonexistent global variable 'call'"},
+		{"#!lua name=x\nx = 1", "ERR Error registering functions: ERR user_function:2: Attempt to modify a readonly table"},
+		{"#!lua name=x\nwhile true do end", "ERR Error registering functions: ERR FUNCTION LOAD timeout"},
 	} {
 		r.failsUnchanged(tc.want, "FUNCTION", "LOAD", tc.code)
 		eq(t, "libraries after a failed LOAD", len(r.do("FUNCTION", "LIST").([]any)), 2)
@@ -81,7 +81,7 @@ func TestScriptFunctionsLifecycle(t *testing.T) {
 	eq(t, "load", r.str("FUNCTION", "LOAD", "#!lua name=helpers\nlocal lib = redis\nlocal function h() return redis.call('PING', 'h') end\n"+
 		"redis.register_function('h', function() return h() end)\nredis.register_function('late', function() return lib.register_function('x', function() end) end)"), "helpers")
 	eq(t, "helper", r.str("FCALL", "h", "0"), "h")
-	r.err("ERR user_function:5: redis.register_function can only be called on FUNCTION LOAD command"+scFnAt("late", 5), "FCALL", "late", "0")
+	r.err("ERR redis.register_function can only be called on FUNCTION LOAD command"+scFnAt("late", 5), "FCALL", "late", "0")
 	r.ok("FUNCTION", "DELETE", "helpers")
 	r.err("ERR wrong number of arguments for 'function|load' command", "FUNCTION", "LOAD")
 	r.err("ERR Unknown option given: foo", "FUNCTION", "LOAD", "foo", "bar", scLib)
