@@ -30,46 +30,44 @@ func cmdFunctionLoad(c *Ctx) {
 		}
 		replace = true
 	}
+	var name string
+	if changeLibraries(c, func() (err error) {
+		name, err = c.S.scripts.LoadLibrary(string(c.Args[len(c.Args)-1]), replace)
+		return err
+	}) {
+		c.W.BulkString(name)
+	}
+}
+
+// changeLibraries makes a change of the libraries under fnMu and logs
+// them after it; it writes the error of either and reports success.
+func changeLibraries(c *Ctx, change func() error) bool {
 	c.S.fnMu.Lock()
 	defer c.S.fnMu.Unlock()
-	name, err := c.S.scripts.LoadLibrary(string(c.Args[len(c.Args)-1]), replace)
-	if err != nil {
+	if err := change(); err != nil {
 		c.Err(err)
-		return
+		return false
 	}
 	if err := c.S.functionsChanged(); err != nil {
 		c.Err(err)
-		return
+		return false
 	}
-	c.W.BulkString(name)
+	return true
 }
 
 func cmdFunctionDelete(c *Ctx) {
-	c.S.fnMu.Lock()
-	defer c.S.fnMu.Unlock()
-	if err := c.S.scripts.DeleteLibrary(c.Arg(2)); err != nil {
-		c.Err(err)
-		return
+	if changeLibraries(c, func() error { return c.S.scripts.DeleteLibrary(c.Arg(2)) }) {
+		c.W.OK()
 	}
-	if err := c.S.functionsChanged(); err != nil {
-		c.Err(err)
-		return
-	}
-	c.W.OK()
 }
 
 func cmdFunctionFlush(c *Ctx) {
 	if !flushMode(c, "ERR FUNCTION FLUSH only supports SYNC|ASYNC option") {
 		return
 	}
-	c.S.fnMu.Lock()
-	defer c.S.fnMu.Unlock()
-	c.S.scripts.FlushLibraries()
-	if err := c.S.functionsChanged(); err != nil {
-		c.Err(err)
-		return
+	if changeLibraries(c, func() error { c.S.scripts.FlushLibraries(); return nil }) {
+		c.W.OK()
 	}
-	c.W.OK()
 }
 
 func cmdFunctionDump(c *Ctx) { c.W.Bulk(c.S.scripts.Dump()) }
@@ -87,17 +85,9 @@ func cmdFunctionRestore(c *Ctx) {
 			return
 		}
 	}
-	c.S.fnMu.Lock()
-	defer c.S.fnMu.Unlock()
-	if err := c.S.scripts.Restore(c.Args[2], policy); err != nil {
-		c.Err(err)
-		return
+	if changeLibraries(c, func() error { return c.S.scripts.Restore(c.Args[2], policy) }) {
+		c.W.OK()
 	}
-	if err := c.S.functionsChanged(); err != nil {
-		c.Err(err)
-		return
-	}
-	c.W.OK()
 }
 
 func cmdFunctionList(c *Ctx) {

@@ -22,7 +22,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -64,7 +63,7 @@ func main() {
 		*floorBin = filepath.Join(tmp, "floor")
 		build(*floorBin, "./bench/floor")
 	}
-	rd, rport := startRedis(tmp)
+	rd, rport := benchutil.StartRedis(tmp)
 	defer rd.Process.Kill()
 	fl, fport := startFloor(*floorBin)
 	defer fl.Process.Kill()
@@ -143,7 +142,7 @@ func main() {
 	rd.Wait()
 	bd := startBucketd(*bin, tmp)
 	defer bd.Process.Kill()
-	rd, rport = startRedis(tmp)
+	rd, rport = benchutil.StartRedis(tmp)
 	defer rd.Process.Kill()
 	b := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + bucketdPort, Protocol: 2})
 	r = redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + rport, Protocol: 2})
@@ -177,39 +176,12 @@ func startBucketd(bin, dir string, args ...string) *exec.Cmd {
 	return bs.Cmd
 }
 
-func freePort() string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	benchutil.Check(err)
-	defer ln.Close()
-	_, p, _ := net.SplitHostPort(ln.Addr().String())
-	return p
-}
-
-func startRedis(dir string) (*exec.Cmd, string) {
-	port := freePort()
-	cmd := exec.Command("redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir)
-	benchutil.Check(cmd.Start())
-	waitPort(port)
-	return cmd, port
-}
-
 func startFloor(bin string) (*exec.Cmd, string) {
-	port := freePort()
+	port := benchutil.FreePort()
 	cmd := exec.Command(bin, "-addr", "127.0.0.1:"+port)
 	benchutil.Check(cmd.Start())
-	waitPort(port)
+	benchutil.WaitPort(port)
 	return cmd, port
-}
-
-func waitPort(port string) {
-	for i := 0; i < 200; i++ {
-		if c, err := net.Dial("tcp", "127.0.0.1:"+port); err == nil {
-			c.Close()
-			return
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-	panic("server on port " + port + " did not start")
 }
 
 func median(xs []float64) float64 {

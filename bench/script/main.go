@@ -139,12 +139,12 @@ func main() {
 	args := []string{"--appendonly", "no"}
 	metricsAddr := ""
 	if *cpuProfile != "" || *memProfile != "" {
-		metricsAddr = "127.0.0.1:" + freePort()
+		metricsAddr = "127.0.0.1:" + benchutil.FreePort()
 		args = append(args, "--metrics-addr", metricsAddr)
 	}
 	bs := benchutil.Start(*bin, filepath.Join(tmp, "data"), args...)
 	defer stopBucketd(bs)
-	rd, rport := startRedis(tmp)
+	rd, rport := benchutil.StartRedis(tmp)
 	defer func() { rd.Process.Kill(); rd.Wait() }()
 
 	b := setupBucketd(bs)
@@ -519,28 +519,6 @@ func cpuTime(pid int) time.Duration {
 	u, _ := strconv.ParseInt(f[11], 10, 64)
 	st, _ := strconv.ParseInt(f[12], 10, 64)
 	return time.Duration(u+st) * 10 * time.Millisecond
-}
-
-func freePort() string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	benchutil.Check(err)
-	defer ln.Close()
-	_, p, _ := net.SplitHostPort(ln.Addr().String())
-	return p
-}
-
-func startRedis(dir string) (*exec.Cmd, string) {
-	port := freePort()
-	cmd := exec.Command("redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir)
-	benchutil.Check(cmd.Start())
-	for range 200 {
-		if c, err := net.Dial("tcp", "127.0.0.1:"+port); err == nil {
-			c.Close()
-			return cmd, port
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-	panic("redis-server on port " + port + " did not start")
 }
 
 func stopBucketd(s *benchutil.Server) {

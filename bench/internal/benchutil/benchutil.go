@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"runtime"
@@ -77,4 +78,36 @@ func Start(bin, dir string, args ...string) *Server {
 	}
 	cmd.Wait()
 	panic("bucketd did not start:\n" + strings.Join(tail, "\n"))
+}
+
+// FreePort returns a TCP port free on 127.0.0.1 now.
+func FreePort() string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	Check(err)
+	defer ln.Close()
+	_, p, _ := net.SplitHostPort(ln.Addr().String())
+	return p
+}
+
+// WaitPort waits until something listens on 127.0.0.1:port, for 5 s at
+// most.
+func WaitPort(port string) {
+	for range 200 {
+		if c, err := net.Dial("tcp", "127.0.0.1:"+port); err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	panic("server on port " + port + " did not start")
+}
+
+// StartRedis starts a redis-server without persistence in dir on a free
+// port and waits for it.
+func StartRedis(dir string) (*exec.Cmd, string) {
+	port := FreePort()
+	cmd := exec.Command("redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir)
+	Check(cmd.Start())
+	WaitPort(port)
+	return cmd, port
 }
