@@ -56,7 +56,8 @@ func TestScriptCLI(t *testing.T) {
 	}
 }
 
-// scPython returns a python3 that can import redis (redis-py), or skips.
+// scPython returns a python3 that can import redis (redis-py), or skips
+// (fails where BUCKETD_REQUIRE_REDIS_PY is set, as in CI).
 func scPython(t *testing.T) string {
 	t.Helper()
 	for _, p := range []string{"python3", "/usr/bin/python3"} {
@@ -67,6 +68,9 @@ func scPython(t *testing.T) string {
 		if exec.Command(path, "-c", "import redis").Run() == nil {
 			return path
 		}
+	}
+	if os.Getenv("BUCKETD_REQUIRE_REDIS_PY") != "" {
+		t.Fatal("python3 with redis-py is required here (BUCKETD_REQUIRE_REDIS_PY) but missing: apt-get install python3-redis")
 	}
 	t.Skip("python3 with redis-py not installed (apt-get install python3-redis)")
 	return ""
