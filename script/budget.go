@@ -15,9 +15,13 @@ import (
 //     KILL, the memory limit); the interpreter then raises Err's text as an
 //     error at the next instruction, and again after any pcall that caught
 //     it, until the script has unwound;
-//   - every checkEvery instructions it reads the clock, to declare the run
-//     busy once it passes the busy threshold; at every instruction it reads
-//     the memory flag of the engine's sampler (memory.go).
+//   - at every instruction it reads the memory flag of the engine's
+//     sampler (memory.go): one instruction can double a string, so the
+//     check cannot wait.
+//
+// The busy threshold is not the hook's: the sampler declares a run busy
+// (Engine.declareBusy), so that a run spending its time in a coroutine
+// or in a long command is declared too.
 //
 // Rule: Done runs on the script's goroutine only. Coroutines get a child
 // context from context.WithCancel, which would call Done from a goroutine
@@ -28,48 +32,29 @@ type budget struct {
 	stopOnce sync.Once
 	reason   atomic.Pointer[string] // why it stopped: Err's text
 
-	count   uint32
 	start   time.Time
-	busyAt  time.Duration // 0: never busy
-	onBusy  func()        // called once, on the script's goroutine
-	memory  *memory       // the engine's sampler, or nil
-	isBusy  bool
+	memory  *memory // the engine's sampler, or nil
 	afterMu sync.Mutex
 	after   []func()
 }
 
-// checkEvery is how many instructions run between two checks of the clock
-// and of the memory flag; a power of two.
-const checkEvery = 1024
-
-func newBudget(busyAt time.Duration, onBusy func(), mem *memory) *budget {
-	return &budget{stop: make(chan struct{}), start: time.Now(), busyAt: busyAt, onBusy: onBusy, memory: mem}
+func newBudget(mem *memory) *budget {
+	return &budget{stop: make(chan struct{}), start: time.Now(), memory: mem}
 }
 
 // Deadline implements context.Context: a run has none.
 func (b *budget) Deadline() (time.Time, bool) { return time.Time{}, false }
 
 // Done implements context.Context; it is the instruction hook (see budget).
-// The memory flag is read at every instruction, not every checkEvery: one
-// instruction can double a string, so a thousand could exhaust the machine.
 func (b *budget) Done() <-chan struct{} {
-	b.count++
-	if b.count&(checkEvery-1) == 0 || b.memory != nil && b.memory.over.Load() {
-		b.check()
+	if b.memory != nil && b.memory.over.Load() {
+		b.Stop(b.memory.message())
 	}
 	return b.stop
 }
 
-// check runs the periodic checks: the busy threshold and the memory limit.
-// redis.call runs it too, so that a script spending its time in commands
-// is checked as well.
+// check stops the run if the memory flag is up; redis.call runs it too.
 func (b *budget) check() {
-	if !b.isBusy && b.busyAt > 0 && time.Since(b.start) >= b.busyAt {
-		b.isBusy = true
-		if b.onBusy != nil {
-			b.onBusy()
-		}
-	}
 	if b.memory != nil && b.memory.over.Load() {
 		b.Stop(b.memory.message())
 	}

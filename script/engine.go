@@ -46,7 +46,8 @@ type Engine struct {
 
 // New returns an engine.
 func New(opts Options) *Engine {
-	e := &Engine{log: opts.Log, mem: newMemory(opts.MaxMemory), scripts: map[string]*Script{}, runs: map[*Run]struct{}{}}
+	e := &Engine{log: opts.Log, scripts: map[string]*Script{}, runs: map[*Run]struct{}{}}
+	e.mem = newMemory(opts.MaxMemory, e.declareBusy)
 	e.libs.init()
 	e.pool.New = func() any { return e.newState() }
 	return e
@@ -167,6 +168,11 @@ type Run struct {
 	// Start is when it started.
 	Start time.Time
 	b     *budget
+
+	busyAt time.Duration
+	onBusy func()
+	begun  atomic.Bool // Begin succeeded: the run may be declared busy
+	busy   bool        // declared busy; guarded by Engine.runMu
 }
 
 // Running returns the runs in progress.
@@ -200,6 +206,20 @@ func (e *Engine) Kill(k Kind) int {
 // killedText is what a killed run fails with; Redis says SCRIPT KILL
 // whichever command killed it.
 func killedText(Kind) string { return "ERR Script killed by user with SCRIPT KILL..." }
+
+// declareBusy calls OnBusy for the runs past their busy threshold; the
+// memory sampler calls it every tick while scripts run. It holds runMu
+// while it calls, so a run cannot end (unregister) in the middle of it.
+func (e *Engine) declareBusy() {
+	e.runMu.Lock()
+	defer e.runMu.Unlock()
+	for r := range e.runs {
+		if !r.busy && r.busyAt > 0 && r.onBusy != nil && r.begun.Load() && time.Since(r.Start) >= r.busyAt {
+			r.busy = true
+			r.onBusy()
+		}
+	}
+}
 
 func (e *Engine) register(r *Run) {
 	e.runMu.Lock()

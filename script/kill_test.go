@@ -75,24 +75,35 @@ func TestKill(t *testing.T) {
 	}
 }
 
-// TestBusyCallback: a run past BusyAfter calls OnBusy once, from its own
-// goroutine, while it runs.
+// TestBusyCallback: a run past BusyAfter calls OnBusy once while it runs,
+// wherever it spends its time: its own loop, a coroutine's, a command.
 func TestBusyCallback(t *testing.T) {
-	e := newTestEngine(t)
-	var calls atomic.Int32
-	busy := make(chan struct{})
-	done := runAsync(t, e, "while true do end", &Call{BusyAfter: 5 * time.Millisecond, OnBusy: func() {
-		if calls.Add(1) == 1 {
-			close(busy)
-		}
-	}})
-	<-busy
-	e.Kill(KindEval)
-	if err := <-done; err == nil {
-		t.Fatal("killed run succeeded")
-	}
-	if n := calls.Load(); n != 1 {
-		t.Fatalf("OnBusy called %d times, want 1", n)
+	for _, body := range []string{
+		"while true do end",
+		"local co = coroutine.wrap(function() while true do end end) co()",
+		"while true do redis.call('ping') end",
+	} {
+		t.Run(body, func(t *testing.T) {
+			e := newTestEngine(t)
+			var calls atomic.Int32
+			busy := make(chan struct{})
+			begun := false
+			done := runAsync(t, e, body, &Call{BusyAfter: 5 * time.Millisecond,
+				Begin: func() error { begun = true; return nil },
+				OnBusy: func() {
+					if calls.Add(1) == 1 {
+						close(busy)
+					}
+				}})
+			<-busy
+			e.Kill(KindEval)
+			if err := <-done; err == nil {
+				t.Fatal("killed run succeeded")
+			}
+			if n := calls.Load(); n != 1 || !begun {
+				t.Fatalf("OnBusy called %d times (Begin called: %v), want once after Begin", n, begun)
+			}
+		})
 	}
 }
 

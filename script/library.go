@@ -297,7 +297,7 @@ func (st *state) instantiate(lib *Library, first bool) (fns map[string]*lua.LFun
 	st.loading = lib
 	st.loadFirst = first
 	st.loaded = fns
-	b := newBudget(0, nil, e.mem)
+	b := newBudget(e.mem)
 	timer := time.AfterFunc(loadTimeout, func() { b.Stop("ERR Error registering functions: ERR FUNCTION LOAD timeout") })
 	L := st.L
 	fn := L.NewFunctionFromProto(lib.proto)

@@ -8,7 +8,9 @@ import (
 	"time"
 )
 
-// memory is the engine's memory limit for scripts. Go cannot tell which
+// memory is the engine's memory limit for scripts, and its sampler the
+// clock of the busy threshold (it calls tick, Engine.declareBusy, at each
+// sample while scripts run). Go cannot tell which
 // goroutine allocated what, so the limit is on the growth of the live heap
 // (runtime/metrics /gc/heap/live:bytes, measured at each collection) since
 // the oldest running script started: a sampler goroutine reads it every
@@ -29,13 +31,14 @@ type memory struct {
 	fresh   bool          // base is to be read at the next sample
 	wake    chan struct{} // a script started while none ran
 	quit    chan struct{}
+	tick    func() // also run at every sample: the engine's busy check
 }
 
 // sampleEvery is the sampler's period while scripts run.
 const sampleEvery = time.Millisecond
 
-func newMemory(limit int64) *memory {
-	m := &memory{wake: make(chan struct{}, 1), quit: make(chan struct{})}
+func newMemory(limit int64, tick func()) *memory {
+	m := &memory{wake: make(chan struct{}, 1), quit: make(chan struct{}), tick: tick}
 	m.limit.Store(limit)
 	go m.sample()
 	return m
@@ -103,6 +106,9 @@ func (m *memory) sample() {
 			m.mu.Unlock()
 			if lim := m.limit.Load(); active && lim > 0 && liveHeap() > base+uint64(lim) {
 				m.over.Store(true)
+			}
+			if active && m.tick != nil {
+				m.tick()
 			}
 		}
 		t.Stop()

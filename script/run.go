@@ -25,8 +25,9 @@ type Call struct {
 	Keys, Args [][]byte
 	// Caller runs the script's commands.
 	Caller Caller
-	// BusyAfter is how long the run may go before OnBusy is called (once,
-	// on the run's goroutine); 0: never.
+	// BusyAfter is how long the run may go before OnBusy is called, once,
+	// from the engine's sampler goroutine (Engine.declareBusy), after Begin
+	// and before the run ends; 0: never.
 	BusyAfter time.Duration
 	OnBusy    func()
 	// Command is the command as FUNCTION STATS shows it.
@@ -56,9 +57,9 @@ func (e *Engine) Eval(s *Script, c *Call, w *resp.Writer) error {
 // execute runs fn in st.
 func (e *Engine) execute(st *state, fn *lua.LFunction, c *Call, w *resp.Writer, kind Kind, name, source string) error {
 	e.stats.calls.Add(1)
-	b := newBudget(c.BusyAfter, c.OnBusy, e.mem)
+	b := newBudget(e.mem)
 	r := &run{call: c, budget: b, proto: 2, funcName: name, source: source}
-	info := &Run{Kind: kind, Name: name, Command: c.Command, Start: b.start, b: b}
+	info := &Run{Kind: kind, Name: name, Command: c.Command, Start: b.start, b: b, busyAt: c.BusyAfter, onBusy: c.OnBusy}
 	c.run = info
 	e.register(info)
 	e.mem.enter()
@@ -97,6 +98,7 @@ func (e *Engine) execute(st *state, fn *lua.LFunction, c *Call, w *resp.Writer, 
 			return err
 		}
 	}
+	info.begun.Store(true)
 	err := L.PCall(nargs, 1, st.errHandler)
 	L.RemoveContext()
 	if kind == KindEval {

@@ -344,3 +344,30 @@ func TestScriptMemoryOneInstruction(t *testing.T) {
 		}
 	}
 }
+
+// TestScriptBusyInCoroutine: a script looping inside a coroutine passes
+// busy-reply-threshold like any other (the engine's sampler declares it):
+// commands on its bucket answer BUSY, and SCRIPT KILL stops it.
+func TestScriptBusyInCoroutine(t *testing.T) {
+	t.Parallel()
+	s := Start(t)
+	r := newRC(t, s, 2)
+	r.define("items", scItemsDef)
+	r.ok("CONFIG", "SET", "busy-reply-threshold", "50")
+	src := "coroutine.wrap(function() while true do end end)()"
+	done := scBackground(t, s, "EVAL", src, "1", "items")
+	scKilledLater := func() {
+		scKill(t, r, "SCRIPT", "KILL")
+		scKilledAt(t, scResult(t, done), src)
+	}
+	other := &rc{t: t, c: redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1, ReadTimeout: 3 * time.Second}), proto: 2}
+	t.Cleanup(func() { other.c.Close() })
+	eventually(t, 20*time.Second, "the script to run", func() bool {
+		return r.c.Do(ctx(t), "FUNCTION", "KILL").Err().Error() == scBusyScript
+	})
+	err := other.c.Do(ctx(t), "B.COUNT", "items").Err()
+	scKilledLater()
+	if err == nil || err.Error() != scBusyScript {
+		t.Errorf("B.COUNT items while the script loops in a coroutine: %v, want %s", err, scBusyScript)
+	}
+}
