@@ -49,7 +49,7 @@ type sandbox struct {
 
 // newState returns an interpreter with the sandbox and st's redis table.
 func newState(st *state) *lua.LState {
-	L := lua.NewState(lua.Options{SkipOpenLibs: true, CallStackSize: 1024, RegistrySize: 1024 * 4, RegistryMaxSize: 1024 * 1024})
+	L := lua.NewState(lua.Options{SkipOpenLibs: true, CallStackSize: 20000, RegistrySize: 256, RegistryGrowStep: 256, RegistryMaxSize: 1024 * 1024, MinimizeStackMemory: true})
 	for _, lib := range []struct {
 		name string
 		open lua.LGFunction
