@@ -109,8 +109,8 @@ func (b *Bucket) acquire(write bool) error {
 	return &NoBucketError{Bucket: b.name}
 }
 
-// acquireWait is acquire for the store's own work (snapshots), which waits
-// for a long transaction however long it runs.
+// acquireWait is acquire for the store's own work (snapshots, the live
+// queries' reads), which waits for a long transaction however long it runs.
 func (b *Bucket) acquireWait(write bool) error {
 	b.lock(write)
 	if !b.dropped {

@@ -31,8 +31,13 @@ type View struct {
 // not call into the store. ReadView fails with NoBucketError when the bucket
 // is not defined (fn is not called then).
 func (s *Store) ReadView(bucket string, f *filter.Filter, fn func(v *View)) error {
-	b, err := s.lockBucket(bucket, false)
-	if err != nil {
+	// The live queries' own work: it waits for a busy script rather than
+	// fail with BUSY, which nothing would retry.
+	b := s.snapshot()[bucket]
+	if b == nil {
+		return &NoBucketError{Bucket: bucket}
+	}
+	if err := b.acquireWait(false); err != nil {
 		return err
 	}
 	defer b.mu.RUnlock()

@@ -371,3 +371,32 @@ func TestScriptBusyInCoroutine(t *testing.T) {
 		t.Errorf("B.COUNT items while the script loops in a coroutine: %v, want %s", err, scBusyScript)
 	}
 }
+
+// TestScriptBusyLiveQuery: a live query subscribed to while a busy script
+// holds its bucket gets its first result once the script ends (its read
+// waits for the script instead of failing with BUSY, which nothing would
+// retry).
+func TestScriptBusyLiveQuery(t *testing.T) {
+	t.Parallel()
+	s := Start(t)
+	r := newRC(t, s, 2)
+	r.define("items", scItemsDef)
+	r.ok("CONFIG", "SET", "busy-reply-threshold", "20")
+	r.ok("QUERY.DEFINE", "cnt", `{"bucket":"items","aggregate":{"function":"count"}}`)
+	done := scBackground(t, s, "EVAL", "redis.call('B.INSERT', KEYS[1], '{\"name\":\"x\"}') while true do end", "1", "items")
+	eventually(t, 20*time.Second, "the script to be busy", func() bool {
+		err := r.c.Do(ctx(t), "B.COUNT", "items").Err()
+		return err != nil && err.Error() == scBusyScript
+	})
+	sub := s.Raw(t)
+	sub.Send(psEnc("SUBSCRIBE", "query.cnt"))
+	if got := sub.Read(); got != "*3\r\n$9\r\nsubscribe\r\n$9\r\nquery.cnt\r\n:1\r\n" {
+		t.Fatalf("SUBSCRIBE query.cnt: %q", got)
+	}
+	scKill(t, r, "SCRIPT", "KILL")
+	scResult(t, done)
+	// The killed script's insert was rolled back: the first result is 0.
+	if got, err := sub.ReadErr(10 * time.Second); err != nil || got != "*3\r\n$7\r\nmessage\r\n$9\r\nquery.cnt\r\n$1\r\n0\r\n" {
+		t.Fatalf("the live query's first message after the script: %q, %v", got, err)
+	}
+}
