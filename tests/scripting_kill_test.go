@@ -2,6 +2,7 @@ package tests
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"syscall"
 	"testing"
@@ -49,6 +50,17 @@ func scKill(t *testing.T, r *rc, kill ...any) {
 			t.Fatalf("%v: %v", kill, err)
 		}
 		return err == nil
+	})
+}
+
+// scWaitBusy polls cmd until it answers the BUSY text of a script: the
+// script has run past busy-reply-threshold (and so past its first
+// instructions).
+func scWaitBusy(t *testing.T, r *rc, cmd ...any) {
+	t.Helper()
+	eventually(t, 20*time.Second, fmt.Sprint(cmd, " to answer BUSY"), func() bool {
+		err := r.c.Do(ctx(t), cmd...).Err()
+		return err != nil && err.Error() == scBusyScript
 	})
 }
 
@@ -249,10 +261,7 @@ func TestScriptKillLine(t *testing.T) {
 		{"local a = 1\nwhile true do a = a + 1 end", []int{2}},
 	} {
 		done := scBackground(t, s, "EVAL", tc.src, "1", "items")
-		eventually(t, 20*time.Second, "the script to be busy", func() bool {
-			err := r.c.Do(ctx(t), "B.COUNT", "items").Err()
-			return err != nil && err.Error() == scBusyScript
-		})
+		scWaitBusy(t, r, "B.COUNT", "items")
 		scKill(t, r, "SCRIPT", "KILL")
 		got := scResult(t, done)
 		ok := false
@@ -275,10 +284,7 @@ func TestScriptFunctionStatsDuringEval(t *testing.T) {
 	r := newRC(t, s, 2)
 	r.ok("CONFIG", "SET", "busy-reply-threshold", "50")
 	done := scBackground(t, s, "EVAL", "while true do end", "0")
-	eventually(t, 20*time.Second, "FUNCTION KILL to see the EVAL", func() bool {
-		err := r.c.Do(ctx(t), "FUNCTION", "KILL").Err()
-		return err != nil && err.Error() == scBusyScript
-	})
+	scWaitBusy(t, r, "FUNCTION", "KILL")
 	stats, err := r.c.Do(ctx(t), "FUNCTION", "STATS").Slice()
 	if err != nil || len(stats) != 4 || stats[0] != "running_script" || stats[1] != nil {
 		t.Errorf("FUNCTION STATS during an EVAL = %v, %v; want running_script nil", stats, err)
@@ -302,10 +308,7 @@ func TestScriptShutdownDuringScript(t *testing.T) {
 			r.ok("CONFIG", "SET", "busy-reply-threshold", "50")
 			caller := s.Raw(t)
 			caller.Send(psEnc("EVAL", "redis.call('B.INSERT', KEYS[1], '{\"name\":\"x\"}')\nwhile true do end", "1", "items"))
-			eventually(t, 20*time.Second, "the script to run", func() bool {
-				err := r.c.Do(ctx(t), "B.COUNT", "items").Err()
-				return err != nil && err.Error() == scBusyScript
-			})
+			scWaitBusy(t, r, "B.COUNT", "items")
 			if how == "SIGTERM" {
 				s.cmd.Process.Signal(syscall.SIGTERM)
 			} else {
@@ -362,9 +365,7 @@ func TestScriptBusyInCoroutine(t *testing.T) {
 	}
 	other := &rc{t: t, c: redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1, ReadTimeout: 3 * time.Second}), proto: 2}
 	t.Cleanup(func() { other.c.Close() })
-	eventually(t, 20*time.Second, "the script to run", func() bool {
-		return r.c.Do(ctx(t), "FUNCTION", "KILL").Err().Error() == scBusyScript
-	})
+	scWaitBusy(t, r, "FUNCTION", "KILL")
 	err := other.c.Do(ctx(t), "B.COUNT", "items").Err()
 	scKilledLater()
 	if err == nil || err.Error() != scBusyScript {
@@ -384,10 +385,7 @@ func TestScriptBusyLiveQuery(t *testing.T) {
 	r.ok("CONFIG", "SET", "busy-reply-threshold", "20")
 	r.ok("QUERY.DEFINE", "cnt", `{"bucket":"items","aggregate":{"function":"count"}}`)
 	done := scBackground(t, s, "EVAL", "redis.call('B.INSERT', KEYS[1], '{\"name\":\"x\"}') while true do end", "1", "items")
-	eventually(t, 20*time.Second, "the script to be busy", func() bool {
-		err := r.c.Do(ctx(t), "B.COUNT", "items").Err()
-		return err != nil && err.Error() == scBusyScript
-	})
+	scWaitBusy(t, r, "B.COUNT", "items")
 	sub := s.Raw(t)
 	sub.Send(psEnc("SUBSCRIBE", "query.cnt"))
 	if got := sub.Read(); got != "*3\r\n$9\r\nsubscribe\r\n$9\r\nquery.cnt\r\n:1\r\n" {
