@@ -32,6 +32,15 @@ type setting struct {
 	noFlag bool
 }
 
+// getBusyThreshold and setBusyThreshold serve busy-reply-threshold and its
+// older name, lua-time-limit.
+func getBusyThreshold(c *Config) string { return strconv.FormatInt(c.BusyReplyThreshold, 10) }
+
+func setBusyThreshold(c *Config, v string) (err error) {
+	c.BusyReplyThreshold, err = parseRange(v, 0, math.MaxInt64/int64(time.Millisecond))
+	return err
+}
+
 func parseMemory(v string) (int64, error) {
 	s := strings.ToLower(strings.TrimSpace(v))
 	mult := int64(1)
@@ -224,17 +233,9 @@ var settings = []setting{
 			return err
 		}},
 	{name: "busy-reply-threshold", help: "milliseconds a script runs before commands on its buckets get BUSY instead of waiting", runtime: true,
-		get: func(c *Config) string { return strconv.FormatInt(c.BusyReplyThreshold, 10) },
-		set: func(c *Config, v string) (err error) {
-			c.BusyReplyThreshold, err = parseRange(v, 0, math.MaxInt64/int64(time.Millisecond))
-			return err
-		}},
+		get: getBusyThreshold, set: setBusyThreshold},
 	{name: "lua-time-limit", help: "Redis's older name of busy-reply-threshold", runtime: true,
-		get: func(c *Config) string { return strconv.FormatInt(c.BusyReplyThreshold, 10) },
-		set: func(c *Config, v string) (err error) {
-			c.BusyReplyThreshold, err = parseRange(v, 0, math.MaxInt64/int64(time.Millisecond))
-			return err
-		}},
+		get: getBusyThreshold, set: setBusyThreshold},
 	{name: "script-max-memory", help: "bytes the live heap may grow by while scripts run before they are stopped and rolled back (0: no limit)", runtime: true,
 		get: func(c *Config) string { return strconv.FormatInt(c.ScriptMaxMemory, 10) },
 		set: func(c *Config, v string) (err error) { c.ScriptMaxMemory, err = parseMemory(v); return err }},
