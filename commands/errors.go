@@ -61,7 +61,7 @@ func errorReply(err error) string {
 	case errors.As(err, &busy):
 		return oneLine(busy.Reason)
 	case errors.As(err, &nherr):
-		return "ERR bucket '" + oneLine(nherr.Bucket) + "' is not declared: a script must name every bucket it touches in KEYS"
+		return undeclaredBucket(nherr.Bucket)
 	case errors.As(err, &scerr):
 		return oneLine(scerr.Text)
 	case errors.As(err, &synerr):

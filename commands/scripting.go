@@ -238,6 +238,13 @@ func (sc *scriptCaller) declares(bucket []byte) bool {
 	return false
 }
 
+// undeclaredBucket is the error of a script's command on a bucket its KEYS
+// do not name: found before the command runs (Call), or by the engine
+// inside it (engine.NotHeldError: QUERY.RUN of a query over that bucket).
+func undeclaredBucket(bucket string) string {
+	return "ERR script accessed bucket '" + oneLine(bucket) + "', which is not among its KEYS: name every bucket a script touches in KEYS"
+}
+
 func (sc *scriptCaller) setBusy() { sc.tx.SetBusy(sc.busy) }
 
 // beginTx begins the script's long transaction over its buckets, called
@@ -300,7 +307,7 @@ func (sc *scriptCaller) Call(args [][]byte, w *resp.Writer) {
 	}
 	if cmd.Flags&FlagBucket != 0 {
 		if !sc.declares(args[1]) {
-			w.Error("ERR script accessed bucket '" + oneLine(string(args[1])) + "', which is not among its KEYS: name every bucket a script touches in KEYS")
+			w.Error(undeclaredBucket(string(args[1])))
 			return
 		}
 	}

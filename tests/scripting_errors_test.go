@@ -102,6 +102,7 @@ func TestScriptRuntimeErrors(t *testing.T) {
 	r.define("items", scItemsDef)
 	r.define("kv", scKVDef)
 	r.insert("items", `{"name":"a","sku":"s1","cat":"c"}`)
+	r.ok("QUERY.DEFINE", "kvCount", `{"bucket":"kv","aggregate":{"function":"count"}}`)
 	notAllowed := "ERR This Redis command is not allowed from script"
 	roRefused := "ERR Write commands are not allowed from read-only scripts."
 	undeclared := "ERR script accessed bucket 'kv', which is not among its KEYS: name every bucket a script touches in KEYS"
@@ -153,6 +154,7 @@ func TestScriptRuntimeErrors(t *testing.T) {
 		{`redis.call('B.INSERT', 'kv', '{"id":"z"}')`, undeclared, 1, []string{"items"}},
 		{`redis.call('B.COUNT', 'kv')`, undeclared, 1, []string{"items", "items:kv"}},
 		{`redis.call('BUCKET.INFO', 'kv')`, undeclared, 1, nil},
+		{`redis.call('QUERY.RUN', 'kvCount')`, undeclared, 1, []string{"items"}}, // found by the engine: the query reads kv
 		// no-writes scripts refuse writes and PUBLISH.
 		{"#!lua flags=no-writes\nreturn redis.call('B.INSERT', KEYS[1], '{\"name\":\"w\"}')", roRefused, 2, []string{"items"}},
 		{"#!lua flags=no-writes\nreturn redis.call('PUBLISH', 'ch', 'm')", roRefused, 2, nil},
