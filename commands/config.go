@@ -236,6 +236,12 @@ var settings = []setting{
 		get: getBusyThreshold, set: setBusyThreshold},
 	{name: "lua-time-limit", help: "Redis's older name of busy-reply-threshold", runtime: true,
 		get: getBusyThreshold, set: setBusyThreshold},
+	{name: "query-time-limit", help: "milliseconds one run of a function query (QUERY.DEFINE … LUA|FUNCTION) may take before it is stopped and fails (0: no limit)", runtime: true,
+		get: func(c *Config) string { return strconv.FormatInt(c.QueryTimeLimit, 10) },
+		set: func(c *Config, v string) (err error) {
+			c.QueryTimeLimit, err = parseRange(v, 0, math.MaxInt64/int64(time.Millisecond))
+			return err
+		}},
 	{name: "script-max-memory", help: "bytes the live heap may grow by while scripts run before they are stopped and rolled back (0: no limit)", runtime: true,
 		get: func(c *Config) string { return strconv.FormatInt(c.ScriptMaxMemory, 10) },
 		set: func(c *Config, v string) (err error) { c.ScriptMaxMemory, err = parseMemory(v); return err }},

@@ -32,6 +32,9 @@ type Ctx struct {
 	failed error
 	// script is the script whose redis.call runs the command, or nil.
 	script *scriptCaller
+	// query is the function query whose redis.call runs the command, or
+	// nil; its tracker hears what the command reads (fnquery.go).
+	query *queryCaller
 }
 
 // Arg returns argument i as a string.

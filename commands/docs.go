@@ -95,7 +95,11 @@ var commandArgs = map[string][]Arg{
 	}}, {Name: "field", Type: ArgString, Optional: true}, argOptional(argFilter)},
 	"b.find": {argBucket, {Name: "query-json", Type: ArgString}},
 
-	"query.define":    {argQuery, {Name: "query-json", Type: ArgString}},
+	"query.define": {argQuery, {Name: "definition", Type: ArgOneOf, Args: []Arg{
+		{Name: "query-json", Type: ArgString},
+		{Name: "lua", Type: ArgBlock, Args: []Arg{{Name: "lua", Type: ArgPureToken, Token: "LUA"}, {Name: "chunk", Type: ArgString}}},
+		{Name: "function", Type: ArgBlock, Args: []Arg{{Name: "function", Type: ArgPureToken, Token: "FUNCTION"}, {Name: "function-name", Type: ArgString}}},
+	}}},
 	"query.drop":      {argQuery},
 	"query.list":      {},
 	"query.info":      {argQuery},

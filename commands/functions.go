@@ -15,6 +15,7 @@ import (
 // functionsChanged logs the libraries after a change: the append-only
 // file replays the last set logged.
 func (s *Server) functionsChanged() error {
+	s.queries.FunctionsChanged()
 	if s.persist == nil {
 		return nil
 	}

@@ -15,7 +15,7 @@ func queryCommands() []*Command {
 	const g = "query"
 	sub := FlagPubSub | FlagNoMulti
 	return []*Command{
-		{Name: "query.define", Arity: 3, Flags: FlagWrite | FlagNoMulti, Group: g, Summary: "Defines a reactive query.", Run: cmdQueryDefine},
+		{Name: "query.define", Arity: -3, Flags: FlagWrite | FlagNoMulti, Group: g, Summary: "Defines a reactive query.", Run: cmdQueryDefine},
 		{Name: "query.drop", Arity: 2, Flags: FlagWrite | FlagNoMulti, Group: g, Summary: "Drops a query; its subscribers are unsubscribed.", Run: cmdQueryDrop},
 		{Name: "query.list", Arity: 1, Flags: FlagReadOnly, Group: g, Summary: "Lists the query names, sorted.", Run: cmdQueryList},
 		{Name: "query.info", Arity: 2, Flags: FlagReadOnly, Group: g, Summary: "Describes a query and its live channels as JSON.", Run: cmdQueryInfo},
@@ -44,8 +44,25 @@ func queryErr(err error) error {
 	return err
 }
 
+// cmdQueryDefine is QUERY.DEFINE name query-json, or name LUA chunk, or
+// name FUNCTION function-name.
 func cmdQueryDefine(c *Ctx) {
-	if err := c.S.queries.Define(c.Arg(1), c.Args[2]); err != nil {
+	var err error
+	switch len(c.Args) {
+	case 3:
+		err = c.S.queries.Define(c.Arg(1), c.Args[2])
+	case 4:
+		kind, ok := queryKind(c.Arg(2))
+		if !ok {
+			c.ErrMsg("syntax error: QUERY.DEFINE name query-json | name LUA chunk | name FUNCTION function-name")
+			return
+		}
+		err = c.S.queries.DefineFunction(c.Arg(1), kind, c.Arg(3))
+	default:
+		c.ErrMsg("syntax error: QUERY.DEFINE name query-json | name LUA chunk | name FUNCTION function-name")
+		return
+	}
+	if err != nil {
 		c.Err(queryErr(err))
 		return
 	}
@@ -94,7 +111,13 @@ func cmdQueryRun(c *Ctx) {
 	if !ok {
 		return
 	}
-	out, err := c.S.queries.RunIn(c.Tx, c.Arg(1), params, c.readLimit())
+	var out []byte
+	var err error
+	if c.query != nil {
+		out, err = c.S.queries.RunTracked(c.Tx, c.Arg(1), params, c.readLimit(), c.query.tr)
+	} else {
+		out, err = c.S.queries.RunIn(c.Tx, c.Arg(1), params, c.readLimit())
+	}
 	if err != nil {
 		c.Err(queryErr(err))
 		return

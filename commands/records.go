@@ -31,8 +31,8 @@ func recordCommands() []*Command {
 	return []*Command{
 		withRecord(cmd("b.insert", -3, w|FlagHold, "Inserts a record; EXISTS if its key exists.", cmdInsert), 2, DraftInsert),
 		cmd("b.insertmany", 3, w|FlagHold, "Inserts several records, all or none.", cmdInsertMany),
-		cmd("b.get", 3, r|FlagFast|FlagHold, "Returns the record with that key.", cmdGet),
-		cmd("b.mget", -3, r|FlagHold, "Returns the records with those keys.", cmdMGet),
+		cmd("b.get", 3, r|FlagTracked|FlagFast|FlagHold, "Returns the record with that key.", cmdGet),
+		cmd("b.mget", -3, r|FlagTracked|FlagHold, "Returns the records with those keys.", cmdMGet),
 		withJSON(cmd("b.update", -4, w|FlagHold, "Merges changes into a record.", cmdUpdate), 3),
 		withRecord(cmd("b.upsert", 3, w|FlagHold, "Updates the record with the record's key, or inserts it.", cmdUpsert), 2, DraftUpsert),
 		cmd("b.updatemany", 4, w, "Merges changes into every matching record, all or none.", cmdUpdateMany),
@@ -40,17 +40,17 @@ func recordCommands() []*Command {
 		cmd("b.deletemany", 3, w, "Deletes every matching record.", cmdDeleteMany),
 		cmd("b.clear", 2, w, "Deletes every record of the bucket.", cmdClear),
 		cmd("b.all", 2, r, "Returns every record in the bucket's order.", cmdAll),
-		cmd("b.where", 3, r, "Returns the matching records.", cmdWhere),
-		cmd("b.findone", 3, r, "Returns the first matching record.", cmdFindOne),
-		cmd("b.count", -2, r, "Counts the (matching) records.", cmdCount),
+		cmd("b.where", 3, r|FlagTracked, "Returns the matching records.", cmdWhere),
+		cmd("b.findone", 3, r|FlagTracked, "Returns the first matching record.", cmdFindOne),
+		cmd("b.count", -2, r|FlagTracked, "Counts the (matching) records.", cmdCount),
 		cmd("b.first", 3, r, "Returns the first n records.", cmdFirst),
 		cmd("b.last", 3, r, "Returns the last n records.", cmdLast),
 		cmd("b.paginate", -4, r, "Returns a page of records and the next cursor.", cmdPaginate),
-		cmd("b.sum", -3, r, "Sums a numeric field.", cmdAggregate("sum")),
-		cmd("b.avg", -3, r, "Averages a numeric field.", cmdAggregate("avg")),
-		cmd("b.min", -3, r, "Returns the smallest value of a numeric field.", cmdAggregate("min")),
-		cmd("b.max", -3, r, "Returns the largest value of a numeric field.", cmdAggregate("max")),
-		cmd("b.groupby", -4, r, "Groups records and aggregates each group.", cmdGroupBy),
+		cmd("b.sum", -3, r|FlagTracked, "Sums a numeric field.", cmdAggregate("sum")),
+		cmd("b.avg", -3, r|FlagTracked, "Averages a numeric field.", cmdAggregate("avg")),
+		cmd("b.min", -3, r|FlagTracked, "Returns the smallest value of a numeric field.", cmdAggregate("min")),
+		cmd("b.max", -3, r|FlagTracked, "Returns the largest value of a numeric field.", cmdAggregate("max")),
+		cmd("b.groupby", -4, r|FlagTracked, "Groups records and aggregates each group.", cmdGroupBy),
 		cmd("b.find", 3, r, "Runs a declarative query once.", cmdFind),
 	}
 }
@@ -59,7 +59,7 @@ func recordCommands() []*Command {
 // commands have none: their arguments are the script's, and looking for
 // them would drop the entries of the pipeline's later commands.
 func (c *Ctx) prepared(i int) *preparedArg {
-	if c.script != nil {
+	if c.script != nil || c.Sess == nil {
 		return nil
 	}
 	return c.Sess.takePrepared(c.Args[i])
@@ -111,12 +111,18 @@ func filterArg(c *Ctx, i int) (*filter.Filter, bool) {
 		}
 		return nil, false
 	}
+	if c.query != nil {
+		c.query.tr.Filter(c.Arg(1), f, string(c.Args[i]))
+	}
 	return f, true
 }
 
 // optionalFilter parses argument i as a filter if it is present.
 func optionalFilter(c *Ctx, i int) (*filter.Filter, bool) {
 	if len(c.Args) <= i {
+		if c.query != nil {
+			c.query.tr.Whole(c.Arg(1))
+		}
 		return nil, true
 	}
 	return filterArg(c, i)
@@ -225,6 +231,9 @@ func cmdInsertMany(c *Ctx) {
 }
 
 func cmdGet(c *Ctx) {
+	if c.query != nil {
+		c.query.tr.Keys(c.Arg(1), c.Args[2:3])
+	}
 	rec, err := c.S.store.GetBytes(c.Tx, c.Args[1], c.Args[2])
 	if err != nil {
 		c.Err(err)
@@ -234,6 +243,9 @@ func cmdGet(c *Ctx) {
 }
 
 func cmdMGet(c *Ctx) {
+	if c.query != nil {
+		c.query.tr.Keys(c.Arg(1), c.Args[2:])
+	}
 	keys := make([]string, len(c.Args)-2)
 	for i := range keys {
 		keys[i] = c.Arg(i + 2)
@@ -554,6 +566,9 @@ func (c *Ctx) reads() engine.Limited { return c.S.store.Limit(c.readLimit()) }
 func (c *Ctx) readLimit() engine.ReadLimit {
 	if c.script != nil {
 		return engine.ReadLimit{Cancelled: c.script.stopped}
+	}
+	if c.query != nil {
+		return engine.ReadLimit{Cancelled: c.query.stopped}
 	}
 	if c.Conn == nil {
 		return engine.ReadLimit{}

@@ -52,6 +52,7 @@ type Config struct {
 	ReadTimeLimit int64 // milliseconds a scanning read may hold a bucket's lock; 0: none
 
 	BusyReplyThreshold int64 // milliseconds a script runs before others get BUSY
+	QueryTimeLimit     int64 // milliseconds a function query's run may take; 0: none
 	ScriptMaxMemory    int64 // bytes of live-heap growth a script may cause; 0: none
 
 	// Threads is how many CPUs run the server's code at once (Go's
@@ -84,6 +85,7 @@ func DefaultConfig() Config {
 		SlowlogMaxLen:      128,
 		ReadTimeLimit:      5000,
 		BusyReplyThreshold: 5000,
+		QueryTimeLimit:     1000,
 		ScriptMaxMemory:    256 << 20,
 		Threads:            0,
 	}
@@ -108,6 +110,7 @@ type Server struct {
 	fnMu    sync.Mutex // orders function library changes and their logging
 
 	busyThreshold atomic.Int64          // busy-reply-threshold in ms, read at each script's start
+	queryLimit    atomic.Int64          // query-time-limit in ms, read at each function query's run
 	persist       *snapshot.Persistence // nil: --appendonly no
 	ops           opsSampler
 	metrics       *metrics    // nil unless --metrics-addr
@@ -136,10 +139,11 @@ func New(cfg Config, store *engine.Store, log zerolog.Logger) *Server {
 	s.slowlog.configure(cfg)
 	s.events = live.NewEvents(s.hub)
 	store.AddObserver(s.events)
-	s.queries = live.New(live.Options{Store: store, Hub: s.hub, Log: log, Revoke: s.revokeQueryChannel})
-	store.AddObserver(s.queries)
 	s.scripts = script.New(script.Options{Log: log, MaxMemory: cfg.ScriptMaxMemory})
+	s.queries = live.New(live.Options{Store: store, Hub: s.hub, Log: log, Revoke: s.revokeQueryChannel, Runner: queryRunner{s}})
+	store.AddObserver(s.queries)
 	s.busyThreshold.Store(cfg.BusyReplyThreshold)
+	s.queryLimit.Store(cfg.QueryTimeLimit)
 	s.table = NewTable()
 	s.register()
 	return s
@@ -185,6 +189,7 @@ func (s *Server) applyNetConfig() {
 	s.store.SetReadTimeLimit(time.Duration(cfg.ReadTimeLimit) * time.Millisecond)
 	s.scripts.SetMaxMemory(cfg.ScriptMaxMemory)
 	s.busyThreshold.Store(cfg.BusyReplyThreshold)
+	s.queryLimit.Store(cfg.QueryTimeLimit)
 	if s.net == nil {
 		return
 	}

@@ -46,6 +46,10 @@ const (
 	// beyond the connection (PUBLISH): read-only scripts refuse it as a
 	// write, as Redis does.
 	FlagMayReplicate
+	// FlagTracked marks a bucket read whose handler tells a function
+	// query's tracker what it reads, before it reads (keys, a filter):
+	// in a query, any other bucket read counts as reading every record.
+	FlagTracked
 )
 
 var flagNames = []struct {

@@ -139,6 +139,10 @@ type Bucket struct {
 	sup supervision
 
 	long atomic.Pointer[longMark] // set while a long transaction holds the bucket (long.go)
+
+	// commits counts the commits that changed the bucket, for Version. It
+	// moves under the write lock, before the observers are called.
+	commits atomic.Uint64
 }
 
 func newBucket(name string, def *schema.Definition) *Bucket {

@@ -216,6 +216,11 @@ func (t *Tx) publish() error {
 				return &DurabilityError{Err: err}
 			}
 		}
+		for i, b := range t.locked {
+			if b.eventSeq != seqs[i] {
+				b.commits.Add(1)
+			}
+		}
 		for i := range t.changes {
 			c := &t.changes[i]
 			for _, b := range t.locked {

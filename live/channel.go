@@ -39,6 +39,9 @@ type channel struct {
 	// waiting is the watch on which the channel waits for its bucket to be
 	// defined, or nil. Owned like reg.
 	waiting *bucketWatch
+	// fregs are a function query's registrations with the watches of the
+	// buckets its last run read. Owned like reg.
+	fregs []*fnReg
 	// lastSent is when the channel last published a new result. Written
 	// by publish under mu before the round ends, read by the next round.
 	lastSent time.Time
@@ -56,8 +59,10 @@ type channel struct {
 	hasLast bool
 	lastErr error // the last evaluation's error, nil after a success
 	dead    bool
-	evals   int64 // results computed
-	pubs    int64 // results published
+	evals   int64    // results computed
+	pubs    int64    // results published
+	reads   []string // a function query's last read set, in words
+	runs    int64    // a function query's evaluations
 }
 
 // pendingSub is a subscriber waiting for its first message.

@@ -37,10 +37,25 @@ func (m *Manager) Restore(name string, data []byte) error {
 }
 
 func (m *Manager) define(name string, data []byte, live bool) error {
-	d, err := parseDefinition(name, data)
+	var (
+		d   *definition
+		err error
+	)
+	if kind, code, ok := parseFunctionJSON(data); ok && !live {
+		d, err = m.functionDefinition(name, kind, code, true)
+	} else {
+		d, err = parseDefinition(name, data)
+	}
 	if err != nil {
 		return err
 	}
+	return m.install(d, live)
+}
+
+// install makes d the definition of its name; live: a client's
+// QUERY.DEFINE (the bucket must exist, the hook is called).
+func (m *Manager) install(d *definition, live bool) error {
+	name := d.name
 	m.defMu.Lock()
 	defer m.defMu.Unlock()
 	if m.isClosed() {
@@ -121,7 +136,7 @@ func (m *Manager) BucketDropped(bucket string) {
 	}
 	sort.Strings(names)
 	revs := m.endWhere(func(ch *channel) bool {
-		if ch.def == nil {
+		if ch.def == nil || ch.def.kind != KindQuery {
 			return false
 		}
 		if ch.def.bucket == bucket {
@@ -133,13 +148,19 @@ func (m *Manager) BucketDropped(bucket string) {
 
 	// The bucket's watch goes with it: a bucket defined again under the
 	// same name starts from a fresh watch (and fresh ranks).
+	// Function channels that read it run again (and find it gone).
+	var rerun []*channel
 	m.watchMu.Lock()
 	if bw := (*m.watches.Load())[bucket]; bw != nil {
 		bw.mu.Lock()
 		m.retire(bw, true)
+		rerun = bw.functionChannels()
 		bw.mu.Unlock()
 	}
 	m.watchMu.Unlock()
+	for _, ch := range rerun {
+		m.poke(ch)
+	}
 
 	m.revokeAll(revs)
 	if m.OnDefinitionChange != nil {
@@ -208,6 +229,9 @@ func (m *Manager) RunIn(t *engine.Tx, name string, params []byte, lim engine.Rea
 	if err != nil {
 		return nil, err
 	}
+	if d.kind != KindQuery {
+		return m.runFunctionOnce(t, d, p, lim)
+	}
 	q, err := d.prepare(p)
 	if err != nil {
 		return nil, err
@@ -249,7 +273,10 @@ type Info struct {
 	Name string
 	// Definition is the canonical definition.
 	Definition []byte
-	// Bucket is the bucket read, "" when a parameter gives it.
+	// Kind is "query" (declarative), "lua" or "function".
+	Kind string
+	// Bucket is the bucket read, "" when a parameter gives it (or a
+	// function query reads what it likes).
 	Bucket string
 	// Parameterized reports whether the definition holds placeholders.
 	Parameterized bool
@@ -267,8 +294,11 @@ type ChannelInfo struct {
 	Subscribers int
 	// Mode says how its result is maintained ("incremental:count", …).
 	Mode string
-	// Evaluations and Published count results computed and sent.
-	Evaluations, Published int64
+	// Evaluations and Published count results computed and sent; Runs
+	// counts a function query's runs.
+	Evaluations, Published, Runs int64
+	// Reads is a function query's last read set, one line per bucket.
+	Reads []string
 	// Error is the last evaluation's error, "" when it succeeded.
 	Error string
 }
@@ -281,7 +311,8 @@ func (m *Manager) Info(name string) (Info, error) {
 	if d == nil {
 		return Info{}, &NoQueryError{Name: name}
 	}
-	info := Info{Name: name, Definition: append([]byte(nil), d.json...), Bucket: d.bucket, Parameterized: d.q == nil}
+	info := Info{Name: name, Kind: d.kind.String(), Definition: append([]byte(nil), d.json...), Bucket: d.bucket,
+		Parameterized: d.kind == KindQuery && d.q == nil}
 	for _, ch := range m.chans {
 		if ch.name != name {
 			continue
@@ -293,6 +324,9 @@ func (m *Manager) Info(name string) (Info, error) {
 			ci.Mode, ci.Error = "error", ch.err.Error()
 		case ch.q != nil:
 			ci.Mode = modeOf(ch.q)
+		case d.kind != KindQuery:
+			ci.Mode, ci.Runs = "function", ch.runs
+			ci.Reads = append([]string(nil), ch.reads...)
 		}
 		if ch.lastErr != nil {
 			ci.Error = ch.lastErr.Error()
@@ -310,6 +344,8 @@ func (m *Manager) Info(name string) (Info, error) {
 func (i Info) JSON() []byte {
 	b := []byte(`{"name":`)
 	b = jsonv.AppendString(b, i.Name)
+	b = append(b, `,"kind":`...)
+	b = jsonv.AppendString(b, i.Kind)
 	b = append(b, `,"definition":`...)
 	b = append(b, i.Definition...)
 	b = append(b, `,"bucket":`...)
@@ -337,6 +373,18 @@ func (i Info) JSON() []byte {
 		b = jsonv.AppendNumber(b, float64(c.Evaluations))
 		b = append(b, `,"published":`...)
 		b = jsonv.AppendNumber(b, float64(c.Published))
+		if c.Mode == "function" {
+			b = append(b, `,"runs":`...)
+			b = jsonv.AppendNumber(b, float64(c.Runs))
+			b = append(b, `,"reads":[`...)
+			for n, r := range c.Reads {
+				if n > 0 {
+					b = append(b, ',')
+				}
+				b = jsonv.AppendString(b, r)
+			}
+			b = append(b, ']')
+		}
 		if c.Error != "" {
 			b = append(b, `,"error":`...)
 			b = jsonv.AppendString(b, c.Error)

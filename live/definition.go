@@ -11,8 +11,13 @@ import (
 // definition is one defined query. It is immutable once installed.
 type definition struct {
 	name string
-	raw  jsonv.Value
-	json []byte // canonical text: compact, keys in the order given
+	kind Kind
+	raw  jsonv.Value // KindQuery
+	json []byte      // canonical text: compact, keys in the order given
+	// code and prepared are a function query's chunk or function name,
+	// and what the runner prepared from it.
+	code     string
+	prepared any
 	// q is the parsed query when the definition has no placeholders.
 	q *query.Query
 	// bucket is the bucket read, or "" when a placeholder gives it.
@@ -74,6 +79,9 @@ func parseDefinition(name string, data []byte) (*definition, error) {
 // definition with its placeholders replaced, parsed. Errors are run-time
 // errors of the channel: *query.ParamError, *query.Error, *filter.Error.
 func (d *definition) prepare(params *jsonv.Object) (*query.Query, error) {
+	if d.kind != KindQuery {
+		return nil, nil // a function query: its parameters are its own
+	}
 	if d.q != nil {
 		return d.q, nil
 	}

@@ -45,6 +45,9 @@ type Options struct {
 	// remaining subscription count. It must be safe for concurrent use. Nil:
 	// nothing beyond the hub removal.
 	Revoke func(sub pubsub.Subscriber, channel string)
+	// Runner runs function queries (QUERY.DEFINE … LUA|FUNCTION). Nil:
+	// only declarative queries can be defined.
+	Runner Runner
 }
 
 // Manager holds the query definitions and their live channels. It is an
@@ -56,6 +59,7 @@ type Manager struct {
 	hub      *pubsub.Hub
 	log      zerolog.Logger
 	revoke   func(sub pubsub.Subscriber, channel string)
+	runner   Runner
 	workers  int
 	interval time.Duration
 
@@ -91,6 +95,9 @@ type Manager struct {
 	evaluations atomic.Int64 // results computed
 	fullReads   atomic.Int64 // results computed by reading the bucket
 	published   atomic.Int64 // results published to a channel
+	runs        atomic.Int64 // function query runs
+	reruns      atomic.Int64 // function query runs repeated for consistency
+	skipped     atomic.Int64 // changes to a function-read bucket that re-ran nothing
 }
 
 // New returns a manager for opts.Store and starts its workers.
@@ -100,6 +107,7 @@ func New(opts Options) *Manager {
 		hub:      opts.Hub,
 		log:      opts.Log,
 		revoke:   opts.Revoke,
+		runner:   opts.Runner,
 		workers:  opts.Workers,
 		interval: opts.Interval,
 		defs:     make(map[string]*definition),
@@ -222,6 +230,10 @@ type Stats struct {
 	// reading the bucket instead of from the maintained state, Published
 	// those that differed from the previous one and were sent.
 	Evaluations, FullReads, Published int64
+	// Runs counts the runs of function queries, Reruns those repeated
+	// because a run saw part of a commit, SkippedChanges the changes to
+	// buckets that function queries read that touched no read set.
+	Runs, Reruns, SkippedChanges int64
 }
 
 // Stats returns the manager's figures.
@@ -239,6 +251,9 @@ func (m *Manager) Stats() Stats {
 	st.Evaluations = m.evaluations.Load()
 	st.FullReads = m.fullReads.Load()
 	st.Published = m.published.Load()
+	st.Runs = m.runs.Load()
+	st.Reruns = m.reruns.Load()
+	st.SkippedChanges = m.skipped.Load()
 	return st
 }
 

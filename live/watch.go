@@ -27,6 +27,15 @@ type bucketWatch struct {
 	rankUsers int  // registrations that need positions
 	ordered   bool // the bucket is ordered by key (known once read)
 	dead      bool // retired: a new watch replaces it
+
+	// The read sets of function channels (readset.go): registrations that
+	// read every record, by key read, filters indexed by an equality they
+	// imply (field, value), and the other filters.
+	fregs  int
+	fwhole map[*fnReg]struct{}
+	fkeys  map[any]map[*fnReg]struct{}
+	feq    map[string]map[any]map[*fnFilter]struct{}
+	fscan  map[*fnFilter]struct{}
 }
 
 // reg is a channel's registration with its bucket watch. Its fields are
@@ -171,6 +180,9 @@ func (m *Manager) observe(bw *bucketWatch, changes []engine.Change, filter bool)
 				rg.touched = true
 			}
 		}
+		if bw.fregs > 0 && !m.observeFunctions(bw, c) {
+			m.skipped.Add(1)
+		}
 		if bw.ranks != nil {
 			switch c.Op {
 			case engine.OpDeleted:
@@ -217,7 +229,7 @@ func (m *Manager) watchFor(bucket string) *bucketWatch {
 // always, when force: its bucket was dropped). m.watchMu and bw.mu must be
 // held.
 func (m *Manager) retire(bw *bucketWatch, force bool) {
-	if !force && (len(bw.regs) > 0 || len(bw.waiting) > 0) {
+	if !force && (len(bw.regs) > 0 || len(bw.waiting) > 0 || bw.fregs > 0) {
 		return
 	}
 	bw.dead = true
@@ -259,6 +271,8 @@ func (m *Manager) detach(ch *channel) {
 		bw.mu.Unlock()
 		m.watchMu.Unlock()
 	}
+	m.removeRegs(ch.fregs)
+	ch.fregs = nil
 	m.stopWaiting(ch)
 }
 

@@ -24,9 +24,9 @@ var errRetired = errors.New("bucket watch retired")
 func (m *Manager) process(ch *channel) {
 	for {
 		ch.mu.Lock()
-		dead, q, qerr := ch.dead, ch.q, ch.err
+		dead, def, q, qerr := ch.dead, ch.def, ch.q, ch.err
 		ch.mu.Unlock()
-		if dead || (q == nil && qerr == nil) {
+		if dead || def == nil {
 			m.detach(ch)
 			if m.finish(ch) {
 				return
@@ -41,7 +41,10 @@ func (m *Manager) process(ch *channel) {
 		ch.sched.CompareAndSwap(schedAgain, schedQueued)
 		var res []byte
 		err := qerr
-		if err == nil {
+		switch {
+		case def.kind != KindQuery:
+			res, err = m.evaluateFunction(ch, def)
+		case err == nil:
 			res, err = m.evaluate(ch, q)
 		}
 		if m.publish(ch, res, err) {

@@ -3,6 +3,7 @@ package script
 import (
 	"crypto/sha1"
 	"encoding/hex"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -154,6 +155,10 @@ type Kind uint8
 const (
 	KindEval Kind = iota
 	KindFunction
+	// KindQuery is a reactive query's run (Engine.Query): SCRIPT KILL and
+	// FUNCTION KILL do not stop it, its own time limit does, and it is not
+	// counted among the scripts run.
+	KindQuery
 )
 
 // Run is a running script, as SCRIPT KILL, FUNCTION KILL and FUNCTION
@@ -171,6 +176,7 @@ type Run struct {
 
 	busyAt time.Duration
 	onBusy func()
+	limit  time.Duration // Call.TimeLimit
 	begun  atomic.Bool // Begin succeeded: the run may be declared busy
 	busy   bool        // declared busy; guarded by Engine.runMu
 }
@@ -207,13 +213,22 @@ func (e *Engine) Kill(k Kind) int {
 // whichever command killed it.
 func killedText(Kind) string { return "ERR Script killed by user with SCRIPT KILL..." }
 
-// declareBusy calls OnBusy for the runs past their busy threshold; the
-// memory sampler calls it every tick while scripts run. It holds runMu
+// TimeLimitText is the error of a run stopped by its Call.TimeLimit.
+func TimeLimitText(d time.Duration) string {
+	return "ERR query run stopped: it ran longer than query-time-limit (" + strconv.FormatInt(d.Milliseconds(), 10) + " ms)"
+}
+
+// declareBusy calls OnBusy for the runs past their busy threshold, and
+// stops the runs past their time limit; the memory sampler calls it every
+// tick while scripts run. It holds runMu
 // while it calls, so a run cannot end (unregister) in the middle of it.
 func (e *Engine) declareBusy() {
 	e.runMu.Lock()
 	defer e.runMu.Unlock()
 	for r := range e.runs {
+		if r.limit > 0 && time.Since(r.Start) >= r.limit {
+			r.b.Stop(TimeLimitText(r.limit))
+		}
 		if !r.busy && r.busyAt > 0 && r.onBusy != nil && r.begun.Load() && time.Since(r.Start) >= r.busyAt {
 			r.busy = true
 			r.onBusy()

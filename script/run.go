@@ -32,6 +32,10 @@ type Call struct {
 	OnBusy    func()
 	// Command is the command as FUNCTION STATS shows it.
 	Command []string
+	// TimeLimit, if set, stops the run once it has run that long (the
+	// engine's sampler checks it, as it declares runs busy); the run then
+	// fails with TimeLimitText.
+	TimeLimit time.Duration
 	// Begin, if set, is called once the run is ready, just before the
 	// script starts: the caller begins its transaction there, so that its
 	// locks are not held while the run is prepared. An error from it ends
@@ -54,12 +58,37 @@ func (e *Engine) Eval(s *Script, c *Call, w *resp.Writer) error {
 	return e.execute(st, fn, c, w, KindEval, s.SHA, "@user_script")
 }
 
-// execute runs fn in st.
+// execute runs fn in st and writes its reply to w.
 func (e *Engine) execute(st *state, fn *lua.LFunction, c *Call, w *resp.Writer, kind Kind, name, source string) error {
-	e.stats.calls.Add(1)
+	return e.executeWith(st, fn, c, kind, name, source,
+		func(L *lua.LState) int {
+			if kind == KindEval {
+				st.sb.real.RawSetString("KEYS", stringArray(L, c.Keys))
+				st.sb.real.RawSetString("ARGV", stringArray(L, c.Args))
+				return 0
+			}
+			L.Push(stringArray(L, c.Keys))
+			L.Push(stringArray(L, c.Args))
+			return 2
+		},
+		func(r *run, ret lua.LValue) error {
+			writeLua(w, ret, r.proto, 0)
+			return nil
+		})
+}
+
+// executeWith runs fn in st: setup pushes fn's arguments (or sets the
+// globals a chunk reads) and returns their number; finish turns the return
+// value into the caller's result. The globals KEYS, ARGV and params are
+// cleared after the run.
+func (e *Engine) executeWith(st *state, fn *lua.LFunction, c *Call, kind Kind, name, source string,
+	setup func(L *lua.LState) int, finish func(r *run, ret lua.LValue) error) error {
+	if kind != KindQuery {
+		e.stats.calls.Add(1)
+	}
 	b := newBudget(e.mem)
 	r := &run{call: c, budget: b, proto: 2, funcName: name, source: source}
-	info := &Run{Kind: kind, Name: name, Command: c.Command, Start: b.start, b: b, busyAt: c.BusyAfter, onBusy: c.OnBusy}
+	info := &Run{Kind: kind, Name: name, Command: c.Command, Start: b.start, b: b, busyAt: c.BusyAfter, onBusy: c.OnBusy, limit: c.TimeLimit}
 	c.run = info
 	e.register(info)
 	e.mem.enter()
@@ -71,51 +100,42 @@ func (e *Engine) execute(st *state, fn *lua.LFunction, c *Call, w *resp.Writer, 
 	L := st.L
 	st.run = r
 	L.SetContext(b)
-	if kind == KindEval {
-		st.sb.real.RawSetString("KEYS", stringArray(L, c.Keys))
-		st.sb.real.RawSetString("ARGV", stringArray(L, c.Args))
-		L.Push(fn)
-	} else {
-		L.Push(fn)
-		L.Push(stringArray(L, c.Keys))
-		L.Push(stringArray(L, c.Args))
-	}
-	nargs := 0
-	if kind == KindFunction {
-		nargs = 2
+	L.Push(fn)
+	nargs := setup(L)
+	clearGlobals := func() {
+		L.RemoveContext()
+		if kind != KindFunction {
+			st.sb.real.RawSetString("KEYS", lua.LNil)
+			st.sb.real.RawSetString("ARGV", lua.LNil)
+			st.sb.real.RawSetString("params", lua.LNil)
+		}
 	}
 	if c.Begin != nil {
 		// The transaction starts only now, so that the preparation above
 		// happens before the script's buckets are locked.
 		if err := c.Begin(); err != nil {
-			L.RemoveContext()
+			clearGlobals()
 			L.SetTop(0)
-			if kind == KindEval {
-				st.sb.real.RawSetString("KEYS", lua.LNil)
-				st.sb.real.RawSetString("ARGV", lua.LNil)
-			}
 			e.put(st, true)
 			return err
 		}
 	}
 	info.begun.Store(true)
 	err := L.PCall(nargs, 1, st.errHandler)
-	L.RemoveContext()
-	if kind == KindEval {
-		st.sb.real.RawSetString("KEYS", lua.LNil)
-		st.sb.real.RawSetString("ARGV", lua.LNil)
-	}
+	clearGlobals()
 	if err != nil {
-		e.stats.errors.Add(1)
+		if kind != KindQuery {
+			e.stats.errors.Add(1)
+		}
 		stopped := b.stopped()
 		text := r.errorText(err, stopped)
 		e.put(st, stopped == "")
 		return &Error{Text: text}
 	}
 	ret := L.Get(-1)
-	writeLua(w, ret, r.proto, 0)
+	err = finish(r, ret)
 	e.put(st, true)
-	return nil
+	return err
 }
 
 // errorText is the reply text of a failed run, as Redis builds it: the

@@ -69,6 +69,7 @@ func newState(st *state) *lua.LState {
 		real.RawSetString(name, lua.LNil)
 	}
 	OpenCJSON(L)
+	st.null = L.GetGlobal("cjson").(*lua.LTable).RawGetString("null")
 	OpenBit(L)
 	OpenCMsgpack(L)
 	OpenStruct(L)

@@ -23,6 +23,7 @@ type state struct {
 	fns  map[string]*lua.LFunction              // EVAL scripts by SHA1
 	libs map[*Library]map[string]*lua.LFunction // instantiated libraries
 	rng  rng
+	null lua.LValue // cjson.null of this interpreter
 
 	errHandler *lua.LFunction
 	run        *run     // the run in progress, nil between runs
