@@ -177,8 +177,8 @@ type Run struct {
 	busyAt time.Duration
 	onBusy func()
 	limit  time.Duration // Call.TimeLimit
-	begun  atomic.Bool // Begin succeeded: the run may be declared busy
-	busy   bool        // declared busy; guarded by Engine.runMu
+	begun  atomic.Bool   // Begin succeeded: the run may be declared busy
+	busy   bool          // declared busy; guarded by Engine.runMu
 }
 
 // Running returns the runs in progress.
