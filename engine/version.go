@@ -1,5 +1,7 @@
 package engine
 
+import "bucketd/jsonv"
+
 // Version identifies the committed state of one bucket: two equal Versions
 // taken at different times mean that no change of the bucket committed in
 // between and the bucket was not dropped or defined again. The zero Version
@@ -24,4 +26,19 @@ func (s *Store) Version(name string) Version {
 		return Version{}
 	}
 	return Version{b: b, seq: b.commits.Load()}
+}
+
+// ParseKey parses arg as a key of the named bucket, as its reads do, without
+// taking the bucket's lock (its caller may hold it in a transaction).
+// Errors: NoBucketError, ArgError.
+func (s *Store) ParseKey(bucket, arg string) (jsonv.Value, error) {
+	b := s.snapshot()[bucket]
+	if b == nil {
+		return nil, &NoBucketError{Bucket: bucket}
+	}
+	k, err := b.defNow.Load().ParseKey(arg)
+	if err != nil {
+		return nil, &ArgError{Msg: err.Error()}
+	}
+	return k, nil
 }

@@ -97,18 +97,13 @@ func (tr *Tracker) Whole(bucket string) {
 // arguments give them; a key that does not exist is read too (its insert
 // changes the result).
 func (tr *Tracker) Keys(bucket string, args [][]byte) {
-	def, err := tr.m.store.Definition(bucket)
-	if err != nil {
-		tr.Whole(bucket) // no bucket: its creation is what matters
-		return
-	}
 	tr.noted = true
 	tb := tr.bucket(bucket)
 	var add []jsonv.Value
 	for _, a := range args {
-		k, err := def.ParseKey(string(a))
+		k, err := tr.m.store.ParseKey(bucket, string(a))
 		if err != nil {
-			continue // the read fails on it
+			continue // the read fails on it (a missing bucket is read whole: Open)
 		}
 		if tb.keySet == nil {
 			tb.keySet = make(map[any]struct{})
