@@ -90,6 +90,9 @@ chat
 NOTFOUND user "ghost" does not exist
 
 [{"key":{"roomId":"general"},"value":3},{"key":{"roomId":"random"},"value":1}]
+== 9. a live dashboard as a function query: every room with its message count (SUBSCRIBE query.roomDashboard elsewhere)
+OK
+[{"id":"general","messages":3,"name":"General"},{"id":"random","messages":1,"name":"Random"}]
 `
 
 func TestChatExampleScript(t *testing.T) {
@@ -124,8 +127,8 @@ func TestChatExampleScript(t *testing.T) {
 	// the same three errors, and four more messages.
 	again := s.CLIStdin(t, string(script))
 	lines := strings.Split(strings.TrimSuffix(again, "\n"), "\n")
-	if n := len(lines); n < 2 || lines[n-1] != `[{"key":{"roomId":"general"},"value":6},{"key":{"roomId":"random"},"value":2}]` {
-		t.Errorf("second run ends with %q, want general 6 and random 2", lines[len(lines)-1])
+	if n := len(lines); n < 2 || lines[n-1] != `[{"id":"general","messages":6,"name":"General"},{"id":"random","messages":2,"name":"Random"}]` {
+		t.Errorf("second run ends with %q, want the dashboard with general 6 and random 2", lines[len(lines)-1])
 	}
 	var errs []string
 	for _, l := range lines {
@@ -155,6 +158,14 @@ func TestChatExampleLibraryOneSource(t *testing.T) {
 	if !strings.Contains(string(script), `FUNCTION LOAD REPLACE "`+esc+`"`) {
 		t.Error("chat.redis does not load send_message.lua as it is: copy the file into its FUNCTION LOAD line (escaping \\, \" and newlines)")
 	}
+	dash, err := os.ReadFile(filepath.Join("..", "examples", "chat", "room_dashboard.lua"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	esc = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(string(dash))
+	if !strings.Contains(string(script), `QUERY.DEFINE roomDashboard LUA "`+esc+`"`) {
+		t.Error("chat.redis does not define roomDashboard as room_dashboard.lua is: copy the file into its QUERY.DEFINE line (escaping \\, \" and newlines)")
+	}
 }
 
 // chatWantProgram is what the go-redis program prints on a fresh server.
@@ -177,7 +188,10 @@ bob in #general: One round trip (message 5, by FCALL send_message)
 live messagesPerRoom: [{"key":{"roomId":"general"},"value":3},{"key":{"roomId":"random"},"value":2}]
 rejected by send_message: NOTFOUND user "ghost" does not exist
 QUERY.RUN messagesPerRoom: [{"key":{"roomId":"general"},"value":3},{"key":{"roomId":"random"},"value":2}]
-done (last message id 5)
+live roomDashboard (room_dashboard.lua): [{"id":"general","messages":3,"name":"General"},{"id":"random","messages":2,"name":"Random"}]
+alice in #random: Nice dashboard (message 6)
+live roomDashboard: [{"id":"general","messages":3,"name":"General"},{"id":"random","messages":3,"name":"Random"}]
+done (last message id 6)
 `
 
 func TestChatExampleProgram(t *testing.T) {
@@ -210,9 +224,10 @@ func TestChatExampleProgram(t *testing.T) {
 	// defined already, the users and rooms upserted, the counts go on.
 	got := runChat()
 	for _, want := range []string{
-		"subscribed to query.messagesPerRoom; current result: " + `[{"key":{"roomId":"general"},"value":3},{"key":{"roomId":"random"},"value":2}]` + "\n",
-		"alice in #general: Hello, everyone! (message 6, expires in 30 days)\n",
-		`QUERY.RUN messagesPerRoom: [{"key":{"roomId":"general"},"value":6},{"key":{"roomId":"random"},"value":4}]` + "\n",
+		"subscribed to query.messagesPerRoom; current result: " + `[{"key":{"roomId":"general"},"value":3},{"key":{"roomId":"random"},"value":3}]` + "\n",
+		"alice in #general: Hello, everyone! (message 7, expires in 30 days)\n",
+		`QUERY.RUN messagesPerRoom: [{"key":{"roomId":"general"},"value":6},{"key":{"roomId":"random"},"value":5}]` + "\n",
+		`live roomDashboard: [{"id":"general","messages":6,"name":"General"},{"id":"random","messages":6,"name":"Random"}]` + "\n",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("second run of the chat program lacks %q:\n%s", want, got)
@@ -222,7 +237,7 @@ func TestChatExampleProgram(t *testing.T) {
 	if got := c.Do("B.COUNT", "chat_messages", `{"userId":"ghost"}`); got != ":0\r\n" {
 		t.Errorf("messages by ghost: %q, want none", got)
 	}
-	if got := c.Do("B.COUNT", "chat_messages"); got != ":10\r\n" {
-		t.Errorf("B.COUNT chat_messages = %q, want 10", got)
+	if got := c.Do("B.COUNT", "chat_messages"); got != ":12\r\n" {
+		t.Errorf("B.COUNT chat_messages = %q, want 12", got)
 	}
 }

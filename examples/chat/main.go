@@ -50,6 +50,8 @@ const (
 	// the pub/sub channel query.messagesPerRoom.
 	perRoomQuery = `{"bucket":"chat_messages","aggregate":{"function":"count","groupBy":"roomId"}}`
 	perRoomChan  = "query.messagesPerRoom"
+	// dashboardChan is the live channel of the function query roomDashboard.
+	dashboardChan = "query.roomDashboard"
 )
 
 // sendMessageLib is the function library with send_message, which
@@ -57,6 +59,12 @@ const (
 //
 //go:embed send_message.lua
 var sendMessageLib string
+
+// roomDashboard is the function query of the dashboard, which chat.redis
+// defines too.
+//
+//go:embed room_dashboard.lua
+var roomDashboard string
 
 // errMissing is returned by post when the author or the room does not exist.
 var errMissing = errors.New("does not exist")
@@ -218,6 +226,49 @@ func run(addr string, wait time.Duration) error {
 		return fmt.Errorf("QUERY.RUN messagesPerRoom: %w", err)
 	}
 	fmt.Println("QUERY.RUN messagesPerRoom:", final)
+
+	// The dashboard as a function query: Lua that reads every room and
+	// counts each room's messages. The server reruns it when a room
+	// changes or a message of a room comes or goes, and pushes the result
+	// when it differs.
+	if err := rdb.Do(ctx, "QUERY.DEFINE", "roomDashboard", "LUA", roomDashboard).Err(); err != nil {
+		return fmt.Errorf("defining query roomDashboard: %w", err)
+	}
+	dash := rdb.Subscribe(ctx, dashboardChan)
+	defer dash.Close()
+	if _, err := dash.Receive(ctx); err != nil {
+		return fmt.Errorf("subscribing to %s: %w", dashboardChan, err)
+	}
+	board := dash.Channel()
+	nextBoard := func() (string, error) {
+		select {
+		case m := <-board:
+			return m.Payload, nil
+		case <-time.After(wait):
+			return "", fmt.Errorf("no message on %s within %v: are function queries (QUERY.DEFINE … LUA) working?", dashboardChan, wait)
+		}
+	}
+	res, err := nextBoard()
+	if err != nil {
+		return err
+	}
+	fmt.Println("live roomDashboard (room_dashboard.lua):", res)
+	rec, err := rdb.FCall(ctx, "send_message", []string{"chat_users", "chat_rooms", "chat_messages"}, "alice", "random", "Nice dashboard").Text()
+	if err != nil {
+		return fmt.Errorf("FCALL send_message: %w", err)
+	}
+	var m struct {
+		ID float64 `json:"id"`
+	}
+	if err := json.Unmarshal([]byte(rec), &m); err != nil {
+		return fmt.Errorf("message record %q: %w", rec, err)
+	}
+	lastID = m.ID
+	fmt.Printf("alice in #random: Nice dashboard (message %v)\n", m.ID)
+	if res, err = nextBoard(); err != nil {
+		return err
+	}
+	fmt.Println("live roomDashboard:", res)
 	fmt.Printf("done (last message id %v)\n", lastID)
 	return nil
 }
