@@ -42,6 +42,10 @@ type channel struct {
 	// fregs are a function query's registrations with the watches of the
 	// buckets its last run read. Owned like reg.
 	fregs []*fnReg
+	// cost is how long a function query's last run took, when it took at
+	// least costlyRun, and ranAt when it ended (restFor). Owned like reg.
+	cost  time.Duration
+	ranAt time.Time
 	// lastSent is when the channel last published a new result. Written
 	// by publish under mu before the round ends, read by the next round.
 	lastSent time.Time

@@ -58,7 +58,24 @@ const (
 	// busyRetry is how soon a channel whose read met a busy script tries
 	// again.
 	busyRetry = 20 * time.Millisecond
+	// costlyRun is the run time from which a function channel rests
+	// between runs (restFor).
+	costlyRun = time.Millisecond
 )
+
+// restFor is how long a function channel whose last run took cost, and
+// ended since ago, waits before its next run. Rule: a channel whose runs
+// take costlyRun or more rests as long as its last run took, so that one
+// channel re-run by a stream of writes keeps a worker at most half busy
+// and leaves the writers their share of the CPU (changes meanwhile
+// coalesce into the next run). Cheaper runs do not rest. Checked by
+// TestRestFor.
+func restFor(cost, ago time.Duration) time.Duration {
+	if cost < costlyRun {
+		return 0
+	}
+	return cost - ago
+}
 
 // DepthError reports function queries nested deeper than maxDepth through
 // QUERY.RUN (a query that runs itself, for one).
@@ -146,7 +163,10 @@ func paramsText(p *jsonv.Object) string {
 // evaluateFunction runs ch's function query and records what it read.
 func (m *Manager) evaluateFunction(ch *channel, d *definition) ([]byte, error) {
 	m.evaluations.Add(1)
+	start := time.Now()
 	res, tr, err := m.runConsistent(d, paramsText(ch.params), ch, engine.ReadLimit{})
+	ch.ranAt = time.Now()
+	ch.cost = ch.ranAt.Sub(start)
 	words := tr.words()
 	ch.mu.Lock()
 	ch.reads = words

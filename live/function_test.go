@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"bucketd/engine"
 	"bucketd/engine/filter"
@@ -265,5 +266,23 @@ func TestFunctionDefinitions(t *testing.T) {
 	info, err := e2.m.Info("q")
 	if err != nil || info.Kind != "lua" || info.Bucket != "" {
 		t.Errorf("info %+v %v", info, err)
+	}
+}
+
+// The rest between a function channel's runs (restFor's rule).
+func TestRestFor(t *testing.T) {
+	ms := time.Millisecond
+	cases := []struct{ cost, ago, want time.Duration }{
+		{0, 0, 0},
+		{costlyRun - 1, 0, 0},           // cheap: no rest
+		{100 * ms, 0, 100 * ms},         // just ran: rest as long as it took
+		{100 * ms, 40 * ms, 60 * ms},    // part of the rest has passed
+		{100 * ms, 100 * ms, 0},         // rested enough
+		{100 * ms, 300 * ms, -200 * ms}, // long ago: no wait (≤ 0)
+	}
+	for _, c := range cases {
+		if got := restFor(c.cost, c.ago); got != c.want {
+			t.Errorf("restFor(%v, %v) = %v, want %v", c.cost, c.ago, got, c.want)
+		}
 	}
 }

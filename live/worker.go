@@ -33,7 +33,11 @@ func (m *Manager) process(ch *channel) {
 			}
 			continue
 		}
-		if wait := m.interval - time.Since(ch.lastSent); m.interval > 0 && wait > 0 {
+		wait := max(m.interval-time.Since(ch.lastSent), restFor(ch.cost, time.Since(ch.ranAt)))
+		if m.interval < 0 {
+			wait = restFor(ch.cost, time.Since(ch.ranAt))
+		}
+		if wait > 0 {
 			time.AfterFunc(wait, func() { m.enqueue(ch) })
 			return
 		}
