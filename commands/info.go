@@ -189,6 +189,9 @@ func infoQueries(s *Server, b *strings.Builder) {
 	field(b, "query_evaluations", qs.Evaluations)
 	field(b, "query_full_reads", qs.FullReads)
 	field(b, "query_results_published", qs.Published)
+	field(b, "query_function_runs", qs.Runs)
+	field(b, "query_function_reruns", qs.Reruns)
+	field(b, "query_skipped_changes", qs.SkippedChanges)
 }
 
 func (s *Server) netStat(f func() int64) int64 {
