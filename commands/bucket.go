@@ -21,6 +21,7 @@ func cmdBucketDefine(c *Ctx) {
 		c.Err(err)
 		return
 	}
+	c.S.queries.BucketChanged(c.Arg(1))
 	c.W.OK()
 }
 
@@ -95,5 +96,6 @@ func cmdBucketAlter(c *Ctx) {
 		c.Err(err)
 		return
 	}
+	c.S.queries.BucketChanged(c.Arg(1))
 	c.W.OK()
 }

@@ -170,6 +170,25 @@ func (m *Manager) BucketDropped(bucket string) {
 	}
 }
 
+// BucketChanged is called by the command layer after BUCKET.DEFINE or
+// BUCKET.ALTER changed a bucket's definition: the channels waiting for a
+// bucket of that name, and the function channels that read it (or found
+// it missing), run again. Declarative channels that read it are not
+// affected (the records did not change).
+func (m *Manager) BucketChanged(bucket string) {
+	bw := (*m.watches.Load())[bucket]
+	if bw == nil {
+		return
+	}
+	bw.mu.Lock()
+	chans := bw.functionChannels()
+	chans = append(chans, bw.waiting...)
+	bw.mu.Unlock()
+	for _, ch := range chans {
+		m.poke(ch)
+	}
+}
+
 // endWhere ends every channel for which match holds (read under the
 // channel's lock) and returns the subscriptions ended. m.mu must be held.
 func (m *Manager) endWhere(match func(ch *channel) bool) []revocation {

@@ -101,7 +101,34 @@
 // that makes the query invalid, a bucket given by a parameter that does not
 // exist) publishes nothing and keeps its subscribers; QUERY.RUN reports the
 // error and QUERY.INFO shows it. A channel waiting for a missing bucket is
-// re-evaluated at the first write to a bucket of that name.
+// re-evaluated when a bucket of that name is defined (BucketChanged) and at
+// each write to it.
+//
+// # Function queries
+//
+// A definition may instead be Lua code (KindLua, KindFunction), which the
+// Runner (the command layer, with the script engine) runs; every read the
+// code makes is reported to the run's Tracker before it reads (readset.go):
+// keys, a filter, or the whole bucket, and a bucket that does not exist is
+// read whole (its creation and first writes matter). For a live channel,
+// each report is installed at once in the bucket's watch, in indexes the
+// observer consults per change (observeFunctions): whole-bucket readers,
+// readers by record key, filters indexed by an equality they imply
+// (field, value), and the other filters, matched one by one. A change
+// pokes exactly the channels whose read set its old or new record touches,
+// and costs a few map look-ups otherwise (counted as skipped). When a run
+// ends its registrations replace the previous run's, so a change between
+// a report and the run's end is never missed: it pokes the channel, which
+// runs again.
+//
+// Consistency (runConsistent): a run of one read is one reading under its
+// bucket's lock. A channel's run of several reads that was poked while it
+// ran may have seen part of a commit: it is not published and runs again;
+// after optimisticRuns such runs it runs inside a transaction over the
+// buckets it read (engine.Store.Begin), reading further buckets only by
+// running again with them. A one-off run (QUERY.RUN) checks instead that
+// no bucket it read changed (engine.Version). A channel whose runs are
+// costly rests between them (restFor), its changes coalescing meanwhile.
 //
 // # Drops
 //
@@ -120,7 +147,7 @@
 // Expiry is not a change: a record that expires leaves live results when the
 // TTL sweep deletes it (within --ttl-interval), like its `deleted` event,
 // while QUERY.RUN hides it at once. A query given a bucket that does not
-// exist yet is evaluated at the first write after the bucket is defined.
+// exist yet is evaluated when the bucket is defined.
 //
 // # Locks
 //
@@ -132,7 +159,8 @@
 //	channel.mu             a channel's subscribers, last result, publishing
 //	pubsub.Hub's lock      (inside Subscribe, Unsubscribe, Publish)
 //
-//	engine bucket lock     (held by the committing writer, or by ReadView)
+//	engine bucket lock     (held by the committing writer, by ReadView, or
+//	                       by a function query's run in a transaction)
 //	Manager.watchMu        creating and retiring bucket watches
 //	bucketWatch.mu         a bucket's registrations, states and ranks
 //	Manager.qMu            the run queue (innermost; poke may run anywhere)

@@ -1,6 +1,7 @@
 package script
 
 import (
+	"regexp"
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
@@ -158,7 +159,7 @@ func (r *run) errorText(err error, stopped string) string {
 	if stopped != "" {
 		text = stopped
 	}
-	if line, ok := t.RawGetString("line").(lua.LNumber); ok {
+	if line, ok := t.RawGetString("line").(lua.LNumber); ok && !located.MatchString(text) {
 		src, _ := t.RawGetString("source").(lua.LString)
 		if src == "" || src == "@user_script" || src == "@"+lua.LString(r.source[1:]) {
 			src = lua.LString(r.source)
@@ -167,6 +168,11 @@ func (r *run) errorText(err error, stopped string) string {
 	}
 	return text
 }
+
+// located matches an error text that already ends with where it was
+// raised: the error of a run nested in this one (a function query run by
+// QUERY.RUN) keeps its own place instead of gaining one per level.
+var located = regexp.MustCompile(` script: [^ ]+, on @[a-z_]+:\d+\.$`)
 
 // stringArray returns the table {a[0], a[1], …} of strings.
 func stringArray(L *lua.LState, a [][]byte) *lua.LTable {
