@@ -74,18 +74,21 @@ func (o *opsSampler) rate() int64 {
 // query workers and the metrics endpoint). Call it after the network
 // server has shut down.
 func (s *Server) Close() {
+	s.queries.Stop() // no new query runs: the kill below stops the last ones
 	s.StopScripts()
+	s.queries.Close()
 	s.scripts.Close()
 	s.ops.close()
-	s.queries.Close()
 	s.closeMetrics()
 }
 
-// StopScripts stops every running script and function; they roll back
-// and their callers get the kill error. Shutdown calls it first.
+// StopScripts stops every running script, function and function query
+// run; scripts roll back and their callers get the kill error. Shutdown
+// calls it first.
 func (s *Server) StopScripts() {
 	s.scripts.Kill(script.KindEval)
 	s.scripts.Kill(script.KindFunction)
+	s.scripts.Kill(script.KindQuery)
 }
 
 func cmdStoreStats(c *Ctx) {

@@ -196,6 +196,9 @@ func (m *Manager) runConsistent(d *definition, params string, ch *channel, lim e
 	for attempt := 0; ; attempt++ {
 		locked := attempt >= optimisticRuns
 		tr = &Tracker{m: m, ch: ch}
+		if m.isClosed() {
+			return nil, tr, ErrClosed // the server is stopping
+		}
 		var t *engine.Tx
 		if locked {
 			if t, err = m.store.Begin(held); err != nil {

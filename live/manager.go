@@ -137,15 +137,22 @@ func (m *Manager) goTracked(fn func()) {
 	}()
 }
 
-// Close stops the workers and waits for them; queued evaluations are
-// abandoned. Subscriptions stay as they are (the server is stopping). It
-// is idempotent.
-func (m *Manager) Close() {
+// Stop makes the workers stop taking channels and function queries stop
+// starting runs, without waiting: the caller then stops the runs in
+// progress (the script engine's KindQuery runs) and calls Close.
+func (m *Manager) Stop() {
 	m.qMu.Lock()
 	m.closed = true
 	m.runq = nil
 	m.qCond.Broadcast()
 	m.qMu.Unlock()
+}
+
+// Close stops the workers and waits for them; queued evaluations are
+// abandoned. Subscriptions stay as they are (the server is stopping). It
+// is idempotent.
+func (m *Manager) Close() {
+	m.Stop()
 	m.wg.Wait()
 }
 

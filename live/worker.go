@@ -14,46 +14,48 @@ import (
 // channel was ended by a bucket drop meanwhile.
 var errRetired = errors.New("bucket watch retired")
 
-// process evaluates ch until no change is pending: one round per poke
-// received meanwhile, however many changes each round covers. A channel
+// process evaluates ch once: one round, however many changes it covers.
+// When pokes arrived during the round, the channel goes to the back of the
+// run queue for one more (sched stays queued), so that a channel changed
+// faster than it can be evaluated takes its turn with the others instead
+// of keeping its worker. A channel
 // that published less than the interval ago waits for the rest of it on a
 // timer (its sched state stays queued, so pokes keep coalescing): under a
 // sustained stream of changes a channel publishes at most once per
 // interval, while the first change after a quiet period is published at
 // once.
 func (m *Manager) process(ch *channel) {
-	for {
-		ch.mu.Lock()
-		dead, def, q, qerr := ch.dead, ch.def, ch.q, ch.err
-		ch.mu.Unlock()
-		if dead || def == nil {
-			m.detach(ch)
-			if m.finish(ch) {
-				return
-			}
-			continue
+	ch.mu.Lock()
+	dead, def, q, qerr := ch.dead, ch.def, ch.q, ch.err
+	ch.mu.Unlock()
+	if dead || def == nil {
+		m.detach(ch)
+		if !m.finish(ch) {
+			m.enqueue(ch)
 		}
-		wait := max(m.interval-time.Since(ch.lastSent), restFor(ch.cost, time.Since(ch.ranAt)))
-		if m.interval < 0 {
-			wait = restFor(ch.cost, time.Since(ch.ranAt))
-		}
-		if wait > 0 {
-			time.AfterFunc(wait, func() { m.enqueue(ch) })
-			return
-		}
-		// This round covers every change so far.
-		ch.sched.CompareAndSwap(schedAgain, schedQueued)
-		var res []byte
-		err := qerr
-		switch {
-		case def.kind != KindQuery:
-			res, err = m.evaluateFunction(ch, def)
-		case err == nil:
-			res, err = m.evaluate(ch, q)
-		}
-		if m.publish(ch, res, err) {
-			return
-		}
+		return
+	}
+	rest := restFor(ch.cost, time.Since(ch.ranAt))
+	wait := rest
+	if m.interval > 0 {
+		wait = max(m.interval-time.Since(ch.lastSent), rest)
+	}
+	if wait > 0 {
+		time.AfterFunc(wait, func() { m.enqueue(ch) })
+		return
+	}
+	// This round covers every change so far.
+	ch.sched.CompareAndSwap(schedAgain, schedQueued)
+	var res []byte
+	err := qerr
+	switch {
+	case def.kind != KindQuery:
+		res, err = m.evaluateFunction(ch, def)
+	case err == nil:
+		res, err = m.evaluate(ch, q)
+	}
+	if !m.publish(ch, res, err) {
+		m.enqueue(ch)
 	}
 }
 
