@@ -77,6 +77,7 @@ func (m *Manager) install(d *definition, live bool) error {
 	}
 	m.mu.Lock()
 	m.defs[name] = d
+	m.pokeFunctionsLocked()
 	for _, ch := range m.chans {
 		if ch.name != name {
 			continue
@@ -111,6 +112,7 @@ func (m *Manager) drop(name string, hook bool) bool {
 	}
 	delete(m.defs, name)
 	revs := m.endWhere(func(ch *channel) bool { return ch.name == name })
+	m.pokeFunctionsLocked()
 	m.mu.Unlock()
 	m.revokeAll(revs)
 	if hook && m.OnDefinitionChange != nil {

@@ -138,14 +138,23 @@ func (m *Manager) functionDefinition(name string, kind Kind, code string, restor
 	return &definition{name: name, kind: kind, code: code, prepared: prepared, json: functionJSON(kind, code)}, nil
 }
 
-// FunctionsChanged re-runs the live channels of queries defined as library
-// functions: FUNCTION LOAD, DELETE, FLUSH or RESTORE changed the libraries.
+// FunctionsChanged runs every live function channel again: FUNCTION LOAD,
+// DELETE, FLUSH or RESTORE changed the libraries, which a FUNCTION query
+// calls, or a LUA query through QUERY.RUN of one.
 func (m *Manager) FunctionsChanged() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.pokeFunctionsLocked()
+}
+
+// pokeFunctionsLocked pokes every live function channel. A definition or
+// a library changed: a function query may have run it through QUERY.RUN
+// (read sets record what a run read, not which definitions it ran; such
+// changes are rare). m.mu must be held.
+func (m *Manager) pokeFunctionsLocked() {
 	for _, ch := range m.chans {
 		ch.mu.Lock()
-		if ch.def != nil && ch.def.kind == KindFunction && ch.nsubs > 0 {
+		if ch.def != nil && ch.def.kind != KindQuery && ch.nsubs > 0 {
 			m.poke(ch)
 		}
 		ch.mu.Unlock()
