@@ -229,6 +229,20 @@ func (m *Manager) definition(name string) (*definition, error) {
 	return d, nil
 }
 
+// toRun returns the definition of query name and its parameters for one
+// run. Errors: *NoQueryError, *jsonv.SyntaxError.
+func (m *Manager) toRun(name string, params []byte) (*definition, *jsonv.Object, error) {
+	d, err := m.definition(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := parseParams(params)
+	if err != nil {
+		return nil, nil, err
+	}
+	return d, p, nil
+}
+
 // Run evaluates query name once with params (a JSON object, or nil for
 // none) and returns its result, the bytes a subscriber would receive
 // (QUERY.RUN). Errors: *NoQueryError, *jsonv.SyntaxError (bad params),
@@ -242,11 +256,7 @@ func (m *Manager) Run(name string, params []byte, lim engine.ReadLimit) ([]byte,
 // RunIn is Run inside transaction t (a script's QUERY.RUN), which sees
 // t's own writes; t must hold the query's bucket. t nil is Run.
 func (m *Manager) RunIn(t *engine.Tx, name string, params []byte, lim engine.ReadLimit) ([]byte, error) {
-	d, err := m.definition(name)
-	if err != nil {
-		return nil, err
-	}
-	p, err := parseParams(params)
+	d, p, err := m.toRun(name, params)
 	if err != nil {
 		return nil, err
 	}

@@ -288,11 +288,7 @@ func (m *Manager) runFunctionOnce(t *engine.Tx, d *definition, p *jsonv.Object, 
 // reads its bucket's records that match its filter; a function query runs
 // nested, up to maxDepth deep (*DepthError). Other errors are RunIn's.
 func (m *Manager) RunTracked(t *engine.Tx, name string, params []byte, lim engine.ReadLimit, tr *Tracker) ([]byte, error) {
-	d, err := m.definition(name)
-	if err != nil {
-		return nil, err
-	}
-	p, err := parseParams(params)
+	d, p, err := m.toRun(name, params)
 	if err != nil {
 		return nil, err
 	}

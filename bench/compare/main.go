@@ -19,7 +19,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -89,7 +88,7 @@ func main() {
 		for i, x := range ratios {
 			each[i] = fmt.Sprintf("%.2f", x)
 		}
-		fmt.Printf("%-50s %12.0f %12.0f %7.2f %7s  %s\n", name, median(bs), median(rs), median(ratios), target, strings.Join(each, " "))
+		fmt.Printf("%-50s %12.0f %12.0f %7.2f %7s  %s\n", name, benchutil.Median(bs), benchutil.Median(rs), benchutil.Median(ratios), target, strings.Join(each, " "))
 	}
 	for _, th := range strings.Split(*threads, ",") {
 		label := "--threads " + th
@@ -182,15 +181,6 @@ func startFloor(bin string) (*exec.Cmd, string) {
 	benchutil.Check(cmd.Start())
 	benchutil.WaitPort(port)
 	return cmd, port
-}
-
-func median(xs []float64) float64 {
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 // bench runs redis-benchmark and returns requests per second.

@@ -32,7 +32,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -87,8 +86,8 @@ func main() {
 // selectivity is the userOrders run.
 func selectivity(dir, lua string) {
 	s := benchutil.Start(*bin, dir, "--appendonly", "no")
-	defer stop(s)
-	c := client(s, *clients+4)
+	defer s.Stop()
+	c := s.Client(*clients + 4)
 	defer c.Close()
 	ctx := context.Background()
 	benchutil.Check(c.Do(ctx, "BUCKET.DEFINE", "users", usersDef).Err())
@@ -119,20 +118,20 @@ func selectivity(dir, lua string) {
 		perHit = append(perHit, float64(r1-r0)/float64(hits))
 		perWrite = append(perWrite, float64(r1-r0)/writes)
 	}
-	fmt.Printf("  %-46s %10.0f   runs: %s\n", "writes/s without the channels", median(without), list(without, 0))
-	fmt.Printf("  %-46s %10.0f   runs: %s\n", fmt.Sprintf("writes/s with %d channels", *channels), median(with), list(with, 0))
-	fmt.Printf("  %-46s %10.2f   pairs: %s   (target >= 0.50)\n", "ratio with / without (median of pairs)", median(ratios), list(ratios, 2))
+	fmt.Printf("  %-46s %10.0f   runs: %s\n", "writes/s without the channels", benchutil.Median(without), benchutil.List(without, 0))
+	fmt.Printf("  %-46s %10.0f   runs: %s\n", fmt.Sprintf("writes/s with %d channels", *channels), benchutil.Median(with), benchutil.List(with, 0))
+	fmt.Printf("  %-46s %10.2f   pairs: %s   (target >= 0.50)\n", "ratio with / without (median of pairs)", benchutil.Median(ratios), benchutil.List(ratios, 2))
 	fmt.Printf("  %-46s %10.3f   rounds: %s   (target <= 1.05; re-running every channel would be %d)\n",
-		"runs per write to a subscribed user's orders", median(perHit), list(perHit, 3), *channels)
-	fmt.Printf("  %-46s %10.3f   rounds: %s\n", "runs per write (all writes)", median(perWrite), list(perWrite, 3))
+		"runs per write to a subscribed user's orders", benchutil.Median(perHit), benchutil.List(perHit, 3), *channels)
+	fmt.Printf("  %-46s %10.3f   rounds: %s\n", "runs per write (all writes)", benchutil.Median(perWrite), benchutil.List(perWrite, 3))
 	fmt.Printf("  INFO queries:%s\n", strings.ReplaceAll("\n"+strings.TrimSpace(c.Info(ctx, "queries").Val()), "\n", "\n    "))
 }
 
 // roleCount is the roleCounts run.
 func roleCount(dir, lua string) {
 	s := benchutil.Start(*bin, dir, "--appendonly", "no")
-	defer stop(s)
-	c := client(s, *clients+4)
+	defer s.Stop()
+	c := s.Client(*clients + 4)
 	defer c.Close()
 	ctx := context.Background()
 	benchutil.Check(c.Do(ctx, "BUCKET.DEFINE", "users", usersDef).Err())
@@ -164,11 +163,11 @@ func roleCount(dir, lua string) {
 		runs = append(runs, float64(r1-r0)/duration.Seconds())
 		pushes = append(pushes, float64(p1-p0)/float64(*subs)/duration.Seconds())
 	}
-	fmt.Printf("  %-46s %10.0f   runs: %s\n", "writes/s without subscribers", median(without), list(without, 0))
-	fmt.Printf("  %-46s %10.0f   runs: %s\n", fmt.Sprintf("writes/s with %d subscribers", *subs), median(with), list(with, 0))
-	fmt.Printf("  %-46s %10.2f   pairs: %s   (target >= 0.50)\n", "ratio with / without (median of pairs)", median(ratios), list(ratios, 2))
-	fmt.Printf("  %-46s %10.1f   rounds: %s\n", "query runs per second meanwhile", median(runs), list(runs, 1))
-	fmt.Printf("  %-46s %10.1f   rounds: %s\n", "results pushed per second per subscriber", median(pushes), list(pushes, 1))
+	fmt.Printf("  %-46s %10.0f   runs: %s\n", "writes/s without subscribers", benchutil.Median(without), benchutil.List(without, 0))
+	fmt.Printf("  %-46s %10.0f   runs: %s\n", fmt.Sprintf("writes/s with %d subscribers", *subs), benchutil.Median(with), benchutil.List(with, 0))
+	fmt.Printf("  %-46s %10.2f   pairs: %s   (target >= 0.50)\n", "ratio with / without (median of pairs)", benchutil.Median(ratios), benchutil.List(ratios, 2))
+	fmt.Printf("  %-46s %10.1f   rounds: %s\n", "query runs per second meanwhile", benchutil.Median(runs), benchutil.List(runs, 1))
+	fmt.Printf("  %-46s %10.1f   rounds: %s\n", "results pushed per second per subscriber", benchutil.Median(pushes), benchutil.List(pushes, 1))
 }
 
 // loadUsers inserts users u0…u<n-1> with a role each, in pipelined batches.
@@ -329,41 +328,4 @@ func waitNoChannels(c *redis.Client, name string) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	panic("the channels of " + name + " outlived their subscribers")
-}
-
-func client(s *benchutil.Server, pool int) *redis.Client {
-	return redis.NewClient(&redis.Options{Addr: s.Addr, Protocol: 2, PoolSize: pool, MaxRetries: -1,
-		ReadTimeout: time.Minute, WriteTimeout: time.Minute})
-}
-
-func stop(s *benchutil.Server) {
-	c := client(s, 1)
-	c.Do(context.Background(), "SHUTDOWN", "NOSAVE") // no reply: the connection closes
-	c.Close()
-	select {
-	case <-s.Done:
-	case <-time.After(30 * time.Second):
-		s.Cmd.Process.Kill()
-		<-s.Done
-	}
-}
-
-func median(v []float64) float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	if len(s) == 0 {
-		return 0
-	}
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
-func list(v []float64, prec int) string {
-	parts := make([]string, len(v))
-	for i, x := range v {
-		parts[i] = strconv.FormatFloat(x, 'f', prec, 64)
-	}
-	return strings.Join(parts, " ")
 }

@@ -72,9 +72,9 @@ func main() {
 		benchutil.Check(cmd.Run())
 	}
 	s := start(*bin, filepath.Join(tmp, "data"), "--appendonly", "no")
-	defer s.stop()
+	defer s.Stop()
 	ctx := context.Background()
-	c := s.client(*clients + 4)
+	c := s.Client(*clients + 4)
 	defer c.Close()
 
 	fmt.Printf("machine: %d cores, %s\n", runtime.NumCPU(), benchutil.CPUModel())
@@ -105,14 +105,14 @@ func main() {
 		cpu1 = append(cpu1, (t3-t2).Seconds()*1e6/(w1*duration.Seconds()))
 	}
 	fmt.Printf("%-44s %12s\n", "write throughput", "ops/s")
-	fmt.Printf("%-44s %12.0f   runs: %s\n", "without subscribers", median(without), runs(without, 0))
-	fmt.Printf("%-44s %12.0f   runs: %s\n", fmt.Sprintf("with %d live subscribers of the count", *subs), median(with), runs(with, 0))
-	fmt.Printf("%-44s %12.2f   pairs: %s   (target >= 0.50)\n", "ratio with / without (median of pairs)", median(ratios), runs(ratios, 2))
+	fmt.Printf("%-44s %12.0f   runs: %s\n", "without subscribers", benchutil.Median(without), benchutil.List(without, 0))
+	fmt.Printf("%-44s %12.0f   runs: %s\n", fmt.Sprintf("with %d live subscribers of the count", *subs), benchutil.Median(with), benchutil.List(with, 0))
+	fmt.Printf("%-44s %12.2f   pairs: %s   (target >= 0.50)\n", "ratio with / without (median of pairs)", benchutil.Median(ratios), benchutil.List(ratios, 2))
 	fmt.Printf("%-44s %12.0f   (per subscriber; bursts coalesced)\n", "pushes received per second", float64(pushes)/float64(*subs)/(duration.Seconds()*float64(*rounds)))
 	fmt.Printf("%-44s %12s\n", "server CPU per write (user+sys)", "µs")
-	fmt.Printf("%-44s %12.1f   runs: %s\n", "without subscribers", median(cpu0), runs(cpu0, 1))
-	fmt.Printf("%-44s %12.1f   runs: %s\n", fmt.Sprintf("with %d live subscribers", *subs), median(cpu1), runs(cpu1, 1))
-	fmt.Printf("%-44s %12.2f   (less sensitive to other load on the machine)\n", "CPU ratio without / with", median(cpu0)/median(cpu1))
+	fmt.Printf("%-44s %12.1f   runs: %s\n", "without subscribers", benchutil.Median(cpu0), benchutil.List(cpu0, 1))
+	fmt.Printf("%-44s %12.1f   runs: %s\n", fmt.Sprintf("with %d live subscribers", *subs), benchutil.Median(cpu1), benchutil.List(cpu1, 1))
+	fmt.Printf("%-44s %12.2f   (less sensitive to other load on the machine)\n", "CPU ratio without / with", benchutil.Median(cpu0)/benchutil.Median(cpu1))
 
 	// Write-to-push latency.
 	fmt.Printf("\nwrite -> push latency (until all %d subscribers have the new count), %d samples each\n", *subs, *probes)
@@ -382,40 +382,6 @@ func (s *server) cpu() time.Duration {
 	u, _ := strconv.ParseInt(f[11], 10, 64)
 	st, _ := strconv.ParseInt(f[12], 10, 64)
 	return time.Duration(u+st) * 10 * time.Millisecond
-}
-
-func (s *server) client(pool int) *redis.Client {
-	return redis.NewClient(&redis.Options{Addr: s.Addr, Protocol: 2, PoolSize: pool, MaxRetries: -1,
-		ReadTimeout: time.Minute, WriteTimeout: time.Minute})
-}
-
-func (s *server) stop() {
-	c := s.client(1)
-	c.Do(context.Background(), "SHUTDOWN", "NOSAVE") // no reply: the connection closes
-	c.Close()
-	select {
-	case <-s.Done:
-	case <-time.After(30 * time.Second):
-		s.Cmd.Process.Kill()
-		<-s.Done
-	}
-}
-
-func median(xs []float64) float64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
-func runs(xs []float64, prec int) string {
-	parts := make([]string, len(xs))
-	for i, x := range xs {
-		parts[i] = strconv.FormatFloat(x, 'f', prec, 64)
-	}
-	return strings.Join(parts, ", ")
 }
 
 func pct(sorted []time.Duration, p int) time.Duration {

@@ -40,7 +40,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -191,7 +190,7 @@ func main() {
 			bCPU, rCPU, cpuRatios = append(bCPU, bc), append(rCPU, rc), append(cpuRatios, rc/bc)
 		}
 		fmt.Printf("%-34s %11.0f %11.0f %7.2f %7s  %-14s %6.1f, %.1f, %.2f\n", fmt.Sprintf("pipeline %d", p),
-			median(bRates), median(rRates), median(ratios), ">=0.50", list(ratios, 2), median(bCPU), median(rCPU), median(cpuRatios))
+			benchutil.Median(bRates), benchutil.Median(rRates), benchutil.Median(ratios), ">=0.50", benchutil.List(ratios, 2), benchutil.Median(bCPU), benchutil.Median(rCPU), benchutil.Median(cpuRatios))
 	}
 	for _, f := range []string{*cpuProfile, *memProfile} {
 		if f != "" {
@@ -209,7 +208,7 @@ func main() {
 			rates, cpu = append(rates, rate), append(cpu, c)
 		}
 		fmt.Printf("%-34s %11.0f %11s %7s %7s  %-14s %6.1f\n", fmt.Sprintf("bucketd: its 3 commands unscripted, P%d", p),
-			median(rates), "", "", "", "", median(cpu))
+			benchutil.Median(rates), "", "", "", "", benchutil.Median(cpu))
 	}
 
 	fmt.Printf("\n%-34s %11s %11s %7s  %-14s %s\n", "empty script vs PING", "EVALSHA/s", "PING/s", "ratio", "ratio per run",
@@ -228,7 +227,7 @@ func main() {
 				eCPU, pCPU = append(eCPU, ec), append(pCPU, pc)
 			}
 			fmt.Printf("%-34s %11.0f %11.0f %7.2f  %-14s %6.2f, %.2f, %.2f\n", fmt.Sprintf("%s, pipeline %d", s.name, p),
-				median(eRates), median(pRates), median(ratios), list(ratios, 2), median(eCPU), median(pCPU), median(eCPU)-median(pCPU))
+				benchutil.Median(eRates), benchutil.Median(pRates), benchutil.Median(ratios), benchutil.List(ratios, 2), benchutil.Median(eCPU), benchutil.Median(pCPU), benchutil.Median(eCPU)-benchutil.Median(pCPU))
 		}
 	}
 
@@ -544,21 +543,4 @@ func pipelines(s string) []int {
 		ps = append(ps, p)
 	}
 	return ps
-}
-
-func median(xs []float64) float64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
-func list(xs []float64, prec int) string {
-	parts := make([]string, len(xs))
-	for i, x := range xs {
-		parts[i] = strconv.FormatFloat(x, 'f', prec, 64)
-	}
-	return strings.Join(parts, " ")
 }

@@ -198,22 +198,16 @@ func run(addr string, wait time.Duration) error {
 		{"bob", "general", "One round trip"},
 		{"ghost", "random", "Boo!"},
 	} {
-		rec, err := rdb.FCall(ctx, "send_message", []string{"chat_users", "chat_rooms", "chat_messages"}, p.user, p.room, p.text).Text()
+		id, err := sendMessage(ctx, rdb, p.user, p.room, p.text)
 		if err != nil {
 			if strings.HasPrefix(err.Error(), "NOTFOUND ") {
 				fmt.Println("rejected by send_message:", err)
 				continue
 			}
-			return fmt.Errorf("FCALL send_message: %w", err)
+			return err
 		}
-		var m struct {
-			ID float64 `json:"id"`
-		}
-		if err := json.Unmarshal([]byte(rec), &m); err != nil {
-			return fmt.Errorf("message record %q: %w", rec, err)
-		}
-		lastID = m.ID
-		fmt.Printf("%s in #%s: %s (message %v, by FCALL send_message)\n", p.user, p.room, p.text, m.ID)
+		lastID = id
+		fmt.Printf("%s in #%s: %s (message %v, by FCALL send_message)\n", p.user, p.room, p.text, id)
 		res, err := next()
 		if err != nil {
 			return err
@@ -253,24 +247,35 @@ func run(addr string, wait time.Duration) error {
 		return err
 	}
 	fmt.Println("live roomDashboard (room_dashboard.lua):", res)
-	rec, err := rdb.FCall(ctx, "send_message", []string{"chat_users", "chat_rooms", "chat_messages"}, "alice", "random", "Nice dashboard").Text()
-	if err != nil {
-		return fmt.Errorf("FCALL send_message: %w", err)
+	if lastID, err = sendMessage(ctx, rdb, "alice", "random", "Nice dashboard"); err != nil {
+		return err
 	}
-	var m struct {
-		ID float64 `json:"id"`
-	}
-	if err := json.Unmarshal([]byte(rec), &m); err != nil {
-		return fmt.Errorf("message record %q: %w", rec, err)
-	}
-	lastID = m.ID
-	fmt.Printf("alice in #random: Nice dashboard (message %v)\n", m.ID)
+	fmt.Printf("alice in #random: Nice dashboard (message %v)\n", lastID)
 	if res, err = nextBoard(); err != nil {
 		return err
 	}
 	fmt.Println("live roomDashboard:", res)
 	fmt.Printf("done (last message id %v)\n", lastID)
 	return nil
+}
+
+// sendMessage posts a message with FCALL send_message and returns its id;
+// a NOTFOUND error is the function's refusal.
+func sendMessage(ctx context.Context, rdb *redis.Client, user, room, text string) (float64, error) {
+	rec, err := rdb.FCall(ctx, "send_message", []string{"chat_users", "chat_rooms", "chat_messages"}, user, room, text).Text()
+	if err != nil {
+		if strings.HasPrefix(err.Error(), "NOTFOUND ") {
+			return 0, err
+		}
+		return 0, fmt.Errorf("FCALL send_message: %w", err)
+	}
+	var m struct {
+		ID float64 `json:"id"`
+	}
+	if err := json.Unmarshal([]byte(rec), &m); err != nil {
+		return 0, fmt.Errorf("message record %q: %w", rec, err)
+	}
+	return m.ID, nil
 }
 
 // post inserts a message from user in room, in a transaction that first
