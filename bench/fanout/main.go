@@ -65,7 +65,7 @@ func main() {
 		benchutil.Check(cmd.Run())
 	}
 	s := start(*bin, filepath.Join(tmp, "data"), "--appendonly", "no")
-	defer s.stop()
+	defer s.Stop()
 	c := redis.NewClient(&redis.Options{Addr: s.Addr, Protocol: 2, PoolSize: *clients + 4, MaxRetries: -1,
 		ReadTimeout: time.Minute, WriteTimeout: time.Minute})
 	defer c.Close()
@@ -228,18 +228,6 @@ type server struct{ *benchutil.Server }
 
 func start(bin, dir string, args ...string) *server {
 	return &server{benchutil.Start(bin, dir, args...)}
-}
-
-func (s *server) stop() {
-	c := redis.NewClient(&redis.Options{Addr: s.Addr, Protocol: 2, MaxRetries: -1})
-	c.Do(context.Background(), "SHUTDOWN", "NOSAVE") // no reply: the connection closes
-	c.Close()
-	select {
-	case <-s.Done:
-	case <-time.After(30 * time.Second):
-		s.Cmd.Process.Kill()
-		<-s.Done
-	}
 }
 
 func mean(xs []float64) float64 {

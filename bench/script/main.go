@@ -142,7 +142,7 @@ func main() {
 		args = append(args, "--metrics-addr", metricsAddr)
 	}
 	bs := benchutil.Start(*bin, filepath.Join(tmp, "data"), args...)
-	defer stopBucketd(bs)
+	defer bs.Stop()
 	rd, rport := benchutil.StartRedis(tmp)
 	defer func() { rd.Process.Kill(); rd.Wait() }()
 
@@ -518,18 +518,6 @@ func cpuTime(pid int) time.Duration {
 	u, _ := strconv.ParseInt(f[11], 10, 64)
 	st, _ := strconv.ParseInt(f[12], 10, 64)
 	return time.Duration(u+st) * 10 * time.Millisecond
-}
-
-func stopBucketd(s *benchutil.Server) {
-	c := redis.NewClient(&redis.Options{Addr: s.Addr, Protocol: 2, MaxRetries: -1})
-	c.Do(context.Background(), "SHUTDOWN", "NOSAVE") // no reply: the connection closes
-	c.Close()
-	select {
-	case <-s.Done:
-	case <-time.After(30 * time.Second):
-		s.Cmd.Process.Kill()
-		<-s.Done
-	}
 }
 
 func pipelines(s string) []int {
