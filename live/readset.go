@@ -187,7 +187,10 @@ func (tr *Tracker) reg(tb *trackedBucket) *fnReg {
 	if tb.reg == nil {
 		bw := tr.m.watchFor(tb.name)
 		tb.reg = &fnReg{ch: tr.ch, bw: bw}
-		bw.fregs++
+		if bw.fregs == nil {
+			bw.fregs = make(map[*fnReg]struct{})
+		}
+		bw.fregs[tb.reg] = struct{}{}
 		bw.mu.Unlock()
 	}
 	return tb.reg
@@ -288,31 +291,15 @@ type fnFilter struct {
 }
 
 // functionChannels returns the channels with a function registration in
-// bw. bw.mu must be held.
+// bw, reads noted or not yet. bw.mu must be held.
 func (bw *bucketWatch) functionChannels() []*channel {
-	seen := map[*channel]struct{}{}
-	add := func(r *fnReg) { seen[r.ch] = struct{}{} }
-	for r := range bw.fwhole {
-		add(r)
-	}
-	for _, set := range bw.fkeys {
-		for r := range set {
-			add(r)
+	seen := make(map[*channel]struct{}, len(bw.fregs))
+	out := make([]*channel, 0, len(bw.fregs))
+	for r := range bw.fregs {
+		if _, dup := seen[r.ch]; !dup {
+			seen[r.ch] = struct{}{}
+			out = append(out, r.ch)
 		}
-	}
-	for _, byVal := range bw.feq {
-		for _, set := range byVal {
-			for ff := range set {
-				add(ff.reg)
-			}
-		}
-	}
-	for ff := range bw.fscan {
-		add(ff.reg)
-	}
-	out := make([]*channel, 0, len(seen))
-	for ch := range seen {
-		out = append(out, ch)
 	}
 	return out
 }
@@ -374,7 +361,7 @@ func (bw *bucketWatch) removeReg(r *fnReg) {
 		}
 	}
 	r.keys, r.filters, r.whole = nil, nil, false
-	bw.fregs--
+	delete(bw.fregs, r)
 }
 
 // observeFunctions pokes the function channels whose read set c touches,

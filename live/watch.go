@@ -31,7 +31,7 @@ type bucketWatch struct {
 	// The read sets of function channels (readset.go): registrations that
 	// read every record, by key read, filters indexed by an equality they
 	// imply (field, value), and the other filters.
-	fregs  int
+	fregs  map[*fnReg]struct{}
 	fwhole map[*fnReg]struct{}
 	fkeys  map[any]map[*fnReg]struct{}
 	feq    map[string]map[any]map[*fnFilter]struct{}
@@ -180,7 +180,7 @@ func (m *Manager) observe(bw *bucketWatch, changes []engine.Change, filter bool)
 				rg.touched = true
 			}
 		}
-		if bw.fregs > 0 && !m.observeFunctions(bw, c) {
+		if len(bw.fregs) > 0 && !m.observeFunctions(bw, c) {
 			m.skipped.Add(1)
 		}
 		if bw.ranks != nil {
@@ -229,7 +229,7 @@ func (m *Manager) watchFor(bucket string) *bucketWatch {
 // always, when force: its bucket was dropped). m.watchMu and bw.mu must be
 // held.
 func (m *Manager) retire(bw *bucketWatch, force bool) {
-	if !force && (len(bw.regs) > 0 || len(bw.waiting) > 0 || bw.fregs > 0) {
+	if !force && (len(bw.regs) > 0 || len(bw.waiting) > 0 || len(bw.fregs) > 0) {
 		return
 	}
 	bw.dead = true
