@@ -86,7 +86,7 @@ func TestFnQueryFunctionForm(t *testing.T) {
 	})
 	r.str("FUNCTION", "LOAD", fqLib("name", "'no-writes'"))
 	next("after FLUSH and LOAD", "Anna")
-	eq(t, "u2", lastOf(sub.messages(other)), "nobody")
+	fqWaitLast(t, sub, other, "nobody")
 
 	// Another library's changes run the channels too, and the same
 	// result publishes nothing new.
