@@ -153,6 +153,20 @@ return out`)
 	eq(t, "numeric hit", sub.waitN(item3, 2), []string{"none", "three"})
 	eq(t, "runs: only the insert of key 3", fqChan(r, "item", item3).Runs, runs+1)
 
+	// Many keys: QUERY.INFO names ten of them. Parameters spelt another
+	// way share the channel.
+	many := `query.names:{"ids":["k0","k1","k2","k3","k4","k5","k6","k7","k8","k9","k10","k11"]}`
+	typed := `query.names:{ "ids" : ["k0","k1","k2","k3","k4","k5","k6","k7","k8","k9","k10","k11"] }`
+	sub2 := qySubscribe(t, s.Client(t, 2), many, typed)
+	eq(t, "many", sub2.waitN(many, 1), []string{`["-","-","-","-","-","-","-","-","-","-","-","-"]`})
+	eq(t, "typed", sub2.waitN(typed, 1), []string{`["-","-","-","-","-","-","-","-","-","-","-","-"]`})
+	eq(t, "many reads", fqChan(r, "names", many).Reads,
+		[]string{`users: keys "k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7", "k8", "k9", … (12 keys)`})
+	eq(t, "one channel for both spellings", fqChan(r, "names", many).Subscribers, 2)
+	r.insert("users", `{"id":"k11","name":"Elf"}`)
+	eq(t, "many hit", sub2.waitN(many, 2)[1], `["-","-","-","-","-","-","-","-","-","-","-","Elf"]`)
+	eq(t, "typed hit", sub2.waitN(typed, 2)[1], `["-","-","-","-","-","-","-","-","-","-","-","Elf"]`)
+
 	// Deleting it makes it a miss again.
 	r.do("B.DELETE", "users", "ghost")
 	eq(t, "miss again", sub.waitN(ghost, 3)[2], "null")
