@@ -175,8 +175,8 @@ func TestFnQueryRandomized(t *testing.T) {
 	}
 
 	rounds, perWriter := 10, 150
-	if testing.Short() {
-		rounds = 3
+	if testing.Short() || raceEnabled {
+		rounds = 5
 	}
 	const writers = 3
 	clients := make([]*redis.Client, writers)
