@@ -220,3 +220,49 @@ func TestFnQueryResultEncoding(t *testing.T) {
 		fqErrPrefix(t, chunk, got, "ERR query result cannot be encoded as JSON: ")
 	}
 }
+
+// TestFnQueryRegistrationsGo: once a channel ends (last unsubscribe,
+// QUERY.DROP), what its runs read stops costing anything: changes to it
+// are no longer looked up (skippedChanges stays).
+func TestFnQueryRegistrationsGo(t *testing.T) {
+	t.Parallel()
+	s, r := fqSetup(t)
+	r.insert("users", `{"id":"u1","name":"Ann"}`, `{"id":"u2","name":"Bob"}`)
+	fqLua(r, "userOrders", fqUserOrders)
+	for _, end := range []string{"unsubscribe", "QUERY.DROP"} {
+		sub := qySubscribe(t, s.Client(t, 3), fqUO1)
+		sub.waitN(fqUO1, 1)
+		// An unrelated change is looked up and skipped: counted at commit.
+		skipped := fqStat(r, "skippedChanges")
+		r.do("B.UPDATE", "users", "u2", `{"name":"Bo-`+end+`"}`)
+		eq(t, end+": skipped while live", fqStat(r, "skippedChanges"), skipped+1)
+		if end == "unsubscribe" {
+			if err := sub.ps.Unsubscribe(ctx(t), fqUO1); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			r.integer(1, "QUERY.DROP", "userOrders")
+		}
+		eventually(t, 10*time.Second, end+": the channel to go", func() bool {
+			return fqStat(r, "channels") == 0
+		})
+		eventually(t, 10*time.Second, end+": its registrations to go", func() bool {
+			skipped = fqStat(r, "skippedChanges")
+			r.do("B.UPDATE", "users", "u2", `{"name":"Bob"}`)
+			r.do("B.INSERT", "orders", `{"userId":"u2","item":"x"}`)
+			return fqStat(r, "skippedChanges") == skipped
+		})
+		// And for good: more changes, nothing looked up (a registration
+		// left behind would count these as skipped).
+		for i := range 5 {
+			r.do("B.UPDATE", "users", "u2", fmt.Sprintf(`{"name":"B%d"}`, i))
+			r.do("B.INSERT", "orders", `{"userId":"u3","item":"y"}`)
+		}
+		eq(t, end+": no lookups", fqStat(r, "skippedChanges"), skipped)
+		if end == "unsubscribe" {
+			eq(t, "no run after the last unsubscribe", len(sub.messages(fqUO1)), 1)
+		} else {
+			fqLua(r, "userOrders", fqUserOrders)
+		}
+	}
+}
