@@ -56,11 +56,22 @@ func TestFnQueryPersistence(t *testing.T) {
 		r.do("B.UPDATE", "users", "u1", `{"name":"Ann"}`)
 		r.do("B.DELETEMANY", "orders", `{"item":"cup"}`)
 	}
-	// A redefinition after the restarts is persisted too.
+	// A redefinition after the restarts is persisted too, through a
+	// snapshot (SAVE) and after it; and the library loaded after the
+	// query that names it is found.
 	r.integer(1, "QUERY.DROP", "un")
 	fqLua(r, "un", `return 'lua now'`)
-	s = restart(t, s, "stop")
-	r = newRC(t, s, 3)
-	eq(t, "redefined", qyRun(r, "un"), "lua now")
-	eq(t, "kind", fqQueryInfo(r, "un").Kind, "lua")
+	r.ok("SAVE")
+	r.ok("FUNCTION", "DELETE", "qlib")
+	r.integer(1, "QUERY.DROP", "decl")
+	r.str("FUNCTION", "LOAD", fqLib("name .. '!'", "'no-writes'"))
+	r.ok("QUERY.DEFINE", "un2", "FUNCTION", "userName")
+	for _, how := range []string{"stop", "kill"} {
+		s = restart(t, s, how)
+		r = newRC(t, s, 3)
+		eq(t, how+": redefined", qyRun(r, "un"), "lua now")
+		eq(t, how+": kind", fqQueryInfo(r, "un").Kind, "lua")
+		eq(t, how+": QUERY.LIST", r.list("QUERY.LIST"), []string{"orphan", "un", "un2", "userOrders"})
+		eq(t, how+": the reloaded library", qyRun(r, "un2", `{"id":"u1"}`), "Ann!")
+	}
 }
