@@ -266,3 +266,45 @@ func TestFnQueryRegistrationsGo(t *testing.T) {
 		}
 	}
 }
+
+// TestFnQueryReadWords: QUERY.INFO's read set of each kind of read, at
+// the grain the read allows.
+func TestFnQueryReadWords(t *testing.T) {
+	t.Parallel()
+	s, r := fqSetup(t)
+	r.insert("orders", `{"userId":"u1","item":"pen"}`)
+	f := `'{"userId":"u1"}'`
+	for i, tc := range []struct {
+		chunk string
+		reads []string
+	}{
+		{`return redis.call('B.GET', 'users', 'u1')`, []string{`users: keys "u1"`}},
+		{`return redis.call('B.MGET', 'orders', '1', '2', '1')`, []string{`orders: keys 1, 2`}},
+		{`return redis.call('B.WHERE', 'orders', ` + f + `)`, []string{`orders: records matching {"userId":"u1"}`}},
+		{`return redis.call('B.FINDONE', 'orders', ` + f + `)`, []string{`orders: records matching {"userId":"u1"}`}},
+		{`return redis.call('B.COUNT', 'orders', ` + f + `)`, []string{`orders: records matching {"userId":"u1"}`}},
+		{`return redis.call('B.SUM', 'orders', 'id', ` + f + `)`, []string{`orders: records matching {"userId":"u1"}`}},
+		{`return redis.call('B.GROUPBY', 'orders', 'item', 'count', ` + f + `)`, []string{`orders: records matching {"userId":"u1"}`}},
+		{`return redis.call('B.COUNT', 'orders')`, []string{"orders: every record"}},
+		{`return redis.call('B.COUNT', 'orders', '{}')`, []string{"orders: every record"}},
+		{`return redis.call('B.MAX', 'orders', 'id')`, []string{"orders: every record"}},
+		{`return redis.call('B.ALL', 'orders')`, []string{"orders: every record"}},
+		{`return redis.call('B.FIRST', 'orders', '1')`, []string{"orders: every record"}},
+		{`return redis.call('B.LAST', 'orders', '1')`, []string{"orders: every record"}},
+		{`return redis.call('B.PAGINATE', 'orders', 'LIMIT', '1')`, []string{"orders: every record"}},
+		{`return redis.call('B.FIND', 'orders', '{"filter":{"userId":"u1"}}')`, []string{"orders: every record"}},
+		{`return #redis.call('BUCKET.INFO', 'orders')`, []string{"orders: every record"}},
+		{`return redis.pcall('B.GET', 'nosuch', 'k')`, []string{"nosuch: every record"}},
+		{`redis.call('B.GET', 'users', 'a') redis.call('B.WHERE', 'users', '{"role":"admin"}') return redis.call('B.GET', 'users', 'b')`,
+			[]string{`users: keys "a", "b"; records matching {"role":"admin"}`}},
+		{`redis.call('B.GET', 'users', 'a') return redis.call('B.ALL', 'users')`, []string{"users: every record"}},
+		{`return 1`, []string{}},
+	} {
+		name := fmt.Sprintf("rw%d", i)
+		fqLua(r, name, tc.chunk)
+		sub := qySubscribe(t, s.Client(t, 3), "query."+name)
+		eventually(t, 10*time.Second, "a run of "+tc.chunk, func() bool { return fqChan(r, name, "query."+name).Runs > 0 })
+		eq(t, tc.chunk, fqChan(r, name, "query."+name).Reads, tc.reads)
+		sub.ps.Close()
+	}
+}
