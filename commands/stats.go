@@ -82,13 +82,13 @@ func (s *Server) Close() {
 	s.closeMetrics()
 }
 
-// StopScripts stops every running script, function and function query
-// run; scripts roll back and their callers get the kill error. Shutdown
-// calls it first.
+// StopScripts stops every running script and function, and every function
+// query run, now and from now on; scripts roll back and their callers get
+// the kill error. Shutdown calls it first.
 func (s *Server) StopScripts() {
 	s.scripts.Kill(script.KindEval)
 	s.scripts.Kill(script.KindFunction)
-	s.scripts.Kill(script.KindQuery)
+	s.scripts.StopQueries()
 }
 
 func cmdStoreStats(c *Ctx) {

@@ -37,8 +37,9 @@ type Engine struct {
 	scripts map[string]*Script
 	libs    libraries // guarded by mu
 
-	runMu sync.Mutex
-	runs  map[*Run]struct{}
+	runMu     sync.Mutex
+	runs      map[*Run]struct{}
+	noQueries bool // StopQueries was called: query runs stop as they start
 
 	stats struct {
 		calls, errors, killed atomic.Int64
@@ -239,7 +240,26 @@ func (e *Engine) declareBusy() {
 func (e *Engine) register(r *Run) {
 	e.runMu.Lock()
 	e.runs[r] = struct{}{}
+	if r.Kind == KindQuery && e.noQueries {
+		r.b.Stop(stoppingText)
+	}
 	e.runMu.Unlock()
+}
+
+// stoppingText is the error of a query run stopped by StopQueries.
+const stoppingText = "ERR the server is shutting down"
+
+// StopQueries stops every query run in progress and every one that starts
+// from now on (the server is stopping: nothing may keep it waiting).
+func (e *Engine) StopQueries() {
+	e.runMu.Lock()
+	defer e.runMu.Unlock()
+	e.noQueries = true
+	for r := range e.runs {
+		if r.Kind == KindQuery {
+			r.b.Stop(stoppingText)
+		}
+	}
 }
 
 func (e *Engine) unregister(r *Run) {
