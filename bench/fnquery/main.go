@@ -4,8 +4,10 @@
 //   - selectivity: -users users and their orders, and -channels live
 //     channels of userOrders(userId) (examples/queries/user_orders.lua: a
 //     B.GET of the user and a B.WHERE of the user's orders) for the first
-//     -channels users. Writers insert orders for random users (so about
-//     channels/users of the writes concern a subscribed user). Printed: the
+//     -channels users, each user having -orders orders. Writers update the
+//     amount of random orders (so about channels/users of the writes
+//     concern a subscribed user; the data keeps its size, so every round
+//     measures the same runs). Printed: the
 //     runs per write that concerns a subscribed user (target <= 1.05; a
 //     query re-run on any change of a bucket it read would run -channels
 //     times) and per write overall, and the write rate with the channels
@@ -20,6 +22,7 @@
 //
 //	go run ./bench/fnquery                        # builds bucketd
 //	go run ./bench/fnquery -d 2s -rounds 2        # a shorter run
+//	go run ./bench/fnquery -cpuprofile /tmp/fnq.pprof   # bucketd's profile of the first run with the channels
 package main
 
 import (
@@ -47,11 +50,13 @@ var (
 	bin       = flag.String("bucketd", "", "bucketd binary (empty: go build it)")
 	users     = flag.Int("users", 10000, "users in the selectivity run")
 	channels  = flag.Int("channels", 1000, "live userOrders channels (one per user, the first ones)")
+	orders    = flag.Int("orders", 5, "orders per user in the selectivity run")
 	roleUsers = flag.Int("role-users", 50000, "users in the roleCounts run")
 	subs      = flag.Int("subs", 10, "subscribers of roleCounts")
 	clients   = flag.Int("c", 50, "concurrent writer clients (pipeline 1)")
 	duration  = flag.Duration("d", 3*time.Second, "length of each write run")
 	rounds    = flag.Int("rounds", 3, "without/with pairs of write runs")
+	cpuProf   = flag.String("cpuprofile", "", "write bucketd's CPU profile of the first selectivity run with the channels to this file (serves --metrics-addr for it)")
 )
 
 const (
@@ -85,7 +90,13 @@ func main() {
 
 // selectivity is the userOrders run.
 func selectivity(dir, lua string) {
-	s := benchutil.Start(*bin, dir, "--appendonly", "no")
+	args := []string{"--appendonly", "no"}
+	metrics := ""
+	if *cpuProf != "" {
+		metrics = "127.0.0.1:" + benchutil.FreePort()
+		args = append(args, "--metrics-addr", metrics)
+	}
+	s := benchutil.Start(*bin, dir, args...)
 	defer s.Stop()
 	c := s.Client(*clients + 4)
 	defer c.Close()
@@ -93,24 +104,35 @@ func selectivity(dir, lua string) {
 	benchutil.Check(c.Do(ctx, "BUCKET.DEFINE", "users", usersDef).Err())
 	benchutil.Check(c.Do(ctx, "BUCKET.DEFINE", "orders", ordersDef).Err())
 	loadUsers(c, *users)
+	loadOrders(c)
 	benchutil.Check(c.Do(ctx, "QUERY.DEFINE", "userOrders", "LUA", lua).Err())
-	fmt.Printf("selectivity: %d live channels of userOrders(userId) (B.GET users + B.WHERE orders by indexed userId), %d users\n", *channels, *users)
-	fmt.Printf("writes: B.INSERT orders for a random user (%.0f%% of them subscribed)\n", 100*float64(*channels)/float64(*users))
+	fmt.Printf("selectivity: %d live channels of userOrders(userId) (B.GET users + B.WHERE orders by indexed userId), %d users with %d orders each\n",
+		*channels, *users, *orders)
+	fmt.Printf("writes: B.UPDATE orders <random order> {\"amount\":…} (%.0f%% of them a subscribed user's)\n", 100*float64(*channels)/float64(*users))
 
-	insert := func(r *rand.Rand) (string, []any) {
-		u := r.IntN(*users)
-		return "u" + strconv.Itoa(u), []any{"B.INSERT", "orders", `{"userId":"u` + strconv.Itoa(u) + `","amount":` + strconv.Itoa(r.IntN(100)) + `}`}
+	// Order i (from 1) is user (i-1) % users's.
+	update := func(r *rand.Rand) (string, []any) {
+		id := 1 + r.IntN(*users**orders)
+		return "u" + strconv.Itoa((id-1)%*users), []any{"B.UPDATE", "orders", strconv.Itoa(id), `{"amount":` + strconv.Itoa(r.IntN(1000)) + `}`}
 	}
 	var without, with, ratios, perHit, perWrite []float64
 	for round := range *rounds {
-		w0, _ := writeLoad(c, round*2, insert, nil)
+		w0, _ := writeLoad(c, round*2, update, nil)
 		l := listen(s, channelNames(), 10)
 		r0 := queryRuns(c)
-		w1, hits := writeLoad(c, round*2+1, insert, func(user string) bool {
+		var prof chan error
+		if round == 0 && metrics != "" {
+			prof = benchutil.StartProfile(metrics, "profile", *cpuProf, *duration)
+		}
+		w1, hits := writeLoad(c, round*2+1, update, func(user string) bool {
 			n, _ := strconv.Atoi(user[1:])
 			return n < *channels
 		})
 		r1 := settle(c)
+		if prof != nil {
+			benchutil.Check(<-prof)
+			fmt.Printf("  (bucketd profile of the first run with the channels: go tool pprof -top %s)\n", *cpuProf)
+		}
 		l.close()
 		waitNoChannels(c, "userOrders")
 		without, with, ratios = append(without, w0), append(with, w1), append(ratios, w1/w0)
@@ -187,6 +209,30 @@ func loadUsers(c *redis.Client, n int) {
 		}
 		b.WriteByte(']')
 		p.Do(ctx, "B.INSERTMANY", "users", b.String())
+	}
+	_, err := p.Exec(ctx)
+	benchutil.Check(err)
+}
+
+// loadOrders inserts *orders orders per user, order i (from 1) being user
+// (i-1) % *users's.
+func loadOrders(c *redis.Client) {
+	ctx := context.Background()
+	const batch = 1000
+	p := c.Pipeline()
+	var b strings.Builder
+	n := *users * *orders
+	for from := 0; from < n; from += batch {
+		b.Reset()
+		b.WriteByte('[')
+		for i := from; i < min(from+batch, n); i++ {
+			if i > from {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `{"userId":"u%d","amount":%d}`, i%*users, i%1000)
+		}
+		b.WriteByte(']')
+		p.Do(ctx, "B.INSERTMANY", "orders", b.String())
 	}
 	_, err := p.Exec(ctx)
 	benchutil.Check(err)

@@ -32,10 +32,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -175,10 +173,10 @@ func main() {
 			var profs []chan error
 			if round == 0 && profile != "" {
 				if *cpuProfile != "" {
-					profs = append(profs, startProfile(profile, "profile", *cpuProfile))
+					profs = append(profs, benchutil.StartProfile(profile, "profile", *cpuProfile, *duration))
 				}
 				if *memProfile != "" {
-					profs = append(profs, startProfile(profile, "allocs", *memProfile))
+					profs = append(profs, benchutil.StartProfile(profile, "allocs", *memProfile, *duration))
 				}
 			}
 			br, bc := run(b, p, *duration, 1, b.inventoryCmd)
@@ -470,37 +468,6 @@ func (s *subscriber) state() string {
 func (s *subscriber) close() {
 	s.conn.Close()
 	<-s.done
-}
-
-// startProfile fetches a profile (kind: profile for CPU, allocs) of the
-// next -d from bucketd's pprof endpoint into file; the channel gets the
-// outcome.
-func startProfile(addr, kind, file string) chan error {
-	secs := max(1, int(duration.Round(time.Second).Seconds()))
-	out := make(chan error, 1)
-	go func() {
-		resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/%s?seconds=%d", addr, kind, secs))
-		if err != nil {
-			out <- err
-			return
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			out <- fmt.Errorf("profile: %s", resp.Status)
-			return
-		}
-		f, err := os.Create(file)
-		if err != nil {
-			out <- err
-			return
-		}
-		_, err = io.Copy(f, resp.Body)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		out <- err
-	}()
-	return out
 }
 
 // cpuTime returns the process's CPU time so far (user + system).
