@@ -10,4 +10,11 @@
 // caller that rolls a failed run back. Interpreters are pooled; each has
 // the scripts and libraries it compiled, dropped when the engine's
 // generation moves (SCRIPT FLUSH, a library change).
+//
+// Query (query.go) runs a reactive query written in Lua (KindQuery): a
+// chunk reading the global params, or a no-writes library function called
+// with the parameters, whose return value becomes JSON text. Its stops are
+// its own: Call.TimeLimit, checked by the sampler that declares scripts
+// busy, and StopQueries at shutdown; SCRIPT KILL and FUNCTION KILL leave
+// it alone, and it is not counted among the scripts run.
 package script
