@@ -157,7 +157,6 @@ func run(addr string, wait time.Duration) error {
 		{"alice", "nowhere", "Hello?"},
 		{"bob", "random", "I am!"},
 	}
-	var lastID float64
 	for _, p := range posts {
 		rec, err := post(ctx, rdb, p.user, p.room, p.text)
 		if errors.Is(err, errMissing) {
@@ -175,7 +174,6 @@ func run(addr string, wait time.Duration) error {
 		if err := json.Unmarshal([]byte(rec), &m); err != nil {
 			return fmt.Errorf("message record %q: %w", rec, err)
 		}
-		lastID = m.ID
 		fmt.Printf("%s in #%s: %s (message %v, expires in %v days)\n", p.user, p.room, p.text, m.ID,
 			(m.ExpiresAt-m.CreatedAt)/float64(24*time.Hour/time.Millisecond))
 		// Each post changes the counts, and the next one waits for the
@@ -206,7 +204,6 @@ func run(addr string, wait time.Duration) error {
 			}
 			return err
 		}
-		lastID = id
 		fmt.Printf("%s in #%s: %s (message %v, by FCALL send_message)\n", p.user, p.room, p.text, id)
 		res, err := next()
 		if err != nil {
@@ -247,7 +244,8 @@ func run(addr string, wait time.Duration) error {
 		return err
 	}
 	fmt.Println("live roomDashboard (room_dashboard.lua):", res)
-	if lastID, err = sendMessage(ctx, rdb, "alice", "random", "Nice dashboard"); err != nil {
+	lastID, err := sendMessage(ctx, rdb, "alice", "random", "Nice dashboard")
+	if err != nil {
 		return err
 	}
 	fmt.Printf("alice in #random: Nice dashboard (message %v)\n", lastID)
