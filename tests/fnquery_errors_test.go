@@ -150,7 +150,8 @@ func TestFnQueryTimeLimit(t *testing.T) {
 	// script-max-memory bounds a query run as it bounds a script.
 	r.ok("CONFIG", "SET", "query-time-limit", "0")
 	r.ok("CONFIG", "SET", "script-max-memory", "20000000")
-	fqLua(r, "big", "local t = {} for i = 1, 1e8 do t[i] = 'x' .. i end return 1")
+	// 100 kB a step: past the limit in a few hundred steps, even under -race.
+	fqLua(r, "big", "local t = {} for i = 1, 1e8 do t[i] = string.rep('x', 100000) .. i end return 1")
 	raw := s.Raw(t) // its replies have no read timeout of 3 s
 	fqErrPrefix(t, "QUERY.RUN big", raw.Do("QUERY.RUN", "big"),
 		"-ERR script stopped: the server's live heap grew by more than script-max-memory (20000000 bytes) while it ran")
