@@ -51,7 +51,7 @@ func recordCommands() []*Command {
 		cmd("b.min", -3, r|FlagTracked, "Returns the smallest value of a numeric field.", cmdAggregate("min")),
 		cmd("b.max", -3, r|FlagTracked, "Returns the largest value of a numeric field.", cmdAggregate("max")),
 		cmd("b.groupby", -4, r|FlagTracked, "Groups records and aggregates each group.", cmdGroupBy),
-		cmd("b.find", 3, r, "Runs a declarative query once.", cmdFind),
+		cmd("b.find", 3, r|FlagTracked, "Runs a declarative query once.", cmdFind),
 	}
 }
 
@@ -534,6 +534,15 @@ func cmdFind(c *Ctx) {
 	if err != nil {
 		c.ErrMsg(err.Error())
 		return
+	}
+	if c.query != nil {
+		text := "the filter of a B.FIND"
+		if o, ok := v.(*jsonv.Object); ok {
+			if f, ok := o.Get("filter"); ok {
+				text = string(jsonv.Marshal(f))
+			}
+		}
+		c.query.tr.Filter(c.Arg(1), q.Filter, text)
 	}
 	out, err := c.reads().Find(c.Tx, q, nil)
 	if err != nil {
