@@ -494,12 +494,15 @@ func TestUpdate(t *testing.T) {
 	}{
 		{"merge", "users", "u2", `{"age":21,"nick":"b"}`, -1,
 			`{"id":"u2","name":"Bob","email":"bob@x.io","age":21,"role":"user","seq":2,"uid":"00000000-0000-4000-8000-000000000002","nick":"b","_version":2,"_createdAt":1000000,"_updatedAt":1000005}`},
-		{"immune fields", "users", "u2", `{"id":"zz","seq":99,"uid":"x","_version":50,"_createdAt":1,"_updatedAt":2,"_expiresAt":3}`, -1,
-			`{"id":"u2","name":"Bob","email":"bob@x.io","age":20,"role":"user","seq":2,"uid":"00000000-0000-4000-8000-000000000002","_version":2,"_createdAt":1000000,"_updatedAt":1000005}`},
+		{"immune fields", "users", "u2", `{"id":"u2","seq":99,"uid":"x","_version":50,"_createdAt":1,"_updatedAt":2,"_expiresAt":3,"age":21}`, -1,
+			`{"id":"u2","name":"Bob","email":"bob@x.io","age":21,"role":"user","seq":2,"uid":"00000000-0000-4000-8000-000000000002","_version":2,"_createdAt":1000000,"_updatedAt":1000005}`},
+		{"key changed", "users", "u2", `{"id":"zz"}`, -1, "arg"},
+		{"nothing changes", "users", "u2", `{"role":"user","seq":99,"_version":7}`, -1,
+			`{"id":"u2","name":"Bob","email":"bob@x.io","age":20,"role":"user","seq":2,"uid":"00000000-0000-4000-8000-000000000002","_version":1,"_createdAt":1000000,"_updatedAt":1000000}`},
 		{"ifversion matches", "users", "u2", `{"role":"guest"}`, 1,
 			`{"id":"u2","name":"Bob","email":"bob@x.io","age":20,"role":"guest","seq":2,"uid":"00000000-0000-4000-8000-000000000002","_version":2,"_createdAt":1000000,"_updatedAt":1000005}`},
-		{"same unique value", "users", "u2", `{"email":"bob@x.io"}`, -1,
-			`{"id":"u2","name":"Bob","email":"bob@x.io","age":20,"role":"user","seq":2,"uid":"00000000-0000-4000-8000-000000000002","_version":2,"_createdAt":1000000,"_updatedAt":1000005}`},
+		{"same unique value", "users", "u2", `{"email":"bob@x.io","age":20.5}`, -1,
+			`{"id":"u2","name":"Bob","email":"bob@x.io","age":20.5,"role":"user","seq":2,"uid":"00000000-0000-4000-8000-000000000002","_version":2,"_createdAt":1000000,"_updatedAt":1000005}`},
 		{"number key", "nums", "1", `{"v":"uno"}`, -1, `{"n":1,"v":"uno","_version":2,"_createdAt":1000000,"_updatedAt":1000005}`},
 		{"ifversion differs", "users", "u2", `{"age":22}`, 2, "conflict"},
 		{"missing", "users", "u9", `{"age":22}`, -1, "notfound"},
@@ -524,6 +527,10 @@ func TestUpdate(t *testing.T) {
 				}
 				if got := string(rec.JSON()); got != tc.want {
 					t.Fatalf("Update =\n %s\nwant\n %s", got, tc.want)
+				}
+				if tc.name == "nothing changes" {
+					e.wantChanges() // no event either
+					return
 				}
 				seq := map[string]int{"users": 4, "nums": 2}[tc.bucket]
 				e.wantChanges(fmt.Sprintf("updated %s %d", jsonv.Marshal(rec.Key()), seq))

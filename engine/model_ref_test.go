@@ -87,6 +87,21 @@ func isMeta(k string) bool {
 	return k == "_version" || k == "_createdAt" || k == "_updatedAt" || k == "_expiresAt"
 }
 
+// sameFields reports whether a and b hold the same fields and values, in
+// any order.
+func sameFields(a, b []field) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, f := range a {
+		v, ok := getField(b, f.k)
+		if !ok || !jsonv.Equal(v, f.v) {
+			return false
+		}
+	}
+	return true
+}
+
 // canonical orders fields as the spec says: key, schema fields, the others.
 func canonical(fs []field) []field {
 	var out []field
@@ -263,9 +278,14 @@ func (m *model) insert(in []field, now int64, out *[]wantChange) (*mRec, string)
 	return r, "ok"
 }
 
-func (m *model) update(old *mRec, changes []field, now int64, out *[]wantChange) (*mRec, string) {
+// update merges changes into old; with same (B.UPDATE, B.UPDATEMANY), an
+// update that changes nothing leaves old as it is.
+func (m *model) update(old *mRec, changes []field, now int64, out *[]wantChange, same bool) (*mRec, string) {
 	merged := slices.Clone(old.fields)
 	for _, c := range changes {
+		if c.k == "id" && !jsonv.Equal(c.v, old.key) {
+			return nil, "arg" // the key cannot change
+		}
 		if c.k == "id" || isMeta(c.k) {
 			continue
 		}
@@ -273,6 +293,9 @@ func (m *model) update(old *mRec, changes []field, now int64, out *[]wantChange)
 	}
 	if !mValid(merged, m.numKey) {
 		return nil, "validation"
+	}
+	if same && sameFields(merged, old.fields) {
+		return old, "ok" // nothing changes: no version, no event
 	}
 	if m.uniqueTaken(merged, old) {
 		return nil, "unique"

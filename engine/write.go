@@ -115,7 +115,7 @@ func (s *Store) Update(t *Tx, bucket, key string, changes *jsonv.Object, ifVersi
 		if ifVersion >= 0 && e.rec.Version != ifVersion {
 			return &ConflictError{Bucket: b.name, Key: k, Expected: ifVersion, Actual: e.rec.Version}
 		}
-		rec, err = b.update(t, e, changes, true, nil)
+		rec, err = b.update(t, e, changes, true, nil, true)
 		return err
 	})
 	return rec, err
@@ -138,7 +138,7 @@ func (s *Store) upsert(t *Tx, bucket string, obj *jsonv.Object, d *Draft) (*Reco
 	err := s.write(t, bucket, func(t *Tx, b *Bucket) (err error) {
 		if k, ok := obj.Get(b.def.Key); ok {
 			if e := b.visible(k, t.now); e != nil {
-				rec, err = b.update(t, e, obj, true, d)
+				rec, err = b.update(t, e, obj, true, d, false)
 				return err
 			}
 		}
@@ -156,10 +156,16 @@ func (s *Store) UpdateMany(t *Tx, bucket string, f *filter.Filter, changes *json
 
 // UpdateMany is Store.UpdateMany with its matching under r's limit.
 func (r Limited) UpdateMany(t *Tx, bucket string, f *filter.Filter, changes *jsonv.Object) (int, error) {
-	return r.writeMatching(t, bucket, f, func(t *Tx, b *Bucket, e *entry) error {
-		_, err := b.update(t, e, changes, false, nil)
+	same := 0
+	n, err := r.writeMatching(t, bucket, f, func(t *Tx, b *Bucket, e *entry) error {
+		old := e.rec
+		rec, err := b.update(t, e, changes, false, nil, true)
+		if rec == old {
+			same++ // it changed nothing
+		}
 		return err
 	})
+	return n - same, err
 }
 
 // writeMatching runs fn, in one write, on every record of bucket that
@@ -370,11 +376,15 @@ func (b *Bucket) insert(t *Tx, obj *jsonv.Object, opts InsertOptions, d *Draft) 
 	return rec, nil
 }
 
-// update merges changes into e's record. The key, the metadata and the
-// generated fields are immune. With owned, changes belongs to the update,
-// which may reuse it. d, if not nil, is the draft of changes, taken when it
-// fits.
-func (b *Bucket) update(t *Tx, e *entry, changes *jsonv.Object, owned bool, d *Draft) (*Record, error) {
+// update merges changes into e's record, or applies them when they are
+// update operators (update_ops.go). The metadata and the generated fields
+// are immune; changing the key is an error. With owned, changes belongs to
+// the update, which may reuse it. d, if not nil, is the draft of changes,
+// taken when it fits. With same (B.UPDATE, B.UPDATEMANY), an update that
+// changes no field returns the record as it is: no new _version, no
+// _updatedAt, no event, no WATCH touched. An upsert always writes, as a
+// Redis SET of the same value does.
+func (b *Bucket) update(t *Tx, e *entry, changes *jsonv.Object, owned bool, d *Draft, same bool) (*Record, error) {
 	def := b.def
 	old := e.rec
 	if d.fitsUpdate(b, old) {
@@ -390,14 +400,32 @@ func (b *Bucket) update(t *Tx, e *entry, changes *jsonv.Object, owned bool, d *D
 		return b.replaced(t, e, d.record(b, old.Version+1, old.CreatedAt, t.now, old.ExpiresAt)), nil
 	}
 	d.detach()
-	merged := mergeChanges(def, old, changes, owned)
+	ops, err := isOperatorUpdate(changes)
+	if err != nil {
+		return nil, err
+	}
+	var merged *jsonv.Object
+	if ops {
+		if merged, err = applyOperators(def, old, changes); err != nil {
+			return nil, err
+		}
+	} else {
+		if k, ok := changes.Get(def.Key); ok && !jsonv.Equal(k, old.Key()) {
+			return nil, argErrorf("invalid update: the key field %q cannot be changed (from %s to %s)", def.Key, jsonv.Marshal(old.Key()), truncate(jsonv.Marshal(k)))
+		}
+		merged = mergeChanges(def, old, changes, owned)
+	}
 	if issues := def.Validate(merged); len(issues) > 0 {
 		return nil, &ValidationError{Bucket: b.name, Issues: issues}
+	}
+	canon := def.Canonical(merged)
+	if same && jsonv.Equal(old.Fields(), canon) {
+		return old, nil // nothing changes: no new version, no event
 	}
 	if err := b.checkUnique(t, merged, e); err != nil {
 		return nil, err
 	}
-	return b.replaced(t, e, b.newRecord(def.Canonical(merged), old.Version+1, old.CreatedAt, t.now, old.ExpiresAt)), nil
+	return b.replaced(t, e, b.newRecord(canon, old.Version+1, old.CreatedAt, t.now, old.ExpiresAt)), nil
 }
 
 // replaced gives e the record rec, publishes the update and returns rec.

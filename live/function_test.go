@@ -54,7 +54,7 @@ func (r *scriptRunner) Run(kind Kind, code string, prepared any, params string, 
 				done := make(chan struct{})
 				go func() {
 					defer close(done)
-					r.e.update(f[1], f[2], `{"n":`+jsonv.FormatNumber(float64(r.touches.Add(1)))+`}`)
+					r.e.update(f[1], f[2], `{"n":`+jsonv.FormatNumber(float64(100+r.touches.Add(1)))+`}`)
 				}()
 				<-done
 			}
@@ -207,7 +207,7 @@ func TestFunctionRunConsistent(t *testing.T) {
 	if len(msgs) != 1 {
 		t.Fatalf("%d messages, want 1: an overtaken run must not be published", len(msgs))
 	}
-	want := `u1=` + jsonv.FormatNumber(float64(optimisticRuns)) + `|o1=10`
+	want := `u1=` + jsonv.FormatNumber(float64(100+optimisticRuns)) + `|o1=10`
 	if msgs[0].payload != want {
 		t.Errorf("published %q, want %q (the last touch included)", msgs[0].payload, want)
 	}
@@ -226,7 +226,7 @@ func TestFunctionRunOnceConsistent(t *testing.T) {
 	if r.touches.Load() != optimisticRuns {
 		t.Errorf("%d overtaken runs, want %d", r.touches.Load(), optimisticRuns)
 	}
-	want := "u1=3|u1=3"
+	want := "u1=103|u1=103"
 	if got != want {
 		t.Errorf("QUERY.RUN %q, want %q: both reads of one state", got, want)
 	}

@@ -298,15 +298,18 @@ func TestUpdate(t *testing.T) {
 	if v, has := u["age"]; !has || v != nil {
 		t.Errorf("age after null: %#v (present %v), want null", v, has)
 	}
-	// The key, the metadata and generated fields are immune.
-	u = parseRec(t, r.str("B.UPDATE", "users", "k1", `{"id":"other","_version":50,"_createdAt":1,"_updatedAt":2,"_expiresAt":3,"name":"Al2"}`))
+	// Changing the key is an error, and changes nothing.
+	r.err(`ERR invalid update: the key field "id" cannot be changed (from "k1" to "other")`, "B.UPDATE", "users", "k1", `{"id":"other","name":"Al2"}`)
+	// The key given as it is, the metadata and generated fields are immune.
+	u = parseRec(t, r.str("B.UPDATE", "users", "k1", `{"id":"k1","_version":50,"_createdAt":1,"_updatedAt":2,"_expiresAt":3,"name":"Al2"}`))
 	eq(t, "immune fields", []any{u["id"], u["_version"], u["_createdAt"], u["name"]}, []any{"k1", 4.0, k1["_createdAt"], "Al2"})
 	if _, has := u["_expiresAt"]; has || num(t, u, "_updatedAt") < num(t, k1, "_createdAt") {
 		t.Errorf("metadata after update: %v", u)
 	}
 	r.null("B.GET", "users", "other")
 	o := parseRec(t, r.str("B.INSERT", "orders", `{"item":"a"}`))
-	ou := parseRec(t, r.str("B.UPDATE", "orders", "1", `{"id":7,"at":5,"ref":"zz","qty":4}`))
+	r.err(`ERR invalid update: the key field "id" cannot be changed (from 1 to 7)`, "B.UPDATE", "orders", "1", `{"id":7,"qty":4}`)
+	ou := parseRec(t, r.str("B.UPDATE", "orders", "1", `{"id":1,"at":5,"ref":"zz","qty":4}`))
 	eq(t, "generated fields after update", []any{ou["id"], ou["at"], ou["ref"], ou["qty"]}, []any{1.0, o["at"], o["ref"], 4.0})
 	r.null("B.GET", "orders", "7")
 	// Updating a unique field to its own value is fine.

@@ -253,7 +253,9 @@ func txWatchCases() []txWatchCase {
 	return []txWatchCase{
 		{"insert", "k", none, func(t *testing.T, r *rc, _ *RawConn, b string) { seed(r, b) }, true},
 		{"update", "k", seed, func(t *testing.T, r *rc, _ *RawConn, b string) { r.str("B.UPDATE", b, "k", `{"age":1}`) }, true},
-		{"update to equal content", "k", seed, func(t *testing.T, r *rc, _ *RawConn, b string) { r.str("B.UPDATE", b, "k", `{"name":"K"}`) }, true},
+		// An update that changes nothing writes nothing: EXEC goes through.
+		{"update to equal content", "k", seed, func(t *testing.T, r *rc, _ *RawConn, b string) { r.str("B.UPDATE", b, "k", `{"name":"K"}`) }, false},
+		{"upsert of equal content", "k", seed, func(t *testing.T, r *rc, _ *RawConn, b string) { r.str("B.UPSERT", b, `{"id":"k","name":"K"}`) }, true},
 		{"delete", "k", seed, func(t *testing.T, r *rc, _ *RawConn, b string) { r.integer(1, "B.DELETE", b, "k") }, true},
 		{"deleteMany", "k", seed, func(t *testing.T, r *rc, _ *RawConn, b string) { r.integer(1, "B.DELETEMANY", b, `{}`) }, true},
 		{"clear", "k", seed, func(t *testing.T, r *rc, _ *RawConn, b string) { r.integer(1, "B.CLEAR", b) }, true},
