@@ -50,6 +50,21 @@ var (
 	argVersion  = Arg{Name: "version", Type: ArgInteger, Token: "IFVERSION", Optional: true}
 	argQuery    = Arg{Name: "name", Type: ArgString}
 	argParams   = Arg{Name: "params-json", Type: ArgString, Optional: true}
+	// argExpiry is B.INSERT's and B.UPSERT's expiry option.
+	argExpiry = Arg{Name: "expiration", Type: ArgOneOf, Optional: true, Args: []Arg{
+		{Name: "duration", Type: ArgString, Token: "TTL"},
+		{Name: "seconds", Type: ArgInteger, Token: "EX"},
+		{Name: "milliseconds", Type: ArgInteger, Token: "PX"},
+		{Name: "unix-time-seconds", Type: ArgUnixTime, Token: "EXAT"},
+		{Name: "unix-time-milliseconds", Type: ArgUnixTime, Token: "PXAT"},
+	}}
+	// argExpireCond is EXPIRE's condition.
+	argExpireCond = Arg{Name: "condition", Type: ArgOneOf, Optional: true, Args: []Arg{
+		{Name: "nx", Type: ArgPureToken, Token: "NX"},
+		{Name: "xx", Type: ArgPureToken, Token: "XX"},
+		{Name: "gt", Type: ArgPureToken, Token: "GT"},
+		{Name: "lt", Type: ArgPureToken, Token: "LT"},
+	}}
 )
 
 // commandArgs holds the COMMAND DOCS arguments of bucketd's own commands,
@@ -65,12 +80,17 @@ var commandArgs = map[string][]Arg{
 	"bucket.info":   {argBucket},
 	"bucket.alter":  {argBucket, {Name: "changes-json", Type: ArgString}},
 
-	"b.insert":     {argBucket, {Name: "record-json", Type: ArgString}, {Name: "duration", Type: ArgString, Token: "TTL", Optional: true}},
+	"b.insert":     {argBucket, {Name: "record-json", Type: ArgString}, argExpiry},
+	"b.expire":     {argBucket, argKey, {Name: "seconds", Type: ArgInteger}, argExpireCond},
+	"b.pexpire":    {argBucket, argKey, {Name: "milliseconds", Type: ArgInteger}, argExpireCond},
+	"b.persist":    {argBucket, argKey},
+	"b.ttl":        {argBucket, argKey},
+	"b.pttl":       {argBucket, argKey},
 	"b.insertmany": {argBucket, {Name: "records-json-array", Type: ArgString}},
 	"b.get":        {argBucket, argKey},
 	"b.mget":       {argBucket, {Name: "key", Type: ArgString, Multiple: true}},
 	"b.update":     {argBucket, argKey, {Name: "changes-json", Type: ArgString}, argVersion},
-	"b.upsert":     {argBucket, {Name: "record-json", Type: ArgString}},
+	"b.upsert":     {argBucket, {Name: "record-json", Type: ArgString}, argExpiry},
 	"b.updatemany": {argBucket, argFilter, {Name: "changes-json", Type: ArgString}},
 	"b.delete":     {argBucket, argKey, argVersion},
 	"b.deletemany": {argBucket, argFilter},

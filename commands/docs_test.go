@@ -77,7 +77,7 @@ func TestCheckDocsPanicsOnUnknownCommand(t *testing.T) {
 func TestSyntaxOf(t *testing.T) {
 	s := newDocsServer(t)
 	for _, tc := range []struct{ cmd, want string }{
-		{"b.insert", "bucket record-json [TTL duration]"},
+		{"b.insert", "bucket record-json [TTL duration|EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds]"},
 		{"b.mget", "bucket key [key ...]"},
 		{"b.update", "bucket key changes-json [IFVERSION version]"},
 		{"b.paginate", "bucket LIMIT n [AFTER key]"},

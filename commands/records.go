@@ -8,7 +8,6 @@ import (
 	"bucketd/engine"
 	"bucketd/engine/filter"
 	"bucketd/engine/query"
-	"bucketd/engine/schema"
 	"bucketd/jsonv"
 )
 
@@ -30,11 +29,16 @@ func recordCommands() []*Command {
 	}
 	return []*Command{
 		withRecord(cmd("b.insert", -3, w|FlagHold, "Inserts a record; EXISTS if its key exists.", cmdInsert), 2, DraftInsert),
+		cmd("b.expire", -4, w, "Sets a record's expiry in seconds from now.", cmdExpire(1000)),
+		cmd("b.pexpire", -4, w, "Sets a record's expiry in milliseconds from now.", cmdExpire(1)),
+		cmd("b.persist", 3, w, "Removes a record's expiry.", cmdPersist),
+		cmd("b.ttl", 3, r|FlagFast, "Returns a record's time to live in seconds.", cmdTTL(1000)),
+		cmd("b.pttl", 3, r|FlagFast, "Returns a record's time to live in milliseconds.", cmdTTL(1)),
 		cmd("b.insertmany", 3, w|FlagHold, "Inserts several records, all or none.", cmdInsertMany),
 		cmd("b.get", 3, r|FlagTracked|FlagFast|FlagHold, "Returns the record with that key.", cmdGet),
 		cmd("b.mget", -3, r|FlagTracked|FlagHold, "Returns the records with those keys.", cmdMGet),
 		withJSON(cmd("b.update", -4, w|FlagHold, "Merges changes into a record.", cmdUpdate), 3),
-		withRecord(cmd("b.upsert", 3, w|FlagHold, "Updates the record with the record's key, or inserts it.", cmdUpsert), 2, DraftUpsert),
+		withRecord(cmd("b.upsert", -3, w|FlagHold, "Updates the record with the record's key, or inserts it.", cmdUpsert), 2, DraftUpsert),
 		cmd("b.updatemany", 4, w, "Merges changes into every matching record, all or none.", cmdUpdateMany),
 		cmd("b.delete", -3, w|FlagHold, "Deletes a record.", cmdDelete),
 		cmd("b.deletemany", 3, w, "Deletes every matching record.", cmdDeleteMany),
@@ -169,25 +173,8 @@ func writeRecords(c *Ctx, recs []*engine.Record) {
 }
 
 func cmdInsert(c *Ctx) {
-	var opts engine.InsertOptions
-	switch len(c.Args) {
-	case 3:
-	case 5:
-		if !strings.EqualFold(c.Arg(3), "ttl") {
-			c.ErrMsg("syntax error")
-			return
-		}
-		ttl, err := schema.ParseDurationArg(c.Arg(4))
-		if err != nil || ttl <= 0 {
-			if err == nil {
-				err = errors.New(`Invalid TTL format "` + c.Arg(4) + `". Expected a number (ms) or string like "30s", "5m", "1h", "7d".`)
-			}
-			c.ErrMsg(err.Error())
-			return
-		}
-		opts.TTL = ttl
-	default:
-		c.ErrMsg("syntax error")
+	opts, ok := expiryArgs(c, 3)
+	if !ok {
 		return
 	}
 	d, ok := recordArg(c, 2)
@@ -276,11 +263,15 @@ func cmdUpdate(c *Ctx) {
 }
 
 func cmdUpsert(c *Ctx) {
+	opts, ok := expiryArgs(c, 3)
+	if !ok {
+		return
+	}
 	d, ok := recordArg(c, 2)
 	if !ok {
 		return
 	}
-	rec, err := c.S.store.UpsertDraft(c.Tx, c.Arg(1), d)
+	rec, err := c.S.store.UpsertDraftWith(c.Tx, c.Arg(1), d, opts)
 	if err != nil {
 		c.Err(err)
 		return

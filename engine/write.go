@@ -53,9 +53,24 @@ func (s *Store) guard(b *Bucket, write bool, fn func() error) (err error) {
 
 // InsertOptions modifies an insert.
 type InsertOptions struct {
-	// TTL gives this record a lifetime in ms (B.INSERT … TTL), overriding
-	// the bucket's; 0 means the bucket's.
+	// TTL gives this record a lifetime in ms (B.INSERT … TTL, EX, PX),
+	// overriding the bucket's; 0 means the bucket's.
 	TTL int64
+	// ExpiresAt gives this record an absolute expiry in Unix ms (EXAT,
+	// PXAT), overriding TTL and the bucket's; 0 means none given.
+	ExpiresAt int64
+}
+
+// expiry returns the _expiresAt the options give at now, or 0 when they
+// give none.
+func (o InsertOptions) expiry(now int64) int64 {
+	switch {
+	case o.ExpiresAt > 0:
+		return o.ExpiresAt
+	case o.TTL > 0:
+		return now + o.TTL
+	}
+	return 0
 }
 
 // Insert stores a new record. obj is taken over by the store. A key that
@@ -115,7 +130,7 @@ func (s *Store) Update(t *Tx, bucket, key string, changes *jsonv.Object, ifVersi
 		if ifVersion >= 0 && e.rec.Version != ifVersion {
 			return &ConflictError{Bucket: b.name, Key: k, Expected: ifVersion, Actual: e.rec.Version}
 		}
-		rec, err = b.update(t, e, changes, true, nil, true)
+		rec, err = b.update(t, e, changes, true, nil, true, 0)
 		return err
 	})
 	return rec, err
@@ -124,25 +139,33 @@ func (s *Store) Update(t *Tx, bucket, key string, changes *jsonv.Object, ifVersi
 // Upsert updates the record whose key obj holds, or inserts obj when there
 // is none.
 func (s *Store) Upsert(t *Tx, bucket string, obj *jsonv.Object) (*Record, error) {
-	return s.upsert(t, bucket, obj, nil)
+	return s.upsert(t, bucket, obj, nil, InsertOptions{})
 }
 
 // UpsertDraft is Upsert of the record of a draft made by Store.Draft.
 func (s *Store) UpsertDraft(t *Tx, bucket string, d *Draft) (*Record, error) {
-	return s.upsert(t, bucket, &d.obj, d)
+	return s.upsert(t, bucket, &d.obj, d, InsertOptions{})
+}
+
+// UpsertDraftWith is UpsertDraft with an expiry (B.UPSERT … EX, PX, EXAT,
+// PXAT, TTL): an inserted record gets it as B.INSERT's does, an updated
+// one has its _expiresAt replaced. Without one, an updated record keeps
+// its _expiresAt.
+func (s *Store) UpsertDraftWith(t *Tx, bucket string, d *Draft, opts InsertOptions) (*Record, error) {
+	return s.upsert(t, bucket, &d.obj, d, opts)
 }
 
 // upsert is Upsert of obj, whose draft d may be nil.
-func (s *Store) upsert(t *Tx, bucket string, obj *jsonv.Object, d *Draft) (*Record, error) {
+func (s *Store) upsert(t *Tx, bucket string, obj *jsonv.Object, d *Draft, opts InsertOptions) (*Record, error) {
 	var rec *Record
 	err := s.write(t, bucket, func(t *Tx, b *Bucket) (err error) {
 		if k, ok := obj.Get(b.def.Key); ok {
 			if e := b.visible(k, t.now); e != nil {
-				rec, err = b.update(t, e, obj, true, d, false)
+				rec, err = b.update(t, e, obj, true, d, false, opts.expiry(t.now))
 				return err
 			}
 		}
-		rec, err = b.insert(t, obj, InsertOptions{}, d)
+		rec, err = b.insert(t, obj, opts, d)
 		return err
 	})
 	return rec, err
@@ -159,7 +182,7 @@ func (r Limited) UpdateMany(t *Tx, bucket string, f *filter.Filter, changes *jso
 	same := 0
 	n, err := r.writeMatching(t, bucket, f, func(t *Tx, b *Bucket, e *entry) error {
 		old := e.rec
-		rec, err := b.update(t, e, changes, false, nil, true)
+		rec, err := b.update(t, e, changes, false, nil, true, 0)
 		if rec == old {
 			same++ // it changed nothing
 		}
@@ -353,9 +376,7 @@ func (b *Bucket) insert(t *Tx, obj *jsonv.Object, opts InsertOptions, d *Draft) 
 		}
 	}
 	if expires == 0 {
-		if opts.TTL > 0 {
-			expires = t.now + opts.TTL
-		} else if def.TTL > 0 {
+		if expires = opts.expiry(t.now); expires == 0 && def.TTL > 0 {
 			expires = t.now + def.TTL
 		}
 	}
@@ -383,10 +404,14 @@ func (b *Bucket) insert(t *Tx, obj *jsonv.Object, opts InsertOptions, d *Draft) 
 // taken when it fits. With same (B.UPDATE, B.UPDATEMANY), an update that
 // changes no field returns the record as it is: no new _version, no
 // _updatedAt, no event, no WATCH touched. An upsert always writes, as a
-// Redis SET of the same value does.
-func (b *Bucket) update(t *Tx, e *entry, changes *jsonv.Object, owned bool, d *Draft, same bool) (*Record, error) {
+// Redis SET of the same value does. expires, when not 0, replaces the
+// record's _expiresAt.
+func (b *Bucket) update(t *Tx, e *entry, changes *jsonv.Object, owned bool, d *Draft, same bool, expires int64) (*Record, error) {
 	def := b.def
 	old := e.rec
+	if expires == 0 {
+		expires = old.ExpiresAt
+	}
 	if d.fitsUpdate(b, old) {
 		// The draft is changes validated and encoded; merged into old, changes
 		// would give the same record.
@@ -397,7 +422,7 @@ func (b *Bucket) update(t *Tx, e *entry, changes *jsonv.Object, owned bool, d *D
 		if err := b.checkUnique(t, d.rec.Fields(), e); err != nil {
 			return nil, err
 		}
-		return b.replaced(t, e, d.record(b, old.Version+1, old.CreatedAt, t.now, old.ExpiresAt)), nil
+		return b.replaced(t, e, d.record(b, old.Version+1, old.CreatedAt, t.now, expires)), nil
 	}
 	d.detach()
 	ops, err := isOperatorUpdate(changes)
@@ -419,13 +444,13 @@ func (b *Bucket) update(t *Tx, e *entry, changes *jsonv.Object, owned bool, d *D
 		return nil, &ValidationError{Bucket: b.name, Issues: issues}
 	}
 	canon := def.Canonical(merged)
-	if same && jsonv.Equal(old.Fields(), canon) {
+	if same && expires == old.ExpiresAt && jsonv.Equal(old.Fields(), canon) {
 		return old, nil // nothing changes: no new version, no event
 	}
 	if err := b.checkUnique(t, merged, e); err != nil {
 		return nil, err
 	}
-	return b.replaced(t, e, b.newRecord(canon, old.Version+1, old.CreatedAt, t.now, old.ExpiresAt)), nil
+	return b.replaced(t, e, b.newRecord(canon, old.Version+1, old.CreatedAt, t.now, expires)), nil
 }
 
 // replaced gives e the record rec, publishes the update and returns rec.

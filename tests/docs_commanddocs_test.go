@@ -9,19 +9,21 @@ import (
 // COMMAND DOCS carries Redis 7's "arguments" for bucketd's own commands, so
 // that redis-cli's help shows their syntax (docs/commands.md, "COMMAND").
 
-// docsBInsertArgs is the "arguments" entry of COMMAND DOCS b.insert, in
+// docsBUpdateArgs is the "arguments" entry of COMMAND DOCS b.update, in
 // RESP2 (maps as flat arrays, the flags set as an array) and RESP3.
-var docsBInsertArgs = map[int]string{
-	2: pxBulk("arguments") + "*3\r\n" +
+var docsBUpdateArgs = map[int]string{
+	2: pxBulk("arguments") + "*4\r\n" +
 		"*4\r\n" + pxBulk("name") + pxBulk("bucket") + pxBulk("type") + pxBulk("key") +
-		"*4\r\n" + pxBulk("name") + pxBulk("record-json") + pxBulk("type") + pxBulk("string") +
-		"*8\r\n" + pxBulk("name") + pxBulk("duration") + pxBulk("type") + pxBulk("string") +
-		pxBulk("token") + pxBulk("TTL") + pxBulk("flags") + "*1\r\n+optional\r\n",
-	3: pxBulk("arguments") + "*3\r\n" +
+		"*4\r\n" + pxBulk("name") + pxBulk("key") + pxBulk("type") + pxBulk("string") +
+		"*4\r\n" + pxBulk("name") + pxBulk("changes-json") + pxBulk("type") + pxBulk("string") +
+		"*8\r\n" + pxBulk("name") + pxBulk("version") + pxBulk("type") + pxBulk("integer") +
+		pxBulk("token") + pxBulk("IFVERSION") + pxBulk("flags") + "*1\r\n+optional\r\n",
+	3: pxBulk("arguments") + "*4\r\n" +
 		"%2\r\n" + pxBulk("name") + pxBulk("bucket") + pxBulk("type") + pxBulk("key") +
-		"%2\r\n" + pxBulk("name") + pxBulk("record-json") + pxBulk("type") + pxBulk("string") +
-		"%4\r\n" + pxBulk("name") + pxBulk("duration") + pxBulk("type") + pxBulk("string") +
-		pxBulk("token") + pxBulk("TTL") + pxBulk("flags") + "~1\r\n+optional\r\n",
+		"%2\r\n" + pxBulk("name") + pxBulk("key") + pxBulk("type") + pxBulk("string") +
+		"%2\r\n" + pxBulk("name") + pxBulk("changes-json") + pxBulk("type") + pxBulk("string") +
+		"%4\r\n" + pxBulk("name") + pxBulk("version") + pxBulk("type") + pxBulk("integer") +
+		pxBulk("token") + pxBulk("IFVERSION") + pxBulk("flags") + "~1\r\n+optional\r\n",
 }
 
 func TestDocsCommandDocsArguments(t *testing.T) {
@@ -32,10 +34,10 @@ func TestDocsCommandDocsArguments(t *testing.T) {
 		if proto == 3 {
 			c.Do("HELLO", "3")
 		}
-		got := c.Do("COMMAND", "DOCS", "b.insert")
-		head := map[int]string{2: "*2\r\n" + pxBulk("b.insert") + "*10\r\n", 3: "%1\r\n" + pxBulk("b.insert") + "%5\r\n"}[proto]
-		if !strings.HasPrefix(got, head) || !strings.HasSuffix(got, docsBInsertArgs[proto]) {
-			t.Errorf("RESP%d COMMAND DOCS b.insert = %q\nwant it to start with %q and end with %q", proto, got, head, docsBInsertArgs[proto])
+		got := c.Do("COMMAND", "DOCS", "b.update")
+		head := map[int]string{2: "*2\r\n" + pxBulk("b.update") + "*10\r\n", 3: "%1\r\n" + pxBulk("b.update") + "%5\r\n"}[proto]
+		if !strings.HasPrefix(got, head) || !strings.HasSuffix(got, docsBUpdateArgs[proto]) {
+			t.Errorf("RESP%d COMMAND DOCS b.update = %q\nwant it to start with %q and end with %q", proto, got, head, docsBUpdateArgs[proto])
 		}
 		// A oneof of pure tokens, nested.
 		got = c.Do("COMMAND", "DOCS", "B.GROUPBY")
@@ -61,7 +63,8 @@ func TestDocsRedisCLIHelp(t *testing.T) {
 	redisCLI(t)
 	s := Start(t)
 	cases := []struct{ cmd, syntax, summary string }{
-		{"B.INSERT", "bucket record-json [TTL duration]", "Inserts a record; EXISTS if its key exists."},
+		{"B.INSERT", "bucket record-json [TTL duration|EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds]", "Inserts a record; EXISTS if its key exists."},
+		{"B.EXPIRE", "bucket key seconds [NX|XX|GT|LT]", "Sets a record's expiry in seconds from now."},
 		{"B.MGET", "bucket key [key ...]", "Returns the records with those keys."},
 		{"B.UPDATE", "bucket key changes-json [IFVERSION version]", "Merges changes into a record."},
 		{"B.PAGINATE", "bucket LIMIT n [AFTER key]", "Returns a page of records and the next cursor."},

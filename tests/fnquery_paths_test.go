@@ -26,7 +26,7 @@ func TestFnQueryOtherWritePaths(t *testing.T) {
 	eq(t, "first recent", sub.waitN(`query.recentName:{"id":"a"}`, 1), []string{"Al"})
 
 	// A record with a TTL appears, and goes when the sweep deletes it.
-	r.do("B.INSERT", "orders", `{"userId":"u1","item":"brief"}`, "TTL", "100")
+	r.do("B.INSERT", "orders", `{"userId":"u1","item":"brief"}`, "PX", "100")
 	want = append(want, `{"items":["brief"],"user":"Ann"}`, `{"items":{},"user":"Ann"}`)
 	eq(t, "after the TTL sweep", sub.waitN(fqUO1, 3), want)
 

@@ -302,7 +302,7 @@ func TestPipelinePreparedFailures(t *testing.T) {
 		want: []string{
 			"rec a:1:1",
 			"rec a:2:1",
-			"-ERR Invalid TTL format *",
+			"-ERR invalid TTL \"nope\": *",
 			"-EXISTS Record with key \"a\" already exists in bucket \"$B\"\r\n",
 			"-ERR syntax error\r\n",
 			"-ERR *",
@@ -310,7 +310,7 @@ func TestPipelinePreparedFailures(t *testing.T) {
 			"rec a:3:4",
 			"-NOTFOUND Record with key \"nokey\" not found in bucket \"$B\"\r\n",
 			prepBadJSON,
-			"-ERR wrong number of arguments for 'b.upsert' command\r\n",
+			"-ERR syntax error\r\n",
 			"-NOBUCKET Bucket \"nosuchbucket\" is not defined\r\n",
 			prepBadJSON,
 			"rec e:1:5",
@@ -713,7 +713,7 @@ func TestPipelinePreparedStaleAcrossReads(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"B.INSERT", "st", `{"id":"s1","n":1}`, "TTL", "nope"}, "-ERR Invalid TTL format *"},
+		{[]string{"B.INSERT", "st", `{"id":"s1","n":1}`, "TTL", "nope"}, "-ERR invalid TTL \"nope\": *"},
 		{[]string{"B.UPSERT", "st", `{"id":"s2","n":2}`}, "rec s2:1:2"},
 		{[]string{"B.INSERT", "st", `{"id":"s3","n":3}`, "XTL", "1h"}, "-ERR syntax error\r\n"},
 		{[]string{"B.INSERT", "st", `{"id":"s4","n":4}`}, "rec s4:1:4"},

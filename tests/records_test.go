@@ -149,9 +149,13 @@ func TestInsertErrors(t *testing.T) {
 	r.str("B.INSERT", "users", `{"name":"`+long[2:]+`"}`)
 
 	ok := `{"name":"ttl"}`
-	r.failsUnchanged(ttlErr("x"), "B.INSERT", "users", ok, "TTL", "x")
-	r.failsUnchanged(ttlErr("0"), "B.INSERT", "users", ok, "TTL", "0")
-	r.failsUnchanged(ttlErr("-5m"), "B.INSERT", "users", ok, "TTL", "-5m")
+	badTTLArg := func(x string) string {
+		return `ERR invalid TTL "` + x + `": expected a positive duration with a unit, as in "30s", "5m", "1h" or "7d"`
+	}
+	r.failsUnchanged(badTTLArg("x"), "B.INSERT", "users", ok, "TTL", "x")
+	r.failsUnchanged(badTTLArg("0s"), "B.INSERT", "users", ok, "TTL", "0s")
+	r.failsUnchanged(badTTLArg("-5m"), "B.INSERT", "users", ok, "TTL", "-5m")
+	r.failsUnchanged(`ERR TTL needs a unit, as in "10s", "5m", "1h" or "7d" (or give EX seconds or PX milliseconds)`, "B.INSERT", "users", ok, "TTL", "0")
 	r.failsUnchanged("ERR syntax error", "B.INSERT", "users", ok, "TTL")
 	r.failsUnchanged("ERR syntax error", "B.INSERT", "users", ok, "EXPIRE", "5m")
 	r.failsUnchanged("ERR syntax error", "B.INSERT", "users", ok, "TTL", "5m", "x")
@@ -197,7 +201,7 @@ func TestInsertTTL(t *testing.T) {
 	for _, c := range []struct {
 		ttl string
 		ms  float64
-	}{{"5m", 300000}, {"30s", 30000}, {"1500", 1500}, {"1.5h", 5400000}, {"7d", 7 * 86400000}} {
+	}{{"5m", 300000}, {"30s", 30000}, {"1.5h", 5400000}, {"7d", 7 * 86400000}} {
 		now := time.Now()
 		rec := parseRec(t, r.str("B.INSERT", "users", `{"name":"x"}`, "ttl", c.ttl))
 		exp := num(t, rec, "_expiresAt")
@@ -377,7 +381,8 @@ func TestUpsert(t *testing.T) {
 		r.failsUnchanged(`ERR invalid JSON: *`, "B.UPSERT", b, `{"id":"u1"`)
 		r.failsUnchanged(`ERR invalid JSON: expected a JSON object`, "B.UPSERT", b, `[]`)
 		r.failsUnchanged(arity("b.upsert"), "B.UPSERT", b)
-		r.failsUnchanged(arity("b.upsert"), "B.UPSERT", b, `{}`, "x")
+		r.failsUnchanged("ERR syntax error", "B.UPSERT", b, `{}`, "x")
+		r.failsUnchanged(arity("b.upsert"), "B.UPSERT", b)
 		r.failsUnchanged(`NOBUCKET Bucket "x" is not defined`, "B.UPSERT", "x", `{}`)
 	})
 }

@@ -74,7 +74,7 @@ func TestStatsFigures(t *testing.T) {
 			t.Fatalf("B.DELETE = %q", got)
 		}
 	}
-	stsDo(t, c, "B.INSERT", "people", `{"id":"short","name":"Short"}`, "TTL", "100")
+	stsDo(t, c, "B.INSERT", "people", `{"id":"short","name":"Short"}`, "PX", "100")
 	stsDo(t, c, "B.INSERT", "people", `{"id":"long","name":"Long"}`, "TTL", "1h")
 	for i := range 5 {
 		stsDo(t, c, "B.INSERT", "logs", fmt.Sprintf(`{"msg":"m%d"}`, i))

@@ -126,13 +126,13 @@ func TestTTLPerRecordAndClientExpiresAt(t *testing.T) {
 	if _, e := ttlTimes(t, forever); e != 0 {
 		t.Errorf("a record of a bucket without TTL has _expiresAt: %s", forever)
 	}
-	short := r.str("B.INSERT", "plain", `{"id":"short"}`, "TTL", "200")
+	short := r.str("B.INSERT", "plain", `{"id":"short"}`, "PX", "200")
 	created, expires := ttlTimes(t, short)
-	eq(t, "TTL 200", expires-created, 200.0)
+	eq(t, "PX 200", expires-created, 200.0)
 	sec := r.str("B.INSERT", "plain", `{"id":"sec"}`, "TTL", "1s")
 	created, expires = ttlTimes(t, sec)
 	eq(t, "TTL 1s", expires-created, 1000.0)
-	r.err(`ERR Invalid TTL format "abc". Expected a number (ms) or string like "30s", "5m", "1h", "7d".`, "B.INSERT", "plain", `{"id":"bad"}`, "TTL", "abc")
+	r.err(`ERR invalid TTL "abc": expected a positive duration with a unit, as in "30s", "5m", "1h" or "7d"`, "B.INSERT", "plain", `{"id":"bad"}`, "TTL", "abc")
 	r.null("B.GET", "plain", "bad")
 	// A client _expiresAt is kept on insert, also in a TTL bucket, and
 	// ignored on update.
@@ -244,7 +244,7 @@ func TestTTLMaxSizeExpiredFirst(t *testing.T) {
 	r := newRC(t, s, 2)
 	r.define("cap", ttlCapDef(2, false))
 	sub := evSub(t, s, 2, "bucket.cap.deleted")
-	x := r.str("B.INSERT", "cap", `{"id":"x","n":1}`, "TTL", "100")
+	x := r.str("B.INSERT", "cap", `{"id":"x","n":1}`, "PX", "100")
 	y := r.str("B.INSERT", "cap", `{"id":"y","n":2}`)
 	eventually(t, 10*time.Second, "x to expire", func() bool { return r.do("B.GET", "cap", "x") == nil })
 	z := r.str("B.INSERT", "cap", `{"id":"z","n":3}`)

@@ -265,7 +265,7 @@ func txWatchCases() []txWatchCase {
 				t.Fatalf("own update: %q", got)
 			}
 		}, true},
-		{"expiry", "k", func(r *rc, b string) { r.str("B.INSERT", b, `{"id":"k","name":"K"}`, "TTL", "400") },
+		{"expiry", "k", func(r *rc, b string) { r.str("B.INSERT", b, `{"id":"k","name":"K"}`, "PX", "400") },
 			func(t *testing.T, r *rc, self *RawConn, b string) {
 				if got := self.Do("B.COUNT", b); got != ":1\r\n" {
 					t.Fatalf("the record expired before WATCH ran (machine too slow for a 400ms TTL): %q", got)
@@ -276,7 +276,7 @@ func txWatchCases() []txWatchCase {
 		{"absent key, flushall", "nope", seed, func(t *testing.T, r *rc, _ *RawConn, b string) { r.ok("FLUSHALL") }, false},
 		{"absent key, failed insert", "k", none, func(t *testing.T, r *rc, _ *RawConn, b string) { r.fail("B.INSERT", b, `{"id":"k"}`) }, false},
 		{"stale expired key purged", "k", func(r *rc, b string) {
-			r.str("B.INSERT", b, `{"id":"k","name":"K"}`, "TTL", "50")
+			r.str("B.INSERT", b, `{"id":"k","name":"K"}`, "PX", "50")
 			eventually(r.t, 10*time.Second, "the record to expire", func() bool { return r.do("B.GET", b, "k") == nil })
 		}, func(t *testing.T, r *rc, _ *RawConn, b string) {
 			eventually(t, 10*time.Second, "the sweep or PURGETTL", func() bool { r.do("STORE.PURGETTL"); return !hasExpired(r, b) })

@@ -1,0 +1,74 @@
+package engine
+
+import "bucketd/jsonv"
+
+// ExpireCond is the condition of an expiry change, Redis 7's EXPIRE
+// options.
+type ExpireCond uint8
+
+// The conditions.
+const (
+	ExpireAlways ExpireCond = iota
+	ExpireNX                // only if the record has no expiry
+	ExpireXX                // only if it has one
+	ExpireGT                // only if the new one is later (none counts as never)
+	ExpireLT                // only if the new one is earlier (none counts as never)
+)
+
+// Expire sets the _expiresAt of the record with that key to at (Unix ms),
+// or removes it when at is 0 (B.EXPIRE, B.PEXPIRE, B.PERSIST). It reports
+// whether it did: false when there is no such record, when cond does not
+// hold, and, for a removal, when the record had no expiry. A time that has
+// passed deletes the record (an ordinary delete, as Redis's EXPIRE with a
+// non-positive time does). Otherwise the record is written again with the
+// new _expiresAt, a new _version and _updatedAt, and an `updated` change:
+// events, the append-only file, live queries and WATCH see it.
+func (s *Store) Expire(t *Tx, bucket, key string, at int64, cond ExpireCond) (bool, error) {
+	done := false
+	err := s.write(t, bucket, func(t *Tx, b *Bucket) error {
+		k, err := b.parseKey(key)
+		if err != nil {
+			return err
+		}
+		e := b.visible(k, t.now)
+		if e == nil {
+			return nil
+		}
+		old := e.rec
+		if at == 0 {
+			if old.ExpiresAt == 0 {
+				return nil
+			}
+		} else if !cond.holds(old.ExpiresAt, at) {
+			return nil
+		}
+		done = true
+		if at != 0 && at <= t.now {
+			b.delete(t, e, ReasonDeleted)
+			return nil
+		}
+		if at == old.ExpiresAt {
+			return nil // as it was: nothing to write
+		}
+		// A copy of the values: a new record takes over the slice it is given.
+		fields := &jsonv.Object{Keys: old.shape.names, Vals: append([]jsonv.Value(nil), old.values()...)}
+		b.replaced(t, e, b.newRecord(fields, old.Version+1, old.CreatedAt, t.now, at))
+		return nil
+	})
+	return done, err
+}
+
+// holds reports whether an expiry may change from cur (0: none) to at.
+func (c ExpireCond) holds(cur, at int64) bool {
+	switch c {
+	case ExpireNX:
+		return cur == 0
+	case ExpireXX:
+		return cur != 0
+	case ExpireGT:
+		return cur != 0 && at > cur
+	case ExpireLT:
+		return cur == 0 || at < cur
+	}
+	return true
+}
