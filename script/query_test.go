@@ -45,6 +45,7 @@ func queryErr(t *testing.T, done <-chan error) string {
 // them alone; StopQueries stops the running ones and every later one.
 func TestQueryStops(t *testing.T) {
 	e := newTestEngine(t)
+	e.SetMaxMemory(0) // the other tests' garbage must not stop these runs first
 	limited := queryAsync(t, e, "while true do end", &Call{TimeLimit: 20 * time.Millisecond})
 	if got, want := queryErr(t, limited), TimeLimitText(20*time.Millisecond); !strings.HasPrefix(got, want+" script: query, on @user_query:1") {
 		t.Errorf("over its limit: %q, want %q", got, want)

@@ -32,7 +32,17 @@
 //     $in [] matches nothing; $nin [] matches everything, absent fields
 //     included.
 //   - $contains s: the field is a string containing s, ignoring case (both
-//     sides lower-cased rune by rune). It does not test array membership.
+//     sides lower-cased rune by rune), or an array with an element equal to
+//     s (exactly); a number or boolean operand tests array elements only.
+//   - $regex p (with "$options": "i" to ignore case): the field is a string
+//     that Go's RE2 pattern p matches somewhere (linear time; anchors as
+//     written).
+//   - $size n: the field is an array of n elements.
+//   - $not {operators}: the operators do not all hold; an absent field
+//     satisfies it ({"$not":{"$gt":5}} matches 3, "x" and no field).
+//   - $elemMatch: the field is an array with an element that matches: a
+//     filter for object elements ({"sku":"x","qty":{"$gte":2}}), or an
+//     operator object for scalar ones ({"$gt":5,"$lt":9}).
 //   - $startsWith s, $endsWith s: the field is a string with that prefix or
 //     suffix, case-sensitive.
 //   - $exists true|false: the field is present and not null / absent or null.
@@ -58,9 +68,13 @@
 //     (ISO strings with strings, epoch milliseconds with numbers). Strings
 //     compare by code point, JavaScript by UTF-16 code unit: the two differ
 //     only between characters above U+FFFF and those in U+E000–U+FFFF.
-//   - $contains, $startsWith and $endsWith with a non-string operand, $in and
-//     $nin without an array, and $exists without a boolean are errors (the
-//     original throws, coerces or never matches).
+//   - $startsWith and $endsWith with a non-string operand, $contains with
+//     an array, object or null, $in and $nin without an array, and $exists
+//     without a boolean are errors (the original throws, coerces or never
+//     matches). $regex, $size, $not and $elemMatch are bucketd's.
+//   - $in compares the field's whole value: an array field is in the list
+//     only as a whole array (use $contains or $elemMatch for its elements),
+//     so that an index on the field stays exact.
 //   - Case folding for $contains uses Go's simple one-rune mappings; JS's
 //     toLowerCase also applies the few multi-rune and context rules of
 //     Unicode's SpecialCasing (İ becomes "i̇" there, "i" here; a final Σ

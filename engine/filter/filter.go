@@ -1,6 +1,7 @@
 package filter
 
 import (
+	"regexp"
 	"sort"
 	"strings"
 
@@ -63,6 +64,11 @@ const (
 	opStartsWith               // string v starts with str
 	opEndsWith                 // string v ends with str
 	opExists                   // v is not null
+	opRegex                    // string v matches re
+	opSize                     // array v has num elements
+	opNot                      // not every cond of sub matches (present or not)
+	opElemMatch                // array v has an element that sub (scalars) or elem (objects) matches
+	opHas                      // array v has an element equal to val ($contains on arrays)
 )
 
 // cond is one compiled condition. Its result on a record is
@@ -79,6 +85,9 @@ type cond struct {
 	str2   string      // hi string bound of $between
 	set    *valueSet   // members of $in/$nin
 	fromOr bool        // an opIn made of an $or of equalities on one field
+	re     *regexp.Regexp
+	sub    []cond  // $not's conditions, $elemMatch's on scalar elements
+	elem   *Filter // $elemMatch's filter on object elements
 }
 
 // Parse compiles a filter from its JSON value. v must be an object; nil
@@ -279,17 +288,50 @@ func parseField(field string, v jsonv.Value) ([]cond, error) {
 		return []cond{{op: opEq, val: jsonv.Clone(v)}}, nil
 	}
 	conds := make([]cond, 0, o.Len())
+	options, hasOptions := o.Get("$options")
+	if _, hasRegex := o.Get("$regex"); hasOptions && !hasRegex {
+		return nil, newError(field, "$options", "$options goes with $regex")
+	}
 	for i, op := range o.Keys {
 		if !strings.HasPrefix(op, "$") {
 			return nil, newError(field, "", "field "+quote(field)+" mixes operators with plain keys")
 		}
-		c, err := parseOp(field, op, o.Vals[i])
+		if op == "$options" {
+			continue
+		}
+		var c cond
+		var err error
+		if op == "$regex" {
+			c, err = parseRegex(field, o.Vals[i], options)
+		} else {
+			c, err = parseOp(field, op, o.Vals[i])
+		}
 		if err != nil {
 			return nil, err
 		}
 		conds = append(conds, c)
 	}
 	return conds, nil
+}
+
+// parseRegex compiles $regex with its $options (nil, "" or "i").
+func parseRegex(field string, x, options jsonv.Value) (cond, error) {
+	pat, ok := x.(string)
+	if !ok {
+		return cond{}, newError(field, "$regex", "$regex expects a string (a Go RE2 pattern)")
+	}
+	switch options {
+	case nil, "":
+	case "i":
+		pat = "(?i)" + pat
+	default:
+		return cond{}, newError(field, "$options", `$options may only be "i" (ignore case)`)
+	}
+	re, err := regexp.Compile(pat)
+	if err != nil {
+		return cond{}, newError(field, "$regex", "$regex: "+err.Error())
+	}
+	return cond{op: opRegex, re: re}, nil
 }
 
 // hasOperator reports whether any key of o starts with '$'.
@@ -341,15 +383,55 @@ func parseOp(field, op string, x jsonv.Value) (cond, error) {
 			return cond{}, newError(field, op, op+" expects an array")
 		}
 		return cond{op: opIn, neg: op == "$nin", set: newValueSet(jsonv.Clone(arr).([]jsonv.Value))}, nil
-	case "$contains", "$startsWith", "$endsWith":
+	case "$contains":
+		// A string: a substring of a string field; for an array field, an
+		// element equal to it (a number or a boolean too).
+		switch t := x.(type) {
+		case string:
+			return cond{op: opContains, str: lowerString(t), val: t}, nil
+		case float64, bool:
+			return cond{op: opHas, val: t}, nil
+		}
+		return cond{}, newError(field, op, "$contains expects a string, or a number or boolean element of an array")
+	case "$size":
+		n, ok := x.(float64)
+		if !ok || n < 0 || n != float64(int(n)) {
+			return cond{}, newError(field, op, "$size expects a non-negative integer")
+		}
+		return cond{op: opSize, num: n}, nil
+	case "$not":
+		o, ok := x.(*jsonv.Object)
+		if !ok || o.Len() == 0 || !hasOperator(o) {
+			return cond{}, newError(field, op, `$not expects an operator object, as in {"$not":{"$gt":5}}`)
+		}
+		sub, err := parseField(field, o)
+		if err != nil {
+			return cond{}, err
+		}
+		return cond{op: opNot, sub: sub}, nil
+	case "$elemMatch":
+		o, ok := x.(*jsonv.Object)
+		if !ok || o.Len() == 0 {
+			return cond{}, newError(field, op, "$elemMatch expects a filter of the elements, or an operator object")
+		}
+		if hasOperator(o) && !strings.HasPrefix(o.Keys[0], "$or") && !strings.HasPrefix(o.Keys[0], "$and") {
+			sub, err := parseField(field, o) // on scalar elements: {"$gt":5}
+			if err != nil {
+				return cond{}, err
+			}
+			return cond{op: opElemMatch, sub: sub}, nil
+		}
+		elem, err := Parse(o) // on object elements: {"sku":"x","qty":{"$gt":1}}
+		if err != nil {
+			return cond{}, err
+		}
+		return cond{op: opElemMatch, elem: elem}, nil
+	case "$startsWith", "$endsWith":
 		s, ok := x.(string)
 		if !ok {
 			return cond{}, newError(field, op, op+" expects a string")
 		}
-		switch op {
-		case "$contains":
-			return cond{op: opContains, str: lowerString(s)}, nil
-		case "$startsWith":
+		if op == "$startsWith" {
 			return cond{op: opStartsWith, str: s}, nil
 		}
 		return cond{op: opEndsWith, str: s}, nil

@@ -49,7 +49,20 @@ func (g *group) match(r Getter) bool {
 // match evaluates c on a field value; present is false when the field is
 // absent from the record.
 func (c *cond) match(v jsonv.Value, present bool) bool {
+	if c.op == opNot {
+		return !allMatch(c.sub, v, present)
+	}
 	return (present && c.test(v)) != c.neg
+}
+
+// allMatch reports whether every cond matches v.
+func allMatch(conds []cond, v jsonv.Value, present bool) bool {
+	for i := range conds {
+		if !conds[i].match(v, present) {
+			return false
+		}
+	}
+	return true
 }
 
 // test evaluates the positive form of c on a present value.
@@ -61,15 +74,38 @@ func (c *cond) test(v jsonv.Value) bool {
 		return c.set.has(v)
 	case opExists:
 		return v != nil
-	case opContains, opStartsWith, opEndsWith:
+	case opRegex:
+		s, ok := v.(string)
+		return ok && c.re.MatchString(s)
+	case opSize:
+		arr, ok := v.([]jsonv.Value)
+		return ok && float64(len(arr)) == c.num
+	case opHas:
+		return hasElement(v, c.val)
+	case opElemMatch:
+		arr, _ := v.([]jsonv.Value)
+		for _, x := range arr {
+			if c.elem != nil {
+				if o, ok := x.(*jsonv.Object); ok && c.elem.Match(o) {
+					return true
+				}
+			} else if allMatch(c.sub, x, true) {
+				return true
+			}
+		}
+		return false
+	case opContains:
+		if _, ok := v.([]jsonv.Value); ok {
+			return hasElement(v, c.val)
+		}
+		s, ok := v.(string)
+		return ok && containsLower(s, c.str)
+	case opStartsWith, opEndsWith:
 		s, ok := v.(string)
 		if !ok {
 			return false
 		}
-		switch c.op {
-		case opContains:
-			return containsLower(s, c.str)
-		case opStartsWith:
+		if c.op == opStartsWith {
 			return strings.HasPrefix(s, c.str)
 		}
 		return strings.HasSuffix(s, c.str)
@@ -107,6 +143,17 @@ func (c *cond) test(v jsonv.Value) bool {
 		return n <= c.num
 	}
 	return n >= c.num && n <= c.num2
+}
+
+// hasElement reports whether v is an array with an element equal to x.
+func hasElement(v, x jsonv.Value) bool {
+	arr, _ := v.([]jsonv.Value)
+	for _, e := range arr {
+		if jsonv.Equal(e, x) {
+			return true
+		}
+	}
+	return false
 }
 
 // valueSet holds the members of an $in or $nin list.

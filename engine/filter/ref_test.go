@@ -2,6 +2,7 @@ package filter
 
 import (
 	"math/rand/v2"
+	"regexp"
 	"strings"
 
 	"bucketd/jsonv"
@@ -44,8 +45,54 @@ func refMatch(fv jsonv.Value, r Getter) bool {
 			}
 			continue
 		}
-		for j, op := range ops.Keys {
-			if !refOp(op, ops.Vals[j], v, present) {
+		if !refOps(ops, v, present) {
+			return false
+		}
+	}
+	return true
+}
+
+// refOps evaluates an operator object on a field's value.
+func refOps(ops *jsonv.Object, v jsonv.Value, present bool) bool {
+	for j, op := range ops.Keys {
+		x := ops.Vals[j]
+		switch op {
+		case "$options":
+			continue // read by $regex
+		case "$regex":
+			pat := x.(string)
+			if o, _ := ops.Get("$options"); o == "i" {
+				pat = "(?i)" + pat
+			}
+			s, ok := v.(string)
+			if !present || !ok || !regexp.MustCompile(pat).MatchString(s) {
+				return false
+			}
+		case "$size":
+			arr, ok := v.([]jsonv.Value)
+			if !ok || float64(len(arr)) != x.(float64) {
+				return false
+			}
+		case "$not":
+			if refOps(x.(*jsonv.Object), v, present) {
+				return false
+			}
+		case "$elemMatch":
+			arr, _ := v.([]jsonv.Value)
+			sub := x.(*jsonv.Object)
+			found := false
+			for _, e := range arr {
+				if strings.HasPrefix(sub.Keys[0], "$") && sub.Keys[0] != "$or" && sub.Keys[0] != "$and" {
+					found = found || refOps(sub, e, true)
+				} else if eo, ok := e.(*jsonv.Object); ok {
+					found = found || refMatch(sub, eo)
+				}
+			}
+			if !found {
+				return false
+			}
+		default:
+			if !refOp(op, x, v, present) {
 				return false
 			}
 		}
@@ -107,7 +154,16 @@ func refOp(op string, x, v jsonv.Value, present bool) bool {
 	case "$nin":
 		return !present || !in()
 	case "$contains":
-		return present && isStr && strings.Contains(lowerString(s), lowerString(x.(string)))
+		if arr, ok := v.([]jsonv.Value); ok { // an element equal to the operand
+			for _, e := range arr {
+				if jsonv.Equal(e, x) {
+					return true
+				}
+			}
+			return false
+		}
+		xs, xIsStr := x.(string)
+		return present && isStr && xIsStr && strings.Contains(lowerString(s), lowerString(xs))
 	case "$startsWith":
 		return present && isStr && strings.HasPrefix(s, x.(string))
 	case "$endsWith":
@@ -123,7 +179,7 @@ var (
 	randValues = []string{`null`, `true`, `false`, `0`, `1`, `2`, `-1`, `1.5`, `""`, `"a"`, `"b"`,
 		`"ab"`, `"A"`, `"Ab"`, `"10"`, `"ba"`, `"\u00e9"`, `"\u00c9t\u00e9"`, `[1]`, `["a"]`, `{"x":1}`, `{}`}
 	randOps = []string{"$eq", "$neq", "$gt", "$gte", "$lt", "$lte", "$between", "$in", "$nin",
-		"$contains", "$startsWith", "$endsWith", "$exists"}
+		"$contains", "$startsWith", "$endsWith", "$exists", "$regex", "$size", "$not", "$elemMatch"}
 )
 
 func randValue(rnd *rand.Rand) jsonv.Value {
@@ -214,8 +270,29 @@ func randFilter(rnd *rand.Rand, depth int) jsonv.Value {
 						arr[j] = randValue(rnd)
 					}
 					x = arr
-				case "$contains", "$startsWith", "$endsWith":
+				case "$contains":
+					if rnd.IntN(3) == 0 {
+						x = float64(rnd.IntN(3))
+					} else {
+						x = randString(rnd)
+					}
+				case "$startsWith", "$endsWith":
 					x = randString(rnd)
+				case "$regex":
+					x = []string{"^a", "b$", "a|b", ".", "^$", "\\d"}[rnd.IntN(6)]
+					if rnd.IntN(3) == 0 {
+						ops.Set("$options", "i")
+					}
+				case "$size":
+					x = float64(rnd.IntN(3))
+				case "$not", "$elemMatch":
+					inner := jsonv.NewObject(1)
+					inner.Set([]string{"$gt", "$eq", "$contains"}[rnd.IntN(3)], randBound(rnd))
+					if op == "$elemMatch" && rnd.IntN(2) == 0 {
+						inner = jsonv.NewObject(1)
+						inner.Set("x", randValue(rnd))
+					}
+					x = inner
 				case "$exists":
 					x = rnd.IntN(2) == 0
 				}
