@@ -557,14 +557,33 @@ func (g *gen) scalar(name string) jsonv.Value {
 	}
 }
 
-// bound returns a number or string comparison operand.
+// bound returns a number or string comparison operand: of the schema's
+// type for a schema field (comparing across types there is an error, see
+// engine/strict.go), either for the others.
 func (g *gen) bound(name string) jsonv.Value {
-	v := g.scalar(name)
-	switch v.(type) {
-	case float64, string:
-		return v
+	wantStr, typed := false, true
+	switch name {
+	case "n":
+	case "email", "grp", "tag":
+		wantStr = true
+	case "id":
+		wantStr = !g.numKey
+	default:
+		typed = false
 	}
-	return float64(g.r.IntN(101))
+	for {
+		v := g.scalar(name)
+		switch v.(type) {
+		case float64, string:
+			if !typed || isString(v) == wantStr {
+				return v
+			}
+		}
+		if typed && wantStr {
+			return g.pick("k", "e1", "a", "b", "K1", "").(string)
+		}
+		return float64(g.r.IntN(101))
+	}
 }
 
 func (g *gen) op(name string) (string, jsonv.Value) {

@@ -293,6 +293,9 @@ func (r Limited) Aggregate(t *Tx, bucket, fn, field string, f *filter.Filter) (v
 	}
 	l := r.s.newLimiter(r.lim, f)
 	err = r.s.read(t, bucket, func(b *Bucket, now int64) error {
+		if err := checkAggregate(b, fn, field); err != nil {
+			return err
+		}
 		return b.scan(f, now, l, func(e *entry) bool {
 			agg.Add(e.rec)
 			return true
@@ -316,6 +319,12 @@ func (r Limited) GroupBy(t *Tx, bucket string, fields []string, fn, field string
 	var recs []query.Record
 	l := r.s.newLimiter(r.lim, f)
 	err := r.s.read(t, bucket, func(b *Bucket, now int64) error {
+		if err := checkFields(b, "groupBy", fields...); err != nil {
+			return err
+		}
+		if err := checkAggregate(b, fn, field); err != nil {
+			return err
+		}
 		return b.scan(f, now, l, func(e *entry) bool {
 			recs = append(recs, e.rec)
 			return true
@@ -341,6 +350,9 @@ func (r Limited) Find(t *Tx, q *query.Query, dst []byte) ([]byte, error) {
 	var recs []query.Record
 	l := r.s.newLimiter(r.lim, q.Filter)
 	err := r.s.read(t, q.Bucket, func(b *Bucket, now int64) error {
+		if err := checkQuery(b, q); err != nil {
+			return err
+		}
 		return b.scan(q.Filter, now, l, func(e *entry) bool {
 			recs = append(recs, e.rec)
 			return true
@@ -385,6 +397,9 @@ func (b *Bucket) matching(f *filter.Filter, now int64, l *limiter) ([]*entry, er
 // l (nil: none) may stop the scan early: scan returns its error then.
 // b.mu must be held.
 func (b *Bucket) scan(f *filter.Filter, now int64, l *limiter, visit func(*entry) bool) error {
+	if err := checkFilter(b, f); err != nil {
+		return err
+	}
 	if f != nil && !f.MatchAll() {
 		if cands, ok := b.plan(f); ok {
 			for _, e := range cands {

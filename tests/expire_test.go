@@ -118,7 +118,7 @@ func TestRecordExpiry(t *testing.T) {
 	// In a script, and across a restart.
 	r.insert("ex", `{"id":"m"}`)
 	eq(t, "in a script", r.do("EVAL", "redis.call('B.EXPIRE', KEYS[1], 'm', 1000) return redis.call('B.TTL', KEYS[1], 'm')", "1", "ex"), int64(1000))
-	s = restart(t, s, "kill")
+	s = restart(t, s, "stop") // not kill: under everysec the last writes may not be on disk yet (issue 20)
 	r = newRC(t, s, 2)
 	if ttl := r.do("B.TTL", "ex", "m").(int64); ttl < 990 || ttl > 1000 {
 		t.Errorf("B.TTL after a restart: %d", ttl)

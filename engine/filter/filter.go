@@ -488,3 +488,49 @@ func collectFields(g *group, dst []string) []string {
 
 // quote returns s as a JSON string literal, for error messages.
 func quote(s string) string { return string(jsonv.AppendString(nil, s)) }
+
+// Comparisons calls fn for each range comparison of the filter ($gt, $gte,
+// $lt, $lte, $between, at any depth of $and and $or) with its field, its
+// operator's name and whether its operand is a string (else a number), and
+// returns fn's first error. Callers check operand types against a schema.
+func (f *Filter) Comparisons(fn func(field, op string, isStr bool) error) error {
+	if f == nil {
+		return nil
+	}
+	return f.root.comparisons(fn)
+}
+
+func (g *group) comparisons(fn func(field, op string, isStr bool) error) error {
+	for i := range g.tests {
+		t := &g.tests[i]
+		for j := range t.conds {
+			c := &t.conds[j]
+			name := ""
+			switch c.op {
+			case opGt:
+				name = "$gt"
+			case opGte:
+				name = "$gte"
+			case opLt:
+				name = "$lt"
+			case opLte:
+				name = "$lte"
+			case opBetween:
+				name = "$between"
+			default:
+				continue
+			}
+			if err := fn(t.field, name, c.isStr); err != nil {
+				return err
+			}
+		}
+	}
+	for _, alts := range g.ors {
+		for j := range alts {
+			if err := alts[j].comparisons(fn); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

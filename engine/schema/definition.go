@@ -73,6 +73,9 @@ type Definition struct {
 	Persistent bool
 	// Ordered keeps records sorted by key instead of insertion order.
 	Ordered bool
+	// Strict refuses fields outside the schema: in records (a validation
+	// issue) and in filters, sorts, field lists and aggregates (an error).
+	Strict bool
 
 	byName   map[string]*Field
 	key      *Field
@@ -129,14 +132,14 @@ func Parse(data []byte) (*Definition, error) {
 }
 
 // topKeys lists the keys a definition may have, for error messages.
-const topKeys = "key, schema, indexes, ttl, maxSize, persistent, ordered"
+const topKeys = "key, schema, indexes, ttl, maxSize, persistent, ordered, strict"
 
 // fromObject builds a Definition from a parsed definition object.
 func fromObject(obj *jsonv.Object) (*Definition, error) {
 	d := &Definition{Persistent: true}
 	for _, k := range obj.Keys {
 		switch k {
-		case "key", "schema", "indexes", "ttl", "maxSize", "persistent", "ordered", "etsType":
+		case "key", "schema", "indexes", "ttl", "maxSize", "persistent", "ordered", "etsType", "strict":
 		default:
 			return nil, defErr("", "unknown key "+quote(k)+" (expected one of: "+topKeys+")")
 		}
@@ -202,6 +205,11 @@ func fromObject(obj *jsonv.Object) (*Definition, error) {
 	if v, ok := obj.Get("persistent"); ok {
 		if d.Persistent, ok = v.(bool); !ok {
 			return nil, defErr("", `"persistent" must be a boolean`)
+		}
+	}
+	if v, ok := obj.Get("strict"); ok {
+		if d.Strict, ok = v.(bool); !ok {
+			return nil, defErr("", `"strict" must be a boolean`)
 		}
 	}
 	ordered, hasOrdered := obj.Get("ordered")
@@ -330,5 +338,8 @@ func (d *Definition) appendJSON(b []byte) []byte {
 	b = jsonv.Append(b, d.Persistent)
 	b = append(b, `,"ordered":`...)
 	b = jsonv.Append(b, d.Ordered)
+	if d.Strict {
+		b = append(b, `,"strict":true`...)
+	}
 	return append(b, '}')
 }

@@ -164,7 +164,7 @@ func TestDefinitionErrors(t *testing.T) {
 		{`{"key":"id"}`, "", `invalid definition: "schema" is required`},
 		{`{"key":"id","schema":{}}`, "", `invalid definition: "schema" must be a non-empty object of field definitions`},
 		{`{"key":"id","schema":[]}`, "", `invalid definition: "schema" must be a non-empty object of field definitions`},
-		{`{"key":"id","schema":{"id":{"type":"string"}},"extra":1}`, "", `invalid definition: unknown key "extra" (expected one of: key, schema, indexes, ttl, maxSize, persistent, ordered)`},
+		{`{"key":"id","schema":{"id":{"type":"string"}},"extra":1}`, "", `invalid definition: unknown key "extra" (expected one of: key, schema, indexes, ttl, maxSize, persistent, ordered, strict)`},
 		{`{"key":"idx","schema":{"id":{"type":"string"}}}`, "idx", `invalid definition: key field "idx" is not in the schema`},
 		{`{"key":"id","schema":{"id":{"type":"date"}}}`, "id", `invalid definition: key field "id" must have type "string" or "number", not "date"`},
 		{`{"key":"id","schema":{"id":{"type":"boolean"}}}`, "id", `invalid definition: key field "id" must have type "string" or "number", not "boolean"`},

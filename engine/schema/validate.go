@@ -20,6 +20,7 @@ const (
 	CodeFormat    = "format"
 	CodeMin       = "min"
 	CodeMax       = "max"
+	CodeUnknown   = "unknown" // a field outside the schema of a strict bucket
 )
 
 // msgRequired is the message of every "required" issue.
@@ -74,8 +75,19 @@ func (d *Definition) Validate(obj *jsonv.Object) []Issue {
 		}
 		issues = f.appendIssues(issues, v)
 	}
+	if d.Strict {
+		for _, k := range obj.Keys {
+			if d.byName[k] == nil && !IsMeta(k) {
+				issues = append(issues, Issue{Field: k, Code: CodeUnknown, Message: "Unknown field (the bucket is strict)"})
+			}
+		}
+	}
 	return issues
 }
+
+// Known reports whether name is a schema field or a metadata field, for
+// the checks of strict buckets.
+func (d *Definition) Known(name string) bool { return d.byName[name] != nil || IsMeta(name) }
 
 // check returns the first issue of v for this field, and whether there is
 // one. Definition checks use it on defaults.
