@@ -571,19 +571,17 @@ func (g *gen) bound(name string) jsonv.Value {
 	default:
 		typed = false
 	}
-	for {
-		v := g.scalar(name)
-		switch v.(type) {
-		case float64, string:
-			if !typed || isString(v) == wantStr {
-				return v
-			}
+	v := g.scalar(name)
+	switch v.(type) {
+	case float64, string:
+		if !typed || isString(v) == wantStr {
+			return v
 		}
-		if typed && wantStr {
-			return g.pick("k", "e1", "a", "b", "K1", "").(string)
-		}
-		return float64(g.r.IntN(101))
 	}
+	if typed && wantStr {
+		return g.pick("k", "e1", "a", "b", "K1", "").(string)
+	}
+	return float64(g.r.IntN(101))
 }
 
 func (g *gen) op(name string) (string, jsonv.Value) {
