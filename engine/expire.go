@@ -26,13 +26,9 @@ const (
 func (s *Store) Expire(t *Tx, bucket, key string, at int64, cond ExpireCond) (bool, error) {
 	done := false
 	err := s.write(t, bucket, func(t *Tx, b *Bucket) error {
-		k, err := b.parseKey(key)
-		if err != nil {
+		e, _, err := b.visibleArg(key, t.now)
+		if e == nil || err != nil {
 			return err
-		}
-		e := b.visible(k, t.now)
-		if e == nil {
-			return nil
 		}
 		old := e.rec
 		if at == 0 {

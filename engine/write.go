@@ -119,11 +119,10 @@ func (s *Store) InsertMany(t *Tx, bucket string, objs []*jsonv.Object) ([]*Recor
 func (s *Store) Update(t *Tx, bucket, key string, changes *jsonv.Object, ifVersion int64) (*Record, error) {
 	var rec *Record
 	err := s.write(t, bucket, func(t *Tx, b *Bucket) error {
-		k, err := b.parseKey(key)
+		e, k, err := b.visibleArg(key, t.now)
 		if err != nil {
 			return err
 		}
-		e := b.visible(k, t.now)
 		if e == nil {
 			return &NotFoundError{Bucket: b.name, Key: k}
 		}
@@ -217,13 +216,9 @@ func (r Limited) writeMatching(t *Tx, bucket string, f *filter.Filter, fn func(t
 func (s *Store) Delete(t *Tx, bucket, key string, ifVersion int64) (bool, error) {
 	found := false
 	err := s.write(t, bucket, func(t *Tx, b *Bucket) error {
-		k, err := b.parseKey(key)
-		if err != nil {
+		e, k, err := b.visibleArg(key, t.now)
+		if e == nil || err != nil {
 			return err
-		}
-		e := b.visible(k, t.now)
-		if e == nil {
-			return nil
 		}
 		if ifVersion >= 0 && e.rec.Version != ifVersion {
 			return &ConflictError{Bucket: b.name, Key: k, Expected: ifVersion, Actual: e.rec.Version}
@@ -314,6 +309,17 @@ func (b *Bucket) parseKey(arg string) (jsonv.Value, error) {
 		return nil, &ArgError{Msg: err.Error()}
 	}
 	return k, nil
+}
+
+// visibleArg parses key, a command's argument, and returns the entry
+// holding it if its record has not expired (nil: none), with the key.
+// b.mu must be held.
+func (b *Bucket) visibleArg(key string, now int64) (*entry, jsonv.Value, error) {
+	k, err := b.parseKey(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	return b.visible(k, now), k, nil
 }
 
 // visible returns the entry holding key if its record has not expired.

@@ -59,7 +59,10 @@ func New(opts Options) *Engine {
 func (e *Engine) Close() { e.mem.close() }
 
 // SetMaxMemory changes the memory limit (CONFIG SET script-max-memory).
-func (e *Engine) SetMaxMemory(n int64) { e.mem.limit.Store(max(n, 0)) }
+func (e *Engine) SetMaxMemory(n int64) {
+	e.mem.limit.Store(max(n, 0))
+	e.mem.over.Store(false) // the sampler judges the new limit at its next tick
+}
 
 // Script is a compiled EVAL script.
 type Script struct {

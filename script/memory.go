@@ -104,8 +104,12 @@ func (m *memory) sample() {
 			}
 			base := m.base
 			m.mu.Unlock()
-			if lim := m.limit.Load(); active && lim > 0 && liveHeap() > base+uint64(lim) {
-				m.over.Store(true)
+			if active {
+				// Raised while the live heap is over, lowered once it is
+				// not (or the limit went): a run it stopped stays stopped
+				// (budget.Stop), and later runs are judged afresh.
+				lim := m.limit.Load()
+				m.over.Store(lim > 0 && liveHeap() > base+uint64(lim))
 			}
 			if active && m.tick != nil {
 				m.tick()

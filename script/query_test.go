@@ -104,3 +104,19 @@ func TestQueryResult(t *testing.T) {
 		t.Error("a chunk that does not compile was accepted")
 	}
 }
+
+// Lifting the memory limit lowers a raised flag: a run after CONFIG SET
+// script-max-memory 0 is not stopped by the growth that tripped the old
+// limit (it was, while a run without a time limit kept the sampler's base).
+func TestMemoryLimitLifted(t *testing.T) {
+	e := newTestEngine(t)
+	e.mem.over.Store(true)
+	e.SetMaxMemory(0)
+	q, err := e.CompileQuery("return 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := e.Query(q, nil, "", &Call{Caller: &fakeCaller{}}); err != nil || string(out) != "1" {
+		t.Errorf("after the limit was lifted: %s, %v", out, err)
+	}
+}

@@ -18,7 +18,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -58,12 +57,7 @@ func main() {
 	tmp, err := os.MkdirTemp("", "bucketd-bench-fanout-")
 	benchutil.Check(err)
 	defer os.RemoveAll(tmp)
-	if *bin == "" {
-		*bin = filepath.Join(tmp, "bucketd")
-		cmd := exec.Command("go", "build", "-o", *bin, "bucketd")
-		cmd.Stderr = os.Stderr
-		benchutil.Check(cmd.Run())
-	}
+	*bin = benchutil.Bucketd(*bin, tmp)
 	s := start(*bin, filepath.Join(tmp, "data"), "--appendonly", "no")
 	defer s.Stop()
 	c := redis.NewClient(&redis.Options{Addr: s.Addr, Protocol: 2, PoolSize: *clients + 4, MaxRetries: -1,

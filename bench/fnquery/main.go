@@ -32,7 +32,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -75,12 +74,7 @@ func main() {
 	tmp, err := os.MkdirTemp("", "bucketd-bench-fnquery-")
 	benchutil.Check(err)
 	defer os.RemoveAll(tmp)
-	if *bin == "" {
-		*bin = filepath.Join(tmp, "bucketd")
-		cmd := exec.Command("go", "build", "-o", *bin, "bucketd")
-		cmd.Stderr = os.Stderr
-		benchutil.Check(cmd.Run())
-	}
+	*bin = benchutil.Bucketd(*bin, tmp)
 	fmt.Printf("machine: %d cores, %s\n", runtime.NumCPU(), benchutil.CPUModel())
 	fmt.Printf("writers: %d clients, pipeline 1, %v per run, %d without/with pairs\n\n", *clients, *duration, *rounds)
 	selectivity(filepath.Join(tmp, "a"), string(userOrders))

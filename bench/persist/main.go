@@ -22,7 +22,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -72,12 +71,7 @@ func main() {
 	if !*keepDir {
 		defer os.RemoveAll(tmp)
 	}
-	if *bin == "" {
-		*bin = filepath.Join(tmp, "bucketd")
-		cmd := exec.Command("go", "build", "-o", *bin, "bucketd")
-		cmd.Stderr = os.Stderr
-		benchutil.Check(cmd.Run())
-	}
+	*bin = benchutil.Bucketd(*bin, tmp)
 	fmt.Printf("machine: %d cores, %s, load average %s\n", runtime.NumCPU(), benchutil.CPUModel(), loadAvg())
 	fmt.Printf("write load: %d clients, B.INSERT of new records, %d runs of %v per mode (interleaved; median shown)\n\n",
 		*clients, *rounds, *duration)

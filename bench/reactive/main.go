@@ -26,7 +26,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -65,12 +64,7 @@ func main() {
 	tmp, err := os.MkdirTemp("", "bucketd-bench-reactive-")
 	benchutil.Check(err)
 	defer os.RemoveAll(tmp)
-	if *bin == "" {
-		*bin = filepath.Join(tmp, "bucketd")
-		cmd := exec.Command("go", "build", "-o", *bin, "bucketd")
-		cmd.Stderr = os.Stderr
-		benchutil.Check(cmd.Run())
-	}
+	*bin = benchutil.Bucketd(*bin, tmp)
 	s := start(*bin, filepath.Join(tmp, "data"), "--appendonly", "no")
 	defer s.Stop()
 	ctx := context.Background()

@@ -35,7 +35,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -127,12 +126,7 @@ func main() {
 	tmp, err := os.MkdirTemp("", "bucketd-bench-script-")
 	benchutil.Check(err)
 	defer os.RemoveAll(tmp)
-	if *bin == "" {
-		*bin = filepath.Join(tmp, "bucketd")
-		cmd := exec.Command("go", "build", "-o", *bin, "bucketd")
-		cmd.Stderr = os.Stderr
-		benchutil.Check(cmd.Run())
-	}
+	*bin = benchutil.Bucketd(*bin, tmp)
 	args := []string{"--appendonly", "no"}
 	metricsAddr := ""
 	if *cpuProfile != "" || *memProfile != "" {

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
@@ -110,4 +111,17 @@ func StartRedis(dir string) (*exec.Cmd, string) {
 	Check(cmd.Start())
 	WaitPort(port)
 	return cmd, port
+}
+
+// Bucketd returns bin, or, when it is empty, a bucketd built into dir from
+// this module (go build).
+func Bucketd(bin, dir string) string {
+	if bin != "" {
+		return bin
+	}
+	out := filepath.Join(dir, "bucketd")
+	cmd := exec.Command("go", "build", "-o", out, "bucketd")
+	cmd.Stderr = os.Stderr
+	Check(cmd.Run())
+	return out
 }
