@@ -82,27 +82,34 @@ func expiryMillis(opt string, n int64) (int64, bool) {
 	return n * unit, true
 }
 
-// expireCond parses EXPIRE's optional NX, XX, GT or LT.
+// expireCond parses EXPIRE's options, NX, XX, GT and LT, as Redis does:
+// NX excludes the others, GT excludes LT.
 func expireCond(c *Ctx, i int) (engine.ExpireCond, bool) {
-	if len(c.Args) <= i {
-		return engine.ExpireAlways, true
+	var cond engine.ExpireCond
+	for _, a := range c.Args[i:] {
+		switch strings.ToUpper(string(a)) {
+		case "NX":
+			cond |= engine.ExpireNX
+		case "XX":
+			cond |= engine.ExpireXX
+		case "GT":
+			cond |= engine.ExpireGT
+		case "LT":
+			cond |= engine.ExpireLT
+		default:
+			c.ErrMsg("Unsupported option " + string(a))
+			return 0, false
+		}
 	}
-	if len(c.Args) > i+1 {
+	switch {
+	case cond&engine.ExpireNX != 0 && cond != engine.ExpireNX:
 		c.ErrMsg("NX and XX, GT or LT options at the same time are not compatible")
 		return 0, false
+	case cond&engine.ExpireGT != 0 && cond&engine.ExpireLT != 0:
+		c.ErrMsg("GT and LT options at the same time are not compatible")
+		return 0, false
 	}
-	switch strings.ToUpper(c.Arg(i)) {
-	case "NX":
-		return engine.ExpireNX, true
-	case "XX":
-		return engine.ExpireXX, true
-	case "GT":
-		return engine.ExpireGT, true
-	case "LT":
-		return engine.ExpireLT, true
-	}
-	c.ErrMsg("Unsupported option " + c.Arg(i))
-	return 0, false
+	return cond, true
 }
 
 // cmdExpire is B.EXPIRE (unit 1000: seconds) and B.PEXPIRE (unit 1: ms).

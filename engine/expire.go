@@ -3,16 +3,16 @@ package engine
 import "bucketd/jsonv"
 
 // ExpireCond is the condition of an expiry change, Redis 7's EXPIRE
-// options.
+// options; XX combines with GT or LT.
 type ExpireCond uint8
 
 // The conditions.
 const (
-	ExpireAlways ExpireCond = iota
-	ExpireNX                // only if the record has no expiry
-	ExpireXX                // only if it has one
-	ExpireGT                // only if the new one is later (none counts as never)
-	ExpireLT                // only if the new one is earlier (none counts as never)
+	ExpireAlways ExpireCond = 0
+	ExpireNX     ExpireCond = 1 << (iota - 1) // only if the record has no expiry
+	ExpireXX                                  // only if it has one
+	ExpireGT                                  // only if the new one is later (none counts as never)
+	ExpireLT                                  // only if the new one is earlier (none counts as never)
 )
 
 // Expire sets the _expiresAt of the record with that key to at (Unix ms),
@@ -56,15 +56,15 @@ func (s *Store) Expire(t *Tx, bucket, key string, at int64, cond ExpireCond) (bo
 
 // holds reports whether an expiry may change from cur (0: none) to at.
 func (c ExpireCond) holds(cur, at int64) bool {
-	switch c {
-	case ExpireNX:
-		return cur == 0
-	case ExpireXX:
-		return cur != 0
-	case ExpireGT:
-		return cur != 0 && at > cur
-	case ExpireLT:
-		return cur == 0 || at < cur
+	switch {
+	case c&ExpireNX != 0 && cur != 0:
+		return false
+	case c&ExpireXX != 0 && cur == 0:
+		return false
+	case c&ExpireGT != 0 && (cur == 0 || at <= cur):
+		return false
+	case c&ExpireLT != 0 && cur != 0 && at >= cur:
+		return false
 	}
 	return true
 }

@@ -34,6 +34,8 @@ func TestExpire(t *testing.T) {
 		{"the same", true, in, engine.ExpireAlways, true, in, ""},
 		{"passed deletes", true, startMs - 1, engine.ExpireAlways, true, -1, `deleted "u2" 5 deleted`},
 		{"persist", true, 0, engine.ExpireAlways, true, 0, `updated "u2" 5`},
+		{"XX GT later", true, later, engine.ExpireXX | engine.ExpireGT, true, later, `updated "u2" 5`},
+		{"XX LT without", false, in, engine.ExpireXX | engine.ExpireLT, false, 0, ""},
 		{"persist without", false, 0, engine.ExpireAlways, false, 0, ""},
 	}
 	for _, tc := range cases {

@@ -108,6 +108,7 @@ func TestRecordExpiry(t *testing.T) {
 		{"ERR value is not an integer or out of range", []any{"B.EXPIRE", "ex", "u", "soon"}},
 		{"ERR Unsupported option XY", []any{"B.EXPIRE", "ex", "u", "10", "XY"}},
 		{"ERR NX and XX, GT or LT options at the same time are not compatible", []any{"B.EXPIRE", "ex", "u", "10", "NX", "XX"}},
+		{"ERR GT and LT options at the same time are not compatible", []any{"B.EXPIRE", "ex", "u", "10", "GT", "LT"}},
 		{"ERR invalid expire time in 'b.pexpire' command", []any{"B.PEXPIRE", "ex", "u", "99999999999999999"}},
 		{"ERR wrong number of arguments for 'b.ttl' command", []any{"B.TTL", "ex"}},
 		{`NOBUCKET Bucket "nope" is not defined`, []any{"B.EXPIRE", "nope", "u", "10"}},
