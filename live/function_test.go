@@ -286,3 +286,60 @@ func TestRestFor(t *testing.T) {
 		}
 	}
 }
+
+// dropRunner reads users' u1 with a B.GET whose bucket is dropped between
+// the read's Open and its Keys, the first time.
+type dropRunner struct {
+	e       *env
+	dropped atomic.Bool
+}
+
+func (r *dropRunner) Prepare(Kind, string, bool) (any, error) { return nil, nil }
+
+func (r *dropRunner) Run(_ Kind, _ string, _ any, _ string, t *engine.Tx, tr *Tracker, _ engine.ReadLimit) ([]byte, error) {
+	tr.Open("users")
+	if r.dropped.CompareAndSwap(false, true) {
+		r.e.store.Drop("users")
+		r.e.m.BucketDropped("users")
+	}
+	tr.Keys("users", [][]byte{[]byte("u1")})
+	rec, err := r.e.store.Get(t, "users", "u1")
+	if err != nil {
+		return nil, err
+	}
+	if rec == nil {
+		return []byte("none"), nil
+	}
+	return []byte("found"), nil
+}
+
+// A bucket dropped between a read's Open and what it reads leaves the
+// channel registered: defining the bucket again and inserting the key
+// runs it (the reviewer's race).
+func TestFunctionDropDuringRead(t *testing.T) {
+	e := newEnv(t)
+	e.m.runner = &dropRunner{e: e}
+	e.bucket("users", `{"key":"id","schema":{"id":{"type":"string"}}}`)
+	if err := e.m.DefineFunction("q", KindLua, "x"); err != nil {
+		t.Fatal(err)
+	}
+	sub := e.subscribe("query.q")
+	e.quiesce()
+	if _, n := sub.last(t); n != 0 {
+		t.Fatalf("%d messages from a run whose bucket went", n)
+	}
+	e.bucket("users", `{"key":"id","schema":{"id":{"type":"string"}}}`)
+	e.m.BucketChanged("users")
+	e.insert("users", `{"id":"u1"}`)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if got, _ := sub.last(t); got == "found" {
+			break
+		}
+		if time.Now().After(deadline) {
+			got, n := sub.last(t)
+			t.Fatalf("the channel never ran again: %d messages, last %q", n, got)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

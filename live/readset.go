@@ -1,6 +1,7 @@
 package live
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 
@@ -63,6 +64,11 @@ func (tr *Tracker) Open(bucket string) {
 		// what changes the result.
 		tr.Whole(bucket)
 		tr.noted = false
+	} else {
+		// Registered before the read, even before it says what it reads:
+		// a drop of the bucket in between finds the channel and runs it
+		// again (BucketDropped).
+		tr.reg(tb)
 	}
 	if tr.held != nil && !contains(tr.held, bucket) && !contains(tr.unheld, bucket) {
 		tr.unheld = append(tr.unheld, bucket)
@@ -103,7 +109,12 @@ func (tr *Tracker) Keys(bucket string, args [][]byte) {
 	for _, a := range args {
 		k, err := tr.m.store.ParseKey(bucket, string(a))
 		if err != nil {
-			continue // the read fails on it (a missing bucket is read whole: Open)
+			var nb *engine.NoBucketError
+			if errors.As(err, &nb) {
+				tr.Whole(bucket) // dropped since Open: its creation matters
+				return
+			}
+			continue // the read fails on this key
 		}
 		if tb.keySet == nil {
 			tb.keySet = make(map[any]struct{})
