@@ -14,7 +14,10 @@ import (
 )
 
 // entry is a record's slot in its bucket. The slot outlives updates (its
-// record pointer is replaced), so indexes point at slots.
+// record pointer is replaced), so indexes point at slots, except while a
+// reader walks a frozen copy of the bucket: then an update links a new slot
+// in its place (see replaceRecord), so that the reader keeps seeing the
+// record the slot held.
 type entry struct {
 	rec *Record
 	seq uint64 // insertion position, unique and increasing within a bucket
@@ -140,6 +143,15 @@ type Bucket struct {
 
 	long atomic.Pointer[longMark] // set while a long transaction holds the bucket (long.go)
 
+	// frozenTree is a copy of the order tree taken for readers since the
+	// last write (nil: none), shared by the readers until a write drops it.
+	// Readers set it holding b.mu for reading and frozenMu; writers drop it
+	// holding b.mu for writing. readers counts the readers walking a copy
+	// (see frozen).
+	frozenMu   sync.Mutex
+	frozenTree *btree.BTreeG[*entry]
+	readers    atomic.Int64
+
 	// commits counts the commits that changed the bucket, for Version. It
 	// moves under the write lock, before the observers are called.
 	commits atomic.Uint64
@@ -163,12 +175,55 @@ func (b *Bucket) orderTree() *btree.BTreeG[*entry] {
 	return b.st.bySeq
 }
 
-// lessOrder compares two entries in the bucket's order. b.mu must be held.
-func (b *Bucket) lessOrder(x, y *entry) bool {
-	if b.def.Ordered {
-		return lessKey(x, y)
+// Frozen reads (docs/commands.md, "Reads and writes"). A reader that goes
+// on without the bucket's lock takes, under the lock, a copy of the order
+// tree or its index candidates, and counts itself in b.readers until it is
+// done (enter and leave). The copy costs O(1): the B-tree shares its nodes
+// and a later write clones the nodes it changes (copy-on-write). The slots
+// the copy holds are kept as they were by the rule of replaceRecord: while
+// b.readers is not zero, no slot's record is changed in place. The
+// frozen-read tests (frozen_test.go) hold the rule.
+
+// frozen returns an immutable copy of the order tree. Readers share one
+// copy until the next write. b.mu must be held for reading or writing, and
+// the caller must have called enter.
+func (b *Bucket) frozen() *btree.BTreeG[*entry] {
+	b.frozenMu.Lock()
+	defer b.frozenMu.Unlock()
+	if b.frozenTree == nil {
+		b.frozenTree = b.orderTree().Copy()
 	}
-	return x.seq < y.seq
+	return b.frozenTree
+}
+
+// frozenBySeq is frozen for the insertion-order tree, which a snapshot for
+// persistence reads whatever the bucket's order. b.mu must be held for
+// reading or writing.
+func (b *Bucket) frozenBySeq() *btree.BTreeG[*entry] {
+	if b.st.byKey == nil {
+		return b.frozen()
+	}
+	b.frozenMu.Lock()
+	defer b.frozenMu.Unlock()
+	return b.st.bySeq.Copy() // Copy changes the tree it copies: frozenMu orders it
+}
+
+// enter counts a reader of frozen slots; it must call leave when done.
+// b.mu must be held for reading or writing.
+func (b *Bucket) enter() { b.readers.Add(1) }
+
+// leave ends what enter began. It needs no lock.
+func (b *Bucket) leave() { b.readers.Add(-1) }
+
+// thaw drops the readers' copy of the order tree: a write is changing the
+// tree. b.mu must be held for writing.
+func (b *Bucket) thaw() { b.frozenTree = nil }
+
+// setState gives b a new state (B.CLEAR, a redefinition, a rebuild, a
+// rollback). b.mu must be held for writing.
+func (b *Bucket) setState(st *state) {
+	b.st = st
+	b.thaw()
 }
 
 // addEntry links e into every structure. With t non-nil the step is
@@ -178,6 +233,7 @@ func (b *Bucket) addEntry(t *Tx, e *entry) {
 	// last, so that a crash half-way leaves it without e and rebuild
 	// forgets the half-added record.
 	st := b.st
+	b.thaw()
 	switch k := e.rec.Key().(type) {
 	case string:
 		// The map outlives this version of the record: a key pointing
@@ -215,6 +271,7 @@ func (b *Bucket) removeEntry(t *Tx, e *entry) {
 	// The insertion-order tree is the commit point of a remove: it goes
 	// first (see addEntry).
 	st := b.st
+	b.thaw()
 	st.bySeq.Delete(e)
 	switch k := e.rec.Key().(type) {
 	case string:
@@ -244,11 +301,30 @@ func (b *Bucket) removeEntry(t *Tx, e *entry) {
 	}
 }
 
-// replaceRecord gives e a new record with the same key, moving its index
-// entries. With t non-nil the step is recorded for rollback. b.mu must be
-// held for writing.
-func (b *Bucket) replaceRecord(t *Tx, e *entry, rec *Record) {
+// replaceRecord gives the record of e a new version with the same key,
+// moving its index entries, and returns the slot that now holds it: e, or,
+// while frozen readers may hold e (b.readers is not zero), a new slot
+// linked in e's place, e keeping the old version for them. With t non-nil
+// the step is recorded for rollback. b.mu must be held for writing.
+func (b *Bucket) replaceRecord(t *Tx, e *entry, rec *Record) *entry {
+	if b.readers.Load() != 0 {
+		n := &entry{rec: rec, seq: e.seq}
+		b.removeEntry(nil, e)
+		b.addEntry(nil, n)
+		if t != nil {
+			t.undo = append(t.undo, undoStep{kind: undoSwap, b: b, e: n, was: e})
+		}
+		return n
+	}
+	b.replaceInPlace(t, e, rec)
+	return e
+}
+
+// replaceInPlace is replaceRecord changing e itself, for when no frozen
+// reader can hold e. b.mu must be held for writing.
+func (b *Bucket) replaceInPlace(t *Tx, e *entry, rec *Record) {
 	st := b.st
+	b.thaw()
 	old := e.rec
 	for _, fi := range st.ixList {
 		ov, ook := old.Get(fi.field)

@@ -61,7 +61,7 @@ func TestLockBucketDropped(t *testing.T) {
 	if err := s.Alter("b", []byte(`{}`)); !errors.As(err, &nb) {
 		t.Errorf("Alter: %v", err)
 	}
-	if err := s.ReadView("b", nil, func(*View) { t.Error("ReadView called fn") }); !errors.As(err, &nb) {
+	if _, err := s.ReadView("b", nil, func(*View) { t.Error("ReadView called fn") }); !errors.As(err, &nb) {
 		t.Errorf("ReadView: %v", err)
 	}
 	if w := s.Watch("b", "k"); w.b != nil {

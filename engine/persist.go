@@ -3,6 +3,8 @@ package engine
 import (
 	"fmt"
 
+	"github.com/tidwall/btree"
+
 	"bucketd/engine/schema"
 	"bucketd/jsonv"
 )
@@ -20,50 +22,64 @@ type BucketImage struct {
 }
 
 // Capture takes a consistent image of every bucket: it holds the
-// definition lock and every bucket's read lock while it copies the record
-// pointers (records are immutable, so no record is copied), and calls
+// definition lock and every bucket's read lock while it takes each
+// bucket's frozen order tree (O(1) a bucket: see Bucket.frozen), and calls
 // during inside that critical section, when no write can commit — the
 // append-only file switches files there, so that the image and the new
-// file meet exactly. Writers wait only for the pointer copy.
+// file meet exactly. The records are collected from the frozen trees after
+// the locks are released (records are immutable, so none is copied):
+// writers wait for no walk of the records.
 func (s *Store) Capture(during func()) []BucketImage {
 	s.defMu.Lock()
 	defer s.defMu.Unlock()
 	names := s.List()
 	all := s.snapshot()
+	now := s.Now()
+	images := make([]BucketImage, 0, len(names))
+	trees := make([]*btree.BTreeG[*entry], 0, len(names))
 	var locked []*Bucket
 	for _, n := range names {
-		if b := all[n]; b.acquireWait(false) == nil {
-			locked = append(locked, b)
+		b := all[n]
+		if b.acquireWait(false) != nil {
+			continue
 		}
-	}
-	defer func() {
-		for _, b := range locked {
-			b.mu.RUnlock()
-		}
-	}()
-	now := s.Now()
-	images := make([]BucketImage, 0, len(locked))
-	for _, b := range locked {
-		img := BucketImage{
+		locked = append(locked, b)
+		images = append(images, BucketImage{
 			Name:       b.name,
 			Definition: b.def.JSON(),
 			Persistent: b.def.Persistent,
 			Counter:    b.counter,
 			EventSeq:   b.eventSeq,
-		}
+		})
+		var tree *btree.BTreeG[*entry]
 		if b.def.Persistent {
-			img.Records = make([]*Record, 0, b.st.len())
-			b.st.bySeq.Scan(func(e *entry) bool {
-				if !e.rec.expired(now) {
-					img.Records = append(img.Records, e.rec)
-				}
-				return true
-			})
+			b.enter()
+			defer b.leave()
+			tree = b.frozenBySeq()
 		}
-		images = append(images, img)
+		trees = append(trees, tree)
 	}
 	if during != nil {
 		during()
+	}
+	for _, b := range locked {
+		b.mu.RUnlock()
+	}
+	pace := s.pacer(true)
+	defer pace.done()
+	for i, tree := range trees {
+		if tree == nil {
+			continue
+		}
+		img := &images[i]
+		img.Records = make([]*Record, 0, tree.Len())
+		tree.Scan(func(e *entry) bool {
+			pace.step()
+			if !e.rec.expired(now) {
+				img.Records = append(img.Records, e.rec)
+			}
+			return true
+		})
 	}
 	return images
 }
@@ -184,7 +200,7 @@ func (s *Store) RestoreClear(bucket string) error {
 		return err
 	}
 	b.mu.Lock()
-	b.st = newState(b.def)
+	b.setState(newState(b.def))
 	b.mu.Unlock()
 	return nil
 }

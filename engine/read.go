@@ -3,6 +3,8 @@ package engine
 import (
 	"slices"
 
+	"github.com/tidwall/btree"
+
 	"bucketd/engine/filter"
 	"bucketd/engine/query"
 	"bucketd/jsonv"
@@ -11,10 +13,7 @@ import (
 // read runs fn on the named bucket under its read lock, or inside t when t
 // is not nil (then the transaction's own writes are visible).
 func (s *Store) read(t *Tx, name string, fn func(b *Bucket, now int64) error) error {
-	if t != nil && t.hold != "" && len(t.locked) == 0 {
-		t = nil // a Hold not locked yet reads like no Tx
-	}
-	if t != nil {
+	if t = readTx(t); t != nil {
 		if t.hold != "" {
 			t.now = s.Now() // each command through a Hold reads at its own time
 		}
@@ -30,6 +29,100 @@ func (s *Store) read(t *Tx, name string, fn func(b *Bucket, now int64) error) er
 	}
 	defer b.mu.RUnlock()
 	return s.guard(b, false, func() error { return fn(b, s.Now()) })
+}
+
+// readTx returns the transaction a read runs in: t, or nil when t is nil or
+// is a Hold not locked yet, which reads like no Tx.
+func readTx(t *Tx) *Tx {
+	if t != nil && t.hold != "" && len(t.locked) == 0 {
+		return nil
+	}
+	return t
+}
+
+// scanRead visits, in the bucket's order, the visible records of bucket
+// that match f, as Bucket.scan does, once check (nil: none) accepts the
+// bucket. Inside a transaction it reads the live bucket, the transaction's
+// own writes included. Outside one it holds the bucket's read lock only to
+// take what it reads: the frozen copy of the order tree, in O(1), or an
+// index plan's candidates, in O(candidates); the scan runs without the lock,
+// so writers go on meanwhile (docs/commands.md, "Reads and writes").
+func (s *Store) scanRead(t *Tx, bucket string, f *filter.Filter, l *limiter, check func(b *Bucket) error, visit func(*Record) bool) error {
+	if t = readTx(t); t != nil {
+		return s.read(t, bucket, func(b *Bucket, now int64) error {
+			if check != nil {
+				if err := check(b); err != nil {
+					return err
+				}
+			}
+			return b.scan(f, now, l, func(e *entry) bool { return visit(e.rec) })
+		})
+	}
+	var (
+		b   *Bucket
+		src source
+	)
+	if err := s.read(nil, bucket, func(bk *Bucket, now int64) (err error) {
+		if check != nil {
+			if err := check(bk); err != nil {
+				return err
+			}
+		}
+		b = bk
+		src, err = bk.source(f, now, true)
+		return err
+	}); err != nil {
+		return err
+	}
+	defer b.leave() // source entered
+	src.pace = s.pacer(true)
+	return s.unlocked(b, func() error {
+		return src.each(f, l, func(e *entry) bool { return visit(e.rec) })
+	})
+}
+
+// frozenRead is scanRead's first step for the reads that walk the order
+// tree themselves: fn runs under the bucket's read lock (inside t, when
+// there is one) and is given the tree to read after it, frozen outside a
+// transaction. The walk then runs in the returned function, without the
+// lock.
+func (s *Store) frozenRead(t *Tx, bucket string, fn func(b *Bucket, tree *btree.BTreeG[*entry], now int64) (func() error, error)) error {
+	t = readTx(t)
+	var (
+		b    *Bucket
+		walk func() error
+	)
+	if err := s.read(t, bucket, func(bk *Bucket, now int64) (err error) {
+		if t != nil { // inside a Tx: walk the live tree under its lock
+			if walk, err = fn(bk, bk.orderTree(), now); err != nil || walk == nil {
+				return err
+			}
+			err, walk = walk(), nil
+			return err
+		}
+		bk.enter()
+		b = bk
+		if walk, err = fn(bk, bk.frozen(), now); err != nil || walk == nil {
+			b, walk = nil, nil
+			bk.leave()
+		}
+		return err
+	}); err != nil || walk == nil {
+		return err
+	}
+	defer b.leave()
+	return s.unlocked(b, walk)
+}
+
+// unlocked runs fn, a read of b's frozen state without b's lock, and
+// recovers a panic in it as guard does for a read.
+func (s *Store) unlocked(b *Bucket, fn func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = s.recovered(b, r, false)
+		}
+	}()
+	return fn()
 }
 
 // Get returns the record with that key, or nil. It is the hottest read,
@@ -125,11 +218,9 @@ func (s *Store) Where(t *Tx, bucket string, f *filter.Filter) ([]*Record, error)
 func (r Limited) Where(t *Tx, bucket string, f *filter.Filter) ([]*Record, error) {
 	var out []*Record
 	l := r.s.newLimiter(r.lim, f)
-	err := r.s.read(t, bucket, func(b *Bucket, now int64) error {
-		return b.scan(f, now, l, func(e *entry) bool {
-			out = append(out, e.rec)
-			return true
-		})
+	err := r.s.scanRead(t, bucket, f, l, nil, func(rec *Record) bool {
+		out = append(out, rec)
+		return true
 	})
 	if err != nil {
 		return nil, err
@@ -146,11 +237,9 @@ func (s *Store) FindOne(t *Tx, bucket string, f *filter.Filter) (*Record, error)
 func (r Limited) FindOne(t *Tx, bucket string, f *filter.Filter) (*Record, error) {
 	var rec *Record
 	l := r.s.newLimiter(r.lim, f)
-	err := r.s.read(t, bucket, func(b *Bucket, now int64) error {
-		return b.scan(f, now, l, func(e *entry) bool {
-			rec = e.rec
-			return false
-		})
+	err := r.s.scanRead(t, bucket, f, l, nil, func(found *Record) bool {
+		rec = found
+		return false
 	})
 	if err != nil {
 		return nil, err
@@ -166,16 +255,17 @@ func (s *Store) Count(t *Tx, bucket string, f *filter.Filter) (int, error) {
 // Count is Store.Count under r's limit.
 func (r Limited) Count(t *Tx, bucket string, f *filter.Filter) (int, error) {
 	n := 0
-	l := r.s.newLimiter(r.lim, f)
-	err := r.s.read(t, bucket, func(b *Bucket, now int64) error {
-		if f == nil || f.MatchAll() {
-			n = b.countVisible(now)
+	if f == nil || f.MatchAll() {
+		err := r.s.read(t, bucket, func(b *Bucket, now int64) error {
+			n = b.countVisible(now) // O(records expired), under the lock
 			return nil
-		}
-		return b.scan(f, now, l, func(*entry) bool {
-			n++
-			return true
 		})
+		return n, err
+	}
+	l := r.s.newLimiter(r.lim, f)
+	err := r.s.scanRead(t, bucket, f, l, nil, func(*Record) bool {
+		n++
+		return true
 	})
 	if err != nil {
 		return 0, err
@@ -195,23 +285,25 @@ func (s *Store) Last(t *Tx, bucket string, n int) ([]*Record, error) {
 
 func (s *Store) edge(t *Tx, bucket string, n int, last bool) ([]*Record, error) {
 	out := []*Record{}
-	err := s.read(t, bucket, func(b *Bucket, now int64) error {
-		if n <= 0 {
-			return nil
-		}
-		visit := func(e *entry) bool {
-			if !e.rec.expired(now) {
-				out = append(out, e.rec)
+	if n <= 0 {
+		return out, s.read(t, bucket, func(*Bucket, int64) error { return nil })
+	}
+	err := s.frozenRead(t, bucket, func(_ *Bucket, tree *btree.BTreeG[*entry], now int64) (func() error, error) {
+		return func() error {
+			visit := func(e *entry) bool {
+				if !e.rec.expired(now) {
+					out = append(out, e.rec)
+				}
+				return len(out) < n
 			}
-			return len(out) < n
-		}
-		if last {
-			b.orderTree().Reverse(visit)
-			slices.Reverse(out)
-		} else {
-			b.orderTree().Scan(visit)
-		}
-		return nil
+			if last {
+				tree.Reverse(visit)
+				slices.Reverse(out)
+			} else {
+				tree.Scan(visit)
+			}
+			return nil
+		}, nil
 	})
 	return out, err
 }
@@ -235,43 +327,45 @@ func (s *Store) Paginate(t *Tx, bucket string, limit int, after string, hasAfter
 func (r Limited) Paginate(t *Tx, bucket string, limit int, after string, hasAfter bool) (Page, error) {
 	p := Page{Records: []*Record{}}
 	l := r.s.newLimiter(r.lim, nil)
-	err := r.s.read(t, bucket, func(b *Bucket, now int64) error {
+	err := r.s.frozenRead(t, bucket, func(b *Bucket, tree *btree.BTreeG[*entry], now int64) (func() error, error) {
 		var pivot *entry
 		if hasAfter {
 			k, err := b.parseKey(after)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			if pivot = b.st.get(k); pivot == nil {
-				return nil
+				return nil, nil
 			}
 		}
-		visit := func(e *entry) bool {
-			if !l.step() {
-				return false
-			}
-			if e == pivot || e.rec.expired(now) {
+		return func() error {
+			visit := func(e *entry) bool {
+				if !l.step() {
+					return false
+				}
+				if e == pivot || e.rec.expired(now) {
+					return true
+				}
+				if len(p.Records) == limit {
+					p.HasMore = true
+					return false
+				}
+				p.Records = append(p.Records, e.rec)
 				return true
 			}
-			if len(p.Records) == limit {
-				p.HasMore = true
-				return false
+			if pivot != nil {
+				tree.Ascend(pivot, visit)
+			} else {
+				tree.Scan(visit)
 			}
-			p.Records = append(p.Records, e.rec)
-			return true
-		}
-		if pivot != nil {
-			b.orderTree().Ascend(pivot, visit)
-		} else {
-			b.orderTree().Scan(visit)
-		}
-		if err := l.stopped(); err != nil {
-			return err
-		}
-		if p.HasMore && len(p.Records) > 0 {
-			p.Next = p.Records[len(p.Records)-1].Key()
-		}
-		return nil
+			if err := l.stopped(); err != nil {
+				return err
+			}
+			if p.HasMore && len(p.Records) > 0 {
+				p.Next = p.Records[len(p.Records)-1].Key()
+			}
+			return nil
+		}, nil
 	})
 	if err != nil {
 		return Page{}, err
@@ -292,14 +386,11 @@ func (r Limited) Aggregate(t *Tx, bucket, fn, field string, f *filter.Filter) (v
 		return 0, false, &ArgError{Msg: err.Error()}
 	}
 	l := r.s.newLimiter(r.lim, f)
-	err = r.s.read(t, bucket, func(b *Bucket, now int64) error {
-		if err := checkAggregate(b, fn, field); err != nil {
-			return err
-		}
-		return b.scan(f, now, l, func(e *entry) bool {
-			agg.Add(e.rec)
-			return true
-		})
+	err = r.s.scanRead(t, bucket, f, l, func(b *Bucket) error {
+		return checkAggregate(b, fn, field)
+	}, func(rec *Record) bool {
+		agg.Add(rec)
+		return true
 	})
 	if err != nil {
 		return 0, false, err
@@ -318,17 +409,14 @@ func (s *Store) GroupBy(t *Tx, bucket string, fields []string, fn, field string,
 func (r Limited) GroupBy(t *Tx, bucket string, fields []string, fn, field string, f *filter.Filter, dst []byte) ([]byte, error) {
 	var recs []query.Record
 	l := r.s.newLimiter(r.lim, f)
-	err := r.s.read(t, bucket, func(b *Bucket, now int64) error {
+	err := r.s.scanRead(t, bucket, f, l, func(b *Bucket) error {
 		if err := checkFields(b, "groupBy", fields...); err != nil {
 			return err
 		}
-		if err := checkAggregate(b, fn, field); err != nil {
-			return err
-		}
-		return b.scan(f, now, l, func(e *entry) bool {
-			recs = append(recs, e.rec)
-			return true
-		})
+		return checkAggregate(b, fn, field)
+	}, func(rec *Record) bool {
+		recs = append(recs, rec)
+		return true
 	})
 	if err != nil {
 		return dst, err
@@ -349,14 +437,11 @@ func (s *Store) Find(t *Tx, q *query.Query, dst []byte) ([]byte, error) {
 func (r Limited) Find(t *Tx, q *query.Query, dst []byte) ([]byte, error) {
 	var recs []query.Record
 	l := r.s.newLimiter(r.lim, q.Filter)
-	err := r.s.read(t, q.Bucket, func(b *Bucket, now int64) error {
-		if err := checkQuery(b, q); err != nil {
-			return err
-		}
-		return b.scan(q.Filter, now, l, func(e *entry) bool {
-			recs = append(recs, e.rec)
-			return true
-		})
+	err := r.s.scanRead(t, q.Bucket, q.Filter, l, func(b *Bucket) error {
+		return checkQuery(b, q)
+	}, func(rec *Record) bool {
+		recs = append(recs, rec)
+		return true
 	})
 	if err != nil {
 		return dst, err
@@ -397,27 +482,86 @@ func (b *Bucket) matching(f *filter.Filter, now int64, l *limiter) ([]*entry, er
 // l (nil: none) may stop the scan early: scan returns its error then.
 // b.mu must be held.
 func (b *Bucket) scan(f *filter.Filter, now int64, l *limiter, visit func(*entry) bool) error {
-	if err := checkFilter(b, f); err != nil {
+	src, err := b.source(f, now, false)
+	if err != nil {
 		return err
 	}
+	return src.each(f, l, visit)
+}
+
+// source is what a scan reads: an index plan's candidates, or an order
+// tree.
+type source struct {
+	tree    *btree.BTreeG[*entry] // nil when planned
+	cands   []*entry              // the plan's candidates, in no order
+	planned bool
+	ordered bool // the bucket's order is key order
+	now     int64
+	pace    pacer
+}
+
+// source checks f against the bucket's schema and returns what a scan of
+// f reads. With frozen, it may be read after b.mu is released: the tree is
+// the frozen copy, and the reader has entered (Bucket.enter) when there is
+// no error, so that the slots it holds keep their records; the caller must
+// leave when done. b.mu must be held.
+func (b *Bucket) source(f *filter.Filter, now int64, frozen bool) (source, error) {
+	if err := checkFilter(b, f); err != nil {
+		return source{}, err
+	}
+	src := source{ordered: b.def.Ordered, now: now}
+	if frozen {
+		b.enter()
+	}
 	if f != nil && !f.MatchAll() {
-		if cands, ok := b.plan(f); ok {
-			for _, e := range cands {
-				if !l.step() {
-					return l.stopped()
-				}
-				if !e.rec.expired(now) && f.Match(e.rec) && !visit(e) {
-					return nil
-				}
-			}
-			return nil
+		if src.cands, src.planned = b.plan(f); src.planned {
+			return src, nil
 		}
 	}
-	b.orderTree().Scan(func(e *entry) bool {
+	if frozen {
+		src.tree = b.frozen()
+	} else {
+		src.tree = b.orderTree()
+	}
+	return src, nil
+}
+
+// each visits, in the bucket's order, the unexpired entries of src whose
+// records match f (nil: all), until visit returns false; l (nil: none) may
+// stop it early, and each returns l's error then.
+func (src *source) each(f *filter.Filter, l *limiter, visit func(*entry) bool) error {
+	defer src.pace.done()
+	if src.planned {
+		slices.SortFunc(src.cands, func(x, y *entry) int {
+			switch {
+			case x.seq == y.seq:
+				return 0
+			case src.ordered && lessKey(x, y), !src.ordered && x.seq < y.seq:
+				return -1
+			default:
+				return 1
+			}
+		})
+		for i, e := range src.cands {
+			if i > 0 && e == src.cands[i-1] {
+				continue // found through two values of an $in
+			}
+			src.pace.step()
+			if !l.step() {
+				return l.stopped()
+			}
+			if !e.rec.expired(src.now) && f.Match(e.rec) && !visit(e) {
+				return nil
+			}
+		}
+		return nil
+	}
+	src.tree.Scan(func(e *entry) bool {
+		src.pace.step()
 		if !l.step() {
 			return false
 		}
-		if e.rec.expired(now) || (f != nil && !f.Match(e.rec)) {
+		if e.rec.expired(src.now) || (f != nil && !f.Match(e.rec)) {
 			return true
 		}
 		return visit(e)
@@ -426,8 +570,8 @@ func (b *Bucket) scan(f *filter.Filter, now int64, l *limiter, visit func(*entry
 }
 
 // plan picks the cheapest index that the filter's constraints allow and
-// returns its candidate entries, deduplicated, in the bucket's order. ok is
-// false when no index applies. b.mu must be held.
+// returns its candidates, in no order and possibly twice (source.each
+// sorts them). ok is false when no index applies. b.mu must be held.
 func (b *Bucket) plan(f *filter.Filter) (cands []*entry, ok bool) {
 	best := -1
 	var bestEq []jsonv.Value
@@ -485,15 +629,5 @@ func (b *Bucket) plan(f *filter.Filter) (cands []*entry, ok bool) {
 	default:
 		return nil, false
 	}
-	slices.SortFunc(cands, func(x, y *entry) int {
-		switch {
-		case x == y:
-			return 0
-		case b.lessOrder(x, y):
-			return -1
-		default:
-			return 1
-		}
-	})
-	return slices.Compact(cands), true
+	return cands, true
 }

@@ -47,6 +47,7 @@ type Store struct {
 	expired atomic.Int64 // records deleted because they expired
 	evicted atomic.Int64 // records deleted by maxSize eviction
 	reads   readGuard    // read-time-limit and its counters (readlimit.go)
+	slots   scanSlots    // long frozen reads under way (pace.go)
 }
 
 // Expired returns how many records expiry has deleted since start.
@@ -173,7 +174,7 @@ func (s *Store) Drop(name string) (bool, error) {
 	s.buckets.Store(&m)
 	b.mu.Lock()
 	b.dropped = true
-	b.st = newState(b.def)
+	b.setState(newState(b.def))
 	b.mu.Unlock()
 	return true, nil
 }
@@ -331,7 +332,7 @@ func (b *Bucket) redefine(def *schema.Definition) {
 	old := b.st
 	b.def = def
 	b.defNow.Store(def)
-	b.st = newState(def)
+	b.setState(newState(def))
 	old.bySeq.Scan(func(e *entry) bool {
 		b.addEntry(nil, e)
 		return true

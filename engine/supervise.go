@@ -133,7 +133,7 @@ func (b *Bucket) rebuild() {
 		}
 		return 0
 	})
-	b.st = newState(b.def)
+	b.setState(newState(b.def))
 	for _, e := range entries {
 		b.addEntry(nil, e)
 	}

@@ -16,12 +16,14 @@ const (
 	undoReplace                     // a record was replaced: put old back
 	undoCounter                     // the autoincrement counter moved: restore it
 	undoClear                       // the state was swapped: swap it back
+	undoSwap                        // entry was linked in place of was: link was back
 )
 
 type undoStep struct {
 	kind    undoKind
 	b       *Bucket
 	e       *entry
+	was     *entry
 	old     *Record
 	counter int64
 	st      *state
@@ -141,11 +143,16 @@ func (t *Tx) undoStep(u undoStep) {
 	case undoRemove:
 		u.b.addEntry(nil, u.e)
 	case undoReplace:
-		u.b.replaceRecord(nil, u.e, u.old)
+		// In place: the write lock has been held since the replace, which
+		// found no frozen reader, so none has begun since (replaceRecord).
+		u.b.replaceInPlace(nil, u.e, u.old)
+	case undoSwap:
+		u.b.removeEntry(nil, u.e)
+		u.b.addEntry(nil, u.was)
 	case undoCounter:
 		u.b.counter = u.counter
 	case undoClear:
-		u.b.st = u.st
+		u.b.setState(u.st)
 	}
 }
 

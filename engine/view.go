@@ -1,12 +1,16 @@
 package engine
 
-import "bucketd/engine/filter"
+import (
+	"github.com/tidwall/btree"
 
-// View is a consistent reading of one bucket, handed to the callback of
-// Store.ReadView while the bucket's read lock is held.
+	"bucketd/engine/filter"
+)
+
+// View is a consistent reading of one bucket, taken by Store.ReadView.
 type View struct {
 	// Records are the visible (unexpired) records that match the filter, in
-	// the bucket's order. The slice is the callback's to keep; the records
+	// the bucket's order. ReadView fills them after its callback, without
+	// the bucket's lock; the slice is the caller's to keep, and the records
 	// are immutable.
 	Records []*Record
 	// Ordered reports whether the bucket's order is key order (ordered:
@@ -17,36 +21,74 @@ type View struct {
 	Seq uint64
 	// Now is the clock reading (Unix ms) at which expiry was judged.
 	Now int64
+
+	tree *btree.BTreeG[*entry] // the frozen order tree
 }
 
-// ReadView calls fn with a View of the bucket's visible records that match
-// f (nil: all of them), in the bucket's order, while it holds the bucket's
-// read lock. No write to the bucket commits while fn runs, and observers are
-// called with the bucket's write lock held, so a consumer that registers for
-// the bucket's changes inside fn (in its own Observer's bookkeeping) sees
-// exactly the changes committed after this reading: none is missed and none
-// is counted twice. This is how reactive queries take their first result.
+// EachRecord calls fn for every visible record of the reading (whatever the
+// filter), in the bucket's order, until fn returns false. It may be called
+// in ReadView's callback, for work that must be done before any later
+// change is observed; it costs a walk of the bucket then, under its lock.
+func (v *View) EachRecord(fn func(*Record) bool) {
+	v.tree.Scan(func(e *entry) bool {
+		if e.rec.expired(v.Now) {
+			return true
+		}
+		return fn(e.rec)
+	})
+}
+
+// ReadView takes a reading of the bucket's visible records that match f
+// (nil: all of them): under the bucket's read lock it takes a frozen copy
+// of the bucket (O(1), see Bucket.frozen) and calls fn with the View, whose
+// Records are not filled yet; then, with the lock released, it fills
+// v.Records from the copy and returns v. No write to the bucket commits
+// while fn runs, and observers are called with the bucket's write lock
+// held, so a consumer that registers for the bucket's changes inside fn
+// (in its own Observer's bookkeeping) sees exactly the changes committed
+// after this reading: none is missed and none is counted twice. This is how
+// reactive queries take their first result.
 //
 // fn runs with the bucket locked: it must be quick, must not block and must
 // not call into the store. ReadView fails with NoBucketError when the bucket
 // is not defined (fn is not called then).
-func (s *Store) ReadView(bucket string, f *filter.Filter, fn func(v *View)) error {
+func (s *Store) ReadView(bucket string, f *filter.Filter, fn func(v *View)) (*View, error) {
 	// The live queries' own work: it waits for a busy script rather than
 	// fail with BUSY, which nothing would retry.
 	b := s.snapshot()[bucket]
 	if b == nil {
-		return &NoBucketError{Bucket: bucket}
+		return nil, &NoBucketError{Bucket: bucket}
 	}
 	if err := b.acquireWait(false); err != nil {
-		return err
+		return nil, err
 	}
-	defer b.mu.RUnlock()
-	v := View{Ordered: b.def.Ordered, Seq: b.eventSeq, Now: s.Now()}
+	v := &View{Ordered: b.def.Ordered, Seq: b.eventSeq, Now: s.Now()}
+	err := func() error {
+		defer b.mu.RUnlock()
+		src, err := b.source(nil, v.Now, true)
+		if err != nil {
+			return err
+		}
+		v.tree = src.tree
+		fn(v)
+		return nil
+	}()
+	if err != nil {
+		return nil, err
+	}
+	defer b.leave() // source entered
 	v.Records = make([]*Record, 0, 64)
-	_ = b.scan(f, v.Now, nil, func(e *entry) bool { // nothing stops it: no error
-		v.Records = append(v.Records, e.rec)
-		return true
+	pace := s.pacer(true)
+	defer pace.done()
+	err = s.unlocked(b, func() error {
+		v.EachRecord(func(r *Record) bool {
+			pace.step()
+			if f == nil || f.Match(r) {
+				v.Records = append(v.Records, r)
+			}
+			return true
+		})
+		return nil
 	})
-	fn(&v)
-	return nil
+	return v, err
 }

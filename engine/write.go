@@ -549,7 +549,7 @@ func (b *Bucket) clear(t *Tx) int {
 		}
 	}
 	t.undo = append(t.undo, undoStep{kind: undoClear, b: b, st: b.st})
-	b.st = newState(b.def)
+	b.setState(newState(b.def))
 	t.emit(b, Change{Op: OpCleared, Bucket: b.name, Count: n})
 	return n
 }

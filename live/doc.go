@@ -63,11 +63,14 @@
 // # Consistency
 //
 // A full read (the first evaluation, or a state that cannot be maintained)
-// uses engine.Store.ReadView: the records are read and the channel is
-// registered with its bucket under the bucket's read lock, so the observer
-// folds in exactly the changes committed after the reading. Evaluating and
-// building the state happen without that lock; changes that arrive meanwhile
-// are logged and replayed onto the new state before it is installed.
+// uses engine.Store.ReadView: the channel is registered with its bucket
+// under the bucket's read lock, while the store takes a frozen copy of the
+// bucket (O(1)), so the observer folds in exactly the changes committed
+// after the reading. Walking the copy, evaluating and building the state
+// happen without that lock, writers going on; changes that arrive meanwhile
+// are logged and replayed onto the new state before it is installed. Only
+// the first registration needing insertion ranks in an unordered bucket
+// walks the bucket under its lock, to build the ranks.
 // Changes of one commit are folded in under one hold of the watch's lock, so
 // a worker never renders half a transaction.
 //

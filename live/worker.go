@@ -80,31 +80,26 @@ func (m *Manager) evaluate(ch *channel, q *query.Query) ([]byte, error) {
 }
 
 // fullRead evaluates q by reading its bucket, and (re)builds ch's state
-// from the same reading: the registration and the reading happen under the
-// bucket's read lock, so the observer folds in exactly the changes
-// committed after it. The work outside that lock (evaluating, building the
-// state) is covered by a log of the changes that arrive meanwhile, replayed
-// onto the new state before it is installed.
+// from the same reading: the registration and the taking of the reading (a
+// frozen copy) happen under the bucket's read lock, so the observer folds
+// in exactly the changes committed after it. The work outside that lock
+// (walking the copy, evaluating, building the state) is covered by a log
+// of the changes that arrive meanwhile, replayed onto the new state before
+// it is installed.
 func (m *Manager) fullRead(ch *channel, q *query.Query) ([]byte, error) {
 	fn, err := aggFuncOf(q)
 	if err != nil {
 		return nil, err
 	}
 	m.fullReads.Add(1)
-	k := kindOf(q)
-	needPos := k.needsPos()
-	f := q.Filter
-	if needPos {
-		f = nil // every record: ranks are built from them; filtered below
-	}
+	needPos := kindOf(q).needsPos()
 	var (
 		rg      = ch.reg
 		matched []*engine.Record
 		pos     []position
-		ordered bool
 		retired bool
 	)
-	err = m.store.ReadView(q.Bucket, f, func(v *engine.View) {
+	v, err := m.store.ReadView(q.Bucket, q.Filter, func(v *engine.View) {
 		var bw *bucketWatch
 		if rg == nil {
 			bw = m.watchFor(q.Bucket)
@@ -125,25 +120,18 @@ func (m *Manager) fullRead(ch *channel, q *query.Query) ([]byte, error) {
 		defer bw.mu.Unlock()
 		bw.ordered = v.Ordered
 		if needPos && !v.Ordered && bw.ranks == nil {
-			bw.ranks = make(map[any]uint64, len(v.Records))
-			for _, r := range v.Records {
+			// The first registration that needs ranks in this bucket
+			// builds them under the bucket's lock: every insert after
+			// the reading must find them.
+			bw.ranks = make(map[any]uint64)
+			v.EachRecord(func(r *engine.Record) bool {
 				bw.ranks[r.Key()] = bw.nextRank
 				bw.nextRank++
-			}
+				return true
+			})
 		}
 		rg.rebuilding, rg.full = true, false
 		rg.log = rg.log[:0]
-		ordered = v.Ordered
-		if !needPos {
-			matched = v.Records
-			return
-		}
-		for _, r := range v.Records {
-			if q.Filter.Match(r) {
-				matched = append(matched, r)
-				pos = append(pos, bw.pos(r.Key()))
-			}
-		}
 	})
 	ch.reg = rg
 	if err != nil {
@@ -156,6 +144,19 @@ func (m *Manager) fullRead(ch *channel, q *query.Query) ([]byte, error) {
 		return nil, errRetired
 	}
 	m.stopWaiting(ch)
+	matched = v.Records
+	if needPos {
+		// Outside the bucket's lock, ranks may have moved on: a record of
+		// the reading deleted (and perhaps inserted again) since has lost
+		// its rank here, but its deletion is in rg.log, replayed below.
+		pos = make([]position, len(matched))
+		rg.bw.mu.Lock()
+		for i, r := range matched {
+			pos[i] = rg.bw.pos(r.Key())
+		}
+		rg.bw.mu.Unlock()
+	}
+	ordered := v.Ordered
 
 	recs := make([]query.Record, len(matched))
 	for i, r := range matched {
