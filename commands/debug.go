@@ -8,7 +8,7 @@ import (
 
 func debugCommands() []*Command {
 	return []*Command{
-		{Name: "debug", Arity: -2, Flags: FlagAdmin | FlagNoMulti, Group: "server", Since: "1.0.0", Syntax: "PANIC-BUCKET bucket | SLEEP seconds | HELP", Summary: "Debugging commands, allowed with --enable-debug-command yes.", Run: cmdDebug},
+		{Name: "debug", Arity: -2, Flags: FlagAdmin | FlagNoMulti, Group: "server", Since: "1.0.0", Syntax: "PANIC-BUCKET bucket | SCAN-PAUSE bucket | SCAN-PAUSED bucket | SCAN-RESUME bucket | SLEEP seconds | HELP", Summary: "Debugging commands, allowed with --enable-debug-command yes.", Run: cmdDebug},
 	}
 }
 
@@ -28,6 +28,30 @@ func cmdDebug(c *Ctx) {
 			return
 		}
 		c.W.OK()
+	case "scan-pause", "scan-paused", "scan-resume":
+		sub := strings.ToLower(c.Arg(1))
+		if len(c.Args) != 3 {
+			c.ErrMsg("wrong number of arguments for 'debug|" + sub + "' command")
+			return
+		}
+		var n int
+		var err error
+		switch sub {
+		case "scan-pause":
+			err = c.S.store.PauseScans(c.Arg(2))
+		case "scan-paused":
+			n, err = c.S.store.PausedScans(c.Arg(2))
+		default:
+			n, err = c.S.store.ResumeScans(c.Arg(2))
+		}
+		switch {
+		case err != nil:
+			c.Err(err)
+		case sub == "scan-pause":
+			c.W.OK()
+		default:
+			c.W.Int(int64(n))
+		}
 	case "sleep":
 		if len(c.Args) != 3 {
 			c.ErrMsg("wrong number of arguments for 'debug|sleep' command")
@@ -44,6 +68,9 @@ func cmdDebug(c *Ctx) {
 		lines := []string{
 			"DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
 			"PANIC-BUCKET <bucket>", "    Make the bucket's next write crash, to exercise supervision.",
+			"SCAN-PAUSE <bucket>", "    Stop the bucket's next read that scans without its lock, until SCAN-RESUME.",
+			"SCAN-PAUSED <bucket>", "    Return how many reads of the bucket are stopped now.",
+			"SCAN-RESUME <bucket>", "    Let the stopped reads go on; return how many there were.",
 			"SLEEP <seconds>", "    Stop the connection for <seconds> (may be fractional).",
 			"HELP", "    Print this help.",
 		}

@@ -151,6 +151,7 @@ type Bucket struct {
 	frozenMu   sync.Mutex
 	frozenTree *btree.BTreeG[*entry]
 	readers    atomic.Int64
+	pause      scanPause // DEBUG SCAN-PAUSE (debugpause.go)
 
 	// commits counts the commits that changed the bucket, for Version. It
 	// moves under the write lock, before the observers are called.

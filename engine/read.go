@@ -76,6 +76,7 @@ func (s *Store) scanRead(t *Tx, bucket string, f *filter.Filter, l *limiter, che
 	}
 	defer b.leave() // source entered
 	src.pace = s.pacer(true)
+	b.pauseHere()
 	return s.unlocked(b, func() error {
 		return src.each(f, l, func(e *entry) bool { return visit(e.rec) })
 	})
