@@ -20,6 +20,14 @@
 // rolls every step back, so records, indexes, autoincrement counters and
 // event sequence numbers are as if the writes never ran.
 //
+// Reads outside a Tx never hold a bucket's lock while they scan: under the
+// read lock they take a frozen copy of the order tree, O(1) with the
+// copy-on-write B-tree, or an index plan's candidates, and walk it after
+// the lock is released. Slots are not changed in place while a frozen
+// reader may hold them: replaceRecord links a new slot instead (bucket.go,
+// "Frozen reads"). Long frozen reads take a scan slot and yield the CPU
+// now and then (pace.go), so that writers keep a processor.
+//
 // A Hold (hold.go) is a third kind of Tx: one connection's pipelined
 // commands on one bucket run under a single acquisition of its lock, each
 // committing on its own as if it had no Tx.
