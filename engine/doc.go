@@ -25,8 +25,8 @@
 // copy-on-write B-tree, or an index plan's candidates, and walk it after
 // the lock is released. Slots are not changed in place while a frozen
 // reader may hold them: replaceRecord links a new slot instead (bucket.go,
-// "Frozen reads"). Long frozen reads take a scan slot and yield the CPU
-// now and then (pace.go), so that writers keep a processor.
+// "Frozen reads"). Long frozen reads take a scan slot and walk on a scan
+// worker of lower OS priority (pace.go), so that writers keep a processor.
 //
 // A Hold (hold.go) is a third kind of Tx: one connection's pipelined
 // commands on one bucket run under a single acquisition of its lock, each

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
 )
 
@@ -11,89 +12,108 @@ func (ss *scanSlots) counts() (busy, waiting int) {
 	return ss.busy, ss.waiting
 }
 
-// TestPacerSlots: a short frozen read takes no scan slot; a long one takes
-// one from its yieldEvery-th entry until done; when the slots are taken, a
-// further long read waits for one; reads inside a transaction are not
-// paced.
-func TestPacerSlots(t *testing.T) {
+// TestScanSlots: a short frozen read takes no scan slot; a long one takes
+// one while it walks; when the slots are taken, a further long read waits
+// for one.
+func TestScanSlots(t *testing.T) {
 	s := New(Options{})
 	s.slots.most = func() int { return 1 }
-	short := s.pacer(true)
-	for range yieldEvery - 1 {
-		short.step()
+	if err := s.walk(nil, longWalk, func() error {
+		if busy, _ := s.slots.counts(); busy != 0 {
+			t.Errorf("a short read took a slot: %d busy", busy)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
-	if busy, _ := s.slots.counts(); busy != 0 {
-		t.Fatalf("a short read took a slot: %d busy", busy)
-	}
-	short.done()
-
-	long := s.pacer(true)
-	for range 3 * yieldEvery {
-		long.step()
-	}
+	inFirst, releaseFirst := make(chan struct{}), make(chan struct{})
+	firstDone := make(chan error)
+	go func() {
+		firstDone <- s.walk(nil, longWalk+1, func() error {
+			close(inFirst)
+			<-releaseFirst
+			return nil
+		})
+	}()
+	<-inFirst
 	if busy, _ := s.slots.counts(); busy != 1 {
 		t.Fatalf("a long read holds %d slots, want 1", busy)
 	}
-	second := s.pacer(true)
-	passed := make(chan struct{})
+	secondRan := make(chan struct{})
+	secondDone := make(chan error)
 	go func() {
-		for range yieldEvery {
-			second.step()
-		}
-		close(passed)
+		secondDone <- s.walk(nil, longWalk+1, func() error {
+			close(secondRan)
+			return nil
+		})
 	}()
 	for { // poll until the second long read waits for the slot
 		if _, waiting := s.slots.counts(); waiting == 1 {
 			break
 		}
 		select {
-		case <-passed:
+		case <-secondRan:
 			t.Fatal("a second long read ran beside the first with one slot")
 		default:
+			runtime.Gosched()
 		}
 	}
-	long.done()
-	<-passed
-	second.done()
+	close(releaseFirst)
+	if err := <-firstDone; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-secondDone; err != nil {
+		t.Fatal(err)
+	}
 	if busy, waiting := s.slots.counts(); busy != 0 || waiting != 0 {
 		t.Fatalf("after both: %d busy, %d waiting", busy, waiting)
 	}
-
-	inTx := s.pacer(false)
-	for range 2 * yieldEvery {
-		inTx.step()
-	}
-	if busy, _ := s.slots.counts(); busy != 0 {
-		t.Fatalf("a read inside a transaction took a slot")
+	if got := (&scanSlots{}).limit(); got != max(1, runtime.GOMAXPROCS(0)-1) {
+		t.Fatalf("default slot limit %d", got)
 	}
 }
 
-// TestLongScanReleasesSlot: a B.WHERE over more than yieldEvery records
-// takes a slot and gives it back, and the slot limit follows GOMAXPROCS.
-func TestLongScanReleasesSlot(t *testing.T) {
+// TestLongScanUsesWorker: a B.WHERE over more than longWalk records walks
+// in a slot on a scan worker, whose thread has the lower priority where
+// the system allows it, and gives the slot back; a short one walks on the
+// caller's goroutine.
+func TestLongScanUsesWorker(t *testing.T) {
 	s := New(Options{})
 	if err := s.Define("b", []byte(`{"key":"id","schema":{"id":{"type":"number"}}}`)); err != nil {
 		t.Fatal(err)
 	}
-	for i := range 3 * yieldEvery {
+	for i := range longWalk + 10 {
 		if _, err := s.Insert(nil, "b", mustObj(t, fmt.Sprintf(`{"id":%d}`, i)), InsertOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	held := 0
-	err := s.scanRead(nil, "b", nil, nil, nil, func(*Record) bool {
-		if busy, _ := s.slots.counts(); busy > held {
-			held = busy
+	for _, tc := range []struct {
+		filter string
+		long   bool
+	}{{`{}`, true}, {`{"id":{"$in":[1,2,3]}}`, false}} {
+		held, nice := 0, -1
+		err := s.scanRead(nil, "b", mustFilter(t, tc.filter), nil, nil, func(*Record) bool {
+			if nice < 0 {
+				held, _ = s.slots.counts()
+				nice = threadNice()
+			}
+			return true
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
-		return true
-	})
-	if err != nil || held != 1 {
-		t.Fatalf("the scan held %d slots (%v), want 1", held, err)
-	}
-	if busy, _ := s.slots.counts(); busy != 0 {
-		t.Fatalf("%d slots still busy after the scan", busy)
-	}
-	if got := s.slots.limit(); got < 1 {
-		t.Fatalf("slot limit %d", got)
+		wantHeld, wantNice := 0, 0
+		if tc.long {
+			wantHeld = 1
+			if workers.lowered > 0 {
+				wantNice = scanNiceWanted
+			}
+		}
+		if held != wantHeld || nice != wantNice {
+			t.Errorf("%s: walked holding %d slots at nice %d, want %d at %d", tc.filter, held, nice, wantHeld, wantNice)
+		}
+		if busy, _ := s.slots.counts(); busy != 0 {
+			t.Fatalf("%s: %d slots still busy after the scan", tc.filter, busy)
+		}
 	}
 }

@@ -65,22 +65,28 @@ func (s *Store) Capture(during func()) []BucketImage {
 	for _, b := range locked {
 		b.mu.RUnlock()
 	}
-	pace := s.pacer(true)
-	defer pace.done()
-	for i, tree := range trees {
-		if tree == nil {
-			continue
+	total := 0
+	for _, tree := range trees {
+		if tree != nil {
+			total += tree.Len()
 		}
-		img := &images[i]
-		img.Records = make([]*Record, 0, tree.Len())
-		tree.Scan(func(e *entry) bool {
-			pace.step()
-			if !e.rec.expired(now) {
-				img.Records = append(img.Records, e.rec)
-			}
-			return true
-		})
 	}
+	_ = s.walk(nil, total, func() error {
+		for i, tree := range trees {
+			if tree == nil {
+				continue
+			}
+			img := &images[i]
+			img.Records = make([]*Record, 0, tree.Len())
+			tree.Scan(func(e *entry) bool {
+				if !e.rec.expired(now) {
+					img.Records = append(img.Records, e.rec)
+				}
+				return true
+			})
+		}
+		return nil
+	})
 	return images
 }
 

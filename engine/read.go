@@ -75,9 +75,8 @@ func (s *Store) scanRead(t *Tx, bucket string, f *filter.Filter, l *limiter, che
 		return err
 	}
 	defer b.leave() // source entered
-	src.pace = s.pacer(true)
 	b.pauseHere()
-	return s.unlocked(b, func() error {
+	return s.walk(b, src.len(), func() error {
 		return src.each(f, l, func(e *entry) bool { return visit(e.rec) })
 	})
 }
@@ -498,7 +497,14 @@ type source struct {
 	planned bool
 	ordered bool // the bucket's order is key order
 	now     int64
-	pace    pacer
+}
+
+// len returns how many entries src holds.
+func (src *source) len() int {
+	if src.planned {
+		return len(src.cands)
+	}
+	return src.tree.Len()
 }
 
 // source checks f against the bucket's schema and returns what a scan of
@@ -531,7 +537,6 @@ func (b *Bucket) source(f *filter.Filter, now int64, frozen bool) (source, error
 // records match f (nil: all), until visit returns false; l (nil: none) may
 // stop it early, and each returns l's error then.
 func (src *source) each(f *filter.Filter, l *limiter, visit func(*entry) bool) error {
-	defer src.pace.done()
 	if src.planned {
 		slices.SortFunc(src.cands, func(x, y *entry) int {
 			switch {
@@ -547,7 +552,6 @@ func (src *source) each(f *filter.Filter, l *limiter, visit func(*entry) bool) e
 			if i > 0 && e == src.cands[i-1] {
 				continue // found through two values of an $in
 			}
-			src.pace.step()
 			if !l.step() {
 				return l.stopped()
 			}
@@ -558,7 +562,6 @@ func (src *source) each(f *filter.Filter, l *limiter, visit func(*entry) bool) e
 		return nil
 	}
 	src.tree.Scan(func(e *entry) bool {
-		src.pace.step()
 		if !l.step() {
 			return false
 		}

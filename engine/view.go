@@ -78,11 +78,8 @@ func (s *Store) ReadView(bucket string, f *filter.Filter, fn func(v *View)) (*Vi
 	}
 	defer b.leave() // source entered
 	v.Records = make([]*Record, 0, 64)
-	pace := s.pacer(true)
-	defer pace.done()
-	err = s.unlocked(b, func() error {
+	err = s.walk(b, v.tree.Len(), func() error {
 		v.EachRecord(func(r *Record) bool {
-			pace.step()
 			if f == nil || f.Match(r) {
 				v.Records = append(v.Records, r)
 			}

@@ -28,6 +28,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,7 +44,9 @@ var (
 	n        = flag.Int("n", 20000, "inserts measured per run")
 	scanners = flag.Int("scanners", 4, "clients running full scans meanwhile")
 	rounds   = flag.Int("rounds", 2, "alone/with-scans pairs per server")
+	most     = flag.Duration("max", 15*time.Second, "longest insert run: a run stops after -n inserts or this long (Redis's inserts wait for each scan)")
 	noRedis  = flag.Bool("no-redis", false, "skip redis-server")
+	args     = flag.String("args", "", "more bucketd flags, space-separated (e.g. \"--threads 1\")")
 )
 
 const def = `{"key":"id","schema":{"id":{"type":"string"},"name":{"type":"string"},"age":{"type":"number"},"role":{"type":"string"}},"persistent":false}`
@@ -76,7 +79,7 @@ func main() {
 	fmt.Printf("machine: %d cores, %s\n", runtime.NumCPU(), benchutil.CPUModel())
 	fmt.Printf("%d records; %d single inserts per run, alone and beside %d scanning clients; %d pairs\n\n", *records, *n, *scanners, *rounds)
 
-	srv := benchutil.Start(*bin, filepath.Join(tmp, "data"), "--appendonly", "no")
+	srv := benchutil.Start(*bin, filepath.Join(tmp, "data"), append([]string{"--appendonly", "no"}, strings.Fields(*args)...)...)
 	bucketd := target{
 		name: "bucketd",
 		fill: func(ctx context.Context, c *redis.Client) {
@@ -177,22 +180,26 @@ func measure(c *redis.Client, t target) float64 {
 }
 
 // latencies summarises one run of inserts.
-type latencies struct{ p50, p99, max float64 } // ms
-
-func (l latencies) String() string {
-	return fmt.Sprintf("p50 %.3f ms, p99 %.3f ms, max %.1f ms", l.p50, l.p99, l.max)
+type latencies struct {
+	p50, p99, max float64 // ms
+	n             int     // inserts
 }
 
-// inserts runs -n single inserts of new records one after another and
-// returns their latencies.
+func (l latencies) String() string {
+	return fmt.Sprintf("p50 %.3f ms, p99 %.3f ms, max %.1f ms (%d inserts)", l.p50, l.p99, l.max, l.n)
+}
+
+// inserts runs -n single inserts of new records one after another (fewer
+// when -max passes first) and returns their latencies.
 func inserts(ctx context.Context, c *redis.Client, t target, next *int) latencies {
-	ms := make([]float64, *n)
-	for i := range ms {
+	ms := make([]float64, 0, *n)
+	end := time.Now().Add(*most)
+	for len(ms) < *n && time.Now().Before(end) {
 		began := time.Now()
 		benchutil.Check(t.insert(ctx, c, *next))
-		ms[i] = float64(time.Since(began)) / float64(time.Millisecond)
+		ms = append(ms, float64(time.Since(began))/float64(time.Millisecond))
 		*next++
 	}
 	slices.Sort(ms)
-	return latencies{p50: ms[len(ms)/2], p99: ms[len(ms)*99/100], max: ms[len(ms)-1]}
+	return latencies{p50: ms[len(ms)/2], p99: ms[len(ms)*99/100], max: ms[len(ms)-1], n: len(ms)}
 }
