@@ -7,6 +7,7 @@ import (
 
 	"bucketd/engine/filter"
 	"bucketd/engine/query"
+	"bucketd/engine/schema"
 	"bucketd/jsonv"
 )
 
@@ -584,6 +585,11 @@ func (b *Bucket) plan(f *filter.Filter) (cands []*entry, ok bool) {
 	cons := f.Constraints()
 	for i := range cons {
 		c := &cons[i]
+		if fd := b.def.Field(c.Field); fd != nil && fd.Type == schema.TypeArray {
+			// Indexes hold scalars: an $in matching array elements would
+			// miss the records whose field is an array.
+			continue
+		}
 		if c.Eq != nil {
 			var cost int
 			switch {

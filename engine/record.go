@@ -290,6 +290,57 @@ func (r *Record) field(name string) (jsonv.Value, bool) {
 			return r.values()[i], true
 		}
 	}
+	if i := strings.IndexByte(name, '.'); i > 0 {
+		return r.path(name, i)
+	}
+	return nil, false
+}
+
+// TopLevelField returns a top-level field's value, never a path's
+// (query.TopLevel).
+func (r *Record) TopLevelField(name string) (jsonv.Value, bool) {
+	for i, k := range r.shape.names {
+		if k == name {
+			return r.values()[i], true
+		}
+	}
+	return nil, false
+}
+
+// path returns the value at the dot path name, whose first dot is at i,
+// when no top-level field has that name (docs/commands.md, "Paths"):
+// each step goes into an object by a key, or into an array by a
+// non-negative decimal index.
+func (r *Record) path(name string, i int) (jsonv.Value, bool) {
+	v, ok := r.field(name[:i])
+	for ok && i < len(name) {
+		rest := name[i+1:]
+		step := rest
+		if j := strings.IndexByte(rest, '.'); j >= 0 {
+			step = rest[:j]
+			i += j + 1
+		} else {
+			i = len(name)
+		}
+		v, ok = pathStep(v, step)
+	}
+	return v, ok
+}
+
+// pathStep returns the member of v that one step of a dot path names: the
+// value of key step in an object, or the element at index step (decimal,
+// no sign, no leading zero) in an array.
+func pathStep(v jsonv.Value, step string) (jsonv.Value, bool) {
+	switch x := v.(type) {
+	case *jsonv.Object:
+		return x.Get(step)
+	case []jsonv.Value:
+		n, err := strconv.Atoi(step)
+		if err != nil || n < 0 || n >= len(x) || (len(step) > 1 && step[0] == '0') || step[0] == '+' {
+			return nil, false
+		}
+		return x[n], true
+	}
 	return nil, false
 }
 

@@ -415,13 +415,22 @@ func (m *Manager) observeFunctions(bw *bucketWatch, c *engine.Change) bool {
 				continue
 			}
 			v, ok := rec.Get(field)
-			if !ok || !scalar(v) {
+			if !ok {
 				continue
 			}
-			for ff := range byVal[v] {
-				if matches(ff.f, c.Old) || matches(ff.f, c.New) {
-					m.poke(ff.reg.ch)
-					hit = true
+			vals := []jsonv.Value{v}
+			if arr, isArr := v.([]jsonv.Value); isArr {
+				vals = arr // an $in matches an array's elements
+			}
+			for _, v := range vals {
+				if !scalar(v) {
+					continue
+				}
+				for ff := range byVal[v] {
+					if matches(ff.f, c.Old) || matches(ff.f, c.New) {
+						m.poke(ff.reg.ch)
+						hit = true
+					}
 				}
 			}
 		}

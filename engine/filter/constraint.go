@@ -1,6 +1,10 @@
 package filter
 
-import "bucketd/jsonv"
+import (
+	"slices"
+
+	"bucketd/jsonv"
+)
 
 // Constraint is a condition on one field implied by the whole filter, for
 // index planning: every record that matches the filter satisfies every
@@ -8,7 +12,9 @@ import "bucketd/jsonv"
 // $and members (at any depth of $and), never from inside $or; conditions on
 // the same field are merged into one Constraint. A constraint may be looser
 // than the filter (the planner must still run Match on what an index gives),
-// never tighter.
+// never tighter. An Eq list from an $in is also satisfied by an array
+// holding one of its values (Satisfies): an index of scalars answers it
+// only for fields that cannot hold arrays.
 type Constraint struct {
 	// Field is the record field the constraint is on.
 	Field string
@@ -189,8 +195,9 @@ func (c *Constraint) Satisfies(v jsonv.Value, present bool) bool {
 	}
 	if c.Eq != nil {
 		found := false
+		arr, isArr := v.([]jsonv.Value)
 		for _, e := range c.Eq {
-			if jsonv.Equal(e, v) {
+			if jsonv.Equal(e, v) || (isArr && slices.ContainsFunc(arr, func(x jsonv.Value) bool { return jsonv.Equal(e, x) })) {
 				found = true
 				break
 			}

@@ -112,7 +112,7 @@ func Parse(v jsonv.Value) (*Filter, error) {
 }
 
 // OrsAsIn returns how many $or lists of the filter were compiled as an $in:
-// those whose members are all equalities ($eq, a plain value or $in) on one
+// those whose members are all equalities ($eq or a plain value) on one
 // field. Such an $or is matched by one set look-up and planned like an $in
 // (an index on the field is used).
 func (f *Filter) OrsAsIn() int {
@@ -123,8 +123,8 @@ func (f *Filter) OrsAsIn() int {
 }
 
 // orAsIn adds the $or alternatives alts to g as one $in on their field when
-// every alternative is a single equality or $in on the same field, and
-// reports whether it did.
+// every alternative is a single equality on the same field, and reports
+// whether it did. The $in keeps whole-value equality (fromOr).
 func orAsIn(g *group, alts []group) bool {
 	var field string
 	var members []jsonv.Value
@@ -138,7 +138,9 @@ func orAsIn(g *group, alts []group) bool {
 		}
 		t := &a.tests[0]
 		c := &t.conds[0]
-		if c.neg || (c.op != opEq && c.op != opIn) || (i > 0 && t.field != field) {
+		// An $in member matches array elements, which an equality does
+		// not: only equalities (and $or lists already merged) merge.
+		if c.neg || (c.op != opEq && !(c.op == opIn && c.fromOr)) || (i > 0 && t.field != field) {
 			return false
 		}
 		field = t.field

@@ -446,7 +446,9 @@ func TestConstraints(t *testing.T) {
 		{`{"$or":[{"a":1},{"a":null}]}`, nil},
 		// An $or of equalities on one field is an $in.
 		{`{"$or":[{"a":1},{"a":2}]}`, []c{{Field: "a", Eq: v(1.0, 2.0)}}},
-		{`{"$or":[{"a":1},{"a":{"$eq":"x"}},{"a":{"$in":[2,1]}}]}`, []c{{Field: "a", Eq: v(1.0, "x", 2.0)}}},
+		{`{"$or":[{"a":1},{"a":{"$eq":"x"}},{"a":{"$eq":2}}]}`, []c{{Field: "a", Eq: v(1.0, "x", 2.0)}}},
+		// An $in member matches array elements: such an $or is not merged.
+		{`{"$or":[{"a":1},{"a":{"$in":[2,1]}}]}`, nil},
 		{`{"b":1,"$or":[{"a":1},{"a":2}],"a":{"$gt":1}}`, []c{{Field: "b", Eq: v(1.0)}, {Field: "a", Eq: v(2.0), Lo: 1.0, HasLo: true}}},
 	}
 	for _, tc := range cases {

@@ -71,7 +71,20 @@ func (c *cond) test(v jsonv.Value) bool {
 	case opEq:
 		return jsonv.Equal(c.val, v)
 	case opIn:
-		return c.set.has(v)
+		if c.set.has(v) {
+			return true
+		}
+		// An array field matches when one of its elements is a member,
+		// except for an $in made of an $or of equalities, which compare
+		// whole values as plain equalities do.
+		if arr, ok := v.([]jsonv.Value); ok && !c.fromOr {
+			for _, e := range arr {
+				if c.set.has(e) {
+					return true
+				}
+			}
+		}
+		return false
 	case opExists:
 		return v != nil
 	case opRegex:

@@ -129,6 +129,13 @@ func refOp(op string, x, v jsonv.Value, present bool) bool {
 			if jsonv.Equal(m, v) {
 				return true
 			}
+			if arr, ok := v.([]jsonv.Value); ok { // or one of an array's elements
+				for _, e := range arr {
+					if jsonv.Equal(m, e) {
+						return true
+					}
+				}
+			}
 		}
 		return false
 	}

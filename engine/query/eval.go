@@ -87,9 +87,21 @@ func (q *Query) evalAgg(recs []Record, dst []byte) []byte {
 	return jsonv.AppendNumber(dst, v)
 }
 
+// TopLevel is implemented by records that can tell a top-level field from
+// a path: TopLevelField looks name up among the top-level fields only.
+type TopLevel interface {
+	TopLevelField(name string) (jsonv.Value, bool)
+}
+
 // appendProjection appends {"f": v, …} for the fields of r present among
-// fields.
+// fields. A dot path that is not a top-level field gives the nested shape
+// {"address":{"city":v}}, several paths into one object sharing it.
 func appendProjection(dst []byte, r Record, fields []string) []byte {
+	for _, f := range fields {
+		if strings.IndexByte(f, '.') > 0 {
+			return appendNestedProjection(dst, r, fields)
+		}
+	}
 	dst = append(dst, '{')
 	first := true
 	for _, f := range fields {
@@ -106,6 +118,43 @@ func appendProjection(dst []byte, r Record, fields []string) []byte {
 		dst = jsonv.Append(dst, v)
 	}
 	return append(dst, '}')
+}
+
+// appendNestedProjection is appendProjection for field lists with paths.
+func appendNestedProjection(dst []byte, r Record, fields []string) []byte {
+	out := &jsonv.Object{}
+	ours := map[*jsonv.Object]bool{out: true} // objects made here, which may be changed
+	tl, _ := r.(TopLevel)
+	for _, f := range fields {
+		v, ok := r.Get(f)
+		if !ok {
+			continue
+		}
+		if tl != nil {
+			if _, top := tl.TopLevelField(f); top {
+				out.Set(f, v)
+				continue
+			}
+		}
+		steps := strings.Split(f, ".")
+		cur := out
+		for _, st := range steps[:len(steps)-1] {
+			child, _ := cur.Get(st)
+			next, isObj := child.(*jsonv.Object)
+			switch {
+			case !isObj:
+				next = &jsonv.Object{}
+				cur.Set(st, next)
+			case !ours[next]: // a record's object, given whole by an earlier field
+				next = jsonv.Clone(next).(*jsonv.Object)
+				cur.Set(st, next)
+			}
+			ours[next] = true
+			cur = next
+		}
+		cur.Set(steps[len(steps)-1], v)
+	}
+	return jsonv.Append(dst, out)
 }
 
 // sortOrder returns the positions of recs in sorted order, or only the

@@ -78,6 +78,7 @@ type Definition struct {
 	Strict bool
 
 	byName   map[string]*Field
+	paths    map[string]*Field // the fields of nested schemas, by path
 	key      *Field
 	keyPos   int // index of key in Fields
 	unique   []string
@@ -87,8 +88,15 @@ type Definition struct {
 	hasAuto  bool   // some field is autoincrement
 }
 
-// Field returns the schema field called name, or nil.
-func (d *Definition) Field(name string) *Field { return d.byName[name] }
+// Field returns the schema field called name, or the field of a nested
+// schema at the path name ("address.zip"), or nil. A top-level field wins
+// over a path of the same spelling.
+func (d *Definition) Field(name string) *Field {
+	if f := d.byName[name]; f != nil {
+		return f
+	}
+	return d.paths[name]
+}
 
 // KeyField returns the key field.
 func (d *Definition) KeyField() *Field { return d.key }
@@ -247,10 +255,22 @@ func fromObject(obj *jsonv.Object) (*Definition, error) {
 // canonical JSON.
 func (d *Definition) finish() error {
 	d.byName = make(map[string]*Field, len(d.Fields))
+	d.paths = nil
 	d.unique = nil
 	d.needFill, d.hasGen, d.hasAuto = false, false, false
+	var addPaths func(fs []*Field)
+	addPaths = func(fs []*Field) {
+		for _, nf := range fs {
+			if d.paths == nil {
+				d.paths = make(map[string]*Field)
+			}
+			d.paths[nf.Name] = nf
+			addPaths(nf.Schema)
+		}
+	}
 	for _, f := range d.Fields {
 		d.byName[f.Name] = f
+		addPaths(f.Schema)
 		if f.Unique {
 			d.unique = append(d.unique, f.Name)
 		}
@@ -288,7 +308,7 @@ func (d *Definition) finish() error {
 		}
 	}
 	for _, name := range d.Indexes {
-		if d.byName[name] == nil {
+		if d.Field(name) == nil {
 			return defErr(name, "index field "+quote(name)+" is not in the schema")
 		}
 	}

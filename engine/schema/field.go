@@ -45,6 +45,12 @@ type Field struct {
 	PatternSource string
 	// Format is "", or one of FormatEmail, FormatURL and FormatISODate.
 	Format string
+	// Schema holds the fields of an object field's nested schema ("schema":
+	// {…}), in definition order, or nil when any object is accepted. Their
+	// names are dot paths from the record ("address.zip").
+	Schema []*Field
+
+	local string // the name within the parent object (Name at the top)
 
 	enumMsg string // "Value must be one of: …", computed once
 	literal bool   // Pattern is a plain literal: match with strings.Contains
@@ -56,11 +62,25 @@ func fieldErr(name, msg string) *DefinitionError {
 }
 
 // fieldKeys lists the keys a field definition may have, for error messages.
-const fieldKeys = "type, required, enum, default, generated, unique, min, max, minLength, maxLength, pattern, format"
+const fieldKeys = "type, required, enum, default, generated, unique, min, max, minLength, maxLength, pattern, format, schema"
 
-// parseField builds a Field from its definition object.
+// parseField builds a top-level Field from its definition object.
 func parseField(name string, v jsonv.Value) (*Field, error) {
+	return parseFieldIn("", name, v)
+}
+
+// parseFieldIn builds a Field named local within the object field parent
+// ("" at the top), from its definition object.
+func parseFieldIn(parent, local string, v jsonv.Value) (*Field, error) {
+	name := local
+	if parent != "" {
+		name = parent + "." + local
+	}
 	switch {
+	case parent != "" && local == "":
+		return nil, fieldErr(name, "the name must not be empty")
+	case parent != "" && strings.Contains(local, "."):
+		return nil, fieldErr(name, "a nested field's name must not contain '.' (it would read as a path)")
 	case name == "":
 		return nil, fieldErr(name, "the name must not be empty")
 	case IsMeta(name):
@@ -72,7 +92,7 @@ func parseField(name string, v jsonv.Value) (*Field, error) {
 	if !ok {
 		return nil, fieldErr(name, "the field definition must be an object")
 	}
-	f := &Field{Name: name}
+	f := &Field{Name: name, local: local}
 	tv, ok := o.Get("type")
 	if !ok {
 		return nil, fieldErr(name, `"type" is required`)
@@ -201,10 +221,36 @@ func parseField(name string, v jsonv.Value) (*Field, error) {
 				return nil, fieldErr(name, `"format" applies only to "string" and "date" fields`)
 			}
 			f.Format = s
+		case "schema":
+			if f.Type != TypeObject {
+				return nil, fieldErr(name, `"schema" applies only to "object" fields`)
+			}
+			so, ok := v.(*jsonv.Object)
+			if !ok || so.Len() == 0 {
+				return nil, fieldErr(name, `"schema" must be a non-empty object of field definitions`)
+			}
+			f.Schema = make([]*Field, 0, so.Len())
+			for i, k := range so.Keys {
+				nf, err := parseFieldIn(name, k, so.Vals[i])
+				if err != nil {
+					return nil, err
+				}
+				f.Schema = append(f.Schema, nf)
+			}
 		case "properties", "items", "ref", "onDelete":
 			return nil, fieldErr(name, quote(k)+" is not supported")
 		default:
 			return nil, fieldErr(name, "unknown property "+quote(k)+" (expected one of: "+fieldKeys+")")
+		}
+	}
+	if parent != "" {
+		for _, no := range []struct {
+			set bool
+			key string
+		}{{f.Generated != "", "generated"}, {f.Unique, "unique"}, {f.HasDefault, "default"}} {
+			if no.set {
+				return nil, fieldErr(name, quote(no.key)+" is not supported in a nested schema")
+			}
 		}
 	}
 	if f.Min != nil && f.Max != nil && *f.Min > *f.Max {
@@ -290,6 +336,18 @@ func (f *Field) appendJSON(b []byte) []byte {
 	if f.Format != "" {
 		b = append(b, `,"format":`...)
 		b = jsonv.AppendString(b, f.Format)
+	}
+	if f.Schema != nil {
+		b = append(b, `,"schema":{`...)
+		for i, nf := range f.Schema {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = jsonv.AppendString(b, nf.local)
+			b = append(b, ':')
+			b = nf.appendJSON(b)
+		}
+		b = append(b, '}')
 	}
 	return append(b, '}')
 }

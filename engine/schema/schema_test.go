@@ -188,7 +188,7 @@ func TestDefinitionErrors(t *testing.T) {
 		{f(`{}`), "x", `invalid definition: schema field "x": "type" is required`},
 		{f(`{"type":"int"}`), "x", `invalid definition: schema field "x": unknown type "int" (expected string, number, boolean, object, array or date)`},
 		{f(`{"type":3}`), "x", `invalid definition: schema field "x": "type" must be a string`},
-		{f(`{"type":"string","minimum":3}`), "x", `invalid definition: schema field "x": unknown property "minimum" (expected one of: type, required, enum, default, generated, unique, min, max, minLength, maxLength, pattern, format)`},
+		{f(`{"type":"string","minimum":3}`), "x", `invalid definition: schema field "x": unknown property "minimum" (expected one of: type, required, enum, default, generated, unique, min, max, minLength, maxLength, pattern, format, schema)`},
 		{f(`{"type":"object","properties":{}}`), "x", `invalid definition: schema field "x": "properties" is not supported`},
 		{f(`{"type":"array","items":{"type":"string"}}`), "x", `invalid definition: schema field "x": "items" is not supported`},
 		{f(`{"type":"string","ref":"users"}`), "x", `invalid definition: schema field "x": "ref" is not supported`},

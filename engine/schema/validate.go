@@ -26,6 +26,9 @@ const (
 // msgRequired is the message of every "required" issue.
 const msgRequired = "Field is required"
 
+// msgUnknown is the message of every "unknown" issue.
+const msgUnknown = "Unknown field (the bucket is strict)"
+
 // Issue is one way in which a record breaks its schema.
 type Issue struct {
 	// Field is the schema field's name.
@@ -73,26 +76,45 @@ func (d *Definition) Validate(obj *jsonv.Object) []Issue {
 		} else {
 			v, _ = obj.Get(f.Name)
 		}
-		issues = f.appendIssues(issues, v)
+		issues = f.appendIssues(issues, v, d.Strict)
 	}
 	if d.Strict {
 		for _, k := range obj.Keys {
 			if d.byName[k] == nil && !IsMeta(k) {
-				issues = append(issues, Issue{Field: k, Code: CodeUnknown, Message: "Unknown field (the bucket is strict)"})
+				issues = append(issues, Issue{Field: k, Code: CodeUnknown, Message: msgUnknown})
 			}
 		}
 	}
 	return issues
 }
 
-// Known reports whether name is a schema field or a metadata field, for
-// the checks of strict buckets.
-func (d *Definition) Known(name string) bool { return d.byName[name] != nil || IsMeta(name) }
+// Known reports whether name is a schema field, a path to a field of a
+// nested schema, a path into an object or array field that declares no
+// nested schema (anything may be there), or a metadata field, for the
+// checks of strict buckets.
+func (d *Definition) Known(name string) bool {
+	if d.Field(name) != nil || IsMeta(name) {
+		return true
+	}
+	for i := 0; i < len(name); i++ {
+		if name[i] != '.' {
+			continue
+		}
+		f := d.Field(name[:i])
+		if f == nil {
+			continue
+		}
+		if f.Type == TypeArray || (f.Type == TypeObject && f.Schema == nil) {
+			return true
+		}
+	}
+	return false
+}
 
 // check returns the first issue of v for this field, and whether there is
 // one. Definition checks use it on defaults.
 func (f *Field) check(v jsonv.Value) (Issue, bool) {
-	iss := f.appendIssues(nil, v)
+	iss := f.appendIssues(nil, v, false)
 	if len(iss) == 0 {
 		return Issue{}, false
 	}
@@ -100,8 +122,9 @@ func (f *Field) check(v jsonv.Value) (Issue, bool) {
 }
 
 // appendIssues appends the issues of value v (nil when absent or null) to
-// dst.
-func (f *Field) appendIssues(dst []Issue, v jsonv.Value) []Issue {
+// dst: its own, then, for an object with a nested schema, those of its
+// fields (and, when strict, of the keys outside that schema).
+func (f *Field) appendIssues(dst []Issue, v jsonv.Value, strict bool) []Issue {
 	if v == nil {
 		if f.Required {
 			dst = append(dst, Issue{f.Name, CodeRequired, msgRequired})
@@ -138,8 +161,32 @@ func (f *Field) appendIssues(dst []Issue, v jsonv.Value) []Issue {
 		if f.Max != nil && x > *f.Max {
 			dst = append(dst, Issue{f.Name, CodeMax, "Maximum value is " + jsonv.FormatNumber(*f.Max)})
 		}
+	case *jsonv.Object:
+		if f.Schema != nil {
+			for _, nf := range f.Schema {
+				nv, _ := x.Get(nf.local)
+				dst = nf.appendIssues(dst, nv, strict)
+			}
+			if strict {
+				for _, k := range x.Keys {
+					if f.child(k) == nil {
+						dst = append(dst, Issue{f.Name + "." + k, CodeUnknown, msgUnknown})
+					}
+				}
+			}
+		}
 	}
 	return dst
+}
+
+// child returns the field of f's nested schema called local, or nil.
+func (f *Field) child(local string) *Field {
+	for _, nf := range f.Schema {
+		if nf.local == local {
+			return nf
+		}
+	}
+	return nil
 }
 
 // matches reports whether s matches the field's pattern.
