@@ -335,8 +335,11 @@ func pathStep(v jsonv.Value, step string) (jsonv.Value, bool) {
 	case *jsonv.Object:
 		return x.Get(step)
 	case []jsonv.Value:
+		if step == "" || strings.Trim(step, "0123456789") != "" || (len(step) > 1 && step[0] == '0') {
+			return nil, false
+		}
 		n, err := strconv.Atoi(step)
-		if err != nil || n < 0 || n >= len(x) || (len(step) > 1 && step[0] == '0') || step[0] == '+' {
+		if err != nil || n >= len(x) {
 			return nil, false
 		}
 		return x[n], true

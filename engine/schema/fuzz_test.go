@@ -17,6 +17,7 @@ var defSeeds = []string{
 	`{"key":"k","schema":{"k":{"type":"number","enum":[1,2,3],"default":2}}}`,
 	`{"key":"id","schema":{"id":{"type":"int"}}}`,
 	`{"key":"x","schema":{"id":{"type":"string"}}}`,
+	`{"key":"id","strict":true,"indexes":["a.b"],"schema":{"id":{"type":"string"},"a":{"type":"object","required":true,"schema":{"b":{"type":"string","pattern":"^x"},"c":{"type":"object","schema":{"d":{"type":"number","max":3}}}}}}}`,
 }
 
 func oneLine(t *testing.T, err error) {
@@ -77,6 +78,7 @@ func FuzzValidate(f *testing.F) {
 	for i, r := range recs {
 		f.Add([]byte(defSeeds[i%len(defSeeds)]), []byte(r))
 	}
+	f.Add([]byte(defSeeds[len(defSeeds)-1]), []byte(`{"id":"x","a":{"b":"xy","c":{"d":5,"e":1},"z":1}}`))
 	f.Fuzz(func(t *testing.T, def, rec []byte) {
 		d, err := Parse(def)
 		if err != nil {
