@@ -128,6 +128,26 @@ func mAppend(b []byte, v jsonv.Value) []byte {
 		return strconv.AppendFloat(b, x, 'f', -1, 64)
 	case string:
 		return strconv.AppendQuote(b, x) // the pools hold plain ASCII only
+	case []jsonv.Value:
+		b = append(b, '[')
+		for i, e := range x {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = mAppend(b, e)
+		}
+		return append(b, ']')
+	case *jsonv.Object:
+		b = append(b, '{')
+		for i, k := range x.Keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = strconv.AppendQuote(b, k)
+			b = append(b, ':')
+			b = mAppend(b, x.Vals[i])
+		}
+		return append(b, '}')
 	}
 	panic(fmt.Sprintf("model value %T", v))
 }
@@ -282,6 +302,22 @@ func (m *model) insert(in []field, now int64, out *[]wantChange) (*mRec, string)
 // update that changes nothing leaves old as it is.
 func (m *model) update(old *mRec, changes []field, now int64, out *[]wantChange, same bool) (*mRec, string) {
 	merged := slices.Clone(old.fields)
+	ops := 0
+	for _, c := range changes {
+		if strings.HasPrefix(c.k, "$") {
+			ops++
+		}
+	}
+	switch {
+	case ops > 0 && ops < len(changes):
+		return nil, "arg" // operators and fields mixed
+	case ops > 0:
+		var kind string
+		if merged, kind = mOps(merged, changes); kind != "ok" {
+			return nil, kind
+		}
+		changes = nil
+	}
 	for _, c := range changes {
 		if c.k == "id" && !jsonv.Equal(c.v, old.key) {
 			return nil, "arg" // the key cannot change
@@ -304,6 +340,133 @@ func (m *model) update(old *mRec, changes []field, now int64, out *[]wantChange,
 	m.recs[old.key] = r
 	*out = append(*out, wantChange{op: engine.OpUpdated, key: old.key, old: old, new: r})
 	return r, "ok"
+}
+
+// mOpOrder is the order in which update operators apply.
+var mOpOrder = []string{"$set", "$unset", "$inc", "$push", "$pull"}
+
+// mOps applies update operators to the fields fs, written from the rules
+// of docs/commands.md ("B.UPDATE"): $set, $unset, $inc, $push, $pull apply
+// in that order; a path is dot-separated, names no empty step, does not
+// start with the key or a metadata field, and appears in one operator
+// only; a path through a missing or null object creates it ($unset and
+// $pull: nothing to do), through anything else is an error; $inc adds a
+// number to a number (missing or null: 0); $push appends to an array
+// (missing or null: []), {"$each":[…]} appends several; $pull removes the
+// elements equal to its value (missing or null: nothing). Every error is
+// an ArgError ("arg"), found before the result is validated.
+func mOps(fs []field, ops []field) ([]field, string) {
+	for _, c := range ops {
+		if !slices.Contains(mOpOrder, c.k) {
+			return nil, "arg"
+		}
+	}
+	obj := toObject(fs)
+	seen := map[string]bool{}
+	for _, op := range mOpOrder {
+		arg, ok := getField(ops, op)
+		if !ok {
+			continue
+		}
+		var paths []string
+		var vals []jsonv.Value
+		if list, isList := arg.([]jsonv.Value); isList && op == "$unset" {
+			for _, e := range list {
+				p, isStr := e.(string)
+				if !isStr {
+					return nil, "arg"
+				}
+				paths, vals = append(paths, p), append(vals, nil)
+			}
+		} else {
+			o, isObj := arg.(*jsonv.Object)
+			if !isObj || o.Len() == 0 {
+				return nil, "arg"
+			}
+			paths, vals = o.Keys, o.Vals
+		}
+		for i, p := range paths {
+			steps := strings.Split(p, ".")
+			if seen[p] || slices.Contains(steps, "") || steps[0] == "id" || isMeta(steps[0]) {
+				return nil, "arg"
+			}
+			seen[p] = true
+			if obj, ok = mApply(obj, steps, op, vals[i]); !ok {
+				return nil, "arg"
+			}
+		}
+	}
+	out := make([]field, len(obj.Keys))
+	for i, k := range obj.Keys {
+		out[i] = field{k, obj.Vals[i]}
+	}
+	return out, "ok"
+}
+
+// mApply applies one operator at the path steps inside a copy of obj.
+func mApply(obj *jsonv.Object, steps []string, op string, v jsonv.Value) (*jsonv.Object, bool) {
+	out := &jsonv.Object{Keys: slices.Clone(obj.Keys), Vals: slices.Clone(obj.Vals)}
+	cur, has := out.Get(steps[0])
+	if len(steps) > 1 {
+		inner, isObj := cur.(*jsonv.Object)
+		switch {
+		case cur == nil && (op == "$unset" || op == "$pull"):
+			return out, true
+		case cur == nil:
+			inner = &jsonv.Object{}
+		case !isObj:
+			return nil, false
+		}
+		next, ok := mApply(inner, steps[1:], op, v)
+		if !ok {
+			return nil, false
+		}
+		out.Set(steps[0], next)
+		return out, true
+	}
+	switch op {
+	case "$set":
+		out.Set(steps[0], v)
+	case "$unset":
+		out.Delete(steps[0])
+	case "$inc":
+		d, isNum := v.(float64)
+		n, curNum := cur.(float64)
+		if !isNum || (cur != nil && !curNum) {
+			return nil, false
+		}
+		out.Set(steps[0], n+d)
+	case "$push", "$pull":
+		arr, isArr := cur.([]jsonv.Value)
+		if cur != nil && !isArr {
+			return nil, false
+		}
+		if op == "$pull" {
+			if !has || cur == nil {
+				return out, true
+			}
+			var kept []jsonv.Value
+			for _, e := range arr {
+				if !jsonv.Equal(e, v) {
+					kept = append(kept, e)
+				}
+			}
+			out.Set(steps[0], append([]jsonv.Value{}, kept...))
+			return out, true
+		}
+		items := []jsonv.Value{v}
+		if o, isObj := v.(*jsonv.Object); isObj && o.Len() == 1 {
+			if each, ok := o.Get("$each"); ok {
+				list, isList := each.([]jsonv.Value)
+				if !isList {
+					return nil, false
+				}
+				items = list
+			}
+		}
+		out.Set(steps[0], append(slices.Clone(arr), items...))
+	}
+	return out, true
 }
 
 func (m *model) remove(r *mRec, out *[]wantChange) {
@@ -492,6 +655,9 @@ func (g *gen) record() []field {
 }
 
 func (g *gen) changes() []field {
+	if g.r.IntN(3) == 0 {
+		return g.opChanges()
+	}
 	var fs []field
 	names := []string{"email", "grp", "n", "tag", "x", "y", "id", "_version", "_createdAt"}
 	g.r.Shuffle(len(names), func(i, j int) { names[i], names[j] = names[j], names[i] })
@@ -499,6 +665,69 @@ func (g *gen) changes() []field {
 		fs = append(fs, field{n, g.value(n)})
 	}
 	return fs
+}
+
+// opChanges returns random update operators, wrong now and then. They
+// touch fields no filter of the model reads as arrays or objects: nested
+// paths under "o", arrays in "arr" (and "o.list"), scalars elsewhere.
+func (g *gen) opChanges() []field {
+	obj := func(kv ...any) *jsonv.Object {
+		o := jsonv.NewObject(len(kv) / 2)
+		for i := 0; i < len(kv); i += 2 {
+			o.Set(kv[i].(string), kv[i+1])
+		}
+		return o
+	}
+	elem := func() jsonv.Value { return g.pick("a", "b", 1.0) }
+	var ops []field
+	for _, op := range mOpOrder {
+		if g.r.IntN(3) != 0 {
+			continue
+		}
+		var arg jsonv.Value
+		switch op {
+		case "$set":
+			p := g.pick("x", "tag", "n", "o.a", "o.b.c", "o.a.z", "y").(string)
+			v := g.value(p)
+			if strings.HasPrefix(p, "o.") {
+				v = g.pick(1.0, "s", true, nil)
+			}
+			arg = obj(p, v)
+			if g.r.IntN(20) == 0 {
+				arg = obj(g.pick("id", "_version", "o..a", "").(string), 1.0)
+			}
+		case "$unset":
+			if g.r.IntN(2) == 0 {
+				arg = []jsonv.Value{g.pick("x", "tag", "o.a", "o", "arr", "nope"), g.pick("y", "o.b.c", "o.list")}
+			} else {
+				arg = obj(g.pick("x", "o.b", "arr").(string), "")
+			}
+		case "$inc":
+			arg = obj(g.pick("n", "x", "o.a", "o.b.c", "y").(string), g.pick(1.0, -1.0, 2.5, -500.0, 0.0, "1"))
+		case "$push":
+			v := elem()
+			if g.r.IntN(3) == 0 {
+				v = obj("$each", []jsonv.Value{elem(), elem()})
+			}
+			arg = obj(g.pick("arr", "o.list", "tag").(string), v)
+		case "$pull":
+			arg = obj(g.pick("arr", "o.list").(string), elem())
+		}
+		ops = append(ops, field{op, arg})
+	}
+	switch g.r.IntN(30) {
+	case 0:
+		ops = append(ops, field{"$rename", obj("x", "y")})
+	case 1:
+		ops = append(ops, field{"x", 1.0}) // a mix: refused
+	case 2:
+		ops = append(ops, field{"$set", jsonv.NewObject(0)})
+	}
+	if len(ops) == 0 {
+		ops = []field{{"$inc", obj("n", 1.0)}}
+	}
+	g.r.Shuffle(len(ops), func(i, j int) { ops[i], ops[j] = ops[j], ops[i] })
+	return ops
 }
 
 func toObject(fs []field) *jsonv.Object {

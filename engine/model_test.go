@@ -172,7 +172,11 @@ func runModel(t *testing.T, seed uint64, steps int, numKey, ordered, drafted boo
 		e.clock.Advance(int64(g.r.IntN(3)))
 		st := modelStep(t, e, B, m, g, drafted)
 		history = append(history, fmt.Sprintf("%d: %s -> %s", i, st.desc, st.gotKind))
-		stats[strings.Fields(st.desc)[0]+":"+st.gotKind]++
+		word := strings.Fields(st.desc)[0]
+		if strings.Contains(st.desc, `{"$`) && strings.HasPrefix(word, "update") {
+			word += "(operators)"
+		}
+		stats[word+":"+st.gotKind]++
 		if st.taken {
 			stats["drafts taken"]++
 		}
