@@ -3,6 +3,7 @@ package engine
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // A frozen read runs without its bucket's lock (Bucket.frozen), so writers
@@ -98,8 +99,7 @@ type scanWorkers struct {
 	once sync.Once
 	jobs chan func()
 	// lowered counts the workers whose thread's priority was lowered.
-	lowered int
-	mu      sync.Mutex
+	lowered atomic.Int64
 }
 
 var workers scanWorkers
@@ -122,9 +122,7 @@ func (w *scanWorkers) run(job func()) {
 func (w *scanWorkers) work() {
 	runtime.LockOSThread() // for good: the thread keeps its lower priority
 	if lowerThreadPriority() {
-		w.mu.Lock()
-		w.lowered++
-		w.mu.Unlock()
+		w.lowered.Add(1)
 	}
 	for job := range w.jobs {
 		job()

@@ -105,7 +105,7 @@ func TestLongScanUsesWorker(t *testing.T) {
 		wantHeld, wantNice := 0, 0
 		if tc.long {
 			wantHeld = 1
-			if workers.lowered > 0 {
+			if workers.lowered.Load() > 0 {
 				wantNice = scanNiceWanted
 			}
 		}
