@@ -46,6 +46,7 @@ var (
 	rounds   = flag.Int("rounds", 2, "alone/with-scans pairs per server")
 	most     = flag.Duration("max", 15*time.Second, "longest insert run: a run stops after -n inserts or this long (Redis's inserts wait for each scan)")
 	noRedis  = flag.Bool("no-redis", false, "skip redis-server")
+	warmup   = flag.Duration("warmup", 2*time.Second, "scans and inserts run this long, unmeasured, before the first pair")
 	args     = flag.String("args", "", "more bucketd flags, space-separated (e.g. \"--threads 1\")")
 )
 
@@ -147,36 +148,51 @@ func measure(c *redis.Client, t target) float64 {
 	defer c.Close()
 	t.fill(ctx, c)
 	next := *records
+	// The first pair after the load was the slowest on bucketd (p99 ratio
+	// 2.2-3.0 where the later pairs gave 0.9-1.3; the cause was not
+	// pinned down): a warm-up run beside the scanners, not measured, comes
+	// first on both servers.
+	saved := *most
+	*most = *warmup
+	beside(ctx, c, t, &next)
+	*most = saved
 	var ratios []float64
 	for round := range *rounds {
 		alone := inserts(ctx, c, t, &next)
-		var stop atomic.Bool
-		var scans atomic.Int64
-		var wg sync.WaitGroup
-		for range *scanners {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for !stop.Load() {
-					benchutil.Check(t.scan(ctx, c))
-					scans.Add(1)
-				}
-			}()
-		}
-		for scans.Load() < int64(*scanners) { // the scanners are under way
-			runtime.Gosched()
-		}
-		began := time.Now()
-		beside := inserts(ctx, c, t, &next)
-		secs := time.Since(began).Seconds()
-		stop.Store(true)
-		wg.Wait()
-		ratio := beside.p99 / alone.p99
+		scans, secs, with := beside(ctx, c, t, &next)
+		ratio := with.p99 / alone.p99
 		ratios = append(ratios, ratio)
 		fmt.Printf("%-8s round %d  alone: %s   beside scans: %s (%.1f scans/s)   p99 ratio %.2f\n",
-			t.name, round+1, alone, beside, float64(scans.Load())/secs, ratio)
+			t.name, round+1, alone, with, float64(scans)/secs, ratio)
 	}
 	return benchutil.Median(ratios)
+}
+
+// beside runs inserts while -scanners clients scan back to back, and
+// returns the scans done, the seconds the inserts took and their latencies.
+func beside(ctx context.Context, c *redis.Client, t target, next *int) (int64, float64, latencies) {
+	var stop atomic.Bool
+	var scans atomic.Int64
+	var wg sync.WaitGroup
+	for range *scanners {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !stop.Load() {
+				benchutil.Check(t.scan(ctx, c))
+				scans.Add(1)
+			}
+		}()
+	}
+	for scans.Load() < int64(*scanners) { // the scanners are under way
+		runtime.Gosched()
+	}
+	began := time.Now()
+	with := inserts(ctx, c, t, next)
+	secs := time.Since(began).Seconds()
+	stop.Store(true)
+	wg.Wait()
+	return scans.Load(), secs, with
 }
 
 // latencies summarises one run of inserts.
