@@ -35,7 +35,8 @@
 // indexes as it inserts. A torn last entry of the last file (a crash in
 // the middle of a write) is cut off with a warning. A checksum mismatch or
 // malformed entry anywhere else is an error naming the file and offset:
-// data is never dropped silently.
+// data is never dropped silently. A whole last entry whose length field was
+// damaged is told from a torn one by its checksum (lengthDamaged).
 //
 // # Rewrite
 //

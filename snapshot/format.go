@@ -99,12 +99,66 @@ func (r *Reader) Next() ([]Op, error) {
 		// A crash mid-write leaves an incomplete entry at the very end. If a
 		// complete, valid entry follows somewhere after this point, the
 		// data was damaged instead (a length digit changed, say).
-		if !validEntryAfter(r.data[r.off+1:]) {
+		switch {
+		case lengthDamaged(r.data[r.off:]):
+			err = errors.New("a length in the last entry is damaged: the entry is whole, and its checksum holds with the length its bytes give")
+		case !validEntryAfter(r.data[r.off+1:]):
 			return nil, ErrTorn
+		default:
+			err = errors.New("an entry's length runs past a later valid entry")
 		}
-		err = errors.New("an entry's length runs past a later valid entry")
 	}
 	return nil, &CorruptError{File: r.file, Offset: int64(r.off), Msg: err.Error()}
+}
+
+// lengthDamaged reports whether b, an entry that parses as incomplete, is
+// in fact whole with one bulk's length made larger by damage (a digit
+// changed): for some bulk header, the length that makes the entry end
+// exactly at the end of b, with a CRLF after the bulk where one stands,
+// gives an entry whose checksum holds. A torn write cannot pass that test
+// (the checksum covers the whole entry and the missing bytes), so such an
+// entry must not be cut off as torn: it was acknowledged. The search is
+// bounded: the last 16 bulk headers, 64 CRLFs after each, and entries of
+// at most 1 MB (a larger one is judged by its last bulk only).
+func lengthDamaged(b []byte) bool {
+	if !bytes.HasSuffix(b, []byte("\r\n")) {
+		return false
+	}
+	heads, crlfs := 16, 64
+	if len(b) > 1<<20 {
+		heads, crlfs = 1, 1
+	}
+	for end := len(b); heads > 0; heads-- {
+		h := bytes.LastIndex(b[:end], []byte("\r\n$"))
+		if h < 0 {
+			return false
+		}
+		end = h
+		h += 2 // the '$'
+		nl := bytes.Index(b[h:], []byte("\r\n"))
+		if nl < 0 {
+			continue
+		}
+		ps := h + nl + 2 // the payload's start
+		tried := 0
+		for at := len(b) - 2; at >= ps && tried < crlfs; tried++ {
+			fixed := make([]byte, 0, len(b)+8)
+			fixed = append(fixed, b[:h]...)
+			fixed = append(fixed, '$')
+			fixed = strconv.AppendInt(fixed, int64(at-ps), 10)
+			fixed = append(fixed, "\r\n"...)
+			fixed = append(fixed, b[ps:]...)
+			if _, n, err := parseEntry(fixed); err == nil && n == len(fixed) {
+				return true
+			}
+			at = bytes.LastIndex(b[ps:at], []byte("\r\n"))
+			if at < 0 {
+				break
+			}
+			at += ps
+		}
+	}
+	return false
 }
 
 // validEntryAfter reports whether a complete entry with a good checksum

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"reflect"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -359,4 +360,41 @@ func FuzzReader(f *testing.F) {
 			prev = r.Offset()
 		}
 	})
+}
+
+// TestReaderDamagedLengthInLastEntry makes each length of the last entry
+// larger, as a changed digit does ($423 → $433): the bytes then parse as an
+// entry cut short, but the reader tells the damage from a torn write (the
+// entry is whole and its checksum holds with the length its bytes give)
+// and answers *CorruptError, so that start-up does not cut off an entry
+// that was acknowledged.
+func TestReaderDamagedLengthInLastEntry(t *testing.T) {
+	checked := 0
+	for _, last := range []int{1, 2, 3, 4, 5} {
+		entries := sampleEntries()[:last+1]
+		data, starts := encodeAll(entries)
+		lastStart := starts[last]
+		for h := lastStart + 1; h < len(data); h++ {
+			if data[h] != '$' || data[h-1] != '\n' {
+				continue
+			}
+			nl := bytes.Index(data[h:], []byte("\r\n"))
+			n, err := strconv.Atoi(string(data[h+1 : h+nl]))
+			if err != nil {
+				continue // a '$' inside a payload
+			}
+			for _, bigger := range []int{n + 1, n + 10, n*10 + 3} {
+				damaged := append(append(bytes.Clone(data[:h]), "$"+strconv.Itoa(bigger)...), data[h+nl:]...)
+				_, _, err := readAll(damaged)
+				var ce *CorruptError
+				if !errors.As(err, &ce) {
+					t.Fatalf("last entry %d, length at %d made %d (was %d): got %v, want *CorruptError", last, h, bigger, n, err)
+				}
+				checked++
+			}
+		}
+	}
+	if checked < 30 {
+		t.Fatalf("only %d damaged lengths tried", checked)
+	}
 }

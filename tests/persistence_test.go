@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -337,11 +338,27 @@ func TestPersistCorrupt(t *testing.T) {
 		bad = append(bad, "*2147483647\r\n$8\r\n00000000\r\n"...)
 		return at, append(bad, data[at:]...)
 	}
+	// A digit of the last entry's last length made larger ($423 → $433):
+	// the bytes end like a torn write, but the entry is whole and was
+	// acknowledged, so start-up must not cut it off.
+	longerLast := func(data []byte, offs []int64) (int64, []byte) {
+		at := offs[len(offs)-2]
+		h := int64(bytes.LastIndex(data[at:], []byte("\r\n$"))) + at + 2
+		nl := int64(bytes.Index(data[h:], []byte("\r\n"))) + h
+		n, err := strconv.Atoi(string(data[h+1 : nl]))
+		if err != nil {
+			t.Fatalf("no length at %d: %v", h, err)
+		}
+		bad := append([]byte{}, data[:h+1]...)
+		bad = strconv.AppendInt(bad, int64(n+10), 10)
+		return at, append(bad, data[nl:]...)
+	}
 	cases := []struct {
 		name, file string
 		damage     damage
 	}{
 		{"flipped byte in the append-only file", aofs[len(aofs)-1], flipMiddle},
+		{"a length made larger in the last entry", aofs[len(aofs)-1], longerLast},
 		{"flipped byte in the snapshot", snap, flipMiddle},
 		{"absurd element count in the append-only file", aofs[len(aofs)-1], hugeCount},
 	}
