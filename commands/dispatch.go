@@ -64,6 +64,10 @@ type Session struct {
 	conn *resp.Conn
 	srv  *Server
 
+	// unwritten is the append-only file's mark after this connection's
+	// last write whose entry may not be written yet (0: none).
+	unwritten int64
+
 	inMulti bool
 	dirty   bool // a queueing error happened: EXEC answers EXECABORT
 	queue   []queued
@@ -104,8 +108,41 @@ func (s *Server) Serve(conn *resp.Conn, args [][]byte) {
 	s.stats.commands.Add(1)
 	ctx := &sess.ctx
 	*ctx = Ctx{S: s, Conn: conn, Args: args, W: &conn.W, Sess: sess}
+	// Under everysec and no, a reply waits until what its command appended
+	// to the append-only file is written (docs/persistence.md): the mark
+	// moved during the command (perhaps by another connection's commit,
+	// which only makes the wait cover more). The wait happens once per
+	// read, in Drained, or at once for a connection whose replies can
+	// leave before that.
+	waits := s.persist != nil && s.persist.Policy() != snapshot.FsyncAlways
+	var before int64
+	if waits {
+		before = s.persist.Mark()
+	}
 	s.dispatch(ctx)
 	ctx.Args = nil
+	if waits {
+		if m := s.persist.Mark(); m != before {
+			sess.unwritten = m
+			if conn.Async() {
+				sess.hold.release() // no bucket stays locked across the wait
+				s.waitWritten(sess)
+			}
+		}
+	}
+}
+
+// waitWritten waits until the append-only file holds what sess's commands
+// appended, before their replies go out. A standing write error ends the
+// wait: the replies go out, as Redis's do, and later writes get MISCONF.
+func (s *Server) waitWritten(sess *Session) {
+	if sess.unwritten == 0 {
+		return
+	}
+	if err := s.persist.WaitWritten(sess.unwritten); err != nil {
+		s.log.Warn().Err(err).Msg("replying to writes the append-only file could not take; writes are refused until it can")
+	}
+	sess.unwritten = 0
 }
 
 // Closed releases a connection's state: the resp.Handler exit point.

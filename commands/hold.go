@@ -63,6 +63,7 @@ func (s *Server) Drained(conn *resp.Conn) {
 	if sess, ok := conn.Session.(*Session); ok {
 		sess.hold.release()
 		sess.forgetPrepared()
+		s.waitWritten(sess) // after the hold: no lock is held across the wait
 	}
 }
 

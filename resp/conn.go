@@ -159,6 +159,14 @@ func (c *Conn) EnableAsync() {
 	c.srv.goTracked(c.writer)
 }
 
+// Async reports whether c's output goes through its writer goroutine
+// (EnableAsync): its replies may leave before Drained is called.
+func (c *Conn) Async() bool {
+	c.outMu.Lock()
+	defer c.outMu.Unlock()
+	return c.async
+}
+
 // Sync moves the replies collected in W to the output queue of an
 // asynchronous connection, so that messages pushed after this call reach the
 // client after them. Handlers call it before they register a subscription.

@@ -5,6 +5,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"bucketd/engine"
@@ -37,13 +38,15 @@ type aof struct {
 	syncing  bool   // the everysec goroutine is fsyncing outside mu
 	closed   bool
 	appended int64 // bytes appended in all (logical offset)
-	written  int64 // bytes written to files
-	synced   int64 // bytes known to be on disk
-	fileSize int64 // size of the current file
-	err      error // last write or fsync error; cleared by a later success
-	entries  int64 // entries appended since the last snapshot
-	wake     chan struct{}
-	done     chan struct{}
+	// appendedNow is appended, readable without mu (mark).
+	appendedNow atomic.Int64
+	written     int64 // bytes written to files
+	synced      int64 // bytes known to be on disk
+	fileSize    int64 // size of the current file
+	err         error // last write or fsync error; cleared by a later success
+	entries     int64 // entries appended since the last snapshot
+	wake        chan struct{}
+	done        chan struct{}
 
 	// Under "always" every entry has an id; a commit waits until its id
 	// is resolved: written and fsynced, or refused by the disk and dropped
@@ -80,6 +83,7 @@ func (a *aof) appendOps(ops []Op) error {
 	n := len(a.buf)
 	a.buf = AppendEntry(a.buf, ops)
 	a.appended += int64(len(a.buf) - n)
+	a.appendedNow.Store(a.appended)
 	a.entries++
 	a.nextID++
 	id := a.nextID
@@ -167,6 +171,7 @@ func (a *aof) queryDefined(name string, definition []byte) error {
 // a.mu must be held.
 func (a *aof) dropFailedLocked(data []byte, hi uint64, err error) {
 	a.appended -= int64(len(data))
+	a.appendedNow.Store(a.appended)
 	a.entries -= int64(hi - a.doneID)
 	a.failed = append(a.failed, idFailed{lo: a.doneID + 1, hi: hi, err: err})
 	if len(a.failed) > 64 {
@@ -273,11 +278,23 @@ func (a *aof) everySec() {
 	}
 }
 
-// mark returns the logical offset of everything appended so far.
-func (a *aof) mark() int64 {
+// mark returns the logical offset of everything appended so far. It
+// takes no lock: connections read it around every command.
+func (a *aof) mark() int64 { return a.appendedNow.Load() }
+
+// waitWritten waits until everything appended up to off is written to the
+// file (not fsynced), and returns the standing write error at once when
+// there is one: under everysec and no, a reply waits for its entry's
+// write(2), as Redis's does, so that a process crash loses nothing
+// acknowledged; when the disk refuses, the reply goes out as Redis's does
+// and later writes are refused (MISCONF) until a retry succeeds.
+func (a *aof) waitWritten(off int64) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.appended
+	for a.written < off && !a.closed && a.err == nil {
+		a.cond.Wait()
+	}
+	return a.err
 }
 
 // waitDurable waits, under "always", until everything appended up to off

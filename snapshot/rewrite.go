@@ -179,6 +179,11 @@ func (p *Persistence) WaitDurable(mark int64) error { return p.aof.waitDurable(m
 // while it lasts.
 func (p *Persistence) Failure() error { return p.aof.failure() }
 
+// WaitWritten waits until the commits up to mark are written to the
+// append-only file (under everysec and no; see aof.waitWritten), or
+// returns the standing write error.
+func (p *Persistence) WaitWritten(mark int64) error { return p.aof.waitWritten(mark) }
+
 // Policy returns the appendfsync policy.
 func (p *Persistence) Policy() string { return p.opts.Fsync }
 
