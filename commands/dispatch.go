@@ -108,13 +108,14 @@ func (s *Server) Serve(conn *resp.Conn, args [][]byte) {
 	s.stats.commands.Add(1)
 	ctx := &sess.ctx
 	*ctx = Ctx{S: s, Conn: conn, Args: args, W: &conn.W, Sess: sess}
-	// Under everysec and no, a reply waits until what its command appended
-	// to the append-only file is written (docs/persistence.md): the mark
-	// moved during the command (perhaps by another connection's commit,
-	// which only makes the wait cover more). The wait happens once per
-	// read, in Drained, or at once for a connection whose replies can
-	// leave before that.
-	waits := s.persist != nil && s.persist.Policy() != snapshot.FsyncAlways
+	// A reply waits until what its command appended to the append-only
+	// file is written, and under always fsynced (docs/persistence.md): the
+	// mark moved during the command (perhaps by another connection's
+	// commit, which only makes the wait cover more). The wait happens once
+	// per read, in Drained, or at once for a connection whose replies can
+	// leave before that; no lock is held then, and one fsync covers the
+	// commits of every connection appended before it (group commit).
+	waits := s.persist != nil
 	var before int64
 	if waits {
 		before = s.persist.Mark()
@@ -133,16 +134,29 @@ func (s *Server) Serve(conn *resp.Conn, args [][]byte) {
 }
 
 // waitWritten waits until the append-only file holds what sess's commands
-// appended, before their replies go out. A standing write error ends the
-// wait: the replies go out, as Redis's do, and later writes get MISCONF.
+// appended, before their replies go out: written, and under always
+// fsynced. A standing write error ends the wait. Under everysec and no the
+// replies then go out, as Redis's do; under always they must not
+// acknowledge what is not on disk, so the connection's pending replies are
+// dropped and it is closed (its writes are in memory, visible to readers,
+// and reach the disk if a retry succeeds). Later writes get MISCONF.
 func (s *Server) waitWritten(sess *Session) {
 	if sess.unwritten == 0 {
 		return
 	}
-	if err := s.persist.WaitWritten(sess.unwritten); err != nil {
-		s.log.Warn().Err(err).Msg("replying to writes the append-only file could not take; writes are refused until it can")
-	}
+	mark := sess.unwritten
 	sess.unwritten = 0
+	if s.persist.Policy() != snapshot.FsyncAlways {
+		if err := s.persist.WaitWritten(mark); err != nil {
+			s.log.Warn().Err(err).Msg("replying to writes the append-only file could not take; writes are refused until it can")
+		}
+		return
+	}
+	if err := s.persist.WaitDurable(mark); err != nil {
+		s.log.Error().Err(err).Uint64("client", sess.conn.ID()).
+			Msg("appendfsync always: a write could not be made durable; closing the connection without acknowledging it (the write stays in memory and is retried)")
+		sess.conn.Abort()
+	}
 }
 
 // Closed releases a connection's state: the resp.Handler exit point.
@@ -186,10 +200,10 @@ func (s *Server) dispatch(c *Ctx) {
 		c.W.Error("ERR Can't execute '" + cmd.Name + "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
 		return
 	}
-	// A write waiting for a retry of buffered data is refused while the disk
-	// fails (everysec, no). Under always nothing is buffered: each commit
-	// tries the disk itself and is rolled back if refused.
-	if cmd.Flags&FlagWrite != 0 && s.persist != nil && s.persist.Policy() != snapshot.FsyncAlways {
+	// A write is refused while the disk fails and buffered data waits for a
+	// retry (every policy: under always, the commits that failed wait in
+	// memory, unacknowledged).
+	if cmd.Flags&FlagWrite != 0 && s.persist != nil {
 		if err := s.persist.Failure(); err != nil {
 			c.Sess.flagTx()
 			c.W.Error(misconf(err))

@@ -41,6 +41,7 @@ type Conn struct {
 	rd         Reader
 	run        cmdRun // the commands being run; owned by the connection goroutine
 	closeAfter bool   // owned by the connection goroutine
+	aborted    bool   // Abort was called: nothing more is written
 
 	proto      atomic.Int32
 	qbufLen    atomic.Int64 // bytes pending in the read buffer (see noteQueryBuffer)
@@ -133,6 +134,16 @@ func (c *Conn) SetFlags(flags string) {
 // CloseAfterReply makes the connection close once the current replies have
 // been written (QUIT). Connection goroutine only.
 func (c *Conn) CloseAfterReply() { c.closeAfter = true }
+
+// Abort drops the replies collected and not yet sent, and closes the
+// connection once the current command returns, sending nothing more: for
+// replies that must not go out (a write the disk refused under
+// appendfsync always). Connection goroutine only.
+func (c *Conn) Abort() {
+	c.W.B = c.W.B[:0]
+	c.closeAfter = true
+	c.aborted = true
+}
 
 // Kill closes the connection at once (CLIENT KILL, shutdown). Safe for
 // concurrent use; the connection goroutine notices and cleans up.
@@ -400,6 +411,10 @@ func (c *Conn) disconnectLocked() {
 
 // flush writes the replies collected in W. Connection goroutine only.
 func (c *Conn) flush() error {
+	if c.aborted {
+		c.W.B = c.W.B[:0]
+		return net.ErrClosed
+	}
 	if len(c.W.B) == 0 {
 		return nil
 	}

@@ -23,9 +23,12 @@ var errClosed = errors.New("append-only file closed")
 
 // aof appends committed changes to the current append-only file. Appends
 // happen inside commits (the engine calls the observer methods with the
-// written buckets locked), so they only copy bytes into a buffer; a writer
-// goroutine writes the buffer to the file and, under "always", fsyncs it
-// before the commands that produced it are answered (WaitDurable).
+// written buckets locked), so they only copy bytes into a buffer and never
+// wait for the disk. A writer goroutine writes the buffer to the file and,
+// under "always", fsyncs it: one fsync covers every commit appended before
+// it, from all connections (group commit). The connections wait before
+// they reply, with no lock held: for the write (waitWritten) or, under
+// "always", the fsync (waitDurable) of their commits' entries.
 type aof struct {
 	policy string
 
@@ -47,20 +50,6 @@ type aof struct {
 	entries     int64 // entries appended since the last snapshot
 	wake        chan struct{}
 	done        chan struct{}
-
-	// Under "always" every entry has an id; a commit waits until its id
-	// is resolved: written and fsynced, or refused by the disk and dropped
-	// (failed), in which case the commit is rolled back.
-	nextID uint64     // id of the last entry appended
-	bufHi  uint64     // id of the last entry in buf
-	doneID uint64     // every id up to here is resolved
-	failed []idFailed // dropped ids, oldest first (a few kept)
-}
-
-// idFailed records entries the disk refused under "always".
-type idFailed struct {
-	lo, hi uint64
-	err    error
 }
 
 func newAOF(f *os.File, size int64, policy string) *aof {
@@ -73,8 +62,7 @@ func newAOF(f *os.File, size int64, policy string) *aof {
 	return a
 }
 
-// appendOps appends one entry and, under "always", waits until it is
-// durable or refused. Otherwise it never blocks on the disk.
+// appendOps appends one entry. It never blocks on the disk.
 func (a *aof) appendOps(ops []Op) error {
 	if len(ops) == 0 {
 		return nil
@@ -85,35 +73,10 @@ func (a *aof) appendOps(ops []Op) error {
 	a.appended += int64(len(a.buf) - n)
 	a.appendedNow.Store(a.appended)
 	a.entries++
-	a.nextID++
-	id := a.nextID
-	a.bufHi = id
 	a.mu.Unlock()
 	select {
 	case a.wake <- struct{}{}:
 	default:
-	}
-	if a.policy != FsyncAlways {
-		return nil
-	}
-	return a.waitID(id)
-}
-
-// waitID waits until entry id is resolved and returns the disk's error if
-// it was refused.
-func (a *aof) waitID(id uint64) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	for a.doneID < id && !a.closed {
-		a.cond.Wait()
-	}
-	for _, f := range a.failed {
-		if id >= f.lo && id <= f.hi {
-			return f.err
-		}
-	}
-	if a.doneID < id {
-		return errClosed
 	}
 	return nil
 }
@@ -166,20 +129,6 @@ func (a *aof) queryDefined(name string, definition []byte) error {
 	return a.appendOps([]Op{{[]byte(opQDefine), []byte(name), definition}})
 }
 
-// dropFailedLocked drops buffered entries the disk refused, under
-// "always": their commits are rolled back, so they must never be written.
-// a.mu must be held.
-func (a *aof) dropFailedLocked(data []byte, hi uint64, err error) {
-	a.appended -= int64(len(data))
-	a.appendedNow.Store(a.appended)
-	a.entries -= int64(hi - a.doneID)
-	a.failed = append(a.failed, idFailed{lo: a.doneID + 1, hi: hi, err: err})
-	if len(a.failed) > 64 {
-		a.failed = a.failed[len(a.failed)-64:]
-	}
-	a.doneID = hi
-}
-
 // writer writes the buffer to the file, fsyncing under "always".
 func (a *aof) writer() {
 	defer close(a.done)
@@ -198,7 +147,6 @@ func (a *aof) writer() {
 			return
 		}
 		data := a.buf
-		hi := a.bufHi
 		a.buf = nil
 		a.writing = true
 		f := a.file
@@ -213,16 +161,13 @@ func (a *aof) writer() {
 		a.writing = false
 		if err != nil {
 			// Cut the file back to its last good size, so that no torn
-			// entry sits in the middle. Under "always" the commits waiting
-			// for these entries roll back, so the entries are dropped;
-			// otherwise they are kept for the next try.
+			// entry sits in the middle, and keep the entries for the next
+			// try: their commits are in memory, and their replies wait
+			// (under always, the connections waiting give up and close,
+			// acknowledging nothing; see waitDurable).
 			f.Truncate(a.fileSize)
 			f.Seek(a.fileSize, 0)
-			if a.policy == FsyncAlways {
-				a.dropFailedLocked(data, hi, err)
-			} else {
-				a.buf = append(data, a.buf...)
-			}
+			a.buf = append(data, a.buf...)
 			a.err = err
 		} else {
 			a.err = nil
@@ -230,7 +175,6 @@ func (a *aof) writer() {
 			a.fileSize += int64(len(data))
 			if a.policy == FsyncAlways {
 				a.synced = a.written
-				a.doneID = hi
 			}
 		}
 		a.cond.Broadcast()
@@ -306,13 +250,16 @@ func (a *aof) waitDurable(off int64) error {
 	if a.policy != FsyncAlways {
 		return a.err
 	}
-	for a.synced < off && !a.closed {
-		if a.err != nil {
+	for a.synced < off {
+		switch {
+		case a.err != nil:
 			return a.err
+		case a.closed:
+			return errClosed
 		}
 		a.cond.Wait()
 	}
-	return a.err
+	return nil
 }
 
 // failure returns the standing write error, if any.
@@ -349,9 +296,6 @@ func (a *aof) rotate(next *os.File) error {
 		return err
 	}
 	a.written += int64(len(a.buf))
-	if a.policy == FsyncAlways {
-		a.doneID = a.bufHi
-	}
 	a.buf = nil
 	a.err = nil
 	a.synced = a.written
@@ -391,6 +335,11 @@ func (a *aof) close() error {
 	}
 	if serr := a.file.Sync(); err == nil {
 		err = serr
+	}
+	if err == nil {
+		a.written += int64(len(a.buf))
+		a.synced = a.written
+		a.buf = nil
 	}
 	a.file.Close()
 	a.cond.Broadcast()
