@@ -104,6 +104,7 @@ func infoPersistenceFields(s *Server, field func(string, any)) {
 	field("aof_last_rewrite_time_sec", in.LastRewriteMs/1000)
 	field("aof_last_bgrewrite_status", in.LastRewriteStatus)
 	field("aof_last_write_status", in.LastWriteStatus)
+	field("aof_pending_bytes", in.PendingBytes)
 	field("aof_current_size", in.CurrentSize)
 	field("aof_base_size", in.BaseSize)
 	field("rdb_changes_since_last_save", in.ChangesSinceSave)

@@ -201,14 +201,17 @@ type Info struct {
 	LastRewriteStatus string
 	LastRewriteMs     int64
 	LastWriteStatus   string
-	CurrentSize       int64
-	BaseSize          int64
-	ChangesSinceSave  int64
-	LastSave          time.Time
-	Fsync             string
-	LoadedRecords     int64
-	LoadTime          time.Duration
-	Files             []string
+	// PendingBytes are appended (committed) and not yet written to the
+	// file: during a write failure, the commits waiting for a retry.
+	PendingBytes     int64
+	CurrentSize      int64
+	BaseSize         int64
+	ChangesSinceSave int64
+	LastSave         time.Time
+	Fsync            string
+	LoadedRecords    int64
+	LoadTime         time.Duration
+	Files            []string
 }
 
 // Info returns the persistence figures.
@@ -220,6 +223,7 @@ func (p *Persistence) Info() Info {
 	}
 	p.aof.mu.Lock()
 	changes := p.aof.entries
+	pending := p.aof.appended - p.aof.written
 	p.aof.mu.Unlock()
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -229,7 +233,7 @@ func (p *Persistence) Info() Info {
 	}
 	return Info{
 		RewriteInProgress: p.rewriting, LastRewriteStatus: p.lastStatus, LastRewriteMs: p.lastRewriteMs,
-		LastWriteStatus: wstatus, CurrentSize: size, BaseSize: p.baseSize, ChangesSinceSave: changes,
+		LastWriteStatus: wstatus, PendingBytes: pending, CurrentSize: size, BaseSize: p.baseSize, ChangesSinceSave: changes,
 		LastSave: p.lastSave, Fsync: p.opts.Fsync, LoadedRecords: p.loadedRecords, LoadTime: p.loadTime, Files: files,
 	}
 }

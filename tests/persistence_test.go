@@ -627,6 +627,9 @@ func TestPersistMisconf(t *testing.T) {
 			if st := infoFields(t, r.c, "persistence")["aof_last_write_status"]; st != "err" {
 				t.Errorf("INFO aof_last_write_status = %q during the failure", st)
 			}
+			if n, _ := strconv.Atoi(infoFields(t, r.c, "persistence")["aof_pending_bytes"]); n <= 0 {
+				t.Errorf("INFO aof_pending_bytes = %d during the failure, want the commits waiting for a retry", n)
+			}
 			r.err("MISCONF *", "B.UPDATE", "kv", "a", `{"v":5}`)
 			r.err("MISCONF *", "BUCKET.DEFINE", "other", pKVDef)
 			r.ok("MULTI")
@@ -670,6 +673,9 @@ func TestPersistMisconf(t *testing.T) {
 			if st := infoFields(t, r.c, "persistence")["aof_last_write_status"]; st != "ok" {
 				t.Errorf("INFO aof_last_write_status = %q after recovery", st)
 			}
+			eventually(t, 5*time.Second, "INFO aof_pending_bytes:0 after recovery", func() bool {
+				return infoFields(t, r.c, "persistence")["aof_pending_bytes"] == "0"
+			})
 			want := map[string]string{}
 			for _, k := range acked {
 				want[k] = r.str("B.GET", "kv", k)
