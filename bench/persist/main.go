@@ -3,9 +3,10 @@
 //   - write throughput (B.INSERT from 50 concurrent clients for a fixed
 //     time) with --appendonly no (in memory) and with appendfsync no,
 //     everysec and always, each on a fresh temp data dir, and the ratio of
-//     each to in-memory; the modes are run in turn, several times, and the
-//     median is shown, so that a change in the machine's load does not
-//     favour one mode;
+//     each to in-memory; the same for redis-server (HSET of the same
+//     fields; -no-redis skips it), side by side; the modes are run in
+//     turn, several times, and the median is shown, so that a change in
+//     the machine's load does not favour one mode;
 //
 //   - start-up time with 1,000,000 records: loaded with pipelined
 //     B.INSERTMANY batches, then the server is stopped and the time from
@@ -22,6 +23,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -45,6 +47,7 @@ var (
 	batch    = flag.Int("batch", 1000, "records per B.INSERTMANY when loading")
 	loaders  = flag.Int("loaders", 4, "connections loading in parallel, each pipelining")
 	keepDir  = flag.Bool("keep", false, "keep the temp data dirs")
+	noRedis  = flag.Bool("no-redis", false, "skip the redis-server runs")
 )
 
 const definition = `{"key":"id","schema":{"id":{"type":"string"},"name":{"type":"string","required":true},` +
@@ -78,6 +81,7 @@ func main() {
 
 	modes := []string{"memory", "no", "everysec", "always"}
 	rates := map[string][]float64{}
+	redisRates := map[string][]float64{}
 	sizes := map[string]int64{}
 	for r := 0; r < *rounds; r++ {
 		for _, mode := range modes {
@@ -87,14 +91,33 @@ func main() {
 			}
 			dir := filepath.Join(tmp, fmt.Sprintf("w-%s-%d", mode, r))
 			s := start(*bin, dir, args...)
-			rates[mode] = append(rates[mode], writeLoad(s.client))
+			benchutil.Check(s.client.Do(context.Background(), "BUCKET.DEFINE", "users", definition).Err())
+			rates[mode] = append(rates[mode], writeLoad(s.client, func(ctx context.Context, c *redis.Client, i int) error {
+				return c.Do(ctx, "B.INSERT", "users", record(i)).Err()
+			}))
 			sizes[mode] = dirSize(dir)
 			s.stop(false)
 			os.RemoveAll(dir)
+			if *noRedis {
+				continue
+			}
+			rdir := filepath.Join(tmp, fmt.Sprintf("r-%s-%d", mode, r))
+			benchutil.Check(os.MkdirAll(rdir, 0o755))
+			cmd, rc := startRedis(rdir, mode)
+			redisRates[mode] = append(redisRates[mode], writeLoad(rc, func(ctx context.Context, c *redis.Client, i int) error {
+				id := strconv.Itoa(i)
+				return c.HSet(ctx, "user:"+id, "id", id, "name", "User "+id, "email", "user"+id+"@example.com",
+					"age", 18+i%60, "role", []string{"admin", "user", "guest"}[i%3]).Err()
+			}))
+			rc.Close()
+			cmd.Process.Kill()
+			cmd.Wait()
+			os.RemoveAll(rdir)
 		}
 	}
-	fmt.Printf("%-28s %12s %10s %22s %16s\n", "write throughput", "ops/s", "vs memory", "runs", "data dir bytes")
+	fmt.Printf("%-28s %12s %10s %22s %16s %12s %10s\n", "write throughput", "ops/s", "vs memory", "runs", "data dir bytes", "redis ops/s", "vs memory")
 	base := median(rates["memory"])
+	rbase := median(redisRates["memory"])
 	for _, mode := range modes {
 		name := "appendfsync " + mode
 		if mode == "memory" {
@@ -105,7 +128,11 @@ func main() {
 			runs = append(runs, strconv.FormatFloat(v, 'f', 0, 64))
 		}
 		m := median(rates[mode])
-		fmt.Printf("%-28s %12.0f %10.2f %22s %16d\n", name, m, m/base, strings.Join(runs, "/"), sizes[mode])
+		fmt.Printf("%-28s %12.0f %10.2f %22s %16d", name, m, m/base, strings.Join(runs, "/"), sizes[mode])
+		if rm := median(redisRates[mode]); rm > 0 {
+			fmt.Printf(" %12.0f %10.2f", rm, rm/rbase)
+		}
+		fmt.Println()
 	}
 
 	if *records > 0 {
@@ -165,11 +192,27 @@ func (s *server) stop(save bool) {
 	}
 }
 
-// writeLoad runs B.INSERT of new records from *clients goroutines for
-// *duration and returns the acknowledged inserts per second.
-func writeLoad(c *redis.Client) float64 {
+// startRedis starts a redis-server in dir with the persistence of mode
+// ("memory": none) and returns it with a client.
+func startRedis(dir, mode string) (*exec.Cmd, *redis.Client) {
+	port := benchutil.FreePort()
+	args := []string{"--port", port, "--bind", "127.0.0.1", "--save", "", "--dir", dir}
+	if mode == "memory" {
+		args = append(args, "--appendonly", "no")
+	} else {
+		args = append(args, "--appendonly", "yes", "--appendfsync", mode)
+	}
+	cmd := exec.Command("redis-server", args...)
+	benchutil.Check(cmd.Start())
+	benchutil.WaitPort(port)
+	return cmd, redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + port, Protocol: 2, PoolSize: *clients,
+		MaxRetries: -1, ReadTimeout: time.Minute, WriteTimeout: time.Minute})
+}
+
+// writeLoad runs write (an insert of new record i) from *clients
+// goroutines for *duration and returns the acknowledged writes per second.
+func writeLoad(c *redis.Client, write func(ctx context.Context, c *redis.Client, i int) error) float64 {
 	ctx := context.Background()
-	benchutil.Check(c.Do(ctx, "BUCKET.DEFINE", "users", definition).Err())
 	var ops atomic.Int64
 	var wg sync.WaitGroup
 	began := time.Now()
@@ -179,7 +222,7 @@ func writeLoad(c *redis.Client) float64 {
 		go func() {
 			defer wg.Done()
 			for i := w; time.Now().Before(deadline); i += *clients {
-				benchutil.Check(c.Do(ctx, "B.INSERT", "users", record(i)).Err())
+				benchutil.Check(write(ctx, c, i))
 				ops.Add(1)
 			}
 		}()
