@@ -192,7 +192,7 @@ func (m *Manager) evaluateFunction(ch *channel, d *definition) ([]byte, error) {
 
 // runConsistent runs a function query until one run saw a single state of
 // the store, and returns its result and tracker. A run with one read is
-// consistent by itself (one read holds its bucket's lock); with several,
+// consistent by itself (one read walks one frozen copy); with several,
 // a live channel's run is consistent when no change to what it had read
 // was committed while it ran (its channel was not poked), and a one-off
 // run when no bucket it read changed. After optimisticRuns runs that were
