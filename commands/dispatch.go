@@ -122,7 +122,9 @@ func (s *Server) Serve(conn *resp.Conn, args [][]byte) {
 	}
 	s.dispatch(ctx)
 	ctx.Args = nil
-	if waits {
+	// A read-only command wrote nothing: the mark moved for another
+	// connection's commit, which its reply need not wait for.
+	if waits && ctx.Cmd != nil && ctx.Cmd.Flags&FlagReadOnly == 0 {
 		if m := s.persist.Mark(); m != before {
 			sess.unwritten = m
 			if conn.Async() {
@@ -230,9 +232,8 @@ func (s *Server) dispatch(c *Ctx) {
 	s.run(c, cmd)
 }
 
-// run executes cmd, timing it for the slow log and the metrics. (Under
-// appendfsync always a write's commit waits inside the engine until it is
-// on disk; a commit the disk refuses is rolled back and fails.)
+// run executes cmd, timing it for the slow log and the metrics. (A write's
+// commit never waits for the disk: its reply does, in Serve and Drained.)
 func (s *Server) run(c *Ctx, cmd *Command) {
 	c.Cmd = cmd
 	c.Sess.lastCmd.Store(cmd)
