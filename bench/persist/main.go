@@ -195,16 +195,11 @@ func (s *server) stop(save bool) {
 // startRedis starts a redis-server in dir with the persistence of mode
 // ("memory": none) and returns it with a client.
 func startRedis(dir, mode string) (*exec.Cmd, *redis.Client) {
-	port := benchutil.FreePort()
-	args := []string{"--port", port, "--bind", "127.0.0.1", "--save", "", "--dir", dir}
-	if mode == "memory" {
-		args = append(args, "--appendonly", "no")
-	} else {
-		args = append(args, "--appendonly", "yes", "--appendfsync", mode)
+	var args []string
+	if mode != "memory" {
+		args = []string{"--appendonly", "yes", "--appendfsync", mode}
 	}
-	cmd := exec.Command("redis-server", args...)
-	benchutil.Check(cmd.Start())
-	benchutil.WaitPort(port)
+	cmd, port := benchutil.StartRedis(dir, args...)
 	return cmd, redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + port, Protocol: 2, PoolSize: *clients,
 		MaxRetries: -1, ReadTimeout: time.Minute, WriteTimeout: time.Minute})
 }

@@ -103,11 +103,13 @@ func WaitPort(port string) {
 	panic("server on port " + port + " did not start")
 }
 
-// StartRedis starts a redis-server without persistence in dir on a free
-// port and waits for it.
-func StartRedis(dir string) (*exec.Cmd, string) {
+// StartRedis starts a redis-server in dir on a free port, without
+// persistence unless args say otherwise (later flags win), and waits for
+// it.
+func StartRedis(dir string, args ...string) (*exec.Cmd, string) {
 	port := FreePort()
-	cmd := exec.Command("redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir)
+	full := append([]string{"--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir}, args...)
+	cmd := exec.Command("redis-server", full...)
 	Check(cmd.Start())
 	WaitPort(port)
 	return cmd, port
