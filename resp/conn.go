@@ -140,7 +140,7 @@ func (c *Conn) CloseAfterReply() { c.closeAfter = true }
 // replies that must not go out (a write the disk refused under
 // appendfsync always). Connection goroutine only.
 func (c *Conn) Abort() {
-	c.W.B = c.W.B[:0]
+	c.W.Reset()
 	c.closeAfter = true
 	c.aborted = true
 }
@@ -184,6 +184,10 @@ func (c *Conn) Async() bool {
 // On a synchronous connection it does nothing (replies are written when the
 // batch ends). Connection goroutine only.
 func (c *Conn) Sync() {
+	if c.aborted {
+		c.W.Reset() // nothing more goes out (Abort)
+		return
+	}
 	if len(c.W.B) == 0 {
 		return
 	}
@@ -412,7 +416,7 @@ func (c *Conn) disconnectLocked() {
 // flush writes the replies collected in W. Connection goroutine only.
 func (c *Conn) flush() error {
 	if c.aborted {
-		c.W.B = c.W.B[:0]
+		c.W.Reset()
 		return net.ErrClosed
 	}
 	if len(c.W.B) == 0 {
