@@ -110,7 +110,12 @@ func (s *Store) RestoreDefine(name string, definition []byte) error {
 		b.redefine(def)
 		return nil
 	}
-	s.install(name, newBucket(name, def))
+	b := newBucket(name, def)
+	if s.loading.Load() {
+		b.deferIx = true
+		b.setState(b.newStateFor())
+	}
+	s.install(name, b)
 	return nil
 }
 
@@ -144,43 +149,6 @@ func (s *Store) RestoreCounters(bucket string, counter int64, eventSeq uint64) e
 	return nil
 }
 
-// RestorePut stores a record given as its canonical JSON, metadata
-// included, replacing the record with the same key. A record that expired
-// while the server was down is loaded invisible, as every expired record
-// is, and the sweep deletes it.
-func (s *Store) RestorePut(bucket string, recordJSON []byte) error {
-	b, err := s.lookup(bucket)
-	if err != nil {
-		return err
-	}
-	obj, err := jsonv.ParseObject(recordJSON)
-	if err != nil {
-		return fmt.Errorf("record of bucket %q: %w", bucket, err)
-	}
-	meta := func(name string) int64 {
-		v, _ := obj.Get(name)
-		f, _ := v.(float64)
-		obj.Delete(name)
-		return int64(f)
-	}
-	version, created, updated, expires := meta("_version"), meta("_createdAt"), meta("_updatedAt"), meta("_expiresAt")
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	key, ok := obj.Get(b.def.Key)
-	if !ok {
-		return fmt.Errorf("record of bucket %q has no key field %q", bucket, b.def.Key)
-	}
-	rec := b.newRecord(obj, version, created, updated, expires)
-	if e := b.st.get(key); e != nil {
-		b.replaceRecord(nil, e, rec)
-		return nil
-	}
-	e := &entry{rec: rec, seq: b.nextSeq}
-	b.nextSeq++
-	b.addEntry(nil, e)
-	return nil
-}
-
 // RestoreDelete removes the record whose key is given as JSON.
 func (s *Store) RestoreDelete(bucket string, keyJSON []byte) error {
 	b, err := s.lookup(bucket)
@@ -206,7 +174,7 @@ func (s *Store) RestoreClear(bucket string) error {
 		return err
 	}
 	b.mu.Lock()
-	b.setState(newState(b.def))
+	b.setState(b.newStateFor())
 	b.mu.Unlock()
 	return nil
 }

@@ -48,6 +48,7 @@ type Store struct {
 	evicted atomic.Int64 // records deleted by maxSize eviction
 	reads   readGuard    // read-time-limit and its counters (readlimit.go)
 	slots   scanSlots    // long frozen reads under way (pace.go)
+	loading atomic.Bool  // between BeginLoad and FinishLoad (load.go)
 }
 
 // Expired returns how many records expiry has deleted since start.
@@ -332,7 +333,7 @@ func (b *Bucket) redefine(def *schema.Definition) {
 	old := b.st
 	b.def = def
 	b.defNow.Store(def)
-	b.setState(newState(def))
+	b.setState(b.newStateFor())
 	old.bySeq.Scan(func(e *entry) bool {
 		b.addEntry(nil, e)
 		return true

@@ -94,7 +94,16 @@ type NamedDef struct {
 	JSON []byte
 }
 
+// snapshotBatch is the most records a RECORDS block holds.
 const snapshotBatch = 512
+
+// snapshotFormat is the format version a snapshot's first entry names: 1
+// held each record as a PUT of its JSON text, 2 holds them in binary
+// RECORDS blocks (engine.AppendRecords). Both load.
+const snapshotFormat = "2"
+
+// knownFormat reports whether a snapshot of format version v loads.
+func knownFormat(v string) bool { return v == "1" || v == "2" }
 
 // writeSnapshot writes a snapshot file: a header entry, each bucket's
 // definition and counters followed by its records in batches, the query
@@ -104,7 +113,7 @@ func writeSnapshot(dir, name string, images []engine.BucketImage, queries []Name
 	var size int64
 	err := writeFileAtomic(dir, name, func(f *os.File) error {
 		w := bufio.NewWriterSize(f, 1<<20)
-		var buf []byte
+		var buf, block []byte
 		entries := 0
 		put := func(ops []Op) error {
 			buf = AppendEntry(buf[:0], ops)
@@ -113,21 +122,19 @@ func writeSnapshot(dir, name string, images []engine.BucketImage, queries []Name
 			_, err := w.Write(buf)
 			return err
 		}
-		if err := put([]Op{{[]byte(opSnapshot), []byte("1"), []byte(strconv.FormatInt(now, 10))}}); err != nil {
+		if err := put([]Op{{[]byte(opSnapshot), []byte(snapshotFormat), []byte(strconv.FormatInt(now, 10))}}); err != nil {
 			return err
 		}
 		for _, img := range images {
 			if err := put([]Op{{[]byte(opBucket), []byte(img.Name), img.Definition,
-				[]byte(strconv.FormatInt(img.Counter, 10)), []byte(strconv.FormatUint(img.EventSeq, 10))}}); err != nil {
+				[]byte(strconv.FormatInt(img.Counter, 10)), []byte(strconv.FormatUint(img.EventSeq, 10)),
+				[]byte(strconv.Itoa(len(img.Records)))}}); err != nil {
 				return err
 			}
 			for i := 0; i < len(img.Records); i += snapshotBatch {
 				end := min(i+snapshotBatch, len(img.Records))
-				ops := make([]Op, 0, end-i)
-				for _, r := range img.Records[i:end] {
-					ops = append(ops, Op{[]byte(opPut), []byte(img.Name), r.JSON()})
-				}
-				if err := put(ops); err != nil {
+				block = engine.AppendRecords(block[:0], img.Records[i:end])
+				if err := put([]Op{{[]byte(opRecords), []byte(img.Name), block}}); err != nil {
 					return err
 				}
 			}

@@ -8,7 +8,8 @@ import "fmt"
 const (
 	opSnapshot = "SNAPSHOT"  // SNAPSHOT <format-version> <unix-ms>: a snapshot's first entry
 	opEnd      = "END"       // END <entries-before>: a snapshot's last entry
-	opBucket   = "BUCKET"    // BUCKET <name> <definition> <counter> <event-seq>: a bucket in a snapshot
+	opBucket   = "BUCKET"    // BUCKET <name> <definition> <counter> <event-seq> [<records>]: a bucket in a snapshot
+	opRecords  = "RECORDS"   // RECORDS <bucket> <block>: records in a snapshot, binary (engine.AppendRecords)
 	opDefine   = "DEFINE"    // DEFINE <name> <definition>
 	opAlter    = "ALTER"     // ALTER <name> <definition>
 	opDrop     = "DROP"      // DROP <name>
@@ -26,7 +27,8 @@ const (
 var opArities = map[string][]int{
 	opSnapshot: {3},
 	opEnd:      {2},
-	opBucket:   {5},
+	opBucket:   {5, 6},
+	opRecords:  {3},
 	opDefine:   {3},
 	opAlter:    {3},
 	opDrop:     {2},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -79,6 +80,7 @@ type Persistence struct {
 	baseSize      int64
 	loadedRecords int64
 	loadTime      time.Duration
+	dec           *engine.RecordDecoder // apply's, at start-up and in bucketd check
 
 	wg   sync.WaitGroup
 	stop chan struct{}
@@ -141,6 +143,7 @@ func (p *Persistence) load() error {
 		man = &manifest{Version: 1, Generation: 1, AOF: []string{aofName(1)}}
 	}
 	p.man = man
+	store.BeginLoad()
 	if man.Snapshot != "" {
 		if err := p.loadSnapshot(filepath.Join(opts.Dir, man.Snapshot)); err != nil {
 			return err
@@ -169,6 +172,7 @@ func (p *Persistence) load() error {
 		}
 		size = n
 	}
+	store.FinishLoad(runtime.GOMAXPROCS(0))
 	p.loadedRecords = 0
 	for _, name := range store.List() {
 		if info, err := store.Info(name); err == nil {
@@ -197,6 +201,17 @@ func (p *Persistence) loadSnapshot(path string) error {
 		return fmt.Errorf("reading snapshot: %w", err)
 	}
 	r := NewReader(data, path)
+	l := p.newLoader(path)
+	err = p.readSnapshot(r, l)
+	if lerr := l.close(); lerr != nil {
+		return lerr // earlier in the file than err
+	}
+	return err
+}
+
+// readSnapshot reads the entries of a snapshot into l.
+func (p *Persistence) readSnapshot(r *Reader, l *loader) error {
+	path := r.file
 	entries := 0
 	ended := false
 	for {
@@ -214,8 +229,8 @@ func (p *Persistence) loadSnapshot(path string) error {
 		if ended {
 			return &CorruptError{File: path, Offset: at, Msg: "data after the END entry"}
 		}
-		if entries == 0 && (string(ops[0][0]) != opSnapshot || len(ops[0]) < 2 || string(ops[0][1]) != "1") {
-			return &CorruptError{File: path, Offset: at, Msg: "not a bucketd snapshot (version 1)"}
+		if entries == 0 && (string(ops[0][0]) != opSnapshot || len(ops[0]) < 2 || !knownFormat(string(ops[0][1]))) {
+			return &CorruptError{File: path, Offset: at, Msg: "not a bucketd snapshot (format version 1 or 2)"}
 		}
 		if string(ops[0][0]) == opEnd {
 			if len(ops[0]) != 2 || string(ops[0][1]) != strconv.Itoa(entries) {
@@ -225,8 +240,8 @@ func (p *Persistence) loadSnapshot(path string) error {
 			entries++
 			continue
 		}
-		if err := p.apply(ops); err != nil {
-			return &CorruptError{File: path, Offset: at, Msg: err.Error()}
+		if err := l.add(at, ops); err != nil {
+			return err
 		}
 		entries++
 	}
@@ -244,29 +259,36 @@ func (p *Persistence) loadAOF(path string, last bool) (int64, error) {
 		return 0, fmt.Errorf("reading append-only file: %w", err)
 	}
 	r := NewReader(data, path)
+	l := p.newLoader(path)
 	for {
 		at := r.Offset()
 		ops, err := r.Next()
-		if err == ErrTorn {
-			if !last {
-				return 0, &CorruptError{File: path, Offset: at, Msg: "incomplete entry in a closed append-only file"}
+		if err == nil && ops != nil {
+			if err := l.add(at, ops); err != nil {
+				l.close()
+				return 0, err
 			}
+			continue
+		}
+		// The entries before this point are applied first: an error among
+		// them comes before this one in the file.
+		if lerr := l.close(); lerr != nil {
+			return 0, lerr
+		}
+		switch {
+		case err == ErrTorn && !last:
+			return 0, &CorruptError{File: path, Offset: at, Msg: "incomplete entry in a closed append-only file"}
+		case err == ErrTorn:
 			p.log.Warn().Str("file", path).Int64("offset", at).Int("bytes_cut", len(data)-int(at)).
 				Msg("append-only file ends with a torn entry (crash during a write); cutting it off")
 			if err := os.Truncate(path, at); err != nil {
 				return 0, err
 			}
 			return at, nil
-		}
-		if err != nil {
+		case err != nil:
 			return 0, err
 		}
-		if ops == nil {
-			return int64(len(data)), nil
-		}
-		if err := p.apply(ops); err != nil {
-			return 0, &CorruptError{File: path, Offset: at, Msg: err.Error()}
-		}
+		return int64(len(data)), nil
 	}
 }
 
@@ -289,10 +311,30 @@ func argInt(op Op, i int) (int64, error) {
 	return n, nil
 }
 
-// apply replays the operations of one entry.
+// apply replays the operations of one entry, decoding its records here
+// (the loader decodes them in parallel and calls applyOps).
 func (p *Persistence) apply(ops []Op) error {
+	if p.dec == nil {
+		p.dec = p.store.NewRecordDecoder()
+	}
+	recs, err := decodeOps(p.dec, ops)
+	if err != nil {
+		return err
+	}
+	return p.applyOps(ops, recs)
+}
+
+// applyOps replays the operations of one entry; recs[i] holds the decoded
+// records of ops[i] when it is a PUT or RECORDS (decodeOps).
+func (p *Persistence) applyOps(ops []Op, recs [][]*engine.Record) error {
 	s := p.store
-	for _, op := range ops {
+	records := func(i int) ([]*engine.Record, error) {
+		if i >= len(recs) || recs[i] == nil {
+			return nil, errNoRecords
+		}
+		return recs[i], nil
+	}
+	for i, op := range ops {
 		if err := checkOp(op); err != nil {
 			return err
 		}
@@ -311,15 +353,30 @@ func (p *Persistence) apply(ops []Op) error {
 					err = s.RestoreCounters(string(op[1]), counter, uint64(seq))
 				}
 			}
+			if err == nil && len(op) == 6 {
+				var n int64
+				if n, err = argInt(op, 5); err == nil {
+					err = s.RestoreReserve(string(op[1]), int(n))
+				}
+			}
+		case opRecords:
+			var rs []*engine.Record
+			if rs, err = records(i); err == nil {
+				err = s.RestoreRecords(string(op[1]), rs)
+			}
 		case opPut:
+			var rs []*engine.Record
+			if rs, err = records(i); err != nil {
+				break
+			}
 			switch len(op) {
-			case 3: // snapshot form
-				err = s.RestorePut(string(op[1]), op[2])
+			case 3: // snapshot form (format version 1)
+				err = s.RestoreRecords(string(op[1]), rs)
 			default:
 				seq, e1 := argInt(op, 2)
 				counter, e2 := argInt(op, 3)
 				if err = errors.Join(e1, e2); err == nil {
-					if err = s.RestorePut(string(op[1]), op[4]); err == nil {
+					if err = s.RestoreRecords(string(op[1]), rs); err == nil {
 						err = s.RestoreCounters(string(op[1]), counter, uint64(seq))
 					}
 				}
