@@ -96,7 +96,8 @@ func run(args []string, stderr io.Writer) int {
 	srv.SetTuner(tuner)
 	var persist *snapshot.Persistence
 	if cfg.AppendOnly {
-		persist, err = snapshot.Open(store, srv.QueryPersistence(), snapshot.Options{Dir: cfg.Dir, Fsync: cfg.AppendFsync, Log: log, Functions: srv.FunctionPersistence()})
+		persist, err = snapshot.Open(store, srv.QueryPersistence(), snapshot.Options{Dir: cfg.Dir, Fsync: cfg.AppendFsync, Log: log, Functions: srv.FunctionPersistence(),
+			AutoRewriteMinSize: cfg.AutoAOFRewriteMinSize, AutoRewritePercent: cfg.AutoAOFRewritePercentage})
 		if err != nil {
 			ln.Close()
 			fmt.Fprintf(stderr, "cannot load the data in %s: %v\n", cfg.Dir, err)

@@ -192,6 +192,15 @@ var settings = []setting{
 			}
 			return fmt.Errorf("argument(s) must be one of the following: always, everysec, no")
 		}},
+	{name: "auto-aof-rewrite-percentage", help: "rewrite the append-only file when it has grown by this percentage over the last snapshot (0: never)", runtime: true,
+		get: func(c *Config) string { return strconv.FormatInt(c.AutoAOFRewritePercentage, 10) },
+		set: func(c *Config, v string) (err error) {
+			c.AutoAOFRewritePercentage, err = parseRange(v, 0, math.MaxInt32)
+			return err
+		}},
+	{name: "auto-aof-rewrite-min-size", help: "and when it has at least this size", runtime: true,
+		get: func(c *Config) string { return strconv.FormatInt(c.AutoAOFRewriteMinSize, 10) },
+		set: func(c *Config, v string) (err error) { c.AutoAOFRewriteMinSize, err = parseMemory(v); return err }},
 	{name: "save", noFlag: true, get: func(c *Config) string { return "" }},
 	{name: "enable-debug-command", help: "yes|no: allow DEBUG",
 		get: func(c *Config) string { return yesNo(c.EnableDebug) },

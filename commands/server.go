@@ -38,6 +38,12 @@ type Config struct {
 	AppendOnly  bool
 	AppendFsync string
 	EnableDebug bool
+
+	// AutoAOFRewritePercentage and AutoAOFRewriteMinSize start a rewrite
+	// when the append-only file has grown by the percentage over the last
+	// snapshot and passed the size (0 percent: never).
+	AutoAOFRewritePercentage int64
+	AutoAOFRewriteMinSize    int64
 	MaxClients  int64
 
 	ProtoMaxBulkLen  int64
@@ -77,6 +83,9 @@ func DefaultConfig() Config {
 		TTLInterval:        time.Second,
 		AppendOnly:         true,
 		AppendFsync:        "everysec",
+
+		AutoAOFRewritePercentage: 100,
+		AutoAOFRewriteMinSize:    64 << 20,
 		MaxClients:         10000,
 		ProtoMaxBulkLen:    lim.MaxBulk,
 		QueryBufferLimit:   int64(lim.QueryBuffer),
@@ -190,6 +199,9 @@ func (s *Server) applyNetConfig() {
 	s.scripts.SetMaxMemory(cfg.ScriptMaxMemory)
 	s.busyThreshold.Store(cfg.BusyReplyThreshold)
 	s.queryLimit.Store(cfg.QueryTimeLimit)
+	if s.persist != nil {
+		s.persist.SetAutoRewrite(cfg.AutoAOFRewriteMinSize, cfg.AutoAOFRewritePercentage)
+	}
 	if s.net == nil {
 		return
 	}
@@ -218,6 +230,7 @@ func (s *Server) register() {
 		queryCommands(),
 		scriptCommands(),
 		debugCommands(),
+		memoryCommands(),
 	} {
 		for _, c := range group {
 			s.table.Add(c)

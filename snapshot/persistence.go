@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -26,7 +27,10 @@ type Options struct {
 	Log zerolog.Logger
 	// AutoRewriteMinSize and AutoRewritePercent trigger an automatic
 	// rewrite when the append-only file has passed the size and grown by
-	// the percentage over the last snapshot (Redis's 64mb and 100).
+	// the percentage over the last snapshot (Redis's
+	// auto-aof-rewrite-min-size and auto-aof-rewrite-percentage, 64mb and
+	// 100 by default). A percentage of 0 turns automatic rewrites off.
+	// SetAutoRewrite changes them later.
 	AutoRewriteMinSize int64
 	AutoRewritePercent int64
 	// Now is the clock in Unix milliseconds (nil: the wall clock).
@@ -82,6 +86,10 @@ type Persistence struct {
 	loadTime      time.Duration
 	dec           *engine.RecordDecoder // apply's, at start-up and in bucketd check
 
+	// autoMin and autoPct are Options.AutoRewriteMinSize and
+	// AutoRewritePercent as SetAutoRewrite last set them.
+	autoMin, autoPct atomic.Int64
+
 	wg   sync.WaitGroup
 	stop chan struct{}
 	lock *DirLock // the data directory's, held from Open to Close
@@ -92,16 +100,11 @@ type Persistence struct {
 // off with a warning; any other damage is an error that names the file and
 // the offset, and nothing is served.
 func Open(store *engine.Store, queries Queries, opts Options) (*Persistence, error) {
-	if opts.AutoRewriteMinSize == 0 {
-		opts.AutoRewriteMinSize = 64 << 20
-	}
-	if opts.AutoRewritePercent == 0 {
-		opts.AutoRewritePercent = 100
-	}
 	if opts.Now == nil {
 		opts.Now = func() int64 { return time.Now().UnixMilli() }
 	}
 	p := &Persistence{opts: opts, store: store, queries: queries, log: opts.Log, lastStatus: "ok", stop: make(chan struct{})}
+	p.SetAutoRewrite(opts.AutoRewriteMinSize, opts.AutoRewritePercent)
 	lock, err := LockDir(opts.Dir)
 	if err != nil {
 		return nil, err

@@ -148,7 +148,7 @@ func (o *opened) dump(t testing.TB) string {
 func TestRewriteUnderConcurrentWrites(t *testing.T) {
 	dir := t.TempDir()
 	o := mustOpen(t, dir, FsyncNo, nil, func(opts *Options) {
-		opts.AutoRewriteMinSize = 32 << 10 // automatic rewrites too
+		opts.AutoRewriteMinSize, opts.AutoRewritePercent = 32<<10, 100 // automatic rewrites too
 	})
 	for name, def := range map[string]string{"s": defStrings, "a": defAuto, "m": defMemory} {
 		if err := o.store.Define(name, []byte(def)); err != nil {
@@ -740,4 +740,29 @@ func snapshotRecords(t testing.TB, path string) string {
 		}
 	}
 	return b.String()
+}
+
+// TestRewriteDue: an automatic rewrite is due when the file has passed the
+// minimum size and grown by the percentage over the snapshot, never with
+// a percentage of 0, and not while a rewrite runs.
+func TestRewriteDue(t *testing.T) {
+	cases := []struct {
+		minSize, pct, base, size int64
+		rewriting, due           bool
+	}{
+		{64 << 20, 100, 0, 64 << 20, false, true},
+		{64 << 20, 100, 0, 64<<20 - 1, false, false},
+		{1024, 100, 1000, 1999, false, false},
+		{1024, 100, 1000, 2000, false, true},
+		{1024, 50, 1000, 1500, false, true},
+		{1024, 0, 0, 1 << 40, false, false},
+		{1024, 100, 0, 4096, true, false},
+	}
+	for _, c := range cases {
+		p := &Persistence{baseSize: c.base, rewriting: c.rewriting}
+		p.SetAutoRewrite(c.minSize, c.pct)
+		if got := p.rewriteDue(c.size); got != c.due {
+			t.Errorf("min %d, %d%%, snapshot %d, file %d, rewriting %v: due %v, want %v", c.minSize, c.pct, c.base, c.size, c.rewriting, got, c.due)
+		}
+	}
 }

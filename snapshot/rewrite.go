@@ -130,14 +130,27 @@ func (p *Persistence) autoRewrite() {
 		case <-t.C:
 		}
 		size := p.aof.size()
-		p.mu.Lock()
-		due := !p.rewriting && size >= p.opts.AutoRewriteMinSize && size*100 >= p.baseSize*(100+p.opts.AutoRewritePercent)
-		p.mu.Unlock()
-		if due {
+		if p.rewriteDue(size) {
 			p.log.Info().Int64("aof_size", size).Msg("starting automatic rewrite")
 			p.Rewrite(false)
 		}
 	}
+}
+
+// rewriteDue says whether an append-only file of size bytes calls for an
+// automatic rewrite.
+func (p *Persistence) rewriteDue(size int64) bool {
+	minSize, pct := p.autoMin.Load(), p.autoPct.Load()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return pct > 0 && !p.rewriting && size >= minSize && size*100 >= p.baseSize*(100+pct)
+}
+
+// SetAutoRewrite sets when automatic rewrites start (see
+// Options.AutoRewriteMinSize): percent 0 turns them off.
+func (p *Persistence) SetAutoRewrite(minSize, percent int64) {
+	p.autoMin.Store(minSize)
+	p.autoPct.Store(percent)
 }
 
 // QueryDefined logs a query definition (definition nil: dropped). It is

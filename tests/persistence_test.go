@@ -793,3 +793,35 @@ func TestPersistQueryDefinitions(t *testing.T) {
 		}
 	}
 }
+
+// TestPersistAutoRewriteSettings: auto-aof-rewrite-percentage and
+// auto-aof-rewrite-min-size are Redis's settings, as flags and through
+// CONFIG SET: with a small minimum the server rewrites on its own (that a
+// percentage of 0 never does is TestRewriteDue's). Bad values are refused and change
+// nothing. MEMORY PURGE answers OK (and MEMORY's errors are Redis's).
+func TestPersistAutoRewriteSettings(t *testing.T) {
+	t.Parallel()
+	s := Start(t, "--auto-aof-rewrite-percentage", "0", "--auto-aof-rewrite-min-size", "1kb")
+	r := newRC(t, s, 2)
+	if got := r.list("CONFIG", "GET", "auto-aof-rewrite-*"); strings.Join(got, " ") != "auto-aof-rewrite-percentage 0 auto-aof-rewrite-min-size 1024" &&
+		strings.Join(got, " ") != "auto-aof-rewrite-min-size 1024 auto-aof-rewrite-percentage 0" {
+		t.Errorf("CONFIG GET auto-aof-rewrite-*: %q", got)
+	}
+	r.define("kv", pKVDef)
+	for i := 0; i < 40; i++ {
+		r.insert("kv", fmt.Sprintf(`{"k":"k%d","v":%d}`, i, i))
+	}
+	files := func() string { return infoFields(t, r.c, "persistence")["data_files"] }
+	r.err("ERR CONFIG SET failed (possibly related to argument 'auto-aof-rewrite-percentage') - argument must be between 0 and 2147483647 inclusive", "CONFIG", "SET", "auto-aof-rewrite-percentage", "-1")
+	r.err("ERR CONFIG SET failed (possibly related to argument 'auto-aof-rewrite-min-size') - argument must be a memory value", "CONFIG", "SET", "auto-aof-rewrite-min-size", "lots")
+	r.ok("CONFIG", "SET", "auto-aof-rewrite-percentage", "100")
+	eventually(t, 10*time.Second, "an automatic rewrite", func() bool { return files() == "snapshot.2.bdb,appendonly.2.aof" })
+	r.integer(40, "DBSIZE")
+
+	r.ok("MEMORY", "PURGE")
+	r.err("ERR wrong number of arguments for 'memory|purge' command", "MEMORY", "PURGE", "x")
+	r.err("ERR unknown subcommand 'nope'. Try MEMORY HELP.", "MEMORY", "nope")
+	if help := r.list("MEMORY", "HELP"); len(help) < 3 || !strings.Contains(strings.Join(help, "\n"), "PURGE") {
+		t.Errorf("MEMORY HELP: %q", help)
+	}
+}

@@ -1,0 +1,40 @@
+package commands
+
+import (
+	"runtime/debug"
+	"strings"
+)
+
+func memoryCommands() []*Command {
+	return []*Command{
+		{Name: "memory", Arity: -2, Group: "server", Since: "4.0.0", Summary: "A container for memory diagnostics commands.", Run: cmdMemoryHelp, Subs: map[string]*Command{
+			"purge": {Arity: 2, Summary: "Collects garbage and returns the freed memory to the operating system.", Run: cmdMemoryPurge},
+			"help":  {Arity: 2, Summary: "Returns helpful text about the different subcommands.", Run: cmdMemoryHelp},
+		}},
+	}
+}
+
+// cmdMemoryPurge runs a garbage collection and returns what it frees to
+// the operating system, so that used_memory_rss then counts live data
+// only (Redis's MEMORY PURGE asks its allocator the same). It blocks this
+// connection for the collection, not the others.
+func cmdMemoryPurge(c *Ctx) {
+	debug.FreeOSMemory()
+	c.W.OK()
+}
+
+func cmdMemoryHelp(c *Ctx) {
+	lines := []string{
+		"MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+		"PURGE", "    Collect garbage and return the freed memory to the operating system.",
+		"HELP", "    Print this help.",
+	}
+	if len(c.Args) > 1 && !strings.EqualFold(c.Arg(1), "help") {
+		c.W.Error("ERR unknown subcommand '" + abbreviate(c.Args[1]) + "'. Try MEMORY HELP.")
+		return
+	}
+	c.W.Array(len(lines))
+	for _, l := range lines {
+		c.W.Simple(l)
+	}
+}
