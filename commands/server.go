@@ -44,7 +44,7 @@ type Config struct {
 	// snapshot and passed the size (0 percent: never).
 	AutoAOFRewritePercentage int64
 	AutoAOFRewriteMinSize    int64
-	MaxClients  int64
+	MaxClients               int64
 
 	ProtoMaxBulkLen  int64
 	QueryBufferLimit int64
@@ -76,27 +76,27 @@ const ThreadsAuto = -1
 func DefaultConfig() Config {
 	lim := resp.DefaultLimits()
 	return Config{
-		Port:               6379,
-		Bind:               "127.0.0.1",
-		Dir:                "./data",
-		LogLevel:           "info",
-		TTLInterval:        time.Second,
-		AppendOnly:         true,
-		AppendFsync:        "everysec",
+		Port:        6379,
+		Bind:        "127.0.0.1",
+		Dir:         "./data",
+		LogLevel:    "info",
+		TTLInterval: time.Second,
+		AppendOnly:  true,
+		AppendFsync: "everysec",
 
 		AutoAOFRewritePercentage: 100,
 		AutoAOFRewriteMinSize:    64 << 20,
-		MaxClients:         10000,
-		ProtoMaxBulkLen:    lim.MaxBulk,
-		QueryBufferLimit:   int64(lim.QueryBuffer),
-		PubSubLimit:        resp.DefaultPubSubLimit,
-		SlowlogSlowerThan:  10000,
-		SlowlogMaxLen:      128,
-		ReadTimeLimit:      5000,
-		BusyReplyThreshold: 5000,
-		QueryTimeLimit:     1000,
-		ScriptMaxMemory:    256 << 20,
-		Threads:            0,
+		MaxClients:               10000,
+		ProtoMaxBulkLen:          lim.MaxBulk,
+		QueryBufferLimit:         int64(lim.QueryBuffer),
+		PubSubLimit:              resp.DefaultPubSubLimit,
+		SlowlogSlowerThan:        10000,
+		SlowlogMaxLen:            128,
+		ReadTimeLimit:            5000,
+		BusyReplyThreshold:       5000,
+		QueryTimeLimit:           1000,
+		ScriptMaxMemory:          256 << 20,
+		Threads:                  0,
 	}
 }
 
