@@ -44,7 +44,8 @@ type Config struct {
 	// snapshot and passed the size (0 percent: never).
 	AutoAOFRewritePercentage int64
 	AutoAOFRewriteMinSize    int64
-	MaxClients               int64
+
+	MaxClients int64
 
 	ProtoMaxBulkLen  int64
 	QueryBufferLimit int64
