@@ -2,8 +2,11 @@ package engine
 
 import (
 	"fmt"
+	"math"
+	"slices"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"bucketd/jsonv"
 )
@@ -169,6 +172,7 @@ func (d *RecordDecoder) DecodeJSON(bucket string, data []byte) (*Record, error) 
 	if err := jsonv.ParseObjectAliased(obj, data); err != nil {
 		return nil, fmt.Errorf("record of bucket %q: %w", bucket, err)
 	}
+	hasVersion := obj.Index("_version") >= 0
 	meta := func(name string) int64 {
 		// Metadata ends the text, so the deletes below cut the tail.
 		v, _ := obj.Get(name)
@@ -183,11 +187,87 @@ func (d *RecordDecoder) DecodeJSON(bucket string, data []byte) (*Record, error) 
 		return nil, fmt.Errorf("record of bucket %q has no key field %q", bucket, keyName)
 	}
 	sh := d.shapeOf(b, obj.Keys, key)
-	rec := buildRecord(sh, obj.Vals)
-	jsonv.Own(obj, data)
+	// The values get a slice of their own size: the parsed one has room
+	// for the metadata too.
+	vals := make([]jsonv.Value, len(obj.Vals))
+	copy(vals, obj.Vals)
+	var rec *Record
+	if hasVersion {
+		rec = textRecord(sh, vals, data, version, created, updated, expires)
+	}
+	if rec == nil {
+		rec = buildRecord(sh, vals)
+	} else if verifyOn.Load() {
+		if err := verifyTextRecord(rec); err != nil {
+			return nil, fmt.Errorf("record of bucket %q: %w", bucket, err)
+		}
+	}
+	jsonv.Own(&jsonv.Object{Vals: vals}, data)
 	rec.Version, rec.CreatedAt, rec.UpdatedAt, rec.ExpiresAt = version, created, updated, expires
 	*obj = jsonv.Object{}
 	return rec, nil
+}
+
+// textRecord is buildRecord for the values vals parsed by
+// jsonv.ParseObjectAliased from data, a record's canonical JSON text with
+// its metadata, as Record.AppendJSON wrote it: the record's text is then
+// data up to the metadata, copied as it is instead of encoded again, and
+// the strings that point into data are pointed into the copy. It returns
+// nil where buildRecord must decide (no metadata where it belongs, or
+// enough escaped strings that the record keeps no text). The rule it
+// relies on: the text AppendJSON writes is the fields' canonical text
+// followed by the metadata. Verify mode (verify.go) checks each record it
+// builds against buildRecord's.
+func textRecord(sh *shape, vals []jsonv.Value, data []byte, version, created, updated, expires int64) *Record {
+	// The metadata's length, as Record.JSONLen counts it, says where the
+	// fields end: n bytes of text, then `,"_version":` (or `"_version":`
+	// right after the "{" of a record without fields).
+	r := Record{shape: sh, Version: version, CreatedAt: created, UpdatedAt: updated, ExpiresAt: expires}
+	n := len(data) - r.JSONLen()
+	meta := n
+	if len(sh.names) > 0 {
+		meta++
+	}
+	const head = `"_version":`
+	if n < 1 || n > math.MaxUint32 || meta+len(head) > len(data) || string(data[meta:meta+len(head)]) != head ||
+		(len(sh.names) > 0 && data[n] != ',') || (len(sh.names) == 0 && n != 1) {
+		return nil
+	}
+	escaped := 0
+	for _, v := range vals {
+		if s, ok := v.(string); ok && s != "" && !inData(s, data[:n]) {
+			escaped += len(s)
+		}
+	}
+	if escaped > 0 && escaped >= n/8 {
+		return nil
+	}
+	body := append(make([]byte, 0, n), data[:n]...)
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(data)))
+	for i, v := range vals {
+		if s, ok := v.(string); ok && s != "" && inData(s, data[:n]) {
+			vals[i] = unsafe.String(&body[uintptr(unsafe.Pointer(unsafe.StringData(s)))-base], len(s))
+		}
+	}
+	return &Record{shape: sh, vals: unsafe.SliceData(vals), body: unsafe.SliceData(body), bodyLen: uint32(n)}
+}
+
+// inData reports whether s lies within data.
+func inData(s string, data []byte) bool {
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(data)))
+	at := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+	return at >= base && at+uintptr(len(s)) <= base+uintptr(len(data))
+}
+
+// verifyTextRecord compares, in verify mode, a record textRecord built
+// with the one buildRecord builds from the same values.
+func verifyTextRecord(rec *Record) error {
+	want := buildRecord(rec.shape, slices.Clone(rec.values()))
+	if got, w := string(fieldsText(rec)), string(fieldsText(want)); got != w {
+		verifyFailures.Add(1)
+		return fmt.Errorf("BUCKETD_VERIFY: the record text taken from the file differs from the encoded one:\n taken:   %s\n encoded: %s", got, w)
+	}
+	return nil
 }
 
 // DecodeRecords returns the records of a block that AppendRecords wrote.

@@ -1,6 +1,7 @@
 package snapshot
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -199,10 +200,11 @@ func (p *Persistence) load() error {
 }
 
 func (p *Persistence) loadSnapshot(path string) error {
-	data, err := os.ReadFile(path)
+	data, release, err := readData(path)
 	if err != nil {
 		return fmt.Errorf("reading snapshot: %w", err)
 	}
+	defer release()
 	r := NewReader(data, path)
 	l := p.newLoader(path)
 	err = p.readSnapshot(r, l)
@@ -257,10 +259,11 @@ func (p *Persistence) readSnapshot(r *Reader, l *loader) error {
 // loadAOF replays one append-only file and returns its size after any
 // repair. Only the last file may end with a torn entry.
 func (p *Persistence) loadAOF(path string, last bool) (int64, error) {
-	data, err := os.ReadFile(path)
+	data, release, err := readData(path)
 	if err != nil {
 		return 0, fmt.Errorf("reading append-only file: %w", err)
 	}
+	defer release()
 	r := NewReader(data, path)
 	l := p.newLoader(path)
 	for {
@@ -337,6 +340,8 @@ func (p *Persistence) applyOps(ops []Op, recs [][]*engine.Record) error {
 		}
 		return recs[i], nil
 	}
+	// The operations may point into a mapped file that is unmapped after
+	// loading (readData): what is kept is copied.
 	for i, op := range ops {
 		if err := checkOp(op); err != nil {
 			return err
@@ -345,11 +350,11 @@ func (p *Persistence) applyOps(ops []Op, recs [][]*engine.Record) error {
 		switch string(op[0]) {
 		case opSnapshot:
 		case opDefine, opAlter:
-			err = s.RestoreDefine(string(op[1]), op[2])
+			err = s.RestoreDefine(string(op[1]), bytes.Clone(op[2]))
 		case opDrop:
 			s.RestoreDrop(string(op[1]))
 		case opBucket:
-			if err = s.RestoreDefine(string(op[1]), op[2]); err == nil {
+			if err = s.RestoreDefine(string(op[1]), bytes.Clone(op[2])); err == nil {
 				counter, e1 := argInt(op, 3)
 				seq, e2 := argInt(op, 4)
 				if err = errors.Join(e1, e2); err == nil {
@@ -400,7 +405,7 @@ func (p *Persistence) applyOps(ops []Op, recs [][]*engine.Record) error {
 			}
 		case opQuery, opQDefine:
 			if p.queries.Restore != nil {
-				err = p.queries.Restore(string(op[1]), op[2])
+				err = p.queries.Restore(string(op[1]), bytes.Clone(op[2]))
 			}
 		case opQDrop:
 			if p.queries.Restore != nil {
@@ -408,7 +413,7 @@ func (p *Persistence) applyOps(ops []Op, recs [][]*engine.Record) error {
 			}
 		case opFuncs:
 			if p.opts.Functions.Restore != nil {
-				err = p.opts.Functions.Restore(op[1])
+				err = p.opts.Functions.Restore(bytes.Clone(op[1]))
 			}
 		default: // END, which only the snapshot loader reads
 			return fmt.Errorf("%s out of place", op[0])

@@ -1,18 +1,24 @@
-// Command persist measures what persistence costs bucketd on this machine:
+// Command persist measures what persistence costs bucketd on this machine,
+// beside redis-server doing the same work in the same run:
 //
-//   - write throughput (B.INSERT from 50 concurrent clients for a fixed
-//     time) with --appendonly no (in memory) and with appendfsync no,
-//     everysec and always, each on a fresh temp data dir, and the ratio of
-//     each to in-memory; the same for redis-server (HSET of the same
-//     fields; -no-redis skips it), side by side; the modes are run in
-//     turn, several times, and the median is shown, so that a change in
-//     the machine's load does not favour one mode;
+//   - write throughput: *clients connections insert new records for a
+//     fixed time, each keeping -pipelines commands in flight, into one
+//     bucket or ten (-buckets), with --appendonly no (in memory) and with
+//     appendfsync no, everysec and always, each on a fresh temp data dir;
+//     every figure is shown with its ratio to in-memory. redis-server runs
+//     the same load (HSET of the same five fields; -no-redis skips it).
+//     The modes run in turn, -rounds times, and the median is shown, so
+//     that a change in the machine's load does not favour one mode;
 //
-//   - start-up time with 1,000,000 records: loaded with pipelined
-//     B.INSERTMANY batches, then the server is stopped and the time from
-//     exec to "ready to accept connections" is taken, once replaying the
-//     append-only file (SHUTDOWN NOSAVE) and once loading a snapshot
-//     (SHUTDOWN SAVE).
+//   - start-up with 1,000,000 records (5 fields, 2 indexes): loaded with
+//     pipelined B.INSERTMANY batches, with automatic rewrites off so that
+//     the append-only file alone holds them; RSS after MEMORY PURGE (a GC)
+//     of the data written live; then the time from exec to "ready to
+//     accept connections" and the RSS after a GC, once replaying the
+//     append-only file alone (after SHUTDOWN NOSAVE) and once loading the
+//     snapshot alone (after SHUTDOWN SAVE); beside it Redis with the same
+//     data as hashes: its RSS, its RDB's size and load time, and its
+//     append-only file's load time.
 //
 //     go run ./bench/persist                          # builds bucketd
 //     go run ./bench/persist -d 2s -rounds 1 -records 200000    # a shorter run
@@ -26,7 +32,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,20 +44,22 @@ import (
 )
 
 var (
-	bin      = flag.String("bucketd", "", "bucketd binary (empty: go build it)")
-	clients  = flag.Int("c", 50, "concurrent clients of the write load")
-	duration = flag.Duration("d", 4*time.Second, "length of each write run")
-	rounds   = flag.Int("rounds", 3, "write runs per mode, interleaved; the median is shown")
-	records  = flag.Int("records", 1000000, "records for the start-up measurement (0: skip it)")
-	batch    = flag.Int("batch", 1000, "records per B.INSERTMANY when loading")
-	loaders  = flag.Int("loaders", 4, "connections loading in parallel, each pipelining")
-	keepDir  = flag.Bool("keep", false, "keep the temp data dirs")
-	noRedis  = flag.Bool("no-redis", false, "skip the redis-server runs")
+	bin       = flag.String("bucketd", "", "bucketd binary (empty: go build it)")
+	clients   = flag.Int("c", 50, "concurrent clients of the write load")
+	duration  = flag.Duration("d", 3*time.Second, "length of each write run")
+	rounds    = flag.Int("rounds", 3, "write runs per mode, interleaved; the median is shown (0: skip the write runs)")
+	pipelines = flag.String("pipelines", "1,16", "commands each client keeps in flight, one write run set each")
+	bucketsN  = flag.String("buckets", "1,10", "buckets the writes spread over, one write run set each")
+	records   = flag.Int("records", 1000000, "records for the start-up measurement (0: skip it)")
+	batch     = flag.Int("batch", 1000, "records per B.INSERTMANY (and HSETs per pipeline for Redis) when loading")
+	loaders   = flag.Int("loaders", 4, "connections loading in parallel, each pipelining")
+	keepDir   = flag.Bool("keep", false, "keep the temp data dirs")
+	noRedis   = flag.Bool("no-redis", false, "skip the redis-server runs")
 )
 
 const definition = `{"key":"id","schema":{"id":{"type":"string"},"name":{"type":"string","required":true},` +
 	`"email":{"type":"string","format":"email"},"age":{"type":"number","min":0,"max":150},` +
-	`"role":{"type":"string","enum":["admin","user","guest"]}},"indexes":["role"]}`
+	`"role":{"type":"string","enum":["admin","user","guest"]}},"indexes":["role","age"]}`
 
 func record(i int) string {
 	id := strconv.Itoa(i)
@@ -60,11 +67,28 @@ func record(i int) string {
 		strconv.Itoa(18+i%60) + `,"role":"` + []string{"admin", "user", "guest"}[i%3] + `"}`
 }
 
+// hset returns Redis's HSET of record i's fields under key.
+func hset(ctx context.Context, c redis.Cmdable, key string, i int) *redis.IntCmd {
+	id := strconv.Itoa(i)
+	return c.HSet(ctx, key, "id", id, "name", "User "+id, "email", "user"+id+"@example.com",
+		"age", 18+i%60, "role", []string{"admin", "user", "guest"}[i%3])
+}
+
 // quiet drops go-redis's own log lines (a SHUTDOWN closes the connection
 // on purpose).
 type quiet struct{}
 
 func (quiet) Printf(context.Context, string, ...any) {}
+
+func ints(list string) []int {
+	var out []int
+	for _, f := range strings.Split(list, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		benchutil.Check(err)
+		out = append(out, n)
+	}
+	return out
+}
 
 func main() {
 	flag.Parse()
@@ -76,13 +100,27 @@ func main() {
 	}
 	*bin = benchutil.Bucketd(*bin, tmp)
 	fmt.Printf("machine: %d cores, %s, load average %s\n", runtime.NumCPU(), benchutil.CPUModel(), loadAvg())
-	fmt.Printf("write load: %d clients, B.INSERT of new records, %d runs of %v per mode (interleaved; median shown)\n\n",
-		*clients, *rounds, *duration)
+	if *rounds > 0 {
+		fmt.Printf("write load: %d clients inserting new records, %d runs of %v per mode (interleaved; median shown)\n\n",
+			*clients, *rounds, *duration)
+		fmt.Printf("%-9s %-8s %-28s %10s %7s %26s %10s %7s\n", "pipeline", "buckets", "mode", "ops/s", "×mem", "runs", "redis", "×mem")
+		for _, p := range ints(*pipelines) {
+			for _, nb := range ints(*bucketsN) {
+				writeRuns(tmp, p, nb)
+			}
+		}
+	}
+	if *records > 0 {
+		startup(tmp)
+	}
+	fmt.Printf("\nload average at the end %s\n", loadAvg())
+}
 
+// writeRuns measures the four modes with pipeline p over nb buckets.
+func writeRuns(tmp string, p, nb int) {
 	modes := []string{"memory", "no", "everysec", "always"}
 	rates := map[string][]float64{}
 	redisRates := map[string][]float64{}
-	sizes := map[string]int64{}
 	for r := 0; r < *rounds; r++ {
 		for _, mode := range modes {
 			args := []string{"--appendonly", "yes", "--appendfsync", mode}
@@ -91,11 +129,12 @@ func main() {
 			}
 			dir := filepath.Join(tmp, fmt.Sprintf("w-%s-%d", mode, r))
 			s := start(*bin, dir, args...)
-			benchutil.Check(s.client.Do(context.Background(), "BUCKET.DEFINE", "users", definition).Err())
-			rates[mode] = append(rates[mode], writeLoad(s.client, func(ctx context.Context, c *redis.Client, i int) error {
-				return c.Do(ctx, "B.INSERT", "users", record(i)).Err()
+			for b := 0; b < nb; b++ {
+				benchutil.Check(s.client.Do(context.Background(), "BUCKET.DEFINE", fmt.Sprint("users", b), definition).Err())
+			}
+			rates[mode] = append(rates[mode], writeLoad(s.client, p, func(ctx context.Context, c redis.Pipeliner, w, i int) {
+				c.Do(ctx, "B.INSERT", fmt.Sprint("users", w%nb), record(i))
 			}))
-			sizes[mode] = dirSize(dir)
 			s.stop(false)
 			os.RemoveAll(dir)
 			if *noRedis {
@@ -104,10 +143,8 @@ func main() {
 			rdir := filepath.Join(tmp, fmt.Sprintf("r-%s-%d", mode, r))
 			benchutil.Check(os.MkdirAll(rdir, 0o755))
 			cmd, rc := startRedis(rdir, mode)
-			redisRates[mode] = append(redisRates[mode], writeLoad(rc, func(ctx context.Context, c *redis.Client, i int) error {
-				id := strconv.Itoa(i)
-				return c.HSet(ctx, "user:"+id, "id", id, "name", "User "+id, "email", "user"+id+"@example.com",
-					"age", 18+i%60, "role", []string{"admin", "user", "guest"}[i%3]).Err()
+			redisRates[mode] = append(redisRates[mode], writeLoad(rc, p, func(ctx context.Context, c redis.Pipeliner, w, i int) {
+				hset(ctx, c, fmt.Sprintf("users%d:%d", w%nb, i), i)
 			}))
 			rc.Close()
 			cmd.Process.Kill()
@@ -115,51 +152,105 @@ func main() {
 			os.RemoveAll(rdir)
 		}
 	}
-	fmt.Printf("%-28s %12s %10s %22s %16s %12s %10s\n", "write throughput", "ops/s", "vs memory", "runs", "data dir bytes", "redis ops/s", "vs memory")
-	base := median(rates["memory"])
-	rbase := median(redisRates["memory"])
+	base := benchutil.Median(rates["memory"])
+	rbase := benchutil.Median(redisRates["memory"])
 	for _, mode := range modes {
 		name := "appendfsync " + mode
 		if mode == "memory" {
 			name = "in memory (--appendonly no)"
 		}
-		var runs []string
-		for _, v := range rates[mode] {
-			runs = append(runs, strconv.FormatFloat(v, 'f', 0, 64))
-		}
-		m := median(rates[mode])
-		fmt.Printf("%-28s %12.0f %10.2f %22s %16d", name, m, m/base, strings.Join(runs, "/"), sizes[mode])
-		if rm := median(redisRates[mode]); rm > 0 {
-			fmt.Printf(" %12.0f %10.2f", rm, rm/rbase)
+		m := benchutil.Median(rates[mode])
+		fmt.Printf("%-9d %-8d %-28s %10.0f %7.2f %26s", p, nb, name, m, m/base, benchutil.List(rates[mode], 0))
+		if rm := benchutil.Median(redisRates[mode]); rm > 0 {
+			fmt.Printf(" %10.0f %7.2f", rm, rm/rbase)
 		}
 		fmt.Println()
 	}
+}
 
-	if *records > 0 {
-		fmt.Printf("\nstart-up with %d records\n", *records)
-		dir := filepath.Join(tmp, "startup")
-		s := start(*bin, dir, "--appendfsync", "everysec")
-		began := time.Now()
-		load(s.client, *records)
-		fmt.Printf("  load (B.INSERTMANY x%d, %d pipelines): %v, %.0f records/s\n", *batch, *loaders, round(time.Since(began)),
-			float64(*records)/time.Since(began).Seconds())
-		s.stop(false) // SHUTDOWN NOSAVE: the writes stay in the append-only file
-		// The first start replays the append-only file (after the snapshot
-		// of the automatic rewrite, if the file passed 64 MB during the
-		// load); SHUTDOWN SAVE then leaves a snapshot alone for the second.
-		for i, how := range []string{"after SHUTDOWN NOSAVE", "after SHUTDOWN SAVE"} {
-			loading := files(dir)
-			s := start(*bin, dir)
-			n, _ := s.client.DBSize(context.Background()).Result()
-			if n != int64(*records) {
-				panic(fmt.Sprintf("after the restart DBSIZE is %d, want %d", n, *records))
-			}
-			fmt.Printf("  %s: %v to ready (INFO loading_time_ms %s, RSS %s MB)\n    loading %s\n", how, round(s.Ready),
-				info(s.client, "persistence", "loading_time_ms"), mb(info(s.client, "memory", "used_memory_rss")), loading)
-			s.stop(i == 0)
+// startup measures loading *records records into bucketd and Redis, and
+// their restarts.
+func startup(tmp string) {
+	ctx := context.Background()
+	fmt.Printf("\nstart-up with %d records (5 fields, 2 indexes; Redis: the same fields as hashes)\n", *records)
+	dir := filepath.Join(tmp, "startup")
+	s := start(*bin, dir, "--appendfsync", "everysec", "--auto-aof-rewrite-percentage", "0")
+	began := time.Now()
+	load(s.client, *records)
+	fmt.Printf("  bucketd load (B.INSERTMANY x%d, %d pipelines): %v, %.0f records/s\n", *batch, *loaders, round(time.Since(began)),
+		float64(*records)/time.Since(began).Seconds())
+	liveRSS := purgedRSS(s.client)
+	fmt.Printf("  bucketd written live: RSS after MEMORY PURGE %s MB\n", mb(liveRSS))
+	s.stop(false) // SHUTDOWN NOSAVE: the writes stay in the append-only file alone
+	for i, how := range []string{"from the append-only file alone", "from the snapshot alone"} {
+		loading := files(dir)
+		s := start(*bin, dir)
+		n, _ := s.client.DBSize(ctx).Result()
+		if n != int64(*records) {
+			panic(fmt.Sprintf("after the restart DBSIZE is %d, want %d", n, *records))
 		}
-		fmt.Printf("\nload average at the end %s\n", loadAvg())
+		rss := purgedRSS(s.client)
+		fmt.Printf("  bucketd %s: %v to ready (INFO loading_time_ms %s), RSS after MEMORY PURGE %s MB (%.2f× live)\n    loading %s\n",
+			how, round(s.Ready), info(s.client, "persistence", "loading_time_ms"), mb(rss), atof(rss)/atof(liveRSS), loading)
+		s.stop(i == 0) // SHUTDOWN SAVE the first time: a snapshot alone for the second
 	}
+	snapBytes := int64(0)
+	for _, e := range must(os.ReadDir(dir)) {
+		if strings.HasPrefix(e.Name(), "snapshot.") {
+			snapBytes = must(e.Info()).Size()
+		}
+	}
+	if *noRedis {
+		return
+	}
+	for _, aof := range []bool{false, true} {
+		rdir := filepath.Join(tmp, fmt.Sprint("redis-startup-", aof))
+		benchutil.Check(os.MkdirAll(rdir, 0o755))
+		args := []string{}
+		if aof {
+			args = []string{"--appendonly", "yes", "--appendfsync", "everysec", "--auto-aof-rewrite-percentage", "0"}
+		}
+		cmd, rc := startRedis(rdir, "", args...)
+		began := time.Now()
+		loadRedis(rc, *records)
+		if !aof {
+			fmt.Printf("  redis load (HSET, %d pipelines of %d): %v\n", *loaders, *batch, round(time.Since(began)))
+			fmt.Printf("  redis written live: RSS after MEMORY PURGE %s MB\n", mb(purgedRSS(rc)))
+			benchutil.Check(rc.Save(ctx).Err())
+		}
+		rc.Close()
+		cmd.Process.Kill() // the RDB (SAVE) or the append-only file (everysec, flushed at exit) holds the data
+		cmd.Wait()
+		loading := files(rdir)
+		began = time.Now()
+		cmd, rc = startRedis(rdir, "", args...)
+		for {
+			if err := rc.Ping(ctx).Err(); err == nil {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		ready := time.Since(began)
+		n, _ := rc.DBSize(ctx).Result()
+		how := "from its RDB"
+		if aof {
+			how = "from its append-only file"
+		}
+		fmt.Printf("  redis %s: %v to ready (%d keys), RSS after MEMORY PURGE %s MB\n    loading %s\n", how, round(ready), n, mb(purgedRSS(rc)), loading)
+		if !aof {
+			rdb := must(os.Stat(filepath.Join(rdir, "dump.rdb"))).Size()
+			fmt.Printf("  snapshot bytes: bucketd %.1f MB, redis RDB %.1f MB: %.2f×\n", float64(snapBytes)/(1<<20), float64(rdb)/(1<<20),
+				float64(snapBytes)/float64(rdb))
+		}
+		rc.Close()
+		cmd.Process.Kill()
+		cmd.Wait()
+	}
+}
+
+func must[T any](v T, err error) T {
+	benchutil.Check(err)
+	return v
 }
 
 // server is a running bucketd with a client.
@@ -193,20 +284,21 @@ func (s *server) stop(save bool) {
 }
 
 // startRedis starts a redis-server in dir with the persistence of mode
-// ("memory": none) and returns it with a client.
-func startRedis(dir, mode string) (*exec.Cmd, *redis.Client) {
+// ("memory" or "": none) and extra args, and returns it with a client.
+func startRedis(dir, mode string, extra ...string) (*exec.Cmd, *redis.Client) {
 	var args []string
-	if mode != "memory" {
+	if mode != "memory" && mode != "" {
 		args = []string{"--appendonly", "yes", "--appendfsync", mode}
 	}
-	cmd, port := benchutil.StartRedis(dir, args...)
-	return cmd, redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + port, Protocol: 2, PoolSize: *clients,
+	cmd, port := benchutil.StartRedis(dir, append(args, extra...)...)
+	return cmd, redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + port, Protocol: 2, PoolSize: *clients + *loaders,
 		MaxRetries: -1, ReadTimeout: time.Minute, WriteTimeout: time.Minute})
 }
 
-// writeLoad runs write (an insert of new record i) from *clients
-// goroutines for *duration and returns the acknowledged writes per second.
-func writeLoad(c *redis.Client, write func(ctx context.Context, c *redis.Client, i int) error) float64 {
+// writeLoad runs write (queue an insert of new record i by client w) from
+// *clients goroutines for *duration, each sending p at a time, and returns
+// the acknowledged writes per second.
+func writeLoad(c *redis.Client, p int, write func(ctx context.Context, c redis.Pipeliner, w, i int)) float64 {
 	ctx := context.Background()
 	var ops atomic.Int64
 	var wg sync.WaitGroup
@@ -216,9 +308,15 @@ func writeLoad(c *redis.Client, write func(ctx context.Context, c *redis.Client,
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := w; time.Now().Before(deadline); i += *clients {
-				benchutil.Check(write(ctx, c, i))
-				ops.Add(1)
+			for i := w; time.Now().Before(deadline); {
+				pipe := c.Pipeline()
+				for range p {
+					write(ctx, pipe, w, i)
+					i += *clients
+				}
+				cmds, err := pipe.Exec(ctx)
+				benchutil.Check(err)
+				ops.Add(int64(len(cmds)))
 			}
 		}()
 	}
@@ -231,42 +329,72 @@ func writeLoad(c *redis.Client, write func(ctx context.Context, c *redis.Client,
 func load(c *redis.Client, count int) {
 	ctx := context.Background()
 	benchutil.Check(c.Do(ctx, "BUCKET.DEFINE", "users", definition).Err())
+	parallel(count, func(from, to int) {
+		p := c.Pipeline()
+		var b strings.Builder
+		for lo := from; lo < to; lo += *batch {
+			b.Reset()
+			b.WriteByte('[')
+			for i := lo; i < min(lo+*batch, to); i++ {
+				if i > lo {
+					b.WriteByte(',')
+				}
+				b.WriteString(record(i))
+			}
+			b.WriteByte(']')
+			p.Do(ctx, "B.INSERTMANY", "users", b.String())
+		}
+		_, err := p.Exec(ctx)
+		benchutil.Check(err)
+	})
+}
+
+// loadRedis writes count records as hashes, *batch HSETs per pipeline.
+func loadRedis(c *redis.Client, count int) {
+	ctx := context.Background()
+	parallel(count, func(from, to int) {
+		for lo := from; lo < to; lo += *batch {
+			p := c.Pipeline()
+			for i := lo; i < min(lo+*batch, to); i++ {
+				hset(ctx, p, "user:"+strconv.Itoa(i), i)
+			}
+			_, err := p.Exec(ctx)
+			benchutil.Check(err)
+		}
+	})
+}
+
+// parallel calls fn for ranges of [0, count) of 8 batches each, from
+// *loaders goroutines.
+func parallel(count int, fn func(from, to int)) {
 	next := atomic.Int64{}
+	step := int64(8 * *batch)
 	var wg sync.WaitGroup
 	for l := 0; l < *loaders; l++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var b strings.Builder
 			for {
-				p := c.Pipeline()
-				queued := 0
-				for q := 0; q < 8; q++ {
-					from := int(next.Add(int64(*batch))) - *batch
-					if from >= count {
-						break
-					}
-					b.Reset()
-					b.WriteByte('[')
-					for i := from; i < min(from+*batch, count); i++ {
-						if i > from {
-							b.WriteByte(',')
-						}
-						b.WriteString(record(i))
-					}
-					b.WriteByte(']')
-					p.Do(ctx, "B.INSERTMANY", "users", b.String())
-					queued++
-				}
-				if queued == 0 {
+				from := next.Add(step) - step
+				if from >= int64(count) {
 					return
 				}
-				_, err := p.Exec(ctx)
-				benchutil.Check(err)
+				fn(int(from), int(min(from+step, int64(count))))
 			}
 		}()
 	}
 	wg.Wait()
+}
+
+// purgedRSS runs MEMORY PURGE and returns INFO's used_memory_rss.
+func purgedRSS(c *redis.Client) string {
+	benchutil.Check(c.Do(context.Background(), "MEMORY", "PURGE").Err())
+	return info(c, "memory", "used_memory_rss")
+}
+
+func atof(s string) float64 {
+	f, _ := strconv.ParseFloat(s, 64)
+	return f
 }
 
 func info(c *redis.Client, section, field string) string {
@@ -288,17 +416,6 @@ func mb(bytes string) string {
 	return strconv.FormatFloat(n/(1<<20), 'f', 0, 64)
 }
 
-func dirSize(dir string) int64 {
-	var n int64
-	entries, _ := os.ReadDir(dir)
-	for _, e := range entries {
-		if st, err := e.Info(); err == nil {
-			n += st.Size()
-		}
-	}
-	return n
-}
-
 func files(dir string) string {
 	entries, _ := os.ReadDir(dir)
 	var out []string
@@ -308,12 +425,6 @@ func files(dir string) string {
 		}
 	}
 	return strings.Join(out, ", ")
-}
-
-func median(xs []float64) float64 {
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	return s[len(s)/2]
 }
 
 func loadAvg() string {
