@@ -83,7 +83,7 @@ func TestRecordBlockRoundTrip(t *testing.T) {
 					got = append(got, rec)
 				}
 			}
-			if err := dst.RestoreRecords("b", got); err != nil {
+			if err := dst.RestoreRecords("b", got, false); err != nil {
 				t.Fatal(err)
 			}
 			dst.FinishLoad(2)
@@ -141,8 +141,15 @@ func TestRecordBlockErrors(t *testing.T) {
 	if _, err := dec.DecodeJSON("b", []byte(`{"role":"x"}`)); err == nil {
 		t.Error("a record without its key decoded")
 	}
-	if err := s.RestoreRecords("b", nil); err != nil {
+	if err := s.RestoreRecords("b", nil, false); err != nil {
 		t.Error(err)
+	}
+	twice, err := dec.DecodeRecords("b", engine.AppendRecords(nil, append(recs, recs...)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RestoreRecords("b", twice, true); err == nil || !strings.Contains(err.Error(), `key "a" held twice`) {
+		t.Errorf("a snapshot's key held twice: %v", err)
 	}
 }
 

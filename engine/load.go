@@ -246,7 +246,8 @@ func textRecord(sh *shape, vals []jsonv.Value, data []byte, version, created, up
 	base := uintptr(unsafe.Pointer(unsafe.SliceData(data)))
 	for i, v := range vals {
 		if s, ok := v.(string); ok && s != "" && inData(s, data[:n]) {
-			vals[i] = unsafe.String(&body[uintptr(unsafe.Pointer(unsafe.StringData(s)))-base], len(s))
+			// The parser boxed this string for this value alone.
+			setBoxedString(&vals[i], unsafe.String(&body[uintptr(unsafe.Pointer(unsafe.StringData(s)))-base], len(s)))
 		}
 	}
 	return &Record{shape: sh, vals: unsafe.SliceData(vals), body: unsafe.SliceData(body), bodyLen: uint32(n)}
@@ -340,7 +341,7 @@ func (d *RecordDecoder) DecodeRecords(bucket string, block []byte) ([]*Record, e
 		if !keyType(vals[sh.key]) {
 			return fail(fmt.Errorf("a key of type %s", jsonv.TypeName(vals[sh.key])))
 		}
-		rec := buildRecord(sh, vals)
+		rec := buildRecordIn(sh, vals, true) // blockReader.value boxed each string
 		// The strings still in the block (nested ones, escaped ones) are
 		// copied: the block is not kept.
 		jsonv.Own(&jsonv.Object{Vals: vals}, block)
@@ -366,7 +367,11 @@ func keyType(v jsonv.Value) bool {
 // replacing the record with the same key. A record that expired while the
 // server was down is loaded invisible, as every expired record is, and the
 // sweep deletes it. The observers are not told.
-func (s *Store) RestoreRecords(bucket string, recs []*Record) error {
+//
+// With fresh set, the keys are new to the bucket and to each other (a
+// snapshot's records), and each is added without looking it up first; a
+// key met again is an error, and the bucket must then be thrown away.
+func (s *Store) RestoreRecords(bucket string, recs []*Record, fresh bool) error {
 	b, err := s.lookup(bucket)
 	if err != nil {
 		return err
@@ -377,13 +382,19 @@ func (s *Store) RestoreRecords(bucket string, recs []*Record) error {
 		if (b.st.strKeys != nil) != isString(rec.Key()) {
 			return fmt.Errorf("record of bucket %q: a key of type %s", bucket, jsonv.TypeName(rec.Key()))
 		}
-		if e := b.st.get(rec.Key()); e != nil {
-			b.replaceRecord(nil, e, rec)
-			continue
+		if !fresh {
+			if e := b.st.get(rec.Key()); e != nil {
+				b.replaceRecord(nil, e, rec)
+				continue
+			}
 		}
+		n := b.st.len()
 		e := &entry{rec: rec, seq: b.nextSeq}
 		b.nextSeq++
 		b.addEntry(nil, e)
+		if b.st.len() == n {
+			return fmt.Errorf("record of bucket %q: key %s held twice", bucket, jsonv.Marshal(rec.Key()))
+		}
 	}
 	return nil
 }

@@ -105,7 +105,13 @@ func (b *Bucket) setShape(sh *shape) {
 // its text from its values when asked (Record.AppendJSON); its other
 // top-level strings are then copied, so that none keeps the text of a
 // record it was taken from alive.
-func buildRecord(sh *shape, vals []jsonv.Value) *Record {
+func buildRecord(sh *shape, vals []jsonv.Value) *Record { return buildRecordIn(sh, vals, false) }
+
+// buildRecordIn is buildRecord; with ownBoxes set, the boxes of vals's
+// non-empty strings are the caller's alone (see setBoxedString), and the
+// strings pointed into the text are written into them instead of being
+// boxed anew.
+func buildRecordIn(sh *shape, vals []jsonv.Value, ownBoxes bool) *Record {
 	vals = vals[:len(vals):len(vals)]
 	sc := encodeScratch.Get().(*scratch)
 	defer sc.put()
@@ -133,7 +139,11 @@ func buildRecord(sh *shape, vals []jsonv.Value) *Record {
 	body := append(make([]byte, 0, len(sc.buf)), sc.buf...)
 	for i, v := range vals {
 		if s, ok := v.(string); ok && s != "" && plainAt(body, sc.ends[i], s) {
-			vals[i] = unsafe.String(&body[sc.ends[i]-len(s)-1], len(s))
+			if in := unsafe.String(&body[sc.ends[i]-len(s)-1], len(s)); ownBoxes {
+				setBoxedString(&vals[i], in)
+			} else {
+				vals[i] = in
+			}
 		}
 	}
 	r.body = unsafe.SliceData(body)
@@ -173,6 +183,21 @@ func adoptRecord(sh *shape, vals []jsonv.Value, text []byte) *Record {
 		}
 	}
 	return &Record{shape: sh, vals: unsafe.SliceData(vals), body: &text[0], bodyLen: uint32(n)}
+}
+
+// setBoxedString makes *v, which holds a non-empty string, hold s (an
+// equal string elsewhere) by writing s into the box v points to, where
+// v = s would allocate a new box. The rule: the box must be v's alone —
+// as the boxes the start-up decoders make are (blockReader.value boxes
+// each string it reads; jsonv's parser boxes each string value it
+// returns, and Go allocates a new box for every non-empty string made an
+// interface). A box shared with another value would change that value
+// too. TestBoxesOwned checks that decoded records' strings point into
+// their own text, that no two values share a box, and that the records
+// do not change when the bytes they were decoded from do.
+func setBoxedString(v *jsonv.Value, s string) {
+	type eface struct{ typ, data unsafe.Pointer }
+	*(*string)((*eface)(unsafe.Pointer(v)).data) = s
 }
 
 // plainAt reports whether the JSON text of the string s, which ends at end

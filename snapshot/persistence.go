@@ -85,6 +85,7 @@ type Persistence struct {
 	baseSize      int64
 	loadedRecords int64
 	loadTime      time.Duration
+	indexTime     time.Duration // of loadTime, building the indexes
 	dec           *engine.RecordDecoder // apply's, at start-up and in bucketd check
 
 	// autoMin and autoPct are Options.AutoRewriteMinSize and
@@ -117,7 +118,7 @@ func Open(store *engine.Store, queries Queries, opts Options) (*Persistence, err
 	}
 	p.wg.Add(1)
 	go p.autoRewrite()
-	p.log.Info().Str("dir", opts.Dir).Int64("records", p.loadedRecords).Dur("took", p.loadTime).
+	p.log.Info().Str("dir", opts.Dir).Int64("records", p.loadedRecords).Dur("took", p.loadTime).Dur("indexes_took", p.indexTime).
 		Str("appendfsync", opts.Fsync).Msg("data loaded")
 	return p, nil
 }
@@ -176,7 +177,9 @@ func (p *Persistence) load() error {
 		}
 		size = n
 	}
+	ixStart := time.Now()
 	store.FinishLoad(runtime.GOMAXPROCS(0))
+	p.indexTime = time.Since(ixStart)
 	p.loadedRecords = 0
 	for _, name := range store.List() {
 		if info, err := store.Info(name); err == nil {
@@ -370,7 +373,7 @@ func (p *Persistence) applyOps(ops []Op, recs [][]*engine.Record) error {
 		case opRecords:
 			var rs []*engine.Record
 			if rs, err = records(i); err == nil {
-				err = s.RestoreRecords(string(op[1]), rs)
+				err = s.RestoreRecords(string(op[1]), rs, true) // a snapshot holds each key once
 			}
 		case opPut:
 			var rs []*engine.Record
@@ -379,12 +382,12 @@ func (p *Persistence) applyOps(ops []Op, recs [][]*engine.Record) error {
 			}
 			switch len(op) {
 			case 3: // snapshot form (format version 1)
-				err = s.RestoreRecords(string(op[1]), rs)
+				err = s.RestoreRecords(string(op[1]), rs, false)
 			default:
 				seq, e1 := argInt(op, 2)
 				counter, e2 := argInt(op, 3)
 				if err = errors.Join(e1, e2); err == nil {
-					if err = s.RestoreRecords(string(op[1]), rs); err == nil {
+					if err = s.RestoreRecords(string(op[1]), rs, false); err == nil {
 						err = s.RestoreCounters(string(op[1]), counter, uint64(seq))
 					}
 				}
