@@ -3,7 +3,6 @@ package snapshot
 import (
 	"errors"
 	"os"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,6 +20,10 @@ const (
 
 var errClosed = errors.New("append-only file closed")
 
+// errBeyond reports a wait for an offset past everything appended, which
+// no caller asks for (mark never runs ahead of appends).
+var errBeyond = errors.New("append-only file: waiting past the end of what was appended")
+
 // aof appends committed changes to the current append-only file. Appends
 // happen inside commits (the engine calls the observer methods with the
 // written buckets locked), so they only copy bytes into a buffer and never
@@ -33,14 +36,17 @@ type aof struct {
 	policy string
 
 	// mu guards every field below. Lock order: bucket locks, then mu.
-	mu       sync.Mutex
-	cond     *sync.Cond // signalled when written/synced/writing/err change
-	file     *os.File
-	buf      []byte // appended, not yet handed to the writer
-	writing  bool   // the writer goroutine is writing outside mu
-	syncing  bool   // the everysec goroutine is fsyncing outside mu
-	closed   bool
-	appended int64 // bytes appended in all (logical offset)
+	mu      sync.Mutex
+	cond    *sync.Cond // signalled when written/synced/writing/err change
+	file    *os.File
+	buf     []byte // appended, not yet handed to the writer
+	spare   []byte // the writer's last buffer, emptied, for buf to reuse
+	writing bool   // a flush (flushLocked) is writing outside mu
+	// flushDone is closed when the flush under way ends.
+	flushDone chan struct{}
+	syncing   bool // the everysec goroutine is fsyncing outside mu
+	closed    bool
+	appended  int64 // bytes appended in all (logical offset)
 	// appendedNow is appended, readable without mu (mark).
 	appendedNow atomic.Int64
 	written     int64 // bytes written to files
@@ -67,10 +73,17 @@ func (a *aof) appendOps(ops []Op) error {
 	if len(ops) == 0 {
 		return nil
 	}
+	return a.appendEntry(AppendEntry(nil, ops))
+}
+
+// appendEntry appends one encoded entry.
+func (a *aof) appendEntry(entry []byte) error {
 	a.mu.Lock()
-	n := len(a.buf)
-	a.buf = AppendEntry(a.buf, ops)
-	a.appended += int64(len(a.buf) - n)
+	if a.buf == nil {
+		a.buf, a.spare = a.spare, nil
+	}
+	a.buf = append(a.buf, entry...)
+	a.appended += int64(len(entry))
 	a.appendedNow.Store(a.appended)
 	a.entries++
 	a.mu.Unlock()
@@ -81,25 +94,56 @@ func (a *aof) appendOps(ops []Op) error {
 	return nil
 }
 
-// Log implements engine.Journal: one entry per commit.
+// logScratch holds the buffers Log encodes entries into.
+var logScratch = sync.Pool{New: func() any { return new([]byte) }}
+
+// Log implements engine.Journal: one entry per commit, encoded word by
+// word (entryBuilder) before the buffer's lock is taken.
 func (a *aof) Log(changes []engine.Change) error {
-	var ops []Op
+	ops := 0
+	for i := range changes {
+		if changes[i].Persistent {
+			ops++
+		}
+	}
+	if ops == 0 {
+		return nil
+	}
+	sc := logScratch.Get().(*[]byte)
+	e := beginEntry((*sc)[:0], ops)
 	for i := range changes {
 		c := &changes[i]
 		if !c.Persistent {
 			continue
 		}
-		seq := []byte(strconv.FormatUint(c.Seq, 10))
 		switch c.Op {
 		case engine.OpInserted, engine.OpUpdated:
-			ops = append(ops, Op{[]byte(opPut), []byte(c.Bucket), seq, []byte(strconv.FormatInt(c.Counter, 10)), c.New.JSON()})
+			e.op(5)
+			e.str(opPut)
+			e.str(c.Bucket)
+			e.uint(c.Seq)
+			e.int(c.Counter)
+			e.head(c.New.JSONLen())
+			e.dst = append(c.New.AppendJSON(e.dst), "\r\n"...)
 		case engine.OpDeleted:
-			ops = append(ops, Op{[]byte(opDel), []byte(c.Bucket), seq, jsonv.Marshal(c.Key)})
+			e.op(4)
+			e.str(opDel)
+			e.str(c.Bucket)
+			e.uint(c.Seq)
+			e.bulk(jsonv.Marshal(c.Key))
 		case engine.OpCleared:
-			ops = append(ops, Op{[]byte(opClear), []byte(c.Bucket), seq})
+			e.op(3)
+			e.str(opClear)
+			e.str(c.Bucket)
+			e.uint(c.Seq)
 		}
 	}
-	return a.appendOps(ops)
+	*sc = e.end()
+	err := a.appendEntry(*sc)
+	if cap(*sc) <= 64<<10 {
+		logScratch.Put(sc)
+	}
+	return err
 }
 
 // LogDefine implements engine.Journal.
@@ -129,7 +173,9 @@ func (a *aof) queryDefined(name string, definition []byte) error {
 	return a.appendOps([]Op{{[]byte(opQDefine), []byte(name), definition}})
 }
 
-// writer writes the buffer to the file, fsyncing under "always".
+// writer writes the buffer to the file, fsyncing under "always", when no
+// waiting connection does it first (see waitWritten): it covers the
+// commits nobody waits for, and retries after a failed write.
 func (a *aof) writer() {
 	defer close(a.done)
 	for {
@@ -142,48 +188,74 @@ func (a *aof) writer() {
 			}
 			a.mu.Lock()
 		}
-		if a.closed && (len(a.buf) == 0 || a.err != nil) {
+		if a.closed && (len(a.buf) == 0 || a.err != nil) && !a.writing {
 			a.mu.Unlock()
 			return
 		}
-		data := a.buf
-		a.buf = nil
-		a.writing = true
-		f := a.file
-		a.mu.Unlock()
-
-		_, err := f.Write(data)
-		if err == nil && a.policy == FsyncAlways {
-			err = f.Sync()
+		if a.writing { // a connection is writing: wait for it, then look again
+			done := a.flushDone
+			a.mu.Unlock()
+			<-done
+			continue
 		}
-
-		a.mu.Lock()
-		a.writing = false
-		if err != nil {
-			// Cut the file back to its last good size, so that no torn
-			// entry sits in the middle, and keep the entries for the next
-			// try: their commits are in memory, and their replies wait
-			// (under always, the connections waiting give up and close,
-			// acknowledging nothing; see waitDurable).
-			f.Truncate(a.fileSize)
-			f.Seek(a.fileSize, 0)
-			a.buf = append(data, a.buf...)
-			a.err = err
-		} else {
-			a.err = nil
-			a.written += int64(len(data))
-			a.fileSize += int64(len(data))
-			if a.policy == FsyncAlways {
-				a.synced = a.written
-			}
-		}
-		a.cond.Broadcast()
+		err := a.flushLocked()
 		closed := a.closed
 		a.mu.Unlock()
 		if err != nil && !closed {
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
+}
+
+// flushLocked writes the buffer to the file and, under "always", fsyncs
+// it, with a.mu released meanwhile; a.mu must be held and no flush under
+// way. The writer goroutine and the waiting connections call it: a
+// connection that waits for its entry writes it (and everything appended
+// before) itself when nobody is writing, instead of waking the writer
+// and being woken in turn, and those that come while it writes wait for
+// that write, then look again (group commit).
+func (a *aof) flushLocked() error {
+	data := a.buf
+	a.buf = nil
+	a.writing = true
+	a.flushDone = make(chan struct{})
+	f := a.file
+	a.mu.Unlock()
+
+	var err error
+	if len(data) > 0 {
+		_, err = f.Write(data)
+	}
+	if err == nil && a.policy == FsyncAlways {
+		err = f.Sync()
+	}
+
+	a.mu.Lock()
+	a.writing = false
+	if err != nil {
+		// Cut the file back to its last good size, so that no torn
+		// entry sits in the middle, and keep the entries for the next
+		// try: their commits are in memory, and their replies wait
+		// (under always, the connections waiting give up and close,
+		// acknowledging nothing; see waitDurable).
+		f.Truncate(a.fileSize)
+		f.Seek(a.fileSize, 0)
+		a.buf = append(data, a.buf...)
+		a.err = err
+	} else {
+		a.err = nil
+		if cap(data) <= 4<<20 {
+			a.spare = data[:0]
+		}
+		a.written += int64(len(data))
+		a.fileSize += int64(len(data))
+		if a.policy == FsyncAlways {
+			a.synced = a.written
+		}
+	}
+	close(a.flushDone)
+	a.cond.Broadcast() // rotate and close wait on it
+	return err
 }
 
 // everySec fsyncs the file once a second when something was written.
@@ -233,33 +305,50 @@ func (a *aof) mark() int64 { return a.appendedNow.Load() }
 // acknowledged; when the disk refuses, the reply goes out as Redis's does
 // and later writes are refused (MISCONF) until a retry succeeds.
 func (a *aof) waitWritten(off int64) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	for a.written < off && !a.closed && a.err == nil {
-		a.cond.Wait()
-	}
-	return a.err
+	return a.wait(off, func() int64 { return a.written })
 }
 
 // waitDurable waits, under "always", until everything appended up to off
 // is fsynced, and returns the write error that prevents it. Under the
 // other policies it only reports a standing error.
 func (a *aof) waitDurable(off int64) error {
+	if a.policy != FsyncAlways {
+		return a.failure()
+	}
+	return a.wait(off, func() int64 { return a.synced })
+}
+
+// wait waits until reached() (read under a.mu) is off or more, writing
+// the buffer itself when nobody is (flushLocked), and returns the
+// standing write error.
+func (a *aof) wait(off int64, reached func() int64) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.policy != FsyncAlways {
-		return a.err
-	}
-	for a.synced < off {
+	for reached() < off {
 		switch {
 		case a.err != nil:
 			return a.err
 		case a.closed:
 			return errClosed
+		case a.writing:
+			done := a.flushDone
+			a.mu.Unlock()
+			<-done
+			a.mu.Lock()
+		case len(a.buf) > 0:
+			a.flushLocked()
+		default:
+			// Everything appended is written: only an fsync under
+			// "always" can be missing.
+			if err := a.flushLocked(); err != nil {
+				return err
+			}
+			if reached() < off {
+				return errBeyond
+			}
 		}
-		a.cond.Wait()
 	}
-	return nil
+	return a.err
 }
 
 // failure returns the standing write error, if any.

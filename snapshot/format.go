@@ -21,31 +21,81 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // array of bulk strings per operation. One commit is one entry, so a commit
 // is replayed whole or not at all.
 func AppendEntry(dst []byte, ops []Op) []byte {
+	e := beginEntry(dst, len(ops))
+	for _, op := range ops {
+		e.op(len(op))
+		for _, a := range op {
+			e.bulk(a)
+		}
+	}
+	return e.end()
+}
+
+// entryBuilder writes one entry (AppendEntry's form) word by word, for
+// writers that would otherwise build the operations only to copy them.
+type entryBuilder struct {
+	dst   []byte
+	crcAt int // where the checksum's 8 digits go
+	body  int // where the checksummed bytes start
+}
+
+// beginEntry starts an entry of ops operations at the end of dst.
+func beginEntry(dst []byte, ops int) entryBuilder {
 	dst = append(dst, '*')
-	dst = strconv.AppendInt(dst, int64(len(ops)+1), 10)
+	dst = strconv.AppendInt(dst, int64(ops+1), 10)
 	dst = append(dst, "\r\n$8\r\n"...)
 	crcAt := len(dst)
 	dst = append(dst, "00000000\r\n"...)
-	body := len(dst)
-	for _, op := range ops {
-		dst = append(dst, '*')
-		dst = strconv.AppendInt(dst, int64(len(op)), 10)
-		dst = append(dst, "\r\n"...)
-		for _, a := range op {
-			dst = append(dst, '$')
-			dst = strconv.AppendInt(dst, int64(len(a)), 10)
-			dst = append(dst, "\r\n"...)
-			dst = append(dst, a...)
-			dst = append(dst, "\r\n"...)
-		}
-	}
-	sum := crc32.Checksum(dst[body:], castagnoli)
+	return entryBuilder{dst: dst, crcAt: crcAt, body: len(dst)}
+}
+
+// op starts an operation of words words, its name included.
+func (e *entryBuilder) op(words int) {
+	e.dst = append(e.dst, '*')
+	e.dst = strconv.AppendInt(e.dst, int64(words), 10)
+	e.dst = append(e.dst, "\r\n"...)
+}
+
+// head writes a bulk string's header, for n bytes.
+func (e *entryBuilder) head(n int) {
+	e.dst = append(e.dst, '$')
+	e.dst = strconv.AppendInt(e.dst, int64(n), 10)
+	e.dst = append(e.dst, "\r\n"...)
+}
+
+// bulk writes a word.
+func (e *entryBuilder) bulk(a []byte) {
+	e.head(len(a))
+	e.dst = append(append(e.dst, a...), "\r\n"...)
+}
+
+// str writes a word given as a string.
+func (e *entryBuilder) str(a string) {
+	e.head(len(a))
+	e.dst = append(append(e.dst, a...), "\r\n"...)
+}
+
+// uint writes a number as a word.
+func (e *entryBuilder) uint(n uint64) {
+	var digits [20]byte
+	e.bulk(strconv.AppendUint(digits[:0], n, 10))
+}
+
+// int writes a number as a word.
+func (e *entryBuilder) int(n int64) {
+	var digits [20]byte
+	e.bulk(strconv.AppendInt(digits[:0], n, 10))
+}
+
+// end fills in the checksum and returns the data with the entry.
+func (e *entryBuilder) end() []byte {
+	sum := crc32.Checksum(e.dst[e.body:], castagnoli)
 	const hexdigits = "0123456789abcdef"
 	for i := 7; i >= 0; i-- {
-		dst[crcAt+i] = hexdigits[sum&0xf]
+		e.dst[e.crcAt+i] = hexdigits[sum&0xf]
 		sum >>= 4
 	}
-	return dst
+	return e.dst
 }
 
 // errIncomplete reports an entry cut short by the end of the data.

@@ -85,7 +85,7 @@ type Persistence struct {
 	baseSize      int64
 	loadedRecords int64
 	loadTime      time.Duration
-	indexTime     time.Duration // of loadTime, building the indexes
+	indexTime     time.Duration         // of loadTime, building the indexes
 	dec           *engine.RecordDecoder // apply's, at start-up and in bucketd check
 
 	// autoMin and autoPct are Options.AutoRewriteMinSize and
