@@ -244,7 +244,13 @@ func (a *aof) flushLocked() error {
 		a.err = err
 	} else {
 		a.err = nil
-		if cap(data) <= 4<<20 {
+		// Two buffers take turns (one written, one filled): the one just
+		// written goes where one is missing, so that neither grows anew.
+		switch {
+		case cap(data) > 4<<20:
+		case a.buf == nil:
+			a.buf = data[:0]
+		case a.spare == nil:
 			a.spare = data[:0]
 		}
 		a.written += int64(len(data))

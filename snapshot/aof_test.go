@@ -1,10 +1,13 @@
 package snapshot
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"syscall"
 	"testing"
@@ -407,5 +410,63 @@ func TestRewriteManifestWriteFailure(t *testing.T) {
 	defer r.p.Close(false)
 	if got := r.dump(t); got != want {
 		t.Errorf("after the restart:\n%s", lineDiff(want, got))
+	}
+}
+
+// TestAOFBuffersTakeTurns holds the rule of flushLocked's buffers: the
+// buffer just written goes where one is missing, so that two buffers take
+// turns (one written, one filled) and a steady stream of appends and
+// writes allocates none. The file is a pipe, so that a write can be held
+// while entries are appended: after a write with appends during it, then
+// one without, both buffers must still be there.
+func TestAOFBuffersTakeTurns(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	a := newAOF(w, 0, FsyncNo)
+	defer a.close()
+	entry := AppendEntry(nil, []Op{{[]byte(opPut), []byte("b"), []byte("1"), []byte("0"), bytes.Repeat([]byte("x"), 200)}})
+	read := func(n int) {
+		if _, err := io.ReadFull(r, make([]byte, n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writing := func() bool {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		return a.writing
+	}
+	// A write (of more than the pipe holds, so that it blocks) with
+	// appends during it.
+	big := 200_000 / len(entry)
+	for range big {
+		a.appendEntry(entry)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.waitWritten(a.mark()) }()
+	for !writing() {
+		runtime.Gosched()
+	}
+	for range 10 {
+		a.appendEntry(entry)
+	}
+	read(big * len(entry))
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	// Then the appended entries are written with nothing appended during
+	// the write.
+	go func() { done <- a.waitWritten(a.mark()) }()
+	read(10 * len(entry))
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	a.mu.Lock()
+	bufCap, spareCap := cap(a.buf), cap(a.spare)
+	a.mu.Unlock()
+	if bufCap == 0 || spareCap == 0 {
+		t.Errorf("after the writes, buffers of capacity %d and %d are kept, want two", bufCap, spareCap)
 	}
 }
