@@ -185,10 +185,7 @@ func cmdCommandHelp(c *Ctx) {
 		"DOCS [<command-name> ...]", "    Return documentation details about multiple commands.",
 		"HELP", "    Print this help.",
 	}
-	c.W.Array(len(lines))
-	for _, l := range lines {
-		c.W.Simple(l)
-	}
+	c.helpLines(lines)
 }
 
 func cmdDBSize(c *Ctx) {

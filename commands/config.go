@@ -389,8 +389,5 @@ func cmdConfigHelp(c *Ctx) {
 		"REWRITE", "    Rewrite the configuration file (bucketd has none).",
 		"HELP", "    Print this help.",
 	}
-	c.W.Array(len(lines))
-	for _, l := range lines {
-		c.W.Simple(l)
-	}
+	c.helpLines(lines)
 }

@@ -441,8 +441,5 @@ func cmdClientHelp(c *Ctx) {
 		"SETNAME <name>", "    Assign the name <name> to the current connection.",
 		"HELP", "    Print this help.",
 	}
-	c.W.Array(len(lines))
-	for _, l := range lines {
-		c.W.Simple(l)
-	}
+	c.helpLines(lines)
 }

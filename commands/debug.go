@@ -74,10 +74,7 @@ func cmdDebug(c *Ctx) {
 			"SLEEP <seconds>", "    Stop the connection for <seconds> (may be fractional).",
 			"HELP", "    Print this help.",
 		}
-		c.W.Array(len(lines))
-		for _, l := range lines {
-			c.W.Simple(l)
-		}
+		c.helpLines(lines)
 	default:
 		c.W.Error("ERR unknown subcommand '" + abbreviate(c.Args[1]) + "'. Try DEBUG HELP.")
 	}

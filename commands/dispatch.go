@@ -40,6 +40,15 @@ type Ctx struct {
 // Arg returns argument i as a string.
 func (c *Ctx) Arg(i int) string { return string(c.Args[i]) }
 
+// helpLines replies with a HELP subcommand's lines, each a simple string,
+// as Redis's HELP replies are.
+func (c *Ctx) helpLines(lines []string) {
+	c.W.Array(len(lines))
+	for _, l := range lines {
+		c.W.Simple(l)
+	}
+}
+
 // Err writes err as a RESP error with its code and remembers it.
 func (c *Ctx) Err(err error) {
 	c.failed = err

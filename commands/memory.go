@@ -1,9 +1,6 @@
 package commands
 
-import (
-	"runtime/debug"
-	"strings"
-)
+import "runtime/debug"
 
 func memoryCommands() []*Command {
 	return []*Command{
@@ -29,12 +26,5 @@ func cmdMemoryHelp(c *Ctx) {
 		"PURGE", "    Collect garbage and return the freed memory to the operating system.",
 		"HELP", "    Print this help.",
 	}
-	if len(c.Args) > 1 && !strings.EqualFold(c.Arg(1), "help") {
-		c.W.Error("ERR unknown subcommand '" + abbreviate(c.Args[1]) + "'. Try MEMORY HELP.")
-		return
-	}
-	c.W.Array(len(lines))
-	for _, l := range lines {
-		c.W.Simple(l)
-	}
+	c.helpLines(lines)
 }

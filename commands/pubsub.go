@@ -234,10 +234,7 @@ func cmdPubsubHelp(c *Ctx) {
 		"NUMSUB [<channel> ...]", "    Return the number of subscribers for the specified channels, excluding pattern subscriptions(default: no channels).",
 		"HELP", "    Print this help.",
 	}
-	c.W.Array(len(lines))
-	for _, l := range lines {
-		c.W.Simple(l)
-	}
+	c.helpLines(lines)
 }
 
 func sortedKeys(m map[string]struct{}) []string {

@@ -400,9 +400,6 @@ var scriptHelp = []string{
 // helpCommand returns a HELP subcommand printing lines.
 func helpCommand(lines []string) func(*Ctx) {
 	return func(c *Ctx) {
-		c.W.Array(len(lines))
-		for _, l := range lines {
-			c.W.Simple(l)
-		}
+		c.helpLines(lines)
 	}
 }

@@ -149,10 +149,7 @@ func cmdSlowlogHelp(c *Ctx) {
 		c.W.Error("ERR unknown subcommand '" + abbreviate(c.Args[1]) + "'. Try SLOWLOG HELP.")
 		return
 	}
-	c.W.Array(len(lines))
-	for _, l := range lines {
-		c.W.Simple(l)
-	}
+	c.helpLines(lines)
 }
 
 // secretArgs marks the arguments the slow log must not keep, as Redis
