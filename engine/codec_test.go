@@ -120,7 +120,6 @@ func TestRecordBlockErrors(t *testing.T) {
 		"no key in shape":    {1, 1, 1, 'z', 1, 0, 2, 2, 2, 0, tagStringForTest, 1, 'a'},
 		"shape out of range": {1, 2, 2, 'i', 'd', 1, 'n', 1, 5, 2, 2, 2, 0},
 		"bad tag":            {1, 1, 2, 'i', 'd', 1, 0, 2, 2, 2, 0, 99},
-		"key of type bool":   {1, 1, 2, 'i', 'd', 1, 0, 2, 2, 2, 0, 2},
 		"name twice":         {1, 2, 2, 'i', 'd', 2, 'i', 'd', 1, 0, 2, 2, 2, 0, 5, 1, 'a', 5, 1, 'b'},
 		"infinite number":    {1, 1, 2, 'i', 'd', 1, 0, 2, 2, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0xf0, 0x7f},
 		"huge count":         {1, 1, 2, 'i', 'd', 0xff, 0xff, 0xff, 0xff, 0x0f},
@@ -143,6 +142,43 @@ func TestRecordBlockErrors(t *testing.T) {
 	}
 	if err := s.RestoreRecords("b", nil, false); err != nil {
 		t.Error(err)
+	}
+	// A key of another type than the key field's decodes (the block does
+	// not know the schema) and is refused when stored, changing nothing.
+	boolKey, err := dec.DecodeRecords("b", []byte{1, 1, 2, 'i', 'd', 1, 0, 2, 2, 2, 0, 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	numKey, err := dec.DecodeRecords("b", []byte{1, 1, 2, 'i', 'd', 1, 0, 2, 2, 2, 0, 3, 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range [][]*engine.Record{boolKey, numKey} {
+		if err := s.RestoreRecords("b", bad, false); err == nil || !strings.Contains(err.Error(), "a key of type") {
+			t.Errorf("a key of the wrong type stored: %v", err)
+		}
+	}
+	if n, _ := s.Count(nil, "b", nil); n != 0 {
+		t.Errorf("refused keys left %d records", n)
+	}
+	if err := s.RestoreDefine("nums", []byte(`{"key":"id","schema":{"id":{"type":"number"}}}`)); err != nil {
+		t.Fatal(err)
+	}
+	strKey, err := dec.DecodeRecords("nums", []byte{1, 1, 2, 'i', 'd', 1, 0, 2, 2, 2, 0, 5, 1, 'a'})
+	if err != nil {
+		t.Fatal(err)
+	}
+	boolKey, err = dec.DecodeRecords("nums", []byte{1, 1, 2, 'i', 'd', 1, 0, 2, 2, 2, 0, 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range [][]*engine.Record{strKey, boolKey} {
+		if err := s.RestoreRecords("nums", bad, true); err == nil || !strings.Contains(err.Error(), "a key of type") {
+			t.Errorf("a key of the wrong type stored in a number-keyed bucket: %v", err)
+		}
+	}
+	if n, _ := s.Count(nil, "nums", nil); n != 0 {
+		t.Errorf("refused keys left %d records in nums", n)
 	}
 	twice, err := dec.DecodeRecords("b", engine.AppendRecords(nil, append(recs, recs...)))
 	if err != nil {

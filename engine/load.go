@@ -338,9 +338,6 @@ func (d *RecordDecoder) DecodeRecords(bucket string, block []byte) ([]*Record, e
 				return fail(err)
 			}
 		}
-		if !keyType(vals[sh.key]) {
-			return fail(fmt.Errorf("a key of type %s", jsonv.TypeName(vals[sh.key])))
-		}
 		rec := buildRecordIn(sh, vals, true) // blockReader.value boxed each string
 		// The strings still in the block (nested ones, escaped ones) are
 		// copied: the block is not kept.
@@ -352,15 +349,6 @@ func (d *RecordDecoder) DecodeRecords(bucket string, block []byte) ([]*Record, e
 		return fail(fmt.Errorf("%d bytes after the last record", len(block)-r.off))
 	}
 	return recs, nil
-}
-
-// keyType reports whether v can be a record's key.
-func keyType(v jsonv.Value) bool {
-	switch v.(type) {
-	case string, float64:
-		return true
-	}
-	return false
 }
 
 // RestoreRecords stores decoded records in their bucket, in order, each
@@ -379,7 +367,7 @@ func (s *Store) RestoreRecords(bucket string, recs []*Record, fresh bool) error 
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for _, rec := range recs {
-		if (b.st.strKeys != nil) != isString(rec.Key()) {
+		if !b.st.keyFits(rec.Key()) {
 			return fmt.Errorf("record of bucket %q: a key of type %s", bucket, jsonv.TypeName(rec.Key()))
 		}
 		if !fresh {
@@ -399,9 +387,16 @@ func (s *Store) RestoreRecords(bucket string, recs []*Record, fresh bool) error 
 	return nil
 }
 
-func isString(v jsonv.Value) bool {
-	_, ok := v.(string)
-	return ok
+// keyFits reports whether k is of the type of st's keys (a string or a
+// number, as the key field's type says).
+func (st *state) keyFits(k jsonv.Value) bool {
+	switch k.(type) {
+	case string:
+		return st.strKeys != nil
+	case float64:
+		return st.numKeys != nil
+	}
+	return false
 }
 
 // RestoreReserve makes room for n records in an empty bucket's key map

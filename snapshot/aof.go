@@ -27,11 +27,13 @@ var errBeyond = errors.New("append-only file: waiting past the end of what was a
 // aof appends committed changes to the current append-only file. Appends
 // happen inside commits (the engine calls the observer methods with the
 // written buckets locked), so they only copy bytes into a buffer and never
-// wait for the disk. A writer goroutine writes the buffer to the file and,
-// under "always", fsyncs it: one fsync covers every commit appended before
-// it, from all connections (group commit). The connections wait before
-// they reply, with no lock held: for the write (waitWritten) or, under
-// "always", the fsync (waitDurable) of their commits' entries.
+// wait for the disk. The connections wait before they reply, with no lock
+// held: for the write (waitWritten) or, under "always", the fsync
+// (waitDurable) of their commits' entries. A waiting connection writes the
+// buffer itself (and fsyncs under "always") when no write is under way
+// (flushLocked); one write or fsync covers every commit appended before
+// it, from all connections (group commit). A writer goroutine writes what
+// nobody waits for and retries after a failure.
 type aof struct {
 	policy string
 
@@ -39,8 +41,8 @@ type aof struct {
 	mu      sync.Mutex
 	cond    *sync.Cond // signalled when written/synced/writing/err change
 	file    *os.File
-	buf     []byte // appended, not yet handed to the writer
-	spare   []byte // the writer's last buffer, emptied, for buf to reuse
+	buf     []byte // appended, not yet written (nil or empty: nothing)
+	spare   []byte // an emptied buffer for buf to take when it is nil
 	writing bool   // a flush (flushLocked) is writing outside mu
 	// flushDone is closed when the flush under way ends.
 	flushDone chan struct{}

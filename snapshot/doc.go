@@ -21,8 +21,9 @@
 //
 // Commits are appended to a buffer inside the commit itself (the engine
 // calls the observer with the buckets locked, so the file has every
-// bucket's commits in order) and a writer goroutine writes the buffer out.
-// Under appendfsync always the command's reply waits until its entry is
+// bucket's commits in order). A reply waits until its entry is written
+// (WaitWritten), the waiting connection writing the buffer itself when no
+// write is under way. Under appendfsync always the command's reply waits until its entry is
 // fsynced (WaitDurable), with concurrent commits sharing fsyncs; everysec
 // fsyncs once a second; no leaves it to the OS. A failed write or fsync is
 // kept as a standing error: writes are refused (MISCONF) until a retry
@@ -31,8 +32,10 @@
 //
 // # Start-up
 //
-// Open loads the snapshot, replays the append-only files, and rebuilds the
-// indexes as it inserts. A torn last entry of the last file (a crash in
+// Open loads the snapshot (format 1: a PUT of JSON per record; format 2:
+// binary RECORDS blocks) and replays the append-only files, decoding
+// records on every core and applying them in file order (load.go); the
+// indexes are built once at the end (engine.Store.FinishLoad). A torn last entry of the last file (a crash in
 // the middle of a write) is cut off with a warning. A checksum mismatch or
 // malformed entry anywhere else is an error naming the file and offset:
 // data is never dropped silently. A whole last entry whose length field was
