@@ -7,8 +7,10 @@
 //     appendfsync no, everysec and always, each on a fresh temp data dir;
 //     every figure is shown with its ratio to in-memory. redis-server runs
 //     the same load (HSET of the same five fields; -no-redis skips it).
-//     The modes run in turn, -rounds times, and the median is shown, so
-//     that a change in the machine's load does not favour one mode;
+//     The modes run in turn, -rounds times; the median rate is shown, and
+//     the median over the rounds of each round's ratio to its in-memory
+//     run, so that a change in the machine's load does not favour one
+//     mode;
 //
 //   - start-up with 1,000,000 records (5 fields, 2 indexes): loaded with
 //     pipelined B.INSERTMANY batches, with automatic rewrites off so that
@@ -152,20 +154,31 @@ func writeRuns(tmp string, p, nb int) {
 			os.RemoveAll(rdir)
 		}
 	}
-	base := benchutil.Median(rates["memory"])
-	rbase := benchutil.Median(redisRates["memory"])
 	for _, mode := range modes {
 		name := "appendfsync " + mode
 		if mode == "memory" {
 			name = "in memory (--appendonly no)"
 		}
 		m := benchutil.Median(rates[mode])
-		fmt.Printf("%-9d %-8d %-28s %10.0f %7.2f %26s", p, nb, name, m, m/base, benchutil.List(rates[mode], 0))
+		fmt.Printf("%-9d %-8d %-28s %10.0f %7.2f %26s", p, nb, name, m, roundRatio(rates, mode), benchutil.List(rates[mode], 0))
 		if rm := benchutil.Median(redisRates[mode]); rm > 0 {
-			fmt.Printf(" %10.0f %7.2f", rm, rm/rbase)
+			fmt.Printf(" %10.0f %7.2f", rm, roundRatio(redisRates, mode))
 		}
 		fmt.Println()
 	}
+}
+
+// roundRatio returns the median over the rounds of mode's rate divided by
+// the in-memory rate of the same round: the runs of one round follow each
+// other, so the machine's drift between rounds does not enter the ratio.
+func roundRatio(rates map[string][]float64, mode string) float64 {
+	var ratios []float64
+	for r, v := range rates[mode] {
+		if r < len(rates["memory"]) && rates["memory"][r] > 0 {
+			ratios = append(ratios, v/rates["memory"][r])
+		}
+	}
+	return benchutil.Median(ratios)
 }
 
 // startup measures loading *records records into bucketd and Redis, and
