@@ -26,6 +26,7 @@ func serverCommands() []*Command {
 			"help":      {Arity: 2, Summary: "Returns helpful text about the different subcommands.", Run: cmdConfigHelp},
 		}},
 		{Name: "dbsize", Arity: 1, Flags: FlagReadOnly | FlagFast, Group: "server", Since: "1.0.0", Summary: "Returns the number of records in all buckets.", Run: cmdDBSize},
+		{Name: "flushdb", Arity: -1, Flags: FlagWrite | FlagNoMulti, Group: "server", Since: "1.0.0", Syntax: "[ASYNC|SYNC]", Summary: "Empties every bucket, keeping the definitions (the one database: as FLUSHALL).", Run: cmdFlushAll},
 		{Name: "flushall", Arity: -1, Flags: FlagWrite | FlagNoMulti, Group: "server", Since: "1.0.0", Syntax: "[ASYNC|SYNC]", Summary: "Empties every bucket, keeping the definitions.", Run: cmdFlushAll},
 		{Name: "time", Arity: 1, Flags: FlagFast | FlagScript, Group: "server", Since: "2.6.0", Summary: "Returns the server time.", Run: cmdTime},
 		{Name: "shutdown", Arity: -1, Flags: FlagAdmin | FlagNoMulti, Group: "server", Since: "1.0.0", Syntax: "[NOSAVE|SAVE] [NOW] [FORCE]", Summary: "Stops the server after flushing what it persists.", Run: cmdShutdown},

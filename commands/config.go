@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"bucketd/live"
 	"bucketd/pubsub/glob"
 	"bucketd/resp"
 )
@@ -254,6 +255,12 @@ var settings = []setting{
 	{name: "script-max-memory", help: "bytes the live heap may grow by while scripts run before they are stopped and rolled back (0: no limit)", runtime: true,
 		get: func(c *Config) string { return strconv.FormatInt(c.ScriptMaxMemory, 10) },
 		set: func(c *Config, v string) (err error) { c.ScriptMaxMemory, err = parseMemory(v); return err }},
+	{name: "notify-keyspace-events", help: "keyspace notifications to send, Redis's class letters (e.g. KEA; empty: none)", runtime: true,
+		get: func(c *Config) string { return c.NotifyKeyspaceEvents.String() },
+		set: func(c *Config, v string) (err error) {
+			c.NotifyKeyspaceEvents, err = live.ParseNotifyFlags(v)
+			return err
+		}},
 	{name: "metrics-addr", help: "serve Prometheus metrics on this address (e.g. 127.0.0.1:9121); empty: off",
 		get: func(c *Config) string { return c.MetricsAddr },
 		set: func(c *Config, v string) error { c.MetricsAddr = v; return nil }},

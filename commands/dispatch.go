@@ -302,7 +302,11 @@ func unknownCommand(args [][]byte) string {
 		list.Write(a)
 		list.WriteString("' ")
 	}
-	return oneLine("ERR unknown command '" + abbreviate(args[0]) + "', with args beginning with: " + list.String())
+	msg := "ERR unknown command '" + abbreviate(args[0]) + "', with args beginning with: " + list.String()
+	if hint, ok := redisHints[strings.ToLower(string(args[0]))]; ok {
+		msg += "(" + hint + ")"
+	}
+	return oneLine(msg)
 }
 
 // abbreviate keeps the first 128 bytes of an argument echoed in an error.

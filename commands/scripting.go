@@ -139,7 +139,7 @@ func (s *Server) runScript(c *Ctx, numKeys int, readOnly bool, kind script.Kind,
 	keys := c.Args[3 : 3+numKeys]
 	for _, k := range keys {
 		b, _, _ := bytes.Cut(k, []byte{':'})
-		if !sc.declares(b) {
+		if !sc.declares(string(b)) {
 			sc.buckets = append(sc.buckets, string(b))
 		}
 	}
@@ -229,9 +229,9 @@ func (sc *scriptCaller) done() {
 }
 
 // declares reports whether bucket is among the script's buckets.
-func (sc *scriptCaller) declares(bucket []byte) bool {
+func (sc *scriptCaller) declares(bucket string) bool {
 	for _, b := range sc.buckets {
-		if b == string(bucket) {
+		if b == bucket {
 			return true
 		}
 	}
@@ -305,9 +305,9 @@ func (sc *scriptCaller) Call(args [][]byte, w *resp.Writer) {
 		w.Error("ERR Write commands are not allowed from read-only scripts.")
 		return
 	}
-	if cmd.Flags&FlagBucket != 0 {
-		if !sc.declares(args[1]) {
-			w.Error(undeclaredBucket(string(args[1])))
+	for _, bucket := range cmd.buckets(args) {
+		if !sc.declares(bucket) {
+			w.Error(undeclaredBucket(bucket))
 			return
 		}
 	}

@@ -62,6 +62,8 @@ type Config struct {
 	QueryTimeLimit     int64 // milliseconds a function query's run may take; 0: none
 	ScriptMaxMemory    int64 // bytes of live-heap growth a script may cause; 0: none
 
+	NotifyKeyspaceEvents live.NotifyFlags // classes of keyspace notifications sent
+
 	// Threads is how many CPUs run the server's code at once (Go's
 	// GOMAXPROCS); 0, the default, leaves Go's own choice (the CPUs the
 	// process may use, container limits included), ThreadsAuto lets a
@@ -110,14 +112,15 @@ type Server struct {
 	table *Table
 	net   *resp.Server
 
-	started time.Time
-	runID   string
-	stats   counters
-	slowlog slowLog
-	events  *live.Events
-	queries *live.Manager
-	scripts *script.Engine
-	fnMu    sync.Mutex // orders function library changes and their logging
+	started  time.Time
+	runID    string
+	stats    counters
+	slowlog  slowLog
+	events   *live.Events
+	keyspace *live.Keyspace
+	queries  *live.Manager
+	scripts  *script.Engine
+	fnMu     sync.Mutex // orders function library changes and their logging
 
 	busyThreshold atomic.Int64          // busy-reply-threshold in ms, read at each script's start
 	queryLimit    atomic.Int64          // query-time-limit in ms, read at each function query's run
@@ -149,6 +152,9 @@ func New(cfg Config, store *engine.Store, log zerolog.Logger) *Server {
 	s.slowlog.configure(cfg)
 	s.events = live.NewEvents(s.hub)
 	store.AddObserver(s.events)
+	s.keyspace = live.NewKeyspace(s.hub)
+	s.keyspace.SetFlags(cfg.NotifyKeyspaceEvents)
+	store.AddObserver(s.keyspace)
 	s.scripts = script.New(script.Options{Log: log, MaxMemory: cfg.ScriptMaxMemory})
 	s.queries = live.New(live.Options{Store: store, Hub: s.hub, Log: log, Revoke: s.revokeQueryChannel, Runner: queryRunner{s}})
 	store.AddObserver(s.queries)
@@ -200,6 +206,7 @@ func (s *Server) applyNetConfig() {
 	s.scripts.SetMaxMemory(cfg.ScriptMaxMemory)
 	s.busyThreshold.Store(cfg.BusyReplyThreshold)
 	s.queryLimit.Store(cfg.QueryTimeLimit)
+	s.keyspace.SetFlags(cfg.NotifyKeyspaceEvents)
 	if s.persist != nil {
 		s.persist.SetAutoRewrite(cfg.AutoAOFRewriteMinSize, cfg.AutoAOFRewritePercentage)
 	}
@@ -228,6 +235,7 @@ func (s *Server) register() {
 		pubsubCommands(),
 		persistCommands(),
 		storeCommands(),
+		keyspaceCommands(),
 		queryCommands(),
 		scriptCommands(),
 		debugCommands(),

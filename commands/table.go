@@ -50,6 +50,11 @@ const (
 	// query's tracker what it reads, before it reads (keys, a filter):
 	// in a query, any other bucket read counts as reading every record.
 	FlagTracked
+	// FlagKeys marks a key-space command (keyspace.go) whose key arguments
+	// (FirstKey to LastKey by Step) are record key names, bucket:key: EXEC
+	// locks their buckets and runs it inside its transaction, and a script
+	// must declare them.
+	FlagKeys
 )
 
 var flagNames = []struct {
@@ -171,3 +176,29 @@ func arityOK(arity, n int) bool {
 	}
 	return n >= -arity
 }
+
+// buckets returns the buckets a command's arguments name: the first
+// argument of a FlagBucket command, the bucket of each key name of a
+// FlagKeys command. Others name none.
+func (cmd *Command) buckets(args [][]byte) []string {
+	switch {
+	case cmd.Flags&FlagBucket != 0:
+		return []string{string(args[1])}
+	case cmd.Flags&FlagKeys != 0:
+		last := cmd.LastKey
+		if last < 0 {
+			last += len(args)
+		}
+		last = min(last, len(args)-1)
+		var keys [][]byte
+		for i := cmd.FirstKey; i <= last; i += max(cmd.Step, 1) {
+			keys = append(keys, args[i])
+		}
+		return keyBuckets(keys)
+	}
+	return nil
+}
+
+// inTx reports whether EXEC runs the command inside its transaction: it
+// reads or writes records.
+func (cmd *Command) inTx() bool { return cmd.Flags&(FlagBucket|FlagKeys) != 0 }

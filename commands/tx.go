@@ -86,9 +86,7 @@ func cmdExec(c *Ctx) {
 
 	names := make([]string, 0, len(queue)+len(watches))
 	for _, q := range queue {
-		if q.cmd.Flags&FlagBucket != 0 {
-			names = append(names, string(q.args[1]))
-		}
+		names = append(names, q.cmd.buckets(q.args)...)
 	}
 	for _, w := range watches {
 		names = append(names, w.Bucket())
@@ -107,7 +105,7 @@ func cmdExec(c *Ctx) {
 	out := resp.Writer{Proto: c.W.Proto}
 	spans := make([][2]int, len(queue))
 	for i, q := range queue {
-		if q.cmd.Flags&FlagBucket == 0 {
+		if !q.cmd.inTx() {
 			continue
 		}
 		sub := Ctx{S: c.S, Conn: c.Conn, Args: q.args, W: &out, Sess: sess, Tx: tx}
@@ -127,7 +125,7 @@ func cmdExec(c *Ctx) {
 		return
 	}
 	for i, q := range queue {
-		if q.cmd.Flags&FlagBucket != 0 {
+		if q.cmd.inTx() {
 			continue
 		}
 		sub := Ctx{S: c.S, Conn: c.Conn, Args: q.args, W: &out, Sess: sess}

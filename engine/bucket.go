@@ -121,6 +121,7 @@ func (st *state) get(key jsonv.Value) *entry {
 // lock, and buckets work in parallel.
 type Bucket struct {
 	name string
+	id   uint64 // creation number, from 1, for SCAN's cursor (keyspace.go)
 
 	// mu guards every field below. Transactions lock several buckets in
 	// the order of their names.

@@ -29,11 +29,15 @@ func (o Op) String() string {
 	return "unknown"
 }
 
-// Reasons a record was deleted.
+// Reasons a record was deleted, or updated without a change of its fields.
 const (
 	ReasonDeleted = "deleted"
 	ReasonExpired = "expired"
 	ReasonEvicted = "evicted"
+	// ReasonExpire and ReasonPersist mark an update that changed only the
+	// record's expiry: set (EXPIRE) or removed (PERSIST).
+	ReasonExpire  = "expire"
+	ReasonPersist = "persist"
 )
 
 // Change is the one record of a committed write that every consumer reads:
@@ -49,7 +53,8 @@ type Change struct {
 	// Seq is the bucket's event sequence number, one more per change.
 	Seq uint64
 	// Reason says why a record was deleted (ReasonDeleted, ReasonExpired,
-	// ReasonEvicted).
+	// ReasonEvicted), or that an update changed only its expiry
+	// (ReasonExpire, ReasonPersist; empty for other updates).
 	Reason string
 	// Count is the number of records a clear removed.
 	Count int

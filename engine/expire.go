@@ -48,7 +48,13 @@ func (s *Store) Expire(t *Tx, bucket, key string, at int64, cond ExpireCond) (bo
 		}
 		// A copy of the values: a new record takes over the slice it is given.
 		fields := &jsonv.Object{Keys: old.shape.names, Vals: append([]jsonv.Value(nil), old.values()...)}
-		b.replaced(t, e, b.newRecord(fields, old.Version+1, old.CreatedAt, t.now, at))
+		rec := b.newRecord(fields, old.Version+1, old.CreatedAt, t.now, at)
+		b.replaceRecord(t, e, rec)
+		reason := ReasonExpire
+		if at == 0 {
+			reason = ReasonPersist
+		}
+		t.emit(b, Change{Op: OpUpdated, Bucket: b.name, Key: old.Key(), Old: old, New: rec, Reason: reason})
 		return nil
 	})
 	return done, err

@@ -43,6 +43,9 @@ type Store struct {
 	buckets atomic.Pointer[map[string]*Bucket]
 	// defMu serialises definition changes (define, drop, alter).
 	defMu sync.Mutex
+	// lastID is the creation number of the last bucket installed (see
+	// Bucket.id); s.defMu guards it.
+	lastID uint64
 
 	expired atomic.Int64 // records deleted because they expired
 	evicted atomic.Int64 // records deleted by maxSize eviction
@@ -142,6 +145,8 @@ func (s *Store) Define(name string, definition []byte) error {
 
 // install publishes a new bucket map with b added. s.defMu must be held.
 func (s *Store) install(name string, b *Bucket) {
+	s.lastID++
+	b.id = s.lastID
 	old := s.snapshot()
 	m := make(map[string]*Bucket, len(old)+1)
 	for k, v := range old {
