@@ -32,7 +32,17 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "check" {
 		os.Exit(runCheck(os.Args[2:], os.Stdout, os.Stderr))
 	}
+	if len(os.Args) == 2 && (os.Args[1] == "--version" || os.Args[1] == "-version" || os.Args[1] == "-v") {
+		fmt.Println(versionLine())
+		return
+	}
 	os.Exit(run(os.Args[1:], os.Stderr))
+}
+
+// versionLine is what --version prints, as redis-server -v does: the
+// version, the Redis version it speaks and the Go it was built with.
+func versionLine() string {
+	return "bucketd v=" + commands.Version + " redis_version=" + commands.RedisVersion + " go=" + runtime.Version()
 }
 
 func parseFlags(args []string, stderr io.Writer) (commands.Config, error) {

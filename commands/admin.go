@@ -28,6 +28,7 @@ func serverCommands() []*Command {
 		{Name: "dbsize", Arity: 1, Flags: FlagReadOnly | FlagFast, Group: "server", Since: "1.0.0", Summary: "Returns the number of records in all buckets.", Run: cmdDBSize},
 		{Name: "flushdb", Arity: -1, Flags: FlagWrite | FlagNoMulti, Group: "server", Since: "1.0.0", Syntax: "[ASYNC|SYNC]", Summary: "Empties every bucket, keeping the definitions (the one database: as FLUSHALL).", Run: cmdFlushAll},
 		{Name: "flushall", Arity: -1, Flags: FlagWrite | FlagNoMulti, Group: "server", Since: "1.0.0", Syntax: "[ASYNC|SYNC]", Summary: "Empties every bucket, keeping the definitions.", Run: cmdFlushAll},
+		{Name: "monitor", Arity: 1, Flags: FlagAdmin | FlagNoMulti, Group: "server", Since: "1.0.0", Summary: "Streams every command the server runs, as Redis does.", Run: cmdMonitor},
 		{Name: "time", Arity: 1, Flags: FlagFast | FlagScript, Group: "server", Since: "2.6.0", Summary: "Returns the server time.", Run: cmdTime},
 		{Name: "shutdown", Arity: -1, Flags: FlagAdmin | FlagNoMulti, Group: "server", Since: "1.0.0", Syntax: "[NOSAVE|SAVE] [NOW] [FORCE]", Summary: "Stops the server after flushing what it persists.", Run: cmdShutdown},
 		{Name: "slowlog", Arity: -2, Flags: FlagAdmin, Group: "server", Since: "2.2.12", Summary: "A container for slow log commands.", Run: cmdSlowlogHelp, Subs: map[string]*Command{

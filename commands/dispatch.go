@@ -97,6 +97,12 @@ type Session struct {
 	ctx Ctx // the running command's context, reused (see Serve)
 
 	script scriptCaller // the running script's state, reused (scripting.go)
+
+	monitoring bool // in MONITOR mode (monitor.go)
+
+	// CLIENT REPLY: replyOff drops every reply (OFF); skipThis drops the
+	// running command's, skipNext the next command's (SKIP).
+	replyOff, skipThis, skipNext bool
 }
 
 func (s *Server) session(c *resp.Conn) *Session {
@@ -129,7 +135,13 @@ func (s *Server) Serve(conn *resp.Conn, args [][]byte) {
 	if waits {
 		before = s.persist.Mark()
 	}
+	mark := len(conn.W.B)
+	sess.skipThis, sess.skipNext = sess.skipNext, false
 	s.dispatch(ctx)
+	if sess.replyOff || sess.skipThis {
+		conn.W.Truncate(mark) // CLIENT REPLY OFF or SKIP
+		sess.skipThis = false
+	}
 	ctx.Args = nil
 	// A read-only command wrote nothing: the mark moved for another
 	// connection's commit, which its reply need not wait for.
@@ -175,6 +187,7 @@ func (s *Server) Closed(conn *resp.Conn) {
 	if sess, ok := conn.Session.(*Session); ok {
 		sess.hold.release()
 		s.unsubscribeAll(sess, false)
+		s.stopMonitoring(sess)
 		sess.resetMulti()
 	}
 }
@@ -232,6 +245,10 @@ func (s *Server) dispatch(c *Ctx) {
 		c.W.Simple("QUEUED")
 		return
 	}
+	if s.pause.paused() {
+		c.Sess.hold.release() // no bucket stays locked while paused
+		s.pause.wait(c.Sess.writes(cmd))
+	}
 	if cmd.Flags&FlagHold != 0 && c.Sess.hold.use(c, cmd) {
 		s.run(c, cmd)
 		c.Tx = nil
@@ -246,9 +263,16 @@ func (s *Server) dispatch(c *Ctx) {
 func (s *Server) run(c *Ctx, cmd *Command) {
 	c.Cmd = cmd
 	c.Sess.lastCmd.Store(cmd)
+	monitored := s.monitors.active()
+	if monitored && feedsFirst(cmd) {
+		s.monitors.feed(c.Conn.RemoteAddr(), cmd, c.Args)
+	}
 	start := monotonic()
 	cmd.Run(c)
 	took := monotonic() - start
+	if monitored && !feedsFirst(cmd) {
+		s.monitors.feed(c.Conn.RemoteAddr(), cmd, c.Args)
+	}
 	s.slowlog.observe(c, took)
 	if s.metrics != nil {
 		s.metrics.observe(cmd, took)

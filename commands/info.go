@@ -87,7 +87,7 @@ func infoClients(s *Server, b *strings.Builder) {
 	field(b, "client_recent_max_input_buffer", maxIn)
 	field(b, "client_recent_max_output_buffer", maxOut)
 	field(b, "pubsub_clients", pubsubClients)
-	field(b, "blocked_clients", 0)
+	field(b, "blocked_clients", s.pause.waiting.Load())
 }
 
 func infoMemory(s *Server, b *strings.Builder) {

@@ -315,6 +315,9 @@ func (sc *scriptCaller) Call(args [][]byte, w *resp.Writer) {
 	sub := &sc.sub
 	*sub = Ctx{S: s, Conn: sc.c.Conn, Args: args, W: w, Sess: sc.c.Sess, Tx: sc.tx, Cmd: cmd, script: sc}
 	cmd.Run(sub)
+	if s.monitors.active() {
+		s.monitors.feed("lua", cmd, args)
+	}
 	if sub.failed != nil {
 		sc.tx.RollbackTo(undo, changes)
 	}

@@ -117,6 +117,8 @@ type Server struct {
 	stats    counters
 	slowlog  slowLog
 	events   *live.Events
+	monitors monitors // connections in MONITOR mode (monitor.go)
+	pause    pause    // CLIENT PAUSE (clientmode.go)
 	keyspace *live.Keyspace
 	queries  *live.Manager
 	scripts  *script.Engine

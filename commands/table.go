@@ -135,7 +135,7 @@ func (t *Table) Add(c *Command) {
 	attachDocs(c)
 	for name, sub := range c.Subs {
 		sub.Name = c.Name + "|" + name
-		sub.Flags |= c.Flags & (FlagNoAuth | FlagPubSub | FlagTxControl)
+		sub.Flags |= c.Flags & (FlagNoAuth | FlagPubSub | FlagTxControl | FlagAdmin)
 	}
 	t.cmds[c.Name] = c
 }

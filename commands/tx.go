@@ -1,8 +1,6 @@
 package commands
 
 import (
-	"strings"
-
 	"bucketd/engine"
 	"bucketd/resp"
 )
@@ -42,16 +40,13 @@ func cmdWatch(c *Ctx) {
 		c.W.Error("ERR WATCH inside MULTI is not allowed")
 		return
 	}
-	for _, a := range c.Args[1:] {
-		if bucket, _, ok := strings.Cut(string(a), ":"); !ok || bucket == "" {
-			c.ErrMsg("WATCH keys have the form bucket:key, got '" + abbreviate(a) + "'")
-			return
-		}
-	}
 	tokens := make([]engine.WatchToken, 0, len(c.Args)-1)
 	for _, a := range c.Args[1:] {
-		bucket, key, _ := strings.Cut(string(a), ":")
-		tokens = append(tokens, c.S.store.Watch(bucket, key))
+		// A name that is not bucket:key names no record: it never
+		// changes, as a key that stays missing in Redis.
+		if bucket, key, ok := engine.SplitKeyName(string(a)); ok {
+			tokens = append(tokens, c.S.store.Watch(bucket, key))
+		}
 	}
 	c.Sess.watches = append(c.Sess.watches, tokens...)
 	c.W.OK()

@@ -19,6 +19,7 @@ type WatchToken struct {
 	bucket  string
 	b       *Bucket
 	key     jsonv.Value // nil when the key cannot be converted (never matches a record)
+	keyText string      // the key as given, for a bucket defined after WATCH
 	rec     *Record
 	version uint64
 }
@@ -27,7 +28,7 @@ type WatchToken struct {
 // or key that does not exist is watched as absent. Release tokens with
 // Unwatch.
 func (s *Store) Watch(bucket, key string) WatchToken {
-	w := WatchToken{bucket: bucket}
+	w := WatchToken{bucket: bucket, keyText: key}
 	b, err := s.lockBucket(bucket, true)
 	if err != nil {
 		return w
@@ -106,8 +107,16 @@ func (t *Tx) Unchanged(ws []WatchToken) bool {
 			}
 			continue
 		}
+		if w.b == nil {
+			// Defined since WATCH, when the record could not exist: it
+			// changed if it exists now.
+			if k, err := b.def.ParseKey(w.keyText); err == nil && b.visible(k, t.now) != nil {
+				return false
+			}
+			continue
+		}
 		if w.b != b {
-			return false // defined, or dropped and defined again
+			return false // dropped and defined again
 		}
 		if w.key == nil {
 			continue

@@ -89,6 +89,23 @@ func (w *Writer) Fill() {
 	w.late = w.late[:0]
 }
 
+// Truncate drops what was appended after B's first n bytes (CLIENT REPLY
+// OFF and SKIP), with the texts BulkJSON left there for Fill.
+func (w *Writer) Truncate(n int) {
+	if n >= len(w.B) {
+		return
+	}
+	w.B = w.B[:n]
+	keep := w.late[:0]
+	for _, l := range w.late {
+		if l.at < n {
+			keep = append(keep, l)
+		}
+	}
+	clear(w.late[len(keep):])
+	w.late = keep
+}
+
 // BulkString appends the bulk string s.
 func (w *Writer) BulkString(s string) { w.B = redcon.AppendBulkString(w.B, s) }
 

@@ -83,6 +83,28 @@ func TestFlagsBadValues(t *testing.T) {
 	}
 }
 
+// --version (and -v, as redis-server has it) prints the version and the
+// Redis version bucketd speaks, and exits.
+func TestFlagsVersion(t *testing.T) {
+	t.Parallel()
+	for _, arg := range []string{"--version", "-v"} {
+		out, err := exec.Command(binPath, arg).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", arg, err, out)
+		}
+		if want := "bucketd v=0.1.0 redis_version=7.2.0 go="; !strings.HasPrefix(string(out), want) {
+			t.Errorf("%s printed %q, want it to start with %q", arg, out, want)
+		}
+	}
+	r := newRC(t, Start(t), 2)
+	info := r.str("INFO", "server")
+	for _, want := range []string{"redis_version:7.2.0", "bucketd_version:0.1.0"} {
+		if !strings.Contains(info, want) {
+			t.Errorf("INFO server lacks %s:\n%s", want, info)
+		}
+	}
+}
+
 func TestFlagsSignals(t *testing.T) {
 	t.Parallel()
 	s := Start(t)

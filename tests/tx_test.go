@@ -356,6 +356,20 @@ func TestTxWatchUnwatchDiscard(t *testing.T) {
 	r.str("B.UPDATE", "w", "k", `{"age":4}`)
 	txQueue(t, c, []string{"B.COUNT", "w"})
 	eq(t, "EXEC after the failed one", c.Do("EXEC"), "*1\r\n:1\r\n")
+	// Any name may be watched, as in Redis: one that is not bucket:key
+	// never changes; a bucket defined after WATCH changes the watch only
+	// when the watched record appears.
+	eq(t, "WATCH any name", c.Do("WATCH", "plain", ":x", "later:k", "later2:k"), "+OK\r\n")
+	r.define("later", evKeyDef)
+	r.define("later2", evKeyDef)
+	r.str("B.INSERT", "later2", `{"id":"other","name":"O"}`)
+	txQueue(t, c, []string{"B.COUNT", "w"})
+	eq(t, "EXEC, the watched records still missing", c.Do("EXEC"), "*1\r\n:1\r\n")
+	eq(t, "WATCH a record of a bucket not yet defined", c.Do("WATCH", "later3:k"), "+OK\r\n")
+	r.define("later3", evKeyDef)
+	r.str("B.INSERT", "later3", `{"id":"k","name":"K"}`)
+	txQueue(t, c, []string{"B.COUNT", "w"})
+	eq(t, "EXEC, the watched record inserted", c.Do("EXEC"), "*-1\r\n")
 	// 1 of 5 watched keys changed.
 	eq(t, "WATCH 5", c.Do("WATCH", "w:a", "w:b", "w:k", "w:c", "w:d"), "+OK\r\n")
 	r.str("B.UPDATE", "w", "k", `{"age":5}`)

@@ -1,0 +1,185 @@
+package tests
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// What Redis's tools use beside the data commands: MONITOR, CLIENT REPLY,
+// CLIENT PAUSE and UNPAUSE, CLIENT NO-EVICT and NO-TOUCH, over a real
+// socket and redis-cli.
+
+// monitorLine is one MONITOR line: time, client, arguments.
+var monitorLine = regexp.MustCompile(`^\+\d+\.\d{6} \[0 (lua|127\.0\.0\.1:\d+)\] (.*)\r\n$`)
+
+func TestMonitor(t *testing.T) {
+	t.Parallel()
+	s := Start(t)
+	r := newRC(t, s, 2)
+	r.define("users", ksUsersDef)
+	mon := s.Raw(t)
+	eq(t, "MONITOR", mon.Do("MONITOR"), "+OK\r\n")
+	next := func() (client, args string) {
+		t.Helper()
+		line := mon.Read()
+		m := monitorLine.FindStringSubmatch(line)
+		if m == nil {
+			t.Fatalf("MONITOR line %q", line)
+		}
+		return m[1], m[2]
+	}
+	expect := func(want ...string) {
+		t.Helper()
+		for _, w := range want {
+			client, args := next()
+			if got := client + " " + args; !strings.HasSuffix(got, w) || (strings.HasPrefix(w, "lua") != (client == "lua")) {
+				t.Fatalf("MONITOR: got %q, want %q", got, w)
+			}
+		}
+	}
+
+	c := s.Raw(t)
+	c.Do("PING")
+	c.Do("B.INSERT", "users", `{"id":"a","name":"A \"q\"\n"}`)
+	c.Do("GET", "users:a")
+	expect(`"PING"`, `"B.INSERT" "users" "{\"id\":\"a\",\"name\":\"A \\\"q\\\"\\n\"}"`, `"GET" "users:a"`)
+	// Bytes that are not printable ASCII as \xHH.
+	c.Do("ECHO", "\x01é")
+	expect(`"ECHO" "\x01\xc3\xa9"`)
+
+	// Passwords are redacted, failed or not; admin commands are not sent;
+	// refused commands (unknown, arity) are not sent.
+	c.Do("AUTH", "not-real")
+	c.Do("AUTH", "user", "not-a-password")
+	c.Do("HELLO", "2", "AUTH", "user", "pw")
+	c.Do("CONFIG", "GET", "port")
+	c.Do("NOSUCH")
+	c.Do("GET")
+	c.Do("ECHO", "after")
+	expect(`"AUTH" "(redacted)"`, `"AUTH" "(redacted)" "(redacted)"`, `"HELLO" "2" "AUTH" "(redacted)" "(redacted)"`, `"ECHO" "after"`)
+
+	// A script before its commands, which say lua.
+	c.Do("EVAL", "return redis.call('EXISTS', KEYS[1])", "1", "users:a")
+	expect(`"EVAL" "return redis.call('EXISTS', KEYS[1])" "1" "users:a"`, `lua "EXISTS" "users:a"`)
+
+	// MULTI, the queued commands when EXEC runs them, then EXEC; an
+	// aborted EXEC too.
+	c.Do("MULTI")
+	c.Do("EXISTS", "users:a")
+	c.Do("B.COUNT", "users")
+	c.Do("EXEC")
+	expect(`"MULTI"`, `"EXISTS" "users:a"`, `"B.COUNT" "users"`, `"EXEC"`)
+	c.Do("MULTI")
+	c.Do("NOSUCH")
+	c.Do("EXEC")
+	expect(`"MULTI"`, `"EXEC"`)
+
+	// RESET ends it.
+	eq(t, "RESET", mon.Do("RESET"), "+RESET\r\n")
+	c.Do("ECHO", "unseen")
+	eq(t, "PING after RESET", mon.Do("PING"), "+PONG\r\n")
+
+	// redis-cli's MONITOR mode.
+	host, port, _ := net.SplitHostPort(s.Addr)
+	cx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(cx, redisCLI(t), "-h", host, "-p", port, "MONITOR")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cancel(); cmd.Wait() }()
+	lines := bufio.NewScanner(out)
+	if !lines.Scan() || lines.Text() != "OK" {
+		t.Fatalf("redis-cli MONITOR began with %q", lines.Text())
+	}
+	c.Do("ECHO", "seen by redis-cli")
+	for lines.Scan() {
+		if strings.HasSuffix(lines.Text(), `"ECHO" "seen by redis-cli"`) {
+			return
+		}
+	}
+	t.Fatalf("redis-cli MONITOR did not show the ECHO: %v", lines.Err())
+}
+
+func TestClientReply(t *testing.T) {
+	t.Parallel()
+	s := Start(t)
+	c := s.Raw(t)
+	// OFF silences every reply, its own too, until ON.
+	c.Send("*3\r\n$6\r\nCLIENT\r\n$5\r\nREPLY\r\n$3\r\nOFF\r\n*2\r\n$4\r\nPING\r\n$1\r\na\r\n*2\r\n$4\r\nPING\r\n$1\r\nb\r\n")
+	eq(t, "CLIENT REPLY ON", c.Do("CLIENT", "REPLY", "ON"), "+OK\r\n")
+	eq(t, "PING c", c.Do("PING", "c"), "$1\r\nc\r\n")
+	// SKIP silences its own reply and the next command's.
+	c.Send("*3\r\n$6\r\nCLIENT\r\n$5\r\nREPLY\r\n$4\r\nSKIP\r\n*2\r\n$4\r\nPING\r\n$1\r\nd\r\n")
+	eq(t, "PING e", c.Do("PING", "e"), "$1\r\ne\r\n")
+	// ON right after SKIP answers OK.
+	c.Send("*3\r\n$6\r\nCLIENT\r\n$5\r\nREPLY\r\n$4\r\nSKIP\r\n")
+	eq(t, "CLIENT REPLY ON after SKIP", c.Do("CLIENT", "REPLY", "ON"), "+OK\r\n")
+	eq(t, "PING", c.Do("PING"), "+PONG\r\n")
+	// An error is silenced too; a bad mode is an error.
+	c.Send("*3\r\n$6\r\nCLIENT\r\n$5\r\nREPLY\r\n$4\r\nSKIP\r\n*1\r\n$6\r\nNOSUCH\r\n")
+	eq(t, "bad mode", c.Do("CLIENT", "REPLY", "LOUD"), "-ERR syntax error\r\n")
+	eq(t, "wrong arity", c.Do("CLIENT", "REPLY"), "-ERR wrong number of arguments for 'client|reply' command\r\n")
+	// NO-EVICT and NO-TOUCH are accepted.
+	for _, sub := range []string{"NO-EVICT", "NO-TOUCH"} {
+		eq(t, sub+" on", c.Do("CLIENT", sub, "on"), "+OK\r\n")
+		eq(t, sub+" OFF", c.Do("CLIENT", sub, "OFF"), "+OK\r\n")
+		eq(t, sub+" maybe", c.Do("CLIENT", sub, "maybe"), "-ERR syntax error\r\n")
+	}
+}
+
+func TestClientPause(t *testing.T) {
+	t.Parallel()
+	s := Start(t)
+	r := newRC(t, s, 2)
+	r.define("users", ksUsersDef)
+	for _, c := range []struct {
+		args []any
+		want string
+	}{
+		{[]any{"CLIENT", "PAUSE", "abc"}, "ERR timeout is not an integer or out of range"},
+		{[]any{"CLIENT", "PAUSE", "-1"}, "ERR timeout is negative"},
+		{[]any{"CLIENT", "PAUSE", "10", "NONE"}, "ERR CLIENT PAUSE mode must be WRITE or ALL"},
+		{[]any{"CLIENT", "PAUSE", "10", "ALL", "x"}, "ERR syntax error"},
+		{[]any{"CLIENT", "PAUSE"}, "ERR wrong number of arguments for 'client|pause' command"},
+	} {
+		r.err(c.want, c.args...)
+	}
+
+	// WRITE: reads go on, a write waits for UNPAUSE.
+	r.ok("CLIENT", "PAUSE", "60000", "WRITE")
+	w := s.Raw(t)
+	w.Send("*3\r\n$8\r\nB.INSERT\r\n$5\r\nusers\r\n$10\r\n{\"id\":\"a\"}\r\n")
+	reader := s.Raw(t)
+	eq(t, "a read while writes are paused", reader.Do("EXISTS", "users:a"), ":0\r\n")
+	eventually(t, 5*time.Second, "the write waits (blocked_clients:1)", func() bool {
+		return strings.Contains(r.str("INFO", "clients"), "blocked_clients:1\r\n")
+	})
+	// A shorter pause does not shorten the one under way.
+	r.ok("CLIENT", "PAUSE", "1", "WRITE")
+	time.Sleep(20 * time.Millisecond) // past the shorter pause: the write must still wait
+	eq(t, "still paused", reader.Do("EXISTS", "users:a"), ":0\r\n")
+	r.ok("CLIENT", "UNPAUSE")
+	if got := w.Read(); !strings.HasPrefix(got, "$") {
+		t.Fatalf("the paused write after UNPAUSE: %q", got)
+	}
+	eq(t, "after UNPAUSE", reader.Do("EXISTS", "users:a"), ":1\r\n")
+
+	// ALL: every command waits until the pause ends by itself.
+	r.ok("CLIENT", "PAUSE", "200", "ALL")
+	start := time.Now()
+	eq(t, "a read under PAUSE ALL", reader.Do("EXISTS", "users:a"), ":1\r\n")
+	if waited := time.Since(start); waited < 100*time.Millisecond {
+		t.Errorf("a read under PAUSE 200 ALL answered after %v", waited)
+	}
+}
