@@ -34,6 +34,7 @@ func cmdBucketDrop(c *Ctx) {
 	}
 	if dropped {
 		c.S.queries.BucketDropped(name)
+		c.S.tracking.Dropped(name)
 		c.W.Int(1)
 		return
 	}

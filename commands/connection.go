@@ -19,19 +19,23 @@ func connectionCommands() []*Command {
 		{Name: "quit", Arity: -1, Flags: FlagFast | FlagNoAuth | FlagPubSub | FlagTxControl, Group: "connection", Since: "1.0.0", Summary: "Closes the connection.", Run: cmdQuit},
 		{Name: "reset", Arity: 1, Flags: FlagFast | FlagNoAuth | FlagPubSub | FlagTxControl, Group: "connection", Since: "6.2.0", Summary: "Resets the connection.", Run: cmdReset},
 		{Name: "client", Arity: -2, Group: "connection", Since: "2.4.0", Summary: "A container for client connection commands.", Run: cmdClientHelp, Subs: map[string]*Command{
-			"id":       {Arity: 2, Flags: FlagFast, Summary: "Returns the unique client ID of the connection.", Run: cmdClientID},
-			"setname":  {Arity: 3, Flags: FlagFast, Summary: "Sets the connection name.", Run: cmdClientSetName},
-			"getname":  {Arity: 2, Flags: FlagFast, Summary: "Returns the name of the connection.", Run: cmdClientGetName},
-			"setinfo":  {Arity: 4, Flags: FlagFast, Summary: "Sets information specific to the client or connection.", Run: cmdClientSetInfo},
-			"list":     {Arity: -2, Flags: FlagAdmin, Summary: "Lists open connections.", Run: cmdClientList},
-			"info":     {Arity: 2, Flags: FlagFast, Summary: "Returns information about the connection.", Run: cmdClientInfo},
-			"kill":     {Arity: -3, Flags: FlagAdmin, Summary: "Terminates open connections.", Run: cmdClientKill},
-			"reply":    {Arity: 3, Flags: FlagFast, Summary: "Instructs the server whether to reply to commands.", Run: cmdClientReply},
-			"pause":    {Arity: -3, Flags: FlagAdmin, Summary: "Suspends commands processing.", Run: cmdClientPause},
-			"unpause":  {Arity: 2, Flags: FlagAdmin, Summary: "Resumes processing commands from paused clients.", Run: cmdClientUnpause},
-			"no-evict": {Arity: 3, Flags: FlagAdmin, Summary: "Accepted: bucketd evicts no client for memory.", Run: cmdClientOnOff},
-			"no-touch": {Arity: 3, Flags: FlagFast, Summary: "Accepted: bucketd tracks no access times.", Run: cmdClientOnOff},
-			"help":     {Arity: 2, Flags: FlagFast, Summary: "Returns helpful text about the different subcommands.", Run: cmdClientHelp},
+			"id":           {Arity: 2, Flags: FlagFast, Summary: "Returns the unique client ID of the connection.", Run: cmdClientID},
+			"setname":      {Arity: 3, Flags: FlagFast, Summary: "Sets the connection name.", Run: cmdClientSetName},
+			"getname":      {Arity: 2, Flags: FlagFast, Summary: "Returns the name of the connection.", Run: cmdClientGetName},
+			"setinfo":      {Arity: 4, Flags: FlagFast, Summary: "Sets information specific to the client or connection.", Run: cmdClientSetInfo},
+			"list":         {Arity: -2, Flags: FlagAdmin, Summary: "Lists open connections.", Run: cmdClientList},
+			"info":         {Arity: 2, Flags: FlagFast, Summary: "Returns information about the connection.", Run: cmdClientInfo},
+			"kill":         {Arity: -3, Flags: FlagAdmin, Summary: "Terminates open connections.", Run: cmdClientKill},
+			"tracking":     {Arity: -3, Summary: "Controls server-assisted client-side caching for the connection.", Run: cmdClientTracking},
+			"caching":      {Arity: 3, Flags: FlagFast, Summary: "Instructs the server whether to track the keys in the next request.", Run: cmdClientCaching},
+			"getredir":     {Arity: 2, Flags: FlagFast, Summary: "Returns the client ID to which the connection's tracking notifications are redirected.", Run: cmdClientGetRedir},
+			"trackinginfo": {Arity: 2, Summary: "Returns information about server-assisted client-side caching for the connection.", Run: cmdClientTrackingInfo},
+			"reply":        {Arity: 3, Flags: FlagFast, Summary: "Instructs the server whether to reply to commands.", Run: cmdClientReply},
+			"pause":        {Arity: -3, Flags: FlagAdmin, Summary: "Suspends commands processing.", Run: cmdClientPause},
+			"unpause":      {Arity: 2, Flags: FlagAdmin, Summary: "Resumes processing commands from paused clients.", Run: cmdClientUnpause},
+			"no-evict":     {Arity: 3, Flags: FlagAdmin, Summary: "Accepted: bucketd evicts no client for memory.", Run: cmdClientOnOff},
+			"no-touch":     {Arity: 3, Flags: FlagFast, Summary: "Accepted: bucketd tracks no access times.", Run: cmdClientOnOff},
+			"help":         {Arity: 2, Flags: FlagFast, Summary: "Returns helpful text about the different subcommands.", Run: cmdClientHelp},
 		}},
 	}
 }
@@ -186,6 +190,11 @@ func cmdReset(c *Ctx) {
 	c.Sess.resetMulti()
 	c.S.unsubscribeAll(c.Sess, false)
 	c.S.stopMonitoring(c.Sess)
+	if c.Sess.tracking {
+		c.S.tracking.Disable(c.Conn.ID())
+		c.Sess.tracking, c.Sess.caching = false, false
+	}
+	c.Sess.replyOff, c.Sess.skipNext = false, false
 	c.Conn.SetProto(2)
 	c.Conn.SetName("")
 	c.Conn.Authed = c.S.Config().RequirePass == ""
@@ -445,6 +454,10 @@ func cmdClientHelp(c *Ctx) {
 		"LIST [TYPE (NORMAL|PUBSUB)] [ID <id> [<id> ...]]", "    Return information about client connections.",
 		"SETINFO <LIB-NAME|LIB-VER> <value>", "    Set client library name or version.",
 		"SETNAME <name>", "    Assign the name <name> to the current connection.",
+		"TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]] [OPTIN] [OPTOUT] [NOLOOP]", "    Control server assisted client side caching.",
+		"CACHING (YES|NO)", "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+		"GETREDIR", "    Return the client ID we are redirecting to when tracking is enabled.",
+		"TRACKINGINFO", "    Report tracking status for the current connection.",
 		"REPLY (ON|OFF|SKIP)", "    Control the replies sent to the current connection.",
 		"PAUSE <timeout> [WRITE|ALL]", "    Suspend all, or just write, clients for <timeout> milliseconds.",
 		"UNPAUSE", "    Stop the current client pause, resuming traffic.",

@@ -103,6 +103,10 @@ type Session struct {
 	// CLIENT REPLY: replyOff drops every reply (OFF); skipThis drops the
 	// running command's, skipNext the next command's (SKIP).
 	replyOff, skipThis, skipNext bool
+
+	// tracking: CLIENT TRACKING is on; caching: CLIENT CACHING was given
+	// for the next command (tracking.go).
+	tracking, caching bool
 }
 
 func (s *Server) session(c *resp.Conn) *Session {
@@ -137,10 +141,30 @@ func (s *Server) Serve(conn *resp.Conn, args [][]byte) {
 	}
 	mark := len(conn.W.B)
 	sess.skipThis, sess.skipNext = sess.skipNext, false
+	// A tracking client's invalidations never come before the reply of a
+	// read they follow (tracking.go): during a read the output is held, so
+	// that what is pushed meanwhile follows the reply; before a write the
+	// replies so far are queued, so that its own invalidations come before
+	// its reply, as in Redis.
+	held := false
+	if sess.tracking && conn.Proto() >= 3 {
+		if cmd := s.table.lookup(args[0]); cmd != nil && cmd.Flags&FlagWrite != 0 {
+			conn.Sync()
+		} else {
+			held = true
+			conn.Hold()
+		}
+	}
 	s.dispatch(ctx)
 	if sess.replyOff || sess.skipThis {
 		conn.W.Truncate(mark) // CLIENT REPLY OFF or SKIP
 		sess.skipThis = false
+	}
+	if held {
+		conn.Release()
+	}
+	if sess.caching && !sess.inMulti && (ctx.Cmd == nil || !strings.HasPrefix(ctx.Cmd.Name, "client|")) {
+		sess.caching = false // CLIENT CACHING covers the next command (or transaction)
 	}
 	ctx.Args = nil
 	// A read-only command wrote nothing: the mark moved for another
@@ -188,6 +212,9 @@ func (s *Server) Closed(conn *resp.Conn) {
 		sess.hold.release()
 		s.unsubscribeAll(sess, false)
 		s.stopMonitoring(sess)
+		if sess.tracking {
+			s.tracking.Disable(conn.ID())
+		}
 		sess.resetMulti()
 	}
 }
@@ -255,6 +282,18 @@ func (s *Server) dispatch(c *Ctx) {
 		return
 	}
 	c.Sess.hold.release()
+	if s.tracking.NoLoop() && cmd.Flags&FlagWrite != 0 {
+		// A write names its client, for NOLOOP: through a hold on its
+		// one bucket (a write of several buckets begins its own Tx).
+		if buckets := cmd.buckets(c.Args); len(buckets) == 1 {
+			c.Tx = s.store.Hold(buckets[0])
+			c.Tx.SetOrigin(c.Conn.ID())
+			s.run(c, cmd)
+			c.Tx.Release()
+			c.Tx = nil
+			return
+		}
+	}
 	s.run(c, cmd)
 }
 
@@ -263,6 +302,9 @@ func (s *Server) dispatch(c *Ctx) {
 func (s *Server) run(c *Ctx, cmd *Command) {
 	c.Cmd = cmd
 	c.Sess.lastCmd.Store(cmd)
+	if c.Sess != nil && c.Sess.tracking {
+		s.trackReads(c, cmd)
+	}
 	monitored := s.monitors.active()
 	if monitored && feedsFirst(cmd) {
 		s.monitors.feed(c.Conn.RemoteAddr(), cmd, c.Args)

@@ -39,6 +39,7 @@ func (h *hold) use(c *Ctx, cmd *Command) bool {
 		}
 		h.bucket = string(bucket)
 		h.tx = c.S.store.Hold(h.bucket)
+		h.tx.SetOrigin(c.Conn.ID())
 		h.runs = 0
 	} else if cmd.Flags&FlagWrite == 0 && !h.tx.Holding() {
 		return false

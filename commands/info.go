@@ -88,6 +88,7 @@ func infoClients(s *Server, b *strings.Builder) {
 	field(b, "client_recent_max_output_buffer", maxOut)
 	field(b, "pubsub_clients", pubsubClients)
 	field(b, "blocked_clients", s.pause.waiting.Load())
+	field(b, "tracking_clients", s.tracking.Clients())
 }
 
 func infoMemory(s *Server, b *strings.Builder) {

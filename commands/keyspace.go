@@ -149,6 +149,7 @@ func cmdDel(c *Ctx) {
 			c.Err(err)
 			return
 		}
+		own.SetOrigin(c.Conn.ID())
 		t = own
 	}
 	n := 0

@@ -254,6 +254,9 @@ func (sc *scriptCaller) beginTx() error {
 	if err != nil {
 		return err
 	}
+	if sc.c.Conn != nil {
+		tx.SetOrigin(sc.c.Conn.ID())
+	}
 	sc.tx = tx
 	return nil
 }

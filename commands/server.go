@@ -16,6 +16,7 @@ import (
 	"bucketd/resp"
 	"bucketd/script"
 	"bucketd/snapshot"
+	"bucketd/tracking"
 )
 
 // Version is bucketd's version.
@@ -117,8 +118,9 @@ type Server struct {
 	stats    counters
 	slowlog  slowLog
 	events   *live.Events
-	monitors monitors // connections in MONITOR mode (monitor.go)
-	pause    pause    // CLIENT PAUSE (clientmode.go)
+	monitors monitors        // connections in MONITOR mode (monitor.go)
+	pause    pause           // CLIENT PAUSE (clientmode.go)
+	tracking *tracking.Table // CLIENT TRACKING (tracking.go)
 	keyspace *live.Keyspace
 	queries  *live.Manager
 	scripts  *script.Engine
@@ -157,6 +159,8 @@ func New(cfg Config, store *engine.Store, log zerolog.Logger) *Server {
 	s.keyspace = live.NewKeyspace(s.hub)
 	s.keyspace.SetFlags(cfg.NotifyKeyspaceEvents)
 	store.AddObserver(s.keyspace)
+	s.tracking = tracking.New(s.findTarget)
+	store.AddObserver(s.tracking)
 	s.scripts = script.New(script.Options{Log: log, MaxMemory: cfg.ScriptMaxMemory})
 	s.queries = live.New(live.Options{Store: store, Hub: s.hub, Log: log, Revoke: s.revokeQueryChannel, Runner: queryRunner{s}})
 	store.AddObserver(s.queries)

@@ -92,6 +92,7 @@ func cmdExec(c *Ctx) {
 		sess.lastCmd.Store(c.Cmd)
 		return
 	}
+	tx.SetOrigin(c.Conn.ID())
 	if !tx.Unchanged(watches) {
 		tx.Rollback()
 		c.W.NullArray()

@@ -63,6 +63,10 @@ type Change struct {
 	// Persistent is false for buckets defined with persistent: false, whose
 	// records are never written to disk.
 	Persistent bool
+	// Origin is the id of the client whose command made the change, given
+	// with Tx.SetOrigin; 0 when none was (expiry, eviction, a write without
+	// one).
+	Origin uint64
 }
 
 // Observer consumes committed changes.

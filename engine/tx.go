@@ -44,7 +44,13 @@ type Tx struct {
 	touches []touched // watched keys a clear removed, touched at commit
 	now     int64
 	long    *longMark // the mark of a long transaction (BeginLong), or nil
+	origin  uint64    // who writes through it (SetOrigin), copied into its changes
 }
+
+// SetOrigin names who writes through t, a client's id: every change it
+// makes carries it (Change.Origin), so that an observer can leave out the
+// writer (CLIENT TRACKING's NOLOOP).
+func (t *Tx) SetOrigin(id uint64) { t.origin = id }
 
 type touched struct {
 	b   *Bucket
@@ -279,12 +285,14 @@ func (t *Tx) release() {
 	t.locked = t.locked[:0]
 	t.forget()
 	t.s = nil
+	t.origin = 0
 	if cap(t.undo) <= 1024 && cap(t.changes) <= 1024 {
 		txPool.Put(t)
 	}
 }
 
 func (t *Tx) emit(b *Bucket, c Change) {
+	c.Origin = t.origin
 	t.changes = append(t.changes, c)
 	b.checkDebugPanic()
 }
