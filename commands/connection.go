@@ -256,17 +256,17 @@ func (s *Server) clientLine(conn *resp.Conn, b *strings.Builder) {
 	name, lib, ver, _, _ := conn.Info()
 	sess, _ := conn.Session.(*Session)
 	now := time.Now()
-	var sub, psub int64
+	var sub, psub, ssub int64
 	multi := int64(-1)
 	cmd := "NULL"
 	flags := "N"
 	if sess != nil {
-		sub, psub = sess.subs.nChannels.Load(), sess.subs.nPatterns.Load()
+		sub, psub, ssub = sess.subs.nChannels.Load(), sess.subs.nPatterns.Load(), sess.subs.nShards.Load()
 		multi = sess.multiLen.Load()
 		if c := sess.lastCmd.Load(); c != nil {
 			cmd = c.Name
 		}
-		if sub+psub > 0 {
+		if sub+psub+ssub > 0 {
 			flags = "P"
 		}
 		if multi >= 0 {
@@ -282,7 +282,7 @@ func (s *Server) clientLine(conn *resp.Conn, b *strings.Builder) {
 	b.WriteString(" flags=" + flags + " db=0")
 	b.WriteString(" sub=" + strconv.FormatInt(sub, 10))
 	b.WriteString(" psub=" + strconv.FormatInt(psub, 10))
-	b.WriteString(" ssub=0 multi=" + strconv.FormatInt(multi, 10))
+	b.WriteString(" ssub=" + strconv.FormatInt(ssub, 10) + " multi=" + strconv.FormatInt(multi, 10))
 	qbuf, qbufFree := conn.QueryBuffer()
 	b.WriteString(" qbuf=" + strconv.FormatInt(qbuf, 10))
 	b.WriteString(" qbuf-free=" + strconv.FormatInt(qbufFree, 10))

@@ -17,11 +17,21 @@ type subState struct {
 	mu        sync.Mutex
 	channels  map[string]struct{}
 	patterns  map[string]struct{}
+	shards    map[string]struct{} // shard channels (SSUBSCRIBE)
 	nChannels atomic.Int64
 	nPatterns atomic.Int64
+	nShards   atomic.Int64
 }
 
-func (s *subState) count() int { return int(s.nChannels.Load() + s.nPatterns.Load()) }
+// count returns every subscription, shard channels included: the
+// connection is in subscribed mode when it is not 0.
+func (s *subState) count() int {
+	return int(s.nChannels.Load() + s.nPatterns.Load() + s.nShards.Load())
+}
+
+// classic returns the channel and pattern subscriptions, which SUBSCRIBE
+// and its kin count in their replies, as Redis does.
+func (s *subState) classic() int { return int(s.nChannels.Load() + s.nPatterns.Load()) }
 
 // lockSubs takes the session's subscription lock for a subscribe-family
 // command; the returned function queues the command's replies and releases
@@ -37,6 +47,7 @@ func lockSubs(c *Ctx) func() {
 func (s *subState) sync() {
 	s.nChannels.Store(int64(len(s.channels)))
 	s.nPatterns.Store(int64(len(s.patterns)))
+	s.nShards.Store(int64(len(s.shards)))
 }
 
 func pubsubCommands() []*Command {
@@ -47,12 +58,17 @@ func pubsubCommands() []*Command {
 		{Name: "unsubscribe", Arity: -1, Flags: sub, Group: g, Since: "2.0.0", Syntax: "[channel [channel ...]]", Summary: "Stops listening to channels.", Run: cmdUnsubscribe},
 		{Name: "psubscribe", Arity: -2, Flags: sub, Group: g, Since: "2.0.0", Syntax: "pattern [pattern ...]", Summary: "Listens for messages published to channels that match patterns.", Run: cmdPSubscribe},
 		{Name: "punsubscribe", Arity: -1, Flags: sub, Group: g, Since: "2.0.0", Syntax: "[pattern [pattern ...]]", Summary: "Stops listening to patterns.", Run: cmdPUnsubscribe},
+		{Name: "ssubscribe", Arity: -2, Flags: sub, FirstKey: 1, LastKey: -1, Step: 1, Group: g, Since: "7.0.0", Syntax: "shardchannel [shardchannel ...]", Summary: "Listens for messages published to shard channels.", Run: cmdSSubscribe},
+		{Name: "sunsubscribe", Arity: -1, Flags: sub, FirstKey: 1, LastKey: -1, Step: 1, Group: g, Since: "7.0.0", Syntax: "[shardchannel [shardchannel ...]]", Summary: "Stops listening to shard channels.", Run: cmdSUnsubscribe},
+		{Name: "spublish", Arity: 3, Flags: FlagFast | FlagMayReplicate, FirstKey: 1, LastKey: 1, Step: 1, Group: g, Since: "7.0.0", Syntax: "shardchannel message", Summary: "Posts a message to a shard channel.", Run: cmdSPublish},
 		{Name: "publish", Arity: 3, Flags: FlagFast | FlagScript | FlagMayReplicate, Group: g, Since: "2.0.0", Syntax: "channel message", Summary: "Posts a message to a channel.", Run: cmdPublish},
 		{Name: "pubsub", Arity: -2, Group: g, Since: "2.8.0", Summary: "A container for pub/sub introspection commands.", Run: cmdPubsubHelp, Subs: map[string]*Command{
-			"channels": {Arity: -2, Summary: "Returns the active channels.", Run: cmdPubsubChannels},
-			"numsub":   {Arity: -2, Summary: "Returns a count of subscribers to channels.", Run: cmdPubsubNumSub},
-			"numpat":   {Arity: 2, Summary: "Returns a count of unique pattern subscriptions.", Run: cmdPubsubNumPat},
-			"help":     {Arity: 2, Summary: "Returns helpful text about the different subcommands.", Run: cmdPubsubHelp},
+			"channels":      {Arity: -2, Summary: "Returns the active channels.", Run: cmdPubsubChannels},
+			"numsub":        {Arity: -2, Summary: "Returns a count of subscribers to channels.", Run: cmdPubsubNumSub},
+			"numpat":        {Arity: 2, Summary: "Returns a count of unique pattern subscriptions.", Run: cmdPubsubNumPat},
+			"shardchannels": {Arity: -2, Summary: "Returns the active shard channels.", Run: cmdPubsubShardChannels},
+			"shardnumsub":   {Arity: -2, Summary: "Returns the count of subscribers of shard channels.", Run: cmdPubsubShardNumSub},
+			"help":          {Arity: 2, Summary: "Returns helpful text about the different subcommands.", Run: cmdPubsubHelp},
 		}},
 	}
 }
@@ -66,7 +82,11 @@ func subReply(c *Ctx, kind string, name string, isNil bool) {
 	} else {
 		c.W.BulkString(name)
 	}
-	c.W.Int(int64(c.Sess.subs.count()))
+	if kind == "ssubscribe" || kind == "sunsubscribe" {
+		c.W.Int(c.Sess.subs.nShards.Load())
+		return
+	}
+	c.W.Int(int64(c.Sess.subs.classic()))
 }
 
 // subscribe adds a channel subscription: confirmation first, then the
@@ -184,7 +204,10 @@ func (s *Server) unsubscribeAll(sess *Session, _ bool) {
 	for p := range st.patterns {
 		s.hub.PUnsubscribe(sess.conn, p)
 	}
-	st.channels, st.patterns = nil, nil
+	for ch := range st.shards {
+		s.shardHub.Unsubscribe(sess.conn, ch)
+	}
+	st.channels, st.patterns, st.shards = nil, nil, nil
 	st.sync()
 }
 
@@ -222,6 +245,81 @@ func cmdPubsubNumSub(c *Ctx) {
 
 func cmdPubsubNumPat(c *Ctx) { c.W.Int(int64(c.S.hub.NumPat())) }
 
+func cmdSSubscribe(c *Ctx) {
+	defer lockSubs(c)()
+	st := &c.Sess.subs
+	for _, a := range c.Args[1:] {
+		ch := string(a)
+		if st.shards == nil {
+			st.shards = make(map[string]struct{})
+		}
+		_, had := st.shards[ch]
+		st.shards[ch] = struct{}{}
+		st.sync()
+		c.Conn.EnableAsync()
+		c.Conn.Hold()
+		subReply(c, "ssubscribe", ch, false)
+		if !had {
+			c.S.shardHub.Subscribe(c.Conn, ch)
+		}
+		c.Conn.Release()
+	}
+}
+
+func (s *Server) sunsubscribe(c *Ctx, ch string) {
+	st := &c.Sess.subs
+	if _, ok := st.shards[ch]; ok {
+		delete(st.shards, ch)
+		st.sync()
+		s.shardHub.Unsubscribe(c.Conn, ch)
+	}
+	subReply(c, "sunsubscribe", ch, false)
+}
+
+func cmdSUnsubscribe(c *Ctx) {
+	defer lockSubs(c)()
+	st := &c.Sess.subs
+	if len(c.Args) == 1 {
+		if len(st.shards) == 0 {
+			subReply(c, "sunsubscribe", "", true)
+			return
+		}
+		for _, ch := range sortedKeys(st.shards) {
+			c.S.sunsubscribe(c, ch)
+		}
+		return
+	}
+	for _, a := range c.Args[1:] {
+		c.S.sunsubscribe(c, string(a))
+	}
+}
+
+func cmdSPublish(c *Ctx) { c.W.Int(int64(c.S.shardHub.Publish(c.Arg(1), c.Args[2]))) }
+
+func cmdPubsubShardChannels(c *Ctx) {
+	if len(c.Args) > 3 {
+		c.W.Error("ERR wrong number of arguments for 'pubsub|shardchannels' command")
+		return
+	}
+	pattern := ""
+	if len(c.Args) == 3 {
+		pattern = c.Arg(2)
+	}
+	chs := c.S.shardHub.Channels(pattern)
+	c.W.Array(len(chs))
+	for _, ch := range chs {
+		c.W.BulkString(ch)
+	}
+}
+
+func cmdPubsubShardNumSub(c *Ctx) {
+	c.W.Array(2 * (len(c.Args) - 2))
+	for _, a := range c.Args[2:] {
+		c.W.Bulk(a)
+		c.W.Int(int64(c.S.shardHub.NumSub(string(a))))
+	}
+}
+
 func cmdPubsubHelp(c *Ctx) {
 	if len(c.Args) > 1 && !strings.EqualFold(c.Arg(1), "help") {
 		c.W.Error("ERR unknown subcommand '" + abbreviate(c.Args[1]) + "'. Try PUBSUB HELP.")
@@ -232,6 +330,8 @@ func cmdPubsubHelp(c *Ctx) {
 		"CHANNELS [<pattern>]", "    Return the currently active channels matching a <pattern> (default: '*').",
 		"NUMPAT", "    Return number of subscriptions to patterns.",
 		"NUMSUB [<channel> ...]", "    Return the number of subscribers for the specified channels, excluding pattern subscriptions(default: no channels).",
+		"SHARDCHANNELS [<pattern>]", "    Return the currently active shard level channels matching a <pattern> (default: '*').",
+		"SHARDNUMSUB [<shardchannel> ...]", "    Return the number of subscribers for the specified shard level channel(s)",
 		"HELP", "    Print this help.",
 	}
 	c.helpLines(lines)

@@ -107,11 +107,12 @@ func DefaultConfig() Config {
 // Server runs commands against the store: it is the resp.Handler of the
 // network server.
 type Server struct {
-	log   zerolog.Logger
-	store *engine.Store
-	hub   *pubsub.Hub
-	table *Table
-	net   *resp.Server
+	log      zerolog.Logger
+	store    *engine.Store
+	hub      *pubsub.Hub
+	shardHub *pubsub.Hub // shard channels (SSUBSCRIBE, SPUBLISH)
+	table    *Table
+	net      *resp.Server
 
 	started  time.Time
 	runID    string
@@ -146,12 +147,13 @@ func New(cfg Config, store *engine.Store, log zerolog.Logger) *Server {
 	id := make([]byte, 20)
 	rand.Read(id)
 	s := &Server{
-		log:     log,
-		store:   store,
-		hub:     pubsub.NewHub(),
-		cfg:     cfg,
-		started: time.Now(),
-		runID:   hex.EncodeToString(id),
+		log:      log,
+		store:    store,
+		hub:      pubsub.NewHub(),
+		shardHub: pubsub.NewShardHub(),
+		cfg:      cfg,
+		started:  time.Now(),
+		runID:    hex.EncodeToString(id),
 	}
 	s.slowlog.configure(cfg)
 	s.events = live.NewEvents(s.hub)

@@ -35,6 +35,10 @@ type Hub struct {
 	channels map[string]map[Subscriber]struct{}
 	patterns map[string]*patternSubs
 
+	// shard makes it the hub of shard channels (SSUBSCRIBE, SPUBLISH): its
+	// messages are `smessage` frames.
+	shard bool
+
 	nChannels atomic.Int64 // len(channels)
 	nPatterns atomic.Int64 // len(patterns)
 	published atomic.Int64 // messages delivered
@@ -43,6 +47,14 @@ type Hub struct {
 // NewHub returns an empty hub.
 func NewHub() *Hub {
 	return &Hub{channels: make(map[string]map[Subscriber]struct{}), patterns: make(map[string]*patternSubs)}
+}
+
+// NewShardHub returns an empty hub of shard channels, whose messages are
+// `smessage` frames (SSUBSCRIBE, SPUBLISH); it is used without patterns.
+func NewShardHub() *Hub {
+	h := NewHub()
+	h.shard = true
+	return h
 }
 
 // Subscribe adds s to channel and reports whether it was not there yet.
@@ -140,6 +152,7 @@ func (h *Hub) Wants(channel string) bool {
 
 // frames encodes a message lazily, once per protocol version.
 type frames struct {
+	shard            bool
 	channel, pattern string
 	payload          []byte
 	enc              [2][]byte
@@ -151,9 +164,15 @@ func (f *frames) get(proto int) []byte {
 		i = 1
 	}
 	if f.enc[i] == nil {
-		if f.pattern == "" {
+		switch {
+		case f.shard:
+			b := resp.AppendPush(nil, proto, 3)
+			b = resp.AppendBulkString(b, "smessage")
+			b = resp.AppendBulkString(b, f.channel)
+			f.enc[i] = redcon.AppendBulk(b, f.payload)
+		case f.pattern == "":
 			f.enc[i] = AppendMessage(nil, proto, f.channel, f.payload)
-		} else {
+		default:
 			b := resp.AppendPush(nil, proto, 4)
 			b = resp.AppendBulkString(b, "pmessage")
 			b = resp.AppendBulkString(b, f.pattern)
@@ -185,7 +204,7 @@ func (h *Hub) Publish(channel string, payload []byte) int {
 	n := 0
 	h.mu.RLock()
 	if set := h.channels[channel]; len(set) > 0 {
-		f := frames{channel: channel, payload: payload}
+		f := frames{shard: h.shard, channel: channel, payload: payload}
 		for s := range set {
 			if s.Push(f.get(s.Proto())) {
 				n++
