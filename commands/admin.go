@@ -11,11 +11,13 @@ import (
 func serverCommands() []*Command {
 	return []*Command{
 		{Name: "command", Arity: -1, Group: "server", Since: "2.8.13", Summary: "Returns detailed information about all commands.", Run: cmdCommand, Subs: map[string]*Command{
-			"count": {Arity: 2, Summary: "Returns a count of commands.", Run: cmdCommandCount},
-			"info":  {Arity: -2, Summary: "Returns information about one, multiple or all commands.", Run: cmdCommandInfo},
-			"docs":  {Arity: -2, Summary: "Returns documentary information about one, multiple or all commands.", Run: cmdCommandDocs},
-			"list":  {Arity: -2, Summary: "Returns a list of command names.", Run: cmdCommandList},
-			"help":  {Arity: 2, Summary: "Returns helpful text about the different subcommands.", Run: cmdCommandHelp},
+			"count":           {Arity: 2, Summary: "Returns a count of commands.", Run: cmdCommandCount},
+			"info":            {Arity: -2, Summary: "Returns information about one, multiple or all commands.", Run: cmdCommandInfo},
+			"docs":            {Arity: -2, Summary: "Returns documentary information about one, multiple or all commands.", Run: cmdCommandDocs},
+			"list":            {Arity: -2, Summary: "Returns a list of command names.", Run: cmdCommandList},
+			"getkeys":         {Arity: -3, Summary: "Extracts the key names from an arbitrary command.", Run: cmdCommandGetKeys(false)},
+			"getkeysandflags": {Arity: -3, Summary: "Extracts the key names and access flags for an arbitrary command.", Run: cmdCommandGetKeys(true)},
+			"help":            {Arity: 2, Summary: "Returns helpful text about the different subcommands.", Run: cmdCommandHelp},
 		}},
 		{Name: "info", Arity: -1, Group: "server", Since: "1.0.0", Syntax: "[section [section ...]]", Summary: "Returns information and statistics about the server.", Run: cmdInfo},
 		{Name: "config", Arity: -2, Flags: FlagAdmin | FlagNoMulti, Group: "server", Since: "2.0.0", Summary: "A container for server configuration commands.", Run: cmdConfigHelp, Subs: map[string]*Command{
@@ -53,7 +55,11 @@ func writeCommandInfo(c *Ctx, cmd *Command) {
 	c.W.Int(int64(cmd.FirstKey))
 	c.W.Int(int64(cmd.LastKey))
 	c.W.Int(int64(cmd.Step))
-	c.W.Set(0) // ACL categories
+	cats := aclCategories(cmd)
+	c.W.Set(len(cats))
+	for _, cat := range cats {
+		c.W.Simple("@" + cat)
+	}
 	c.W.Set(0) // tips
 	c.W.Array(0)
 	subs := sortedSubs(cmd)
@@ -85,14 +91,6 @@ func cmdCommand(c *Ctx) {
 }
 
 func cmdCommandCount(c *Ctx) { c.W.Int(int64(c.S.table.Len())) }
-
-func cmdCommandList(c *Ctx) {
-	all := c.S.table.Sorted()
-	c.W.Array(len(all))
-	for _, cmd := range all {
-		c.W.BulkString(cmd.Name)
-	}
-}
 
 func cmdCommandInfo(c *Ctx) {
 	if len(c.Args) == 2 {

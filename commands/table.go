@@ -106,6 +106,8 @@ type Command struct {
 	Run func(c *Ctx)
 	// Subs holds subcommands by lower-case name (CLIENT, CONFIG, …).
 	Subs map[string]*Command
+	// parent is a subcommand's command (set by Table.Add).
+	parent *Command
 }
 
 // DraftKind is how a command writes its whole-record argument (Command.Draft).
@@ -135,6 +137,7 @@ func (t *Table) Add(c *Command) {
 	attachDocs(c)
 	for name, sub := range c.Subs {
 		sub.Name = c.Name + "|" + name
+		sub.parent = c
 		sub.Flags |= c.Flags & (FlagNoAuth | FlagPubSub | FlagTxControl | FlagAdmin)
 	}
 	t.cmds[c.Name] = c

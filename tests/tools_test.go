@@ -3,6 +3,7 @@ package tests
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"net"
 	"os/exec"
 	"regexp"
@@ -182,4 +183,76 @@ func TestClientPause(t *testing.T) {
 	if waited := time.Since(start); waited < 100*time.Millisecond {
 		t.Errorf("a read under PAUSE 200 ALL answered after %v", waited)
 	}
+}
+
+// COMMAND LIST (subcommands as config|get, FILTERBY), GETKEYS and
+// GETKEYSANDFLAGS, and the ACL categories of COMMAND INFO.
+func TestCommandKeysAndList(t *testing.T) {
+	t.Parallel()
+	s := Start(t)
+	r := newRC(t, s, 2)
+	all := r.list("COMMAND", "LIST")
+	for _, want := range []string{"get", "b.insert", "config|get", "client|list", "memory|usage"} {
+		if !slicesContains(all, want) {
+			t.Errorf("COMMAND LIST lacks %s", want)
+		}
+	}
+	for _, c := range []struct {
+		args []any
+		want []string
+	}{
+		{[]any{"COMMAND", "LIST", "FILTERBY", "PATTERN", "config|*re*"}, []string{"config|resetstat", "config|rewrite"}},
+		{[]any{"COMMAND", "LIST", "FILTERBY", "PATTERN", "GET"}, []string{"get"}},
+		{[]any{"COMMAND", "LIST", "FILTERBY", "PATTERN", "non_exists*"}, nil},
+		{[]any{"COMMAND", "LIST", "FILTERBY", "MODULE", "json"}, nil},
+		{[]any{"COMMAND", "LIST", "FILTERBY", "ACLCAT", "non_existing_category"}, nil},
+	} {
+		if got := r.list(c.args...); strings.Join(got, ",") != strings.Join(c.want, ",") {
+			t.Errorf("%v = %v, want %v", c.args, got, c.want)
+		}
+	}
+	scripting := r.list("COMMAND", "LIST", "FILTERBY", "ACLCAT", "scripting")
+	if !slicesContains(scripting, "eval") || !slicesContains(scripting, "script|kill") || slicesContains(scripting, "get") {
+		t.Errorf("COMMAND LIST FILTERBY ACLCAT scripting = %v", scripting)
+	}
+	for _, args := range [][]any{{"COMMAND", "LIST", "bad_arg"}, {"COMMAND", "LIST", "FILTERBY", "bad_arg"}, {"COMMAND", "LIST", "FILTERBY", "bad_arg", "bad_arg2"}} {
+		r.err("ERR syntax error", args...)
+	}
+	info := fmt.Sprint(r.do("COMMAND", "INFO", "del"))
+	if !strings.Contains(info, "@write") || !strings.Contains(info, "@keyspace") {
+		t.Errorf("COMMAND INFO del categories: %s", info)
+	}
+
+	for _, c := range []struct {
+		args []any
+		want string
+	}{
+		{[]any{"COMMAND", "GETKEYS", "GET", "users:a"}, "[users:a]"},
+		{[]any{"COMMAND", "GETKEYS", "DEL", "a:1", "b:2"}, "[a:1 b:2]"},
+		{[]any{"COMMAND", "GETKEYS", "B.GET", "users", "a"}, "[users]"},
+		{[]any{"COMMAND", "GETKEYS", "MEMORY", "USAGE", "users:a"}, "[users:a]"},
+		{[]any{"COMMAND", "GETKEYS", "EVAL", "return 1", "1", "users"}, "[users]"},
+		{[]any{"COMMAND", "GETKEYS", "EVAL", "return 1", "0"}, "[]"},
+		{[]any{"COMMAND", "GETKEYS", "EVAL", "return 1", "5", "k"}, "[]"}, // keys are optional: none, as in Redis
+		{[]any{"COMMAND", "GETKEYSANDFLAGS", "DEL", "a:1"}, "[[a:1 [RM delete]]]"},
+		{[]any{"COMMAND", "GETKEYSANDFLAGS", "GET", "a:1"}, "[[a:1 [RO access]]]"},
+		{[]any{"COMMAND", "GETKEYSANDFLAGS", "EXPIRE", "a:1", "10"}, "[[a:1 [RW update]]]"},
+	} {
+		if got := fmt.Sprint(r.do(c.args...)); got != c.want {
+			t.Errorf("%v = %s, want %s", c.args, got, c.want)
+		}
+	}
+	r.err("ERR Invalid command specified", "COMMAND", "GETKEYS", "NOSUCH", "x")
+	r.err("ERR The command has no key arguments", "COMMAND", "GETKEYS", "PING")
+	r.err("ERR Invalid number of arguments specified for command", "COMMAND", "GETKEYS", "GET")
+	r.err("ERR wrong number of arguments for 'command|getkeys' command", "COMMAND", "GETKEYS")
+}
+
+func slicesContains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
 }
