@@ -10,7 +10,7 @@ import (
 
 func serverCommands() []*Command {
 	return []*Command{
-		{Name: "command", Arity: -1, Group: "server", Since: "2.8.13", Summary: "Returns detailed information about all commands.", Run: cmdCommand, Subs: map[string]*Command{
+		{Name: "command", Arity: -1, Flags: FlagNoStore, Group: "server", Since: "2.8.13", Summary: "Returns detailed information about all commands.", Run: cmdCommand, Subs: map[string]*Command{
 			"count":           {Arity: 2, Summary: "Returns a count of commands.", Run: cmdCommandCount},
 			"info":            {Arity: -2, Summary: "Returns information about one, multiple or all commands.", Run: cmdCommandInfo},
 			"docs":            {Arity: -2, Summary: "Returns documentary information about one, multiple or all commands.", Run: cmdCommandDocs},
@@ -20,7 +20,7 @@ func serverCommands() []*Command {
 			"help":            {Arity: 2, Summary: "Returns helpful text about the different subcommands.", Run: cmdCommandHelp},
 		}},
 		{Name: "info", Arity: -1, Group: "server", Since: "1.0.0", Syntax: "[section [section ...]]", Summary: "Returns information and statistics about the server.", Run: cmdInfo},
-		{Name: "config", Arity: -2, Flags: FlagAdmin | FlagNoMulti, Group: "server", Since: "2.0.0", Summary: "A container for server configuration commands.", Run: cmdConfigHelp, Subs: map[string]*Command{
+		{Name: "config", Arity: -2, Flags: FlagAdmin, Group: "server", Since: "2.0.0", Summary: "A container for server configuration commands.", Run: cmdConfigHelp, Subs: map[string]*Command{
 			"get":       {Arity: -3, Summary: "Returns the effective values of configuration parameters.", Run: cmdConfigGet},
 			"set":       {Arity: -4, Summary: "Sets configuration parameters in-flight.", Run: cmdConfigSet},
 			"resetstat": {Arity: 2, Summary: "Resets the server's statistics.", Run: cmdConfigResetStat},
@@ -28,10 +28,10 @@ func serverCommands() []*Command {
 			"help":      {Arity: 2, Summary: "Returns helpful text about the different subcommands.", Run: cmdConfigHelp},
 		}},
 		{Name: "dbsize", Arity: 1, Flags: FlagReadOnly | FlagFast, Group: "server", Since: "1.0.0", Summary: "Returns the number of records in all buckets.", Run: cmdDBSize},
-		{Name: "flushdb", Arity: -1, Flags: FlagWrite | FlagNoMulti, Group: "server", Since: "1.0.0", Syntax: "[ASYNC|SYNC]", Summary: "Empties every bucket, keeping the definitions (the one database: as FLUSHALL).", Run: cmdFlushAll},
-		{Name: "flushall", Arity: -1, Flags: FlagWrite | FlagNoMulti, Group: "server", Since: "1.0.0", Syntax: "[ASYNC|SYNC]", Summary: "Empties every bucket, keeping the definitions.", Run: cmdFlushAll},
+		{Name: "flushdb", Arity: -1, Flags: FlagWrite, Group: "server", Since: "1.0.0", Syntax: "[ASYNC|SYNC]", Summary: "Empties every bucket, keeping the definitions (the one database: as FLUSHALL).", Run: cmdFlushAll},
+		{Name: "flushall", Arity: -1, Flags: FlagWrite, Group: "server", Since: "1.0.0", Syntax: "[ASYNC|SYNC]", Summary: "Empties every bucket, keeping the definitions.", Run: cmdFlushAll},
 		{Name: "monitor", Arity: 1, Flags: FlagAdmin | FlagNoMulti, Group: "server", Since: "1.0.0", Summary: "Streams every command the server runs, as Redis does.", Run: cmdMonitor},
-		{Name: "time", Arity: 1, Flags: FlagFast | FlagScript, Group: "server", Since: "2.6.0", Summary: "Returns the server time.", Run: cmdTime},
+		{Name: "time", Arity: 1, Flags: FlagNoStore | FlagFast | FlagScript, Group: "server", Since: "2.6.0", Summary: "Returns the server time.", Run: cmdTime},
 		{Name: "shutdown", Arity: -1, Flags: FlagAdmin | FlagNoMulti, Group: "server", Since: "1.0.0", Syntax: "[NOSAVE|SAVE] [NOW] [FORCE]", Summary: "Stops the server after flushing what it persists.", Run: cmdShutdown},
 		{Name: "slowlog", Arity: -2, Flags: FlagAdmin, Group: "server", Since: "2.2.12", Summary: "A container for slow log commands.", Run: cmdSlowlogHelp, Subs: map[string]*Command{
 			"get":   {Arity: -2, Summary: "Returns the slow log's entries.", Run: cmdSlowlogGet},

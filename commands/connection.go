@@ -11,14 +11,14 @@ import (
 
 func connectionCommands() []*Command {
 	return []*Command{
-		{Name: "ping", Arity: -1, Flags: FlagFast | FlagPubSub | FlagScript, Group: "connection", Since: "1.0.0", Syntax: "[message]", Summary: "Returns the server's liveliness response.", Run: cmdPing},
-		{Name: "echo", Arity: 2, Flags: FlagFast, Group: "connection", Since: "1.0.0", Syntax: "message", Summary: "Returns the given string.", Run: cmdEcho},
-		{Name: "hello", Arity: -1, Flags: FlagFast | FlagNoAuth | FlagNoMulti, Group: "connection", Since: "6.0.0", Syntax: "[protover [AUTH username password] [SETNAME clientname]]", Summary: "Handshakes with the server.", Run: cmdHello},
-		{Name: "auth", Arity: -2, Flags: FlagFast | FlagNoAuth | FlagNoMulti, Group: "connection", Since: "1.0.0", Syntax: "[username] password", Summary: "Authenticates the connection.", Run: cmdAuth},
-		{Name: "select", Arity: 2, Flags: FlagFast, Group: "connection", Since: "1.0.0", Syntax: "index", Summary: "Changes the selected database (only 0 exists).", Run: cmdSelect},
+		{Name: "ping", Arity: -1, Flags: FlagNoStore | FlagFast | FlagPubSub | FlagScript, Group: "connection", Since: "1.0.0", Syntax: "[message]", Summary: "Returns the server's liveliness response.", Run: cmdPing},
+		{Name: "echo", Arity: 2, Flags: FlagNoStore | FlagFast, Group: "connection", Since: "1.0.0", Syntax: "message", Summary: "Returns the given string.", Run: cmdEcho},
+		{Name: "hello", Arity: -1, Flags: FlagNoStore | FlagFast | FlagNoAuth, Group: "connection", Since: "6.0.0", Syntax: "[protover [AUTH username password] [SETNAME clientname]]", Summary: "Handshakes with the server.", Run: cmdHello},
+		{Name: "auth", Arity: -2, Flags: FlagNoStore | FlagFast | FlagNoAuth, Group: "connection", Since: "1.0.0", Syntax: "[username] password", Summary: "Authenticates the connection.", Run: cmdAuth},
+		{Name: "select", Arity: 2, Flags: FlagNoStore | FlagFast, Group: "connection", Since: "1.0.0", Syntax: "index", Summary: "Changes the selected database (only 0 exists).", Run: cmdSelect},
 		{Name: "quit", Arity: -1, Flags: FlagFast | FlagNoAuth | FlagPubSub | FlagTxControl, Group: "connection", Since: "1.0.0", Summary: "Closes the connection.", Run: cmdQuit},
 		{Name: "reset", Arity: 1, Flags: FlagFast | FlagNoAuth | FlagPubSub | FlagTxControl, Group: "connection", Since: "6.2.0", Summary: "Resets the connection.", Run: cmdReset},
-		{Name: "client", Arity: -2, Group: "connection", Since: "2.4.0", Summary: "A container for client connection commands.", Run: cmdClientHelp, Subs: map[string]*Command{
+		{Name: "client", Arity: -2, Flags: FlagNoStore, Group: "connection", Since: "2.4.0", Summary: "A container for client connection commands.", Run: cmdClientHelp, Subs: map[string]*Command{
 			"id":           {Arity: 2, Flags: FlagFast, Summary: "Returns the unique client ID of the connection.", Run: cmdClientID},
 			"setname":      {Arity: 3, Flags: FlagFast, Summary: "Sets the connection name.", Run: cmdClientSetName},
 			"getname":      {Arity: 2, Flags: FlagFast, Summary: "Returns the name of the connection.", Run: cmdClientGetName},

@@ -8,7 +8,7 @@ import (
 
 func debugCommands() []*Command {
 	return []*Command{
-		{Name: "debug", Arity: -2, Flags: FlagAdmin | FlagNoMulti, Group: "server", Since: "1.0.0", Syntax: "PANIC-BUCKET bucket | SCAN-PAUSE bucket | SCAN-PAUSED bucket | SCAN-RESUME bucket | SLEEP seconds | HELP", Summary: "Debugging commands, allowed with --enable-debug-command yes.", Run: cmdDebug},
+		{Name: "debug", Arity: -2, Flags: FlagAdmin, Group: "server", Since: "1.0.0", Syntax: "PANIC-BUCKET bucket | SCAN-PAUSE bucket | SCAN-PAUSED bucket | SCAN-RESUME bucket | SLEEP seconds | HELP", Summary: "Debugging commands, allowed with --enable-debug-command yes.", Run: cmdDebug},
 	}
 }
 

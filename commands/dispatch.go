@@ -315,7 +315,9 @@ func (s *Server) run(c *Ctx, cmd *Command) {
 	if monitored && !feedsFirst(cmd) {
 		s.monitors.feed(c.Conn.RemoteAddr(), cmd, c.Args)
 	}
-	s.slowlog.observe(c, took)
+	if cmd.Name != "exec" { // as Redis, the slow log has EXEC's commands, not EXEC
+		s.slowlog.observe(c, took)
+	}
 	if s.metrics != nil {
 		s.metrics.observe(cmd, took)
 	}

@@ -11,8 +11,8 @@ func persistCommands() []*Command {
 	const g = "server"
 	return []*Command{
 		{Name: "save", Arity: 1, Flags: FlagAdmin | FlagNoMulti, Group: g, Since: "1.0.0", Summary: "Writes a snapshot and starts a new append-only file, synchronously.", Run: cmdSave},
-		{Name: "bgsave", Arity: -1, Flags: FlagAdmin | FlagNoMulti, Group: g, Since: "1.0.0", Syntax: "[SCHEDULE]", Summary: "Writes a snapshot in the background.", Run: cmdBgSave},
-		{Name: "bgrewriteaof", Arity: 1, Flags: FlagAdmin | FlagNoMulti, Group: g, Since: "1.0.0", Summary: "Compacts the append-only file into a snapshot, in the background.", Run: cmdBgRewriteAOF},
+		{Name: "bgsave", Arity: -1, Flags: FlagAdmin, Group: g, Since: "1.0.0", Syntax: "[SCHEDULE]", Summary: "Writes a snapshot in the background.", Run: cmdBgSave},
+		{Name: "bgrewriteaof", Arity: 1, Flags: FlagAdmin, Group: g, Since: "1.0.0", Summary: "Compacts the append-only file into a snapshot, in the background.", Run: cmdBgRewriteAOF},
 		{Name: "lastsave", Arity: 1, Flags: FlagFast, Group: g, Since: "1.0.0", Summary: "Returns the Unix time of the last successful snapshot.", Run: cmdLastSave},
 	}
 }

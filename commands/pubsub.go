@@ -4,6 +4,9 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"bucketd/live"
+	"bucketd/pubsub"
 )
 
 // subState is a connection's subscriptions. The maps are changed by the
@@ -52,7 +55,7 @@ func (s *subState) sync() {
 
 func pubsubCommands() []*Command {
 	const g = "pubsub"
-	sub := FlagPubSub | FlagNoMulti
+	sub := FlagPubSub | FlagNoStore
 	return []*Command{
 		{Name: "subscribe", Arity: -2, Flags: sub, Group: g, Since: "2.0.0", Syntax: "channel [channel ...]", Summary: "Listens for messages published to channels.", Run: cmdSubscribe},
 		{Name: "unsubscribe", Arity: -1, Flags: sub, Group: g, Since: "2.0.0", Syntax: "[channel [channel ...]]", Summary: "Stops listening to channels.", Run: cmdUnsubscribe},
@@ -60,8 +63,8 @@ func pubsubCommands() []*Command {
 		{Name: "punsubscribe", Arity: -1, Flags: sub, Group: g, Since: "2.0.0", Syntax: "[pattern [pattern ...]]", Summary: "Stops listening to patterns.", Run: cmdPUnsubscribe},
 		{Name: "ssubscribe", Arity: -2, Flags: sub, FirstKey: 1, LastKey: -1, Step: 1, Group: g, Since: "7.0.0", Syntax: "shardchannel [shardchannel ...]", Summary: "Listens for messages published to shard channels.", Run: cmdSSubscribe},
 		{Name: "sunsubscribe", Arity: -1, Flags: sub, FirstKey: 1, LastKey: -1, Step: 1, Group: g, Since: "7.0.0", Syntax: "[shardchannel [shardchannel ...]]", Summary: "Stops listening to shard channels.", Run: cmdSUnsubscribe},
-		{Name: "spublish", Arity: 3, Flags: FlagFast | FlagMayReplicate, FirstKey: 1, LastKey: 1, Step: 1, Group: g, Since: "7.0.0", Syntax: "shardchannel message", Summary: "Posts a message to a shard channel.", Run: cmdSPublish},
-		{Name: "publish", Arity: 3, Flags: FlagFast | FlagScript | FlagMayReplicate, Group: g, Since: "2.0.0", Syntax: "channel message", Summary: "Posts a message to a channel.", Run: cmdPublish},
+		{Name: "spublish", Arity: 3, Flags: FlagFast | FlagMayReplicate | FlagNoStore, FirstKey: 1, LastKey: 1, Step: 1, Group: g, Since: "7.0.0", Syntax: "shardchannel message", Summary: "Posts a message to a shard channel.", Run: cmdSPublish},
+		{Name: "publish", Arity: 3, Flags: FlagFast | FlagScript | FlagMayReplicate | FlagNoStore, Group: g, Since: "2.0.0", Syntax: "channel message", Summary: "Posts a message to a channel.", Run: cmdPublish},
 		{Name: "pubsub", Arity: -2, Group: g, Since: "2.8.0", Summary: "A container for pub/sub introspection commands.", Run: cmdPubsubHelp, Subs: map[string]*Command{
 			"channels":      {Arity: -2, Summary: "Returns the active channels.", Run: cmdPubsubChannels},
 			"numsub":        {Arity: -2, Summary: "Returns a count of subscribers to channels.", Run: cmdPubsubNumSub},
@@ -211,12 +214,21 @@ func (s *Server) unsubscribeAll(sess *Session, _ bool) {
 	st.sync()
 }
 
-func cmdPublish(c *Ctx) {
-	if c.script != nil { // delivered when the script commits (scripting.go)
-		c.W.Int(int64(c.script.publish(c.Arg(1), c.Args[2])))
+// cmdPublish is PUBLISH; cmdSPublish is SPUBLISH.
+func cmdPublish(c *Ctx) { publishTo(c, c.S.hub) }
+
+func cmdSPublish(c *Ctx) { publishTo(c, c.S.shardHub) }
+
+// publishTo publishes on h at once, or, inside a transaction (EXEC, a
+// script), at its commit in its place among the transaction's events
+// (live.Message), replying the receivers it would reach now.
+func publishTo(c *Ctx, h *pubsub.Hub) {
+	if c.Tx != nil {
+		c.Tx.Note(live.Message{Hub: h, Channel: c.Arg(1), Payload: append([]byte(nil), c.Args[2]...)})
+		c.W.Int(int64(h.NumReceivers(c.Arg(1))))
 		return
 	}
-	c.W.Int(int64(c.S.hub.Publish(c.Arg(1), c.Args[2])))
+	c.W.Int(int64(h.Publish(c.Arg(1), c.Args[2])))
 }
 
 func cmdPubsubChannels(c *Ctx) {
@@ -293,8 +305,6 @@ func cmdSUnsubscribe(c *Ctx) {
 		c.S.sunsubscribe(c, string(a))
 	}
 }
-
-func cmdSPublish(c *Ctx) { c.W.Int(int64(c.S.shardHub.Publish(c.Arg(1), c.Args[2]))) }
 
 func cmdPubsubShardChannels(c *Ctx) {
 	if len(c.Args) > 3 {

@@ -176,15 +176,9 @@ func (s *Server) runScript(c *Ctx, numKeys int, readOnly bool, kind script.Kind,
 		c.Err(err)
 		return
 	}
-	if len(sc.pubs) == 0 {
-		err = tx.Commit()
-	} else {
-		if sc.publishAll == nil {
-			sc.publishAll = sc.deliver
-		}
-		err = tx.CommitThen(sc.publishAll)
-	}
-	if err != nil {
+	// The script's PUBLISH messages are notes of its transaction
+	// (publishTo): delivered in their place among its events.
+	if err = tx.Commit(); err != nil {
 		sc.done()
 		c.Err(err)
 		return
@@ -202,12 +196,11 @@ type scriptCaller struct {
 	buckets  []string // the declared buckets, from the keys
 	readOnly bool
 	busy     string // the BUSY text, for a script or a function
-	pubs     []message
 	sub      Ctx
 	out      resp.Writer
 
-	onBusy, publishAll func()       // sc.setBusy and sc.deliver, made once
-	begin              func() error // sc.beginTx, made once
+	onBusy func()       // sc.setBusy, made once
+	begin  func() error // sc.beginTx, made once
 }
 
 // reset prepares sc for a new script of c.
@@ -221,8 +214,6 @@ func (sc *scriptCaller) reset(c *Ctx, readOnly bool) {
 // reply's is let go).
 func (sc *scriptCaller) done() {
 	sc.c, sc.tx, sc.call = nil, nil, script.Call{}
-	clear(sc.pubs)
-	sc.pubs = sc.pubs[:0]
 	if cap(sc.out.B) > 64<<10 {
 		sc.out.B = nil
 	}
@@ -259,26 +250,6 @@ func (sc *scriptCaller) beginTx() error {
 	}
 	sc.tx = tx
 	return nil
-}
-
-// deliver publishes the script's messages, at its commit.
-func (sc *scriptCaller) deliver() {
-	for _, m := range sc.pubs {
-		sc.c.S.hub.Publish(m.channel, m.payload)
-	}
-}
-
-// message is a PUBLISH of a script, delivered when it commits.
-type message struct {
-	channel string
-	payload []byte
-}
-
-// publish buffers a script's PUBLISH and returns the number of clients
-// that would receive it now.
-func (sc *scriptCaller) publish(channel string, payload []byte) int {
-	sc.pubs = append(sc.pubs, message{channel: channel, payload: append([]byte(nil), payload...)})
-	return sc.c.S.hub.NumReceivers(channel)
 }
 
 // stopped says whether the script was killed: a read it runs stops too.

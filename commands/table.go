@@ -50,6 +50,11 @@ const (
 	// query's tracker what it reads, before it reads (keys, a filter):
 	// in a query, any other bucket read counts as reading every record.
 	FlagTracked
+	// FlagNoStore marks a command that touches the store only through its
+	// Ctx's Tx (PING, PUBLISH, SUBSCRIBE, CLIENT, …): EXEC runs it inside
+	// its transaction, in queued order. EXEC runs the others that are not
+	// record commands after the commit, since they lock buckets themselves.
+	FlagNoStore
 	// FlagKeys marks a key-space command (keyspace.go) whose key arguments
 	// (FirstKey to LastKey by Step) are record key names, bucket:key: EXEC
 	// locks their buckets and runs it inside its transaction, and a script
@@ -138,7 +143,7 @@ func (t *Table) Add(c *Command) {
 	for name, sub := range c.Subs {
 		sub.Name = c.Name + "|" + name
 		sub.parent = c
-		sub.Flags |= c.Flags & (FlagNoAuth | FlagPubSub | FlagTxControl | FlagAdmin)
+		sub.Flags |= c.Flags & (FlagNoAuth | FlagPubSub | FlagTxControl | FlagAdmin | FlagNoStore)
 	}
 	t.cmds[c.Name] = c
 }
@@ -205,3 +210,7 @@ func (cmd *Command) buckets(args [][]byte) []string {
 // inTx reports whether EXEC runs the command inside its transaction: it
 // reads or writes records.
 func (cmd *Command) inTx() bool { return cmd.Flags&(FlagBucket|FlagKeys) != 0 }
+
+// inOrder reports whether EXEC runs the command inside its transaction, in
+// queued order: a record command, or one that touches no bucket itself.
+func (cmd *Command) inOrder() bool { return cmd.inTx() || cmd.Flags&FlagNoStore != 0 }

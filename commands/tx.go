@@ -57,12 +57,16 @@ func cmdUnwatch(c *Ctx) {
 	c.W.OK()
 }
 
-// cmdExec runs the queued commands. The bucket commands run inside one
-// engine transaction that holds the locks of every bucket they name (and
-// of every watched bucket): nobody sees part of it, and the first failure
-// rolls all of it back and becomes EXEC's reply. Other queued commands
-// (PING, PUBLISH, …) run after the commit, so a rolled-back transaction
-// has no side effects at all.
+// cmdExec runs the queued commands in their order inside one engine
+// transaction that holds the locks of every bucket they name (and of every
+// watched bucket): nobody sees part of it, and the first failure of a
+// record command rolls all of it back and becomes EXEC's reply. A PUBLISH
+// is a note of the transaction (publishTo), delivered at the commit in its
+// place among the events, and dropped by a rollback. The commands that
+// lock buckets themselves (FLUSHALL, BGSAVE, KEYS, INFO, BUCKET.*, …; not
+// inOrder) run after the commit, in their order. The output is held for
+// the EXEC, so that messages the transaction publishes to this connection
+// follow EXEC's reply, as in Redis 7.2.
 func cmdExec(c *Ctx) {
 	sess := c.Sess
 	if !sess.inMulti {
@@ -81,7 +85,9 @@ func cmdExec(c *Ctx) {
 
 	names := make([]string, 0, len(queue)+len(watches))
 	for _, q := range queue {
-		names = append(names, q.cmd.buckets(q.args)...)
+		if q.cmd.inTx() {
+			names = append(names, q.cmd.buckets(q.args)...)
+		}
 	}
 	for _, w := range watches {
 		names = append(names, w.Bucket())
@@ -98,16 +104,20 @@ func cmdExec(c *Ctx) {
 		c.W.NullArray()
 		return
 	}
+	if c.Conn.Async() {
+		c.Conn.Hold()
+		defer c.Conn.Release()
+	}
 	out := resp.Writer{Proto: c.W.Proto}
 	spans := make([][2]int, len(queue))
 	for i, q := range queue {
-		if !q.cmd.inTx() {
+		if !q.cmd.inOrder() {
 			continue
 		}
 		sub := Ctx{S: c.S, Conn: c.Conn, Args: q.args, W: &out, Sess: sess, Tx: tx}
 		start := len(out.B)
 		c.S.run(&sub, q.cmd)
-		if sub.failed != nil {
+		if sub.failed != nil && q.cmd.inTx() {
 			tx.Rollback()
 			c.W.Raw(out.B[start:])
 			sess.lastCmd.Store(c.Cmd)
@@ -121,7 +131,7 @@ func cmdExec(c *Ctx) {
 		return
 	}
 	for i, q := range queue {
-		if q.cmd.inTx() {
+		if q.cmd.inOrder() {
 			continue
 		}
 		sub := Ctx{S: c.S, Conn: c.Conn, Args: q.args, W: &out, Sess: sess}

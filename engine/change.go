@@ -11,6 +11,10 @@ const (
 	OpUpdated
 	OpDeleted
 	OpCleared
+	// OpNote is not a change of a record but a value the caller placed
+	// among a transaction's changes (Tx.Note), handed to the observers in
+	// its place at commit: no bucket, never logged.
+	OpNote
 )
 
 // String returns the event name of the op: inserted, updated, deleted or
@@ -25,6 +29,8 @@ func (o Op) String() string {
 		return "deleted"
 	case OpCleared:
 		return "cleared"
+	case OpNote:
+		return "note"
 	}
 	return "unknown"
 }
@@ -63,6 +69,8 @@ type Change struct {
 	// Persistent is false for buckets defined with persistent: false, whose
 	// records are never written to disk.
 	Persistent bool
+	// Note is an OpNote's value (Tx.Note).
+	Note any
 	// Origin is the id of the client whose command made the change, given
 	// with Tx.SetOrigin; 0 when none was (expiry, eviction, a write without
 	// one).

@@ -47,6 +47,15 @@ type Tx struct {
 	origin  uint64    // who writes through it (SetOrigin), copied into its changes
 }
 
+// Note places v among t's changes, after those made so far: the
+// observers get it in that place when t commits (a Change with OpNote and
+// no bucket, which the journal does not log), and a rollback drops it. It
+// lets a transaction order other effects with its changes: a PUBLISH
+// queued in MULTI between two writes is delivered between their events.
+func (t *Tx) Note(v any) {
+	t.changes = append(t.changes, Change{Op: OpNote, Note: v, Origin: t.origin})
+}
+
 // SetOrigin names who writes through t, a client's id: every change it
 // makes carries it (Change.Origin), so that an observer can leave out the
 // writer (CLIENT TRACKING's NOLOOP).
@@ -179,21 +188,6 @@ func (t *Tx) Commit() error {
 		t.Rollback()
 		return err
 	}
-	t.release()
-	return nil
-}
-
-// CommitThen is Commit running after once the commit is published, with
-// the locks still held: what it publishes (a script's PUBLISH messages)
-// comes after the transaction's events and before any later commit's
-// events on the same buckets. after must not block or call the store; it
-// does not run when the commit fails.
-func (t *Tx) CommitThen(after func()) error {
-	if err := t.publish(); err != nil {
-		t.Rollback()
-		return err
-	}
-	after()
 	t.release()
 	return nil
 }

@@ -41,20 +41,39 @@ func (p *Events) channel(bucket string, op engine.Op) string {
 	return v.(*[5]string)[op]
 }
 
-// Committed implements engine.Observer.
+// Message is a PUBLISH (or SPUBLISH, on the shard hub) made inside a
+// transaction, placed among its changes with engine.Tx.Note: Events
+// delivers it in its place at commit, between the events of the changes
+// made before and after it, and a rollback drops it.
+type Message struct {
+	Hub     *pubsub.Hub
+	Channel string
+	Payload []byte
+}
+
+// Committed implements engine.Observer: the events of the changes and the
+// transaction's messages (Message notes), in their order.
 func (p *Events) Committed(changes []engine.Change) {
-	p.published.Add(int64(len(changes)))
-	if p.hub.Idle() {
-		return
-	}
+	n := 0
 	for i := range changes {
 		ch := &changes[i]
+		if ch.Op == engine.OpNote {
+			if m, ok := ch.Note.(Message); ok {
+				m.Hub.Publish(m.Channel, m.Payload)
+			}
+			continue
+		}
+		n++
+		if p.hub.Idle() {
+			continue
+		}
 		channel := p.channel(ch.Bucket, ch.Op)
 		if !p.hub.Wants(channel) {
 			continue
 		}
 		p.hub.Publish(channel, EventPayload(ch, nil))
 	}
+	p.published.Add(int64(n))
 }
 
 // EventPayload appends the JSON payload of a change's event to dst.

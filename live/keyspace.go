@@ -136,7 +136,7 @@ func (k *Keyspace) Committed(changes []engine.Change) {
 	var name []byte
 	for i := range changes {
 		ch := &changes[i]
-		if ch.Op == engine.OpCleared {
+		if ch.Op == engine.OpCleared || ch.Op == engine.OpNote {
 			continue
 		}
 		name = engine.AppendKeyName(name[:0], ch.Bucket, ch.Key)

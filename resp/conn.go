@@ -60,7 +60,7 @@ type Conn struct {
 	out       outQueue   // queued output, written in place by the writer
 	writing   bool       // the writer is writing from out's chunks
 	softSince time.Time  // when the output first passed the soft limit
-	holding   bool       // Push keeps frames in held until Release
+	holding   int        // Push keeps frames in held until as many Releases as Holds
 	held      outQueue
 	closed    bool // no more output is accepted
 	cut       bool // closed for passing the output limit: the writer disconnects
@@ -203,33 +203,37 @@ func (c *Conn) Sync() {
 }
 
 // Hold makes Push keep the frames it is given aside, behind the replies
-// the command is writing, until Release. A subscribe command holds the
+// the command is writing, until Release (Holds nest). A subscribe command holds the
 // output, writes its confirmation, registers the subscription and
 // releases: a message published once the subscription exists is never
 // lost, and never reaches the client before the confirmation. Connection
 // goroutine only, on an asynchronous connection.
 func (c *Conn) Hold() {
 	c.outMu.Lock()
-	c.holding = true
+	c.holding++
 	c.outMu.Unlock()
 }
 
-// Release queues the replies collected in W, then the frames held since
-// Hold, and ends the hold. Connection goroutine only.
+// Release queues the replies collected in W and ends one Hold; the last
+// Release of nested Holds (EXEC holds the output around a SUBSCRIBE that
+// holds it too) then queues the frames held since the first. Connection
+// goroutine only.
 func (c *Conn) Release() {
 	c.W.Fill()
 	c.outMu.Lock()
 	if len(c.W.B) > 0 {
 		c.queueLocked(c.W.B)
 	}
-	if c.closed {
-		c.held.release()
-	} else if c.held.pending() > 0 {
-		// Counted against the limit when pushed: only moved now.
-		c.held.moveTo(&c.out)
-		c.signalLocked()
+	c.holding--
+	if c.holding == 0 {
+		if c.closed {
+			c.held.release()
+		} else if c.held.pending() > 0 {
+			// Counted against the limit when pushed: only moved now.
+			c.held.moveTo(&c.out)
+			c.signalLocked()
+		}
 	}
-	c.holding = false
 	c.outMu.Unlock()
 	c.W.B = c.W.B[:0]
 }
@@ -253,7 +257,7 @@ func (c *Conn) Push(frame []byte) bool {
 		c.outMu.Unlock()
 		return false
 	}
-	if c.holding {
+	if c.holding > 0 {
 		c.held.push(frame)
 	} else {
 		c.out.push(frame)

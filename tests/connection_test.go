@@ -135,8 +135,8 @@ func TestConnRawReplies(t *testing.T) {
 			resp3: "%1\r\n$4\r\necho\r\n%4\r\n" + pxBulk("summary") + pxBulk("Returns the given string.") + pxBulk("since") + pxBulk("1.0.0") + pxBulk("group") + pxBulk("connection") + pxBulk("syntax") + pxBulk("message")},
 		// Redis 7 answers an unknown name with addReplyNull: $-1 in RESP2, _ in RESP3.
 		{args: []string{"COMMAND", "INFO", "b.get", "get-nonexistent"},
-			resp2: "*2\r\n*10\r\n$5\r\nb.get\r\n:3\r\n*2\r\n+readonly\r\n+fast\r\n:1\r\n:1\r\n:1\r\n*0\r\n*0\r\n*0\r\n*0\r\n$-1\r\n",
-			resp3: "*2\r\n*10\r\n$5\r\nb.get\r\n:3\r\n~2\r\n+readonly\r\n+fast\r\n:1\r\n:1\r\n:1\r\n~0\r\n~0\r\n*0\r\n*0\r\n_\r\n"},
+			resp2: "*2\r\n*10\r\n$5\r\nb.get\r\n:3\r\n*2\r\n+readonly\r\n+fast\r\n:1\r\n:1\r\n:1\r\n*2\r\n+@read\r\n+@fast\r\n*0\r\n*0\r\n*0\r\n$-1\r\n",
+			resp3: "*2\r\n*10\r\n$5\r\nb.get\r\n:3\r\n~2\r\n+readonly\r\n+fast\r\n:1\r\n:1\r\n:1\r\n~2\r\n+@read\r\n+@fast\r\n~0\r\n*0\r\n*0\r\n_\r\n"},
 	}
 	for _, proto := range cxProtos {
 		rc := s.Raw(t)

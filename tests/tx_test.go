@@ -3,6 +3,7 @@ package tests
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -97,7 +98,8 @@ func TestTxRedisErrors(t *testing.T) {
 				{[]string{"NOSUCH", "x"}, "-ERR unknown command 'NOSUCH', with args beginning with: 'x' \r\n"},
 				{[]string{"B.GET", b}, "-ERR wrong number of arguments for 'b.get' command\r\n"},
 				{[]string{"BUCKET.DEFINE", "other", txItemsDef}, "-ERR Command not allowed inside a transaction\r\n"},
-				{[]string{"SUBSCRIBE", "ch"}, "-ERR Command not allowed inside a transaction\r\n"},
+				{[]string{"MONITOR"}, "-ERR Command not allowed inside a transaction\r\n"},
+				{[]string{"SAVE"}, "-ERR Command not allowed inside a transaction\r\n"},
 				{[]string{"STORE.PURGETTL"}, "-ERR Command not allowed inside a transaction\r\n"},
 			} {
 				txQueue(t, c, []string{"B.INSERT", b, `{"name":"z"}`})
@@ -578,4 +580,86 @@ func TestTxIsolationFlushAll(t *testing.T) {
 	done.Store(true)
 	wg.Wait()
 	t.Logf("%d transactional reads during %d FLUSHALLs", reads.Load(), flushes)
+}
+
+// EXEC runs the queued commands in their order, as Redis does: a PUBLISH
+// queued before a write arrives before the write's event, one after it
+// after; SUBSCRIBE, FLUSHALL, CONFIG, HELLO and the like are allowed in
+// MULTI; a rollback drops the messages; a RESP3 client publishing to
+// itself gets EXEC's reply first; the slow log has EXEC's commands, not
+// EXEC.
+func TestTxExecInOrder(t *testing.T) {
+	t.Parallel()
+	s := Start(t)
+	r := newRC(t, s, 2)
+	r.define("items", txVDef)
+	sub := scSubscriber(t, s) // bucket.* and news
+	c := s.Raw(t)
+	txQueue(t, c,
+		[]string{"PUBLISH", "news", "before"},
+		[]string{"B.UPSERT", "items", `{"id":"a","v":1}`},
+		[]string{"PUBLISH", "news", "between"},
+		[]string{"B.UPSERT", "items", `{"id":"b","v":2}`},
+		[]string{"PUBLISH", "news", "after"},
+		[]string{"PING"},
+		[]string{"DBSIZE"},
+	)
+	got := txExec(t, c)
+	if len(got) != 7 || got[0] != int64(1) || got[5] != "PONG" || got[6] != int64(2) {
+		t.Fatalf("EXEC: %#v", got)
+	}
+	for _, want := range []string{"news before", "bucket.items.inserted", "news between", "bucket.items.inserted", "news after"} {
+		ch, payload := scFrame(t, sub)
+		if got := ch + " " + payload; !strings.HasPrefix(got, want) {
+			t.Fatalf("frame %q, want %q", got, want)
+		}
+	}
+	// A rollback drops the messages with the writes.
+	txQueue(t, c,
+		[]string{"PUBLISH", "news", "dropped"},
+		[]string{"B.INSERT", "items", `{"id":"a","v":3}`}, // exists: the transaction rolls back
+	)
+	if got := c.Do("EXEC"); !strings.HasPrefix(got, "-EXISTS") {
+		t.Fatalf("EXEC of a failing insert: %q", got)
+	}
+	psNothing(t, sub, "after a rolled-back EXEC")
+
+	// Allowed in MULTI now, as in Redis: SUBSCRIBE, FLUSHALL, CONFIG, HELLO.
+	m := s.Raw(t)
+	txQueue(t, m,
+		[]string{"CONFIG", "SET", "slowlog-log-slower-than", "0"},
+		[]string{"HELLO", "2"},
+		[]string{"B.UPSERT", "items", `{"id":"c","v":1}`},
+		[]string{"FLUSHALL"},
+	)
+	got = txExec(t, m)
+	if len(got) != 4 || got[0] != "OK" || got[3] != "OK" {
+		t.Fatalf("EXEC with CONFIG, HELLO, FLUSHALL: %#v", got)
+	}
+	r.integer(0, "DBSIZE")
+	// The slow log (everything logged now) has the queued commands, not EXEC.
+	r.ok("SLOWLOG", "RESET")
+	txQueue(t, m, []string{"ECHO", "logged"})
+	txExec(t, m)
+	log := fmt.Sprint(r.do("SLOWLOG", "GET", "-1"))
+	if !strings.Contains(log, "logged") || strings.Contains(log, "[exec]") {
+		t.Errorf("SLOWLOG after EXEC: %s", log)
+	}
+	r.ok("CONFIG", "SET", "slowlog-log-slower-than", "10000")
+
+	// SUBSCRIBE in MULTI: its confirmation is in EXEC's reply, then the
+	// connection is subscribed.
+	s2 := s.Raw(t)
+	txQueue(t, s2, []string{"SUBSCRIBE", "inmulti"})
+	eq(t, "EXEC with SUBSCRIBE", s2.Do("EXEC"), "*1\r\n*3\r\n$9\r\nsubscribe\r\n$7\r\ninmulti\r\n:1\r\n")
+	r.integer(1, "PUBLISH", "inmulti", "hi")
+	eq(t, "message after SUBSCRIBE in MULTI", s2.Read(), "*3\r\n$7\r\nmessage\r\n$7\r\ninmulti\r\n$2\r\nhi\r\n")
+
+	// RESP3, publishing to itself: EXEC's reply first, then the message.
+	self := rawProto(t, s, 3)
+	self.Do("SUBSCRIBE", "me")
+	eq(t, "MULTI", self.Do("MULTI"), "+OK\r\n")
+	eq(t, "queue PUBLISH", self.Do("PUBLISH", "me", "hello"), "+QUEUED\r\n")
+	eq(t, "EXEC publishing to itself", self.Do("EXEC"), "*1\r\n:1\r\n")
+	eq(t, "then the message", self.Read(), ">3\r\n$7\r\nmessage\r\n$2\r\nme\r\n$5\r\nhello\r\n")
 }

@@ -226,6 +226,9 @@ func (t *Table) Committed(changes []engine.Change) {
 	var flush map[uint64]bool // the clients a clear flushes, once per commit
 	for i := range changes {
 		ch := &changes[i]
+		if ch.Op == engine.OpNote {
+			continue
+		}
 		if ch.Op == engine.OpCleared {
 			if flush == nil {
 				flush = map[uint64]bool{}
