@@ -241,9 +241,9 @@ func cmdClientSetInfo(c *Ctx) {
 	}
 	switch strings.ToLower(c.Arg(2)) {
 	case "lib-name":
-		c.Conn.SetLib(val, "")
+		c.Conn.SetLibName(val)
 	case "lib-ver":
-		c.Conn.SetLib("", val)
+		c.Conn.SetLibVer(val)
 	default:
 		c.W.Error("ERR Unrecognized option '" + abbreviate(c.Args[2]) + "'")
 		return
@@ -252,26 +252,45 @@ func cmdClientSetInfo(c *Ctx) {
 }
 
 // clientLine is one CLIENT LIST / CLIENT INFO line.
-func (s *Server) clientLine(conn *resp.Conn, b *strings.Builder) {
+func (s *Server) clientLine(conn *resp.Conn, self bool, b *strings.Builder) {
 	name, lib, ver, _, _ := conn.Info()
 	sess, _ := conn.Session.(*Session)
 	now := time.Now()
-	var sub, psub, ssub int64
-	multi := int64(-1)
+	var sub, psub, ssub, argvMem, multiMem int64
+	multi, redir := int64(-1), int64(-1)
 	cmd := "NULL"
-	flags := "N"
+	flags := ""
 	if sess != nil {
 		sub, psub, ssub = sess.subs.nChannels.Load(), sess.subs.nPatterns.Load(), sess.subs.nShards.Load()
 		multi = sess.multiLen.Load()
+		argvMem, multiMem = sess.argvMem.Load(), sess.multiMem.Load()
 		if c := sess.lastCmd.Load(); c != nil {
 			cmd = c.Name
 		}
+		// Redis's letters: O monitor, P subscribed, x in MULTI, t
+		// tracking, R its redirection broken, B broadcast tracking.
+		if sess.monitorFlag.Load() {
+			flags += "O"
+		}
 		if sub+psub+ssub > 0 {
-			flags = "P"
+			flags += "P"
 		}
 		if multi >= 0 {
-			flags = "x"
+			flags += "x"
 		}
+		if o, on, broken := s.tracking.Info(conn.ID()); on {
+			flags += "t"
+			redir = int64(o.Redirect)
+			if broken {
+				flags += "R"
+			}
+			if o.BCAST {
+				flags += "B"
+			}
+		}
+	}
+	if flags == "" {
+		flags = "N"
 	}
 	b.WriteString("id=" + strconv.FormatUint(conn.ID(), 10))
 	b.WriteString(" addr=" + conn.RemoteAddr())
@@ -284,17 +303,38 @@ func (s *Server) clientLine(conn *resp.Conn, b *strings.Builder) {
 	b.WriteString(" psub=" + strconv.FormatInt(psub, 10))
 	b.WriteString(" ssub=" + strconv.FormatInt(ssub, 10) + " multi=" + strconv.FormatInt(multi, 10))
 	qbuf, qbufFree := conn.QueryBuffer()
+	rbs, rbp := conn.ReadBuffer()
+	oll, omem := conn.OutputQueue()
+	obl := 0
+	if self {
+		obl = len(conn.W.B) // another connection's is empty between its commands
+	}
+	events := "r"
+	if omem > 0 {
+		events = "rw"
+	}
+	// tot-mem: the buffers above and the connection's own state (about
+	// 2 KB: the session, the reader, the writer).
+	totMem := argvMem + multiMem + rbs + int64(conn.OutputMemory()+obl) + 2048
 	b.WriteString(" qbuf=" + strconv.FormatInt(qbuf, 10))
 	b.WriteString(" qbuf-free=" + strconv.FormatInt(qbufFree, 10))
-	b.WriteString(" omem=" + strconv.Itoa(conn.Pending()))
-	b.WriteString(" cmd=" + cmd + " user=default redir=-1")
+	b.WriteString(" argv-mem=" + strconv.FormatInt(argvMem, 10))
+	b.WriteString(" multi-mem=" + strconv.FormatInt(multiMem, 10))
+	b.WriteString(" rbs=" + strconv.FormatInt(rbs, 10))
+	b.WriteString(" rbp=" + strconv.FormatInt(rbp, 10))
+	b.WriteString(" obl=" + strconv.Itoa(obl))
+	b.WriteString(" oll=" + strconv.Itoa(oll))
+	b.WriteString(" omem=" + strconv.Itoa(omem))
+	b.WriteString(" tot-mem=" + strconv.FormatInt(totMem, 10))
+	b.WriteString(" events=" + events)
+	b.WriteString(" cmd=" + cmd + " user=default redir=" + strconv.FormatInt(redir, 10))
 	b.WriteString(" resp=" + strconv.Itoa(conn.Proto()))
 	b.WriteString(" lib-name=" + lib + " lib-ver=" + ver + "\n")
 }
 
 func cmdClientInfo(c *Ctx) {
 	var b strings.Builder
-	c.S.clientLine(c.Conn, &b)
+	c.S.clientLine(c.Conn, true, &b)
 	c.W.Verbatim("txt", b.String())
 }
 
@@ -345,7 +385,7 @@ func cmdClientList(c *Ctx) {
 				continue
 			}
 		}
-		c.S.clientLine(conn, &b)
+		c.S.clientLine(conn, conn == c.Conn, &b)
 	}
 	c.W.Verbatim("txt", b.String())
 }

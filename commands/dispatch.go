@@ -98,7 +98,12 @@ type Session struct {
 
 	script scriptCaller // the running script's state, reused (scripting.go)
 
-	monitoring bool // in MONITOR mode (monitor.go)
+	monitoring  bool        // in MONITOR mode (monitor.go)
+	monitorFlag atomic.Bool // monitoring, for CLIENT LIST
+
+	// argvMem is the bytes of the running command's arguments, multiMem
+	// those of the commands MULTI queued (CLIENT LIST).
+	argvMem, multiMem atomic.Int64
 
 	// CLIENT REPLY: replyOff drops every reply (OFF); skipThis drops the
 	// running command's, skipNext the next command's (SKIP).
@@ -139,6 +144,12 @@ func (s *Server) Serve(conn *resp.Conn, args [][]byte) {
 	if waits {
 		before = s.persist.Mark()
 	}
+	argv := int64(0)
+	for _, a := range args {
+		argv += int64(len(a))
+	}
+	sess.argvMem.Store(argv)
+	defer sess.argvMem.Store(0)
 	mark := len(conn.W.B)
 	sess.skipThis, sess.skipNext = sess.skipNext, false
 	// A tracking client's invalidations never come before the reply of a
@@ -342,6 +353,9 @@ func (sess *Session) enqueue(cmd *Command, args [][]byte) {
 		cp[i] = append([]byte(nil), a...)
 	}
 	sess.queue = append(sess.queue, queued{cmd: cmd, args: cp})
+	for _, a := range cp {
+		sess.multiMem.Add(int64(len(a)) + 24) // the bytes and their slice header
+	}
 	sess.multiLen.Store(int64(len(sess.queue)))
 }
 
@@ -350,6 +364,7 @@ func (sess *Session) resetMulti() {
 	sess.inMulti = false
 	sess.dirty = false
 	sess.queue = nil
+	sess.multiMem.Store(0)
 	sess.unwatch()
 	sess.multiLen.Store(-1)
 }

@@ -131,6 +131,7 @@ func cmdMonitor(c *Ctx) {
 	}
 	c.Conn.EnableAsync()
 	c.Sess.monitoring = true
+	c.Sess.monitorFlag.Store(true)
 	c.S.monitors.add(c.Conn)
 	c.W.OK()
 }
@@ -140,6 +141,7 @@ func cmdMonitor(c *Ctx) {
 func (s *Server) stopMonitoring(sess *Session) {
 	if sess.monitoring {
 		sess.monitoring = false
+		sess.monitorFlag.Store(false)
 		s.monitors.remove(sess.conn)
 	}
 }

@@ -46,6 +46,7 @@ type Conn struct {
 	proto      atomic.Int32
 	qbufLen    atomic.Int64 // bytes pending in the read buffer (see noteQueryBuffer)
 	qbufCap    atomic.Int64 // the read buffer's size
+	qbufPeak   atomic.Int64 // the read buffer's largest size
 	lastActive atomic.Int64 // unix nanoseconds of the last command
 
 	infoMu  sync.Mutex // guards the fields below
@@ -114,12 +115,23 @@ func (c *Conn) SetName(name string) {
 // empty argument leaves that value unchanged. Safe for concurrent use.
 func (c *Conn) SetLib(name, ver string) {
 	c.infoMu.Lock()
-	if name != "" {
-		c.libName = name
-	}
-	if ver != "" {
-		c.libVer = ver
-	}
+	c.libName, c.libVer = name, ver
+	c.infoMu.Unlock()
+}
+
+// SetLibName sets the library name alone (CLIENT SETINFO LIB-NAME; empty
+// clears it). Safe for concurrent use.
+func (c *Conn) SetLibName(name string) {
+	c.infoMu.Lock()
+	c.libName = name
+	c.infoMu.Unlock()
+}
+
+// SetLibVer sets the library version alone (CLIENT SETINFO LIB-VER).
+// Safe for concurrent use.
+func (c *Conn) SetLibVer(ver string) {
+	c.infoMu.Lock()
+	c.libVer = ver
 	c.infoMu.Unlock()
 }
 
@@ -273,6 +285,15 @@ func (c *Conn) Pending() int {
 	c.outMu.Lock()
 	defer c.outMu.Unlock()
 	return c.out.pending() + c.held.pending()
+}
+
+// OutputQueue returns the chunks of an asynchronous connection's output
+// queue and the bytes they hold (CLIENT LIST's oll and omem). Safe for
+// concurrent use.
+func (c *Conn) OutputQueue() (chunks, bytes int) {
+	c.outMu.Lock()
+	defer c.outMu.Unlock()
+	return len(c.out.chunks) + len(c.held.chunks), c.out.pending() + c.held.pending()
 }
 
 // OutputMemory returns the bytes of the chunks an asynchronous

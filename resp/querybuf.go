@@ -61,6 +61,9 @@ func (c *Conn) noteQueryBuffer(buf []byte) {
 	c.qbufLen.Store(int64(len(buf)))
 	size := int64(cap(buf))
 	old := c.qbufCap.Swap(size)
+	if size > c.qbufPeak.Load() {
+		c.qbufPeak.Store(size)
+	}
 	switch {
 	case size > old && size > initialReadBuffer:
 		c.srv.inputPeak.note(size, time.Now())
@@ -68,6 +71,10 @@ func (c *Conn) noteQueryBuffer(buf []byte) {
 		noteFreed(old)
 	}
 }
+
+// ReadBuffer returns the read buffer's size and the largest it has been
+// (CLIENT LIST's rbs and rbp). Safe for concurrent use.
+func (c *Conn) ReadBuffer() (size, peak int64) { return c.qbufCap.Load(), c.qbufPeak.Load() }
 
 // QueryBuffer returns the bytes pending in the connection's read buffer
 // (a command not complete yet, or pipelined commands not read yet) and the

@@ -256,3 +256,60 @@ func slicesContains(xs []string, x string) bool {
 	}
 	return false
 }
+
+// CLIENT LIST and CLIENT INFO carry every field of Redis 7.2's line, with
+// real values; CLIENT SETINFO with an empty value clears.
+func TestClientListFields(t *testing.T) {
+	t.Parallel()
+	s := Start(t)
+	r := newRC(t, s, 2)
+	fields := []string{"id", "addr", "laddr", "fd", "name", "age", "idle", "flags", "db", "sub", "psub", "ssub", "multi",
+		"qbuf", "qbuf-free", "argv-mem", "multi-mem", "rbs", "rbp", "obl", "oll", "omem", "tot-mem", "events", "cmd",
+		"user", "redir", "resp", "lib-name", "lib-ver"}
+	parse := func(line string) map[string]string {
+		out := map[string]string{}
+		var order []string
+		for _, f := range strings.Fields(line) {
+			k, v, _ := strings.Cut(f, "=")
+			out[k] = v
+			order = append(order, k)
+		}
+		if strings.Join(order, " ") != strings.Join(fields, " ") {
+			t.Fatalf("fields %v, want %v", order, fields)
+		}
+		return out
+	}
+	c := s.Raw(t)
+	eq(t, "SETINFO", c.Do("CLIENT", "SETINFO", "LIB-NAME", "mylib"), "+OK\r\n")
+	// Another connection's view of c while it is in MULTI with a queued ECHO.
+	c.Do("MULTI")
+	c.Do("ECHO", "0123456789")
+	var line string
+	for _, l := range strings.Split(r.str("CLIENT", "LIST"), "\n") {
+		if strings.Contains(l, "lib-name=mylib") {
+			line = l
+		}
+	}
+	m := parse(line)
+	if m["flags"] != "x" || m["multi"] != "1" || m["multi-mem"] == "0" || m["lib-name"] != "mylib" || m["cmd"] != "echo" {
+		t.Errorf("CLIENT LIST of a client in MULTI: %s", line)
+	}
+	c.Do("DISCARD")
+	self := parse(r.str("CLIENT", "INFO"))
+	if self["argv-mem"] != "10" || self["cmd"] != "client|info" || self["events"] != "r" || self["rbs"] == "0" || self["tot-mem"] == "0" {
+		t.Errorf("CLIENT INFO: %v", self)
+	}
+	// Tracking shows as t, with its redirection.
+	tr := s.Raw(t)
+	tr.Do("HELLO", "3")
+	tr.Do("CLIENT", "TRACKING", "ON", "BCAST")
+	m = parse(decodeReply(t, tr.Do("CLIENT", "INFO")).(string))
+	if m["flags"] != "tB" || m["redir"] != "0" || m["resp"] != "3" {
+		t.Errorf("CLIENT INFO of a BCAST tracker: %v", m)
+	}
+	// SETINFO with an empty value clears it.
+	eq(t, "SETINFO empty", c.Do("CLIENT", "SETINFO", "LIB-NAME", ""), "+OK\r\n")
+	if m := parse(decodeReply(t, c.Do("CLIENT", "INFO")).(string)); m["lib-name"] != "" {
+		t.Errorf("lib-name after SETINFO LIB-NAME \"\": %q", m["lib-name"])
+	}
+}
