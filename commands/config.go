@@ -379,7 +379,7 @@ func cmdConfigSet(c *Ctx) {
 }
 
 func cmdConfigResetStat(c *Ctx) {
-	c.S.stats.commands.Store(0)
+	c.S.resetStats()
 	c.W.OK()
 }
 

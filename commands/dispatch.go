@@ -235,31 +235,27 @@ func (s *Server) Closed(conn *resp.Conn) {
 func (s *Server) dispatch(c *Ctx) {
 	cmd := s.table.lookup(c.Args[0])
 	if cmd == nil {
-		c.Sess.flagTx()
-		c.W.Error(unknownCommand(c.Args))
+		s.reject(c, nil, unknownCommand(c.Args))
 		return
 	}
 	if cmd.Subs != nil && len(c.Args) >= 2 {
 		sub := cmd.Subs[strings.ToLower(string(c.Args[1]))]
 		if sub == nil {
-			c.Sess.flagTx()
-			c.W.Error("ERR unknown subcommand '" + abbreviate(c.Args[1]) + "'. Try " + strings.ToUpper(cmd.Name) + " HELP.")
+			s.reject(c, cmd, "ERR unknown subcommand '"+abbreviate(c.Args[1])+"'. Try "+strings.ToUpper(cmd.Name)+" HELP.")
 			return
 		}
 		cmd = sub
 	}
 	if !arityOK(cmd.Arity, len(c.Args)) {
-		c.Sess.flagTx()
-		c.W.Error("ERR wrong number of arguments for '" + cmd.Name + "' command")
+		s.reject(c, cmd, "ERR wrong number of arguments for '"+cmd.Name+"' command")
 		return
 	}
 	if !c.Conn.Authed && cmd.Flags&FlagNoAuth == 0 {
-		c.Sess.flagTx()
-		c.W.Error("NOAUTH Authentication required.")
+		s.reject(c, cmd, "NOAUTH Authentication required.")
 		return
 	}
 	if c.Conn.Proto() == 2 && c.Sess.subs.count() > 0 && cmd.Flags&FlagPubSub == 0 {
-		c.W.Error("ERR Can't execute '" + cmd.Name + "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
+		s.reject(c, cmd, "ERR Can't execute '"+cmd.Name+"': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
 		return
 	}
 	// A write is refused while the disk fails and buffered data waits for a
@@ -267,15 +263,13 @@ func (s *Server) dispatch(c *Ctx) {
 	// memory, unacknowledged).
 	if cmd.Flags&FlagWrite != 0 && s.persist != nil {
 		if err := s.persist.Failure(); err != nil {
-			c.Sess.flagTx()
-			c.W.Error(misconf(err))
+			s.reject(c, cmd, misconf(err))
 			return
 		}
 	}
 	if c.Sess.inMulti && cmd.Flags&FlagTxControl == 0 {
 		if cmd.Flags&FlagNoMulti != 0 {
-			c.Sess.flagTx()
-			c.W.Error("ERR Command not allowed inside a transaction")
+			s.reject(c, cmd, "ERR Command not allowed inside a transaction")
 			return
 		}
 		c.Sess.enqueue(cmd, c.Args)
@@ -320,9 +314,15 @@ func (s *Server) run(c *Ctx, cmd *Command) {
 	if monitored && feedsFirst(cmd) {
 		s.monitors.feed(c.Conn.RemoteAddr(), cmd, c.Args)
 	}
+	at := len(c.W.B)
 	start := monotonic()
 	cmd.Run(c)
 	took := monotonic() - start
+	failed := len(c.W.B) > at && c.W.B[at] == '-'
+	if failed {
+		s.errors.note(c.W.B[at:min(len(c.W.B), at+64)])
+	}
+	cmd.stats.record(took, failed)
 	if monitored && !feedsFirst(cmd) {
 		s.monitors.feed(c.Conn.RemoteAddr(), cmd, c.Args)
 	}

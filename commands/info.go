@@ -17,18 +17,25 @@ type infoSection struct {
 	name  string
 	title string
 	write func(s *Server, b *strings.Builder)
+	// notDefault leaves it out of INFO and INFO default, as Redis does
+	// with commandstats and latencystats (INFO all and everything have it).
+	notDefault bool
 }
 
 var infoSections = []infoSection{
-	{"server", "Server", infoServer},
-	{"clients", "Clients", infoClients},
-	{"memory", "Memory", infoMemory},
-	{"persistence", "Persistence", infoPersistence},
-	{"stats", "Stats", infoStats},
-	{"replication", "Replication", infoReplication},
-	{"keyspace", "Keyspace", infoKeyspace},
-	{"buckets", "Buckets", infoBuckets},
-	{"queries", "Queries", infoQueries},
+	{name: "server", title: "Server", write: infoServer},
+	{name: "clients", title: "Clients", write: infoClients},
+	{name: "memory", title: "Memory", write: infoMemory},
+	{name: "persistence", title: "Persistence", write: infoPersistence},
+	{name: "stats", title: "Stats", write: infoStats},
+	{name: "replication", title: "Replication", write: infoReplication},
+	{name: "cpu", title: "CPU", write: infoCPU},
+	{name: "errorstats", title: "Errorstats", write: infoErrorStats},
+	{name: "keyspace", title: "Keyspace", write: infoKeyspace},
+	{name: "buckets", title: "Buckets", write: infoBuckets},
+	{name: "queries", title: "Queries", write: infoQueries},
+	{name: "commandstats", title: "Commandstats", write: infoCommandStats, notDefault: true},
+	{name: "latencystats", title: "Latencystats", write: infoLatencyStats, notDefault: true},
 }
 
 func field(b *strings.Builder, name string, v any) {
@@ -138,6 +145,9 @@ func infoStats(s *Server, b *strings.Builder) {
 	field(b, "scripts_run", runs)
 	field(b, "scripts_failed", failed)
 	field(b, "scripts_killed", killed)
+	field(b, "total_error_replies", s.errors.total.Load())
+	field(b, "tracking_total_keys", s.tracking.Keys())
+	field(b, "tracking_invalidations", s.tracking.Sent())
 	field(b, "client_output_buffer_limit_disconnections", s.netStat(func() int64 { return s.net.OutputLimitDisconnections.Load() }))
 	if engine.Verifying() {
 		field(b, "verify_failures", engine.VerifyFailures())
@@ -256,17 +266,20 @@ func totalMemory() int64 {
 // the default set; "all" or "everything": all of them).
 func (s *Server) InfoText(sections []string) string {
 	want := map[string]bool{}
-	all := len(sections) == 0
+	all, def := false, len(sections) == 0
 	for _, sec := range sections {
 		sec = strings.ToLower(sec)
-		if sec == "all" || sec == "everything" || sec == "default" {
+		switch sec {
+		case "all", "everything":
 			all = true
+		case "default":
+			def = true
 		}
 		want[sec] = true
 	}
 	var b strings.Builder
 	for _, sec := range infoSections {
-		if !all && !want[sec.name] {
+		if !all && !want[sec.name] && !(def && !sec.notDefault) {
 			continue
 		}
 		if b.Len() > 0 {

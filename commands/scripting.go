@@ -288,7 +288,11 @@ func (sc *scriptCaller) Call(args [][]byte, w *resp.Writer) {
 	undo, changes := sc.tx.Mark()
 	sub := &sc.sub
 	*sub = Ctx{S: s, Conn: sc.c.Conn, Args: args, W: w, Sess: sc.c.Sess, Tx: sc.tx, Cmd: cmd, script: sc}
+	at := len(w.B)
+	start := monotonic()
 	cmd.Run(sub)
+	failed := len(w.B) > at && w.B[at] == '-'
+	cmd.stats.record(monotonic()-start, failed)
 	if s.monitors.active() {
 		s.monitors.feed("lua", cmd, args)
 	}

@@ -117,6 +117,7 @@ type Server struct {
 	started  time.Time
 	runID    string
 	stats    counters
+	errors   errorStats // INFO errorstats (cmdstats.go)
 	slowlog  slowLog
 	events   *live.Events
 	monitors monitors        // connections in MONITOR mode (monitor.go)

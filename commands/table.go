@@ -113,6 +113,8 @@ type Command struct {
 	Subs map[string]*Command
 	// parent is a subcommand's command (set by Table.Add).
 	parent *Command
+	// stats are its INFO commandstats and latencystats (cmdstats.go).
+	stats *cmdStats
 }
 
 // DraftKind is how a command writes its whole-record argument (Command.Draft).
@@ -140,7 +142,9 @@ func (t *Table) Add(c *Command) {
 		panic(fmt.Sprintf("command %q registered twice", c.Name))
 	}
 	attachDocs(c)
+	c.stats = new(cmdStats)
 	for name, sub := range c.Subs {
+		sub.stats = new(cmdStats)
 		sub.Name = c.Name + "|" + name
 		sub.parent = c
 		sub.Flags |= c.Flags & (FlagNoAuth | FlagPubSub | FlagTxControl | FlagAdmin | FlagNoStore)

@@ -313,3 +313,71 @@ func TestClientListFields(t *testing.T) {
 		t.Errorf("lib-name after SETINFO LIB-NAME \"\": %q", m["lib-name"])
 	}
 }
+
+// INFO commandstats, errorstats, latencystats and cpu, as Redis writes
+// them (what redis_exporter reads), and CONFIG RESETSTAT.
+func TestInfoCommandStats(t *testing.T) {
+	t.Parallel()
+	s := Start(t)
+	r := newRC(t, s, 2)
+	r.define("users", ksUsersDef)
+	r.insert("users", `{"id":"a","name":"A"}`)
+	r.str("GET", "users:a")
+	r.err("ERR wrong number of arguments for 'get' command", "GET")
+	r.err("NOBUCKET*", "B.GET", "nosuch", "x")
+	r.err("ERR unknown command*", "NOSUCH")
+	r.err("ERR unknown subcommand*", "CONFIG", "NOPE")
+	stats := r.str("INFO", "commandstats")
+	for _, want := range []string{
+		"# Commandstats\r\n",
+		"cmdstat_get:calls=1,usec=",
+		",rejected_calls=1,failed_calls=0\r\n",
+		"cmdstat_b.insert:calls=1,",
+		"cmdstat_b.get:calls=1,",
+	} {
+		if !strings.Contains(stats, want) {
+			t.Errorf("INFO commandstats lacks %q:\n%s", want, stats)
+		}
+	}
+	if !regexpMatch(`cmdstat_b\.get:calls=1,usec=\d+,usec_per_call=\d+\.\d\d,rejected_calls=0,failed_calls=1\r\n`, stats) {
+		t.Errorf("cmdstat_b.get:\n%s", stats)
+	}
+	if !regexpMatch(`cmdstat_config:calls=0,usec=0,usec_per_call=0\.00,rejected_calls=1,failed_calls=0`, stats) {
+		t.Errorf("the unknown subcommand counts against config:\n%s", stats)
+	}
+	errs := r.str("INFO", "errorstats")
+	for _, want := range []string{"errorstat_ERR:count=3\r\n", "errorstat_NOBUCKET:count=1\r\n"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("INFO errorstats lacks %q:\n%s", want, errs)
+		}
+	}
+	if !strings.Contains(r.str("INFO", "stats"), "total_error_replies:4\r\n") {
+		t.Errorf("INFO stats: total_error_replies is not 4")
+	}
+	if !regexpMatch(`latency_percentiles_usec_get:p50=\d+\.\d{3},p99=\d+\.\d{3},p99\.9=\d+\.\d{3}\r\n`, r.str("INFO", "latencystats")) {
+		t.Errorf("INFO latencystats:\n%s", r.str("INFO", "latencystats"))
+	}
+	if !regexpMatch(`used_cpu_sys:\d+\.\d{6}\r\nused_cpu_user:\d+\.\d{6}\r\nused_cpu_sys_children:`, r.str("INFO", "cpu")) {
+		t.Errorf("INFO cpu:\n%s", r.str("INFO", "cpu"))
+	}
+	// The default INFO has cpu and errorstats, not commandstats; all has it.
+	def := r.str("INFO")
+	if !strings.Contains(def, "# CPU\r\n") || !strings.Contains(def, "# Errorstats\r\n") || strings.Contains(def, "# Commandstats") {
+		t.Errorf("INFO sections: %v", regexpAll(`# \w+`, def))
+	}
+	if !strings.Contains(r.str("INFO", "all"), "# Commandstats") {
+		t.Error("INFO all lacks Commandstats")
+	}
+	r.ok("CONFIG", "RESETSTAT")
+	stats = r.str("INFO", "commandstats")
+	if strings.Contains(stats, "cmdstat_get:") || !strings.Contains(stats, "cmdstat_config|resetstat:calls=1,") {
+		t.Errorf("INFO commandstats after CONFIG RESETSTAT:\n%s", stats)
+	}
+	if errs := r.str("INFO", "errorstats"); strings.Contains(errs, "errorstat_") {
+		t.Errorf("INFO errorstats after CONFIG RESETSTAT:\n%s", errs)
+	}
+}
+
+func regexpMatch(pattern, s string) bool { return regexp.MustCompile(pattern).MatchString(s) }
+
+func regexpAll(pattern, s string) []string { return regexp.MustCompile(pattern).FindAllString(s, -1) }
