@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"math"
@@ -11,6 +12,7 @@ import (
 	"bucketd/live"
 	"bucketd/pubsub/glob"
 	"bucketd/resp"
+	"bucketd/snapshot"
 )
 
 // setting is one server setting: a command-line flag (--name) and a CONFIG
@@ -183,7 +185,7 @@ var settings = []setting{
 	{name: "appendonly", help: "yes|no: keep an append-only file",
 		get: func(c *Config) string { return yesNo(c.AppendOnly) },
 		set: func(c *Config, v string) (err error) { c.AppendOnly, err = parseYesNo(v); return err }},
-	{name: "appendfsync", help: "always|everysec|no",
+	{name: "appendfsync", help: "always|everysec|no", runtime: true,
 		get: func(c *Config) string { return c.AppendFsync },
 		set: func(c *Config, v string) error {
 			switch l := strings.ToLower(v); l {
@@ -202,7 +204,28 @@ var settings = []setting{
 	{name: "auto-aof-rewrite-min-size", help: "and when it has at least this size", runtime: true,
 		get: func(c *Config) string { return strconv.FormatInt(c.AutoAOFRewriteMinSize, 10) },
 		set: func(c *Config, v string) (err error) { c.AutoAOFRewriteMinSize, err = parseMemory(v); return err }},
-	{name: "save", noFlag: true, get: func(c *Config) string { return "" }},
+	{name: "save", help: `Redis's save points, "<seconds> <changes> …": a snapshot (and a new append-only file) when that many changes were made in that time since the last one (empty: none)`, runtime: true,
+		get: func(c *Config) string { return c.Save },
+		set: func(c *Config, v string) error {
+			f := strings.Fields(v)
+			if len(f)%2 != 0 {
+				return errInvalidSave
+			}
+			for _, x := range f {
+				if n, err := strconv.ParseInt(x, 10, 64); err != nil || n < 0 {
+					return errInvalidSave
+				}
+			}
+			c.Save = strings.Join(f, " ")
+			return nil
+		}},
+	{name: "hz", help: "accepted for Redis tools (1 to 500); bucketd's timers do not follow it (--ttl-interval sets the expiry sweep)", runtime: true,
+		get: func(c *Config) string { return strconv.FormatInt(c.Hz, 10) },
+		set: func(c *Config, v string) (err error) {
+			n, err := parseInt(v)
+			c.Hz = min(max(n, 1), 500) // Redis clamps it
+			return err
+		}},
 	{name: "enable-debug-command", help: "yes|no: allow DEBUG",
 		get: func(c *Config) string { return yesNo(c.EnableDebug) },
 		set: func(c *Config, v string) (err error) { c.EnableDebug, err = parseYesNo(v); return err }},
@@ -350,6 +373,9 @@ func cmdConfigSet(c *Ctx) {
 	for i := 2; i < len(c.Args); i += 2 {
 		name := strings.ToLower(c.Arg(i))
 		p := findSetting(name)
+		if p != nil && !p.runtime && p.get != nil && p.get(&next) == c.Arg(i+1) {
+			continue // set to the value it has: nothing changes, as Redis accepts it
+		}
 		if p == nil || !p.runtime {
 			c.S.cfgMu.Unlock()
 			if p != nil {
@@ -376,6 +402,23 @@ func cmdConfigSet(c *Ctx) {
 	c.S.applyNetConfig()
 	c.S.applyLogLevel()
 	c.W.OK()
+}
+
+// errInvalidSave is Redis's text for a bad save setting.
+//
+//lint:ignore ST1005 Redis's text, sent as it is
+var errInvalidSave = errors.New("Invalid save parameters")
+
+// savePoints parses a canonical save setting.
+func savePoints(v string) []snapshot.SavePoint {
+	f := strings.Fields(v)
+	var out []snapshot.SavePoint
+	for i := 0; i+1 < len(f); i += 2 {
+		sec, _ := strconv.ParseInt(f[i], 10, 64)
+		ch, _ := strconv.ParseInt(f[i+1], 10, 64)
+		out = append(out, snapshot.SavePoint{Seconds: sec, Changes: ch})
+	}
+	return out
 }
 
 func cmdConfigResetStat(c *Ctx) {

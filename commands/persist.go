@@ -23,6 +23,7 @@ func (s *Server) SetPersistence(p *snapshot.Persistence) {
 	s.persist = p
 	if p != nil {
 		s.queries.OnDefinitionChange = p.QueryDefined
+		p.SetSavePoints(savePoints(s.Config().Save))
 	}
 }
 

@@ -65,6 +65,11 @@ type Config struct {
 
 	NotifyKeyspaceEvents live.NotifyFlags // classes of keyspace notifications sent
 
+	// Save is Redis's save points ("3600 1 300 100"; empty: none), in
+	// canonical form; Hz is accepted for Redis tools and drives nothing.
+	Save string
+	Hz   int64
+
 	// Threads is how many CPUs run the server's code at once (Go's
 	// GOMAXPROCS); 0, the default, leaves Go's own choice (the CPUs the
 	// process may use, container limits included), ThreadsAuto lets a
@@ -87,6 +92,7 @@ func DefaultConfig() Config {
 		TTLInterval: time.Second,
 		AppendOnly:  true,
 		AppendFsync: "everysec",
+		Hz:          10,
 
 		AutoAOFRewritePercentage: 100,
 		AutoAOFRewriteMinSize:    64 << 20,
@@ -217,6 +223,8 @@ func (s *Server) applyNetConfig() {
 	s.queryLimit.Store(cfg.QueryTimeLimit)
 	s.keyspace.SetFlags(cfg.NotifyKeyspaceEvents)
 	if s.persist != nil {
+		s.persist.SetPolicy(cfg.AppendFsync)
+		s.persist.SetSavePoints(savePoints(cfg.Save))
 		s.persist.SetAutoRewrite(cfg.AutoAOFRewriteMinSize, cfg.AutoAOFRewritePercentage)
 	}
 	if s.net == nil {

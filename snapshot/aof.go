@@ -35,7 +35,9 @@ var errBeyond = errors.New("append-only file: waiting past the end of what was a
 // it, from all connections (group commit). A writer goroutine writes what
 // nobody waits for and retries after a failure.
 type aof struct {
-	policy string
+	// policy is the appendfsync policy; CONFIG SET may change it at any
+	// time (setPolicy), so each flush reads it once.
+	policy atomic.Pointer[string]
 
 	// mu guards every field below. Lock order: bucket locks, then mu.
 	mu      sync.Mutex
@@ -61,12 +63,11 @@ type aof struct {
 }
 
 func newAOF(f *os.File, size int64, policy string) *aof {
-	a := &aof{policy: policy, file: f, fileSize: size, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	a := &aof{file: f, fileSize: size, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	a.policy.Store(&policy)
 	a.cond = sync.NewCond(&a.mu)
 	go a.writer()
-	if policy == FsyncEverySec {
-		go a.everySec()
-	}
+	go a.everySec() // idle unless the policy is everysec
 	return a
 }
 
@@ -217,6 +218,7 @@ func (a *aof) writer() {
 // and being woken in turn, and those that come while it writes wait for
 // that write, then look again (group commit).
 func (a *aof) flushLocked() error {
+	always := a.pol() == FsyncAlways
 	data := a.buf
 	a.buf = nil
 	a.writing = true
@@ -228,7 +230,7 @@ func (a *aof) flushLocked() error {
 	if len(data) > 0 {
 		_, err = f.Write(data)
 	}
-	if err == nil && a.policy == FsyncAlways {
+	if err == nil && always {
 		err = f.Sync()
 	}
 
@@ -257,7 +259,7 @@ func (a *aof) flushLocked() error {
 		}
 		a.written += int64(len(data))
 		a.fileSize += int64(len(data))
-		if a.policy == FsyncAlways {
+		if always {
 			a.synced = a.written
 		}
 	}
@@ -266,7 +268,22 @@ func (a *aof) flushLocked() error {
 	return err
 }
 
-// everySec fsyncs the file once a second when something was written.
+// pol returns the appendfsync policy.
+func (a *aof) pol() string { return *a.policy.Load() }
+
+// setPolicy changes the appendfsync policy: the next write follows it.
+// Leaving always, everything written is fsynced within a second (everysec)
+// or when the system does it (no); entering always, the next write
+// fsyncs, with everything before it.
+func (a *aof) setPolicy(p string) {
+	a.policy.Store(&p)
+	a.mu.Lock()
+	a.cond.Broadcast()
+	a.mu.Unlock()
+}
+
+// everySec fsyncs the file once a second when something was written and
+// the policy is everysec.
 func (a *aof) everySec() {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
@@ -275,6 +292,9 @@ func (a *aof) everySec() {
 		case <-a.done:
 			return
 		case <-t.C:
+		}
+		if a.pol() != FsyncEverySec {
+			continue
 		}
 		a.mu.Lock()
 		if a.written == a.synced || a.closed {
@@ -320,10 +340,15 @@ func (a *aof) waitWritten(off int64) error {
 // is fsynced, and returns the write error that prevents it. Under the
 // other policies it only reports a standing error.
 func (a *aof) waitDurable(off int64) error {
-	if a.policy != FsyncAlways {
+	if a.pol() != FsyncAlways {
 		return a.failure()
 	}
-	return a.wait(off, func() int64 { return a.synced })
+	return a.wait(off, func() int64 {
+		if a.pol() != FsyncAlways {
+			return a.written // the policy changed meanwhile: written is enough
+		}
+		return a.synced
+	})
 }
 
 // wait waits until reached() (read under a.mu) is off or more, writing

@@ -91,6 +91,7 @@ type Persistence struct {
 	// autoMin and autoPct are Options.AutoRewriteMinSize and
 	// AutoRewritePercent as SetAutoRewrite last set them.
 	autoMin, autoPct atomic.Int64
+	savePoints       atomic.Pointer[[]SavePoint] // Redis's save points (SetSavePoints)
 
 	wg   sync.WaitGroup
 	stop chan struct{}

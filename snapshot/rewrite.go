@@ -118,7 +118,8 @@ func (p *Persistence) finishRewrite(started time.Time, err error) {
 }
 
 // autoRewrite starts a rewrite when the append-only file has passed the
-// minimum size and grown by the percentage over the snapshot's size.
+// minimum size and grown by the percentage over the snapshot's size, or
+// when a save point is reached.
 func (p *Persistence) autoRewrite() {
 	defer p.wg.Done()
 	t := time.NewTicker(time.Second)
@@ -130,8 +131,12 @@ func (p *Persistence) autoRewrite() {
 		case <-t.C:
 		}
 		size := p.aof.size()
-		if p.rewriteDue(size) {
+		switch {
+		case p.rewriteDue(size):
 			p.log.Info().Int64("aof_size", size).Msg("starting automatic rewrite")
+			p.Rewrite(false)
+		case p.saveDue(time.Now()):
+			p.log.Info().Msg("starting a snapshot for a save point")
 			p.Rewrite(false)
 		}
 	}
@@ -144,6 +149,43 @@ func (p *Persistence) rewriteDue(size int64) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return pct > 0 && !p.rewriting && size >= minSize && size*100 >= p.baseSize*(100+pct)
+}
+
+// SavePoint is one of Redis's save points: a snapshot is due when at least
+// Changes entries were appended since the last one and Seconds have
+// passed since it.
+type SavePoint struct {
+	Seconds, Changes int64
+}
+
+// SetSavePoints sets the save points (CONFIG SET save); none turns them
+// off. The automatic-rewrite goroutine checks them each second.
+func (p *Persistence) SetSavePoints(points []SavePoint) {
+	cp := append([]SavePoint(nil), points...)
+	p.savePoints.Store(&cp)
+}
+
+// saveDue says whether a save point calls for a snapshot now.
+func (p *Persistence) saveDue(now time.Time) bool {
+	points := p.savePoints.Load()
+	if points == nil || len(*points) == 0 {
+		return false
+	}
+	p.aof.mu.Lock()
+	changes := p.aof.entries
+	p.aof.mu.Unlock()
+	p.mu.Lock()
+	since, rewriting := now.Sub(p.lastSave), p.rewriting
+	p.mu.Unlock()
+	if rewriting || changes == 0 {
+		return false
+	}
+	for _, sp := range *points {
+		if changes >= sp.Changes && since >= time.Duration(sp.Seconds)*time.Second {
+			return true
+		}
+	}
+	return false
 }
 
 // SetAutoRewrite sets when automatic rewrites start (see
@@ -174,7 +216,7 @@ func (p *Persistence) LogFunctions(payload []byte) error {
 	if err != nil {
 		return err
 	}
-	if p.opts.Fsync == FsyncAlways {
+	if p.aof.pol() == FsyncAlways {
 		return p.aof.waitDurable(mark)
 	}
 	return nil
@@ -198,7 +240,11 @@ func (p *Persistence) Failure() error { return p.aof.failure() }
 func (p *Persistence) WaitWritten(mark int64) error { return p.aof.waitWritten(mark) }
 
 // Policy returns the appendfsync policy.
-func (p *Persistence) Policy() string { return p.opts.Fsync }
+func (p *Persistence) Policy() string { return p.aof.pol() }
+
+// SetPolicy changes the appendfsync policy at run time (CONFIG SET
+// appendfsync).
+func (p *Persistence) SetPolicy(policy string) { p.aof.setPolicy(policy) }
 
 // LastSave returns the time of the last successful snapshot (zero: none
 // since start).
@@ -247,7 +293,7 @@ func (p *Persistence) Info() Info {
 	return Info{
 		RewriteInProgress: p.rewriting, LastRewriteStatus: p.lastStatus, LastRewriteMs: p.lastRewriteMs,
 		LastWriteStatus: wstatus, PendingBytes: pending, CurrentSize: size, BaseSize: p.baseSize, ChangesSinceSave: changes,
-		LastSave: p.lastSave, Fsync: p.opts.Fsync, LoadedRecords: p.loadedRecords, LoadTime: p.loadTime, Files: files,
+		LastSave: p.lastSave, Fsync: p.aof.pol(), LoadedRecords: p.loadedRecords, LoadTime: p.loadTime, Files: files,
 	}
 }
 

@@ -381,3 +381,60 @@ func TestInfoCommandStats(t *testing.T) {
 func regexpMatch(pattern, s string) bool { return regexp.MustCompile(pattern).MatchString(s) }
 
 func regexpAll(pattern, s string) []string { return regexp.MustCompile(pattern).FindAllString(s, -1) }
+
+// CONFIG SET: every parameter takes its own value (Redis's CONFIG sanity
+// test), appendfsync and save change at run time and take effect, hz is
+// accepted.
+func TestConfigSetRuntime(t *testing.T) {
+	t.Parallel()
+	s := Start(t, "--appendonly", "yes")
+	r := newRC(t, s, 2)
+	all := r.list("CONFIG", "GET", "*")
+	before := map[string]string{}
+	for i := 0; i+1 < len(all); i += 2 {
+		k, v := all[i], all[i+1]
+		before[k] = v
+		if k == "requirepass" || k == "dir" {
+			continue // as Redis's test skips them
+		}
+		r.ok("CONFIG", "SET", k, v)
+	}
+	after := r.list("CONFIG", "GET", "*")
+	for i := 0; i+1 < len(after); i += 2 {
+		if before[after[i]] != after[i+1] {
+			t.Errorf("CONFIG SET %s to its own value changed it: %q → %q", after[i], before[after[i]], after[i+1])
+		}
+	}
+	r.err("ERR CONFIG SET failed (possibly related to argument 'port') - can't set immutable config", "CONFIG", "SET", "port", "1")
+
+	// appendfsync.
+	for _, p := range []string{"always", "no", "everysec"} {
+		r.ok("CONFIG", "SET", "appendfsync", p)
+		if !strings.Contains(r.str("INFO", "persistence"), "aof_fsync:"+p+"\r\n") {
+			t.Errorf("INFO persistence after CONFIG SET appendfsync %s", p)
+		}
+		r.define("b_"+p, ksUsersDef)
+		r.insert("b_"+p, `{"id":"a","name":"A"}`)
+	}
+	r.err("ERR CONFIG SET failed (possibly related to argument 'appendfsync') - argument(s) must be one of the following: always, everysec, no", "CONFIG", "SET", "appendfsync", "sometimes")
+
+	// save: a snapshot once a save point is reached.
+	r.err("ERR CONFIG SET failed (possibly related to argument 'save') - Invalid save parameters", "CONFIG", "SET", "save", "1")
+	r.err("ERR CONFIG SET failed (possibly related to argument 'save') - Invalid save parameters", "CONFIG", "SET", "save", "1 x")
+	last := r.do("LASTSAVE").(int64)
+	r.ok("CONFIG", "SET", "save", "0  1")
+	if got := r.list("CONFIG", "GET", "save"); got[1] != "0 1" {
+		t.Errorf("CONFIG GET save = %q", got[1])
+	}
+	r.insert("b_no", `{"id":"b","name":"B"}`)
+	eventually(t, 10*time.Second, "a snapshot for the save point", func() bool {
+		return r.do("LASTSAVE").(int64) > last || strings.Contains(r.str("INFO", "persistence"), "rdb_changes_since_last_save:0\r\n")
+	})
+	r.ok("CONFIG", "SET", "save", "")
+
+	// hz: accepted, clamped to Redis's range.
+	r.ok("CONFIG", "SET", "hz", "1000")
+	if got := r.list("CONFIG", "GET", "hz"); got[1] != "500" {
+		t.Errorf("CONFIG GET hz = %q, want 500", got[1])
+	}
+}
