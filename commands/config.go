@@ -107,32 +107,48 @@ func parseInt(v string) (int64, error) {
 	return n, nil
 }
 
-// ParseOutputLimit parses a client-output-buffer-limit value: "pubsub 32mb
-// 8mb 60" (the class may be omitted for the pub/sub class). Other classes
-// are accepted and ignored, as bucketd bounds only pub/sub clients.
-func ParseOutputLimit(v string, cur resp.OutputLimit) (resp.OutputLimit, error) {
+// The error texts of client-output-buffer-limit, Redis's.
+var (
+	//lint:ignore ST1005 Redis's text, sent as it is
+	errLimitArgs = errors.New("Wrong number of arguments in buffer limit configuration.")
+	//lint:ignore ST1005 Redis's text, sent as it is
+	errLimitClass = errors.New("Invalid client class specified in buffer limit configuration.")
+	//lint:ignore ST1005 Redis's text, sent as it is
+	errLimitValue = errors.New("Error in hard, soft or soft_seconds setting in buffer limit configuration.")
+)
+
+// parseOutputLimits parses a client-output-buffer-limit value, "<class>
+// <hard> <soft> <seconds> …" (classes normal, replica or slave, pubsub; the
+// class may be left out of a single triple, which is then pub/sub's), into
+// the limits of cur it names, all or none, with Redis's error texts.
+func parseOutputLimits(v string, cur [3]resp.OutputLimit) ([3]resp.OutputLimit, error) {
 	f := strings.Fields(v)
 	if len(f) == 3 {
 		f = append([]string{"pubsub"}, f...)
 	}
 	if len(f) == 0 || len(f)%4 != 0 {
-		return cur, fmt.Errorf("wrong number of arguments")
+		return cur, errLimitArgs
 	}
 	out := cur
 	for i := 0; i < len(f); i += 4 {
-		class := strings.ToLower(f[i])
-		if class != "normal" && class != "pubsub" && class != "replica" && class != "slave" {
-			return cur, fmt.Errorf("invalid client class %q", f[i])
+		var class resp.OutputClass
+		switch strings.ToLower(f[i]) {
+		case "normal":
+			class = resp.ClassNormal
+		case "replica", "slave":
+			class = resp.ClassReplica
+		case "pubsub":
+			class = resp.ClassPubSub
+		default:
+			return cur, errLimitClass
 		}
 		hard, err1 := parseMemory(f[i+1])
 		soft, err2 := parseMemory(f[i+2])
 		secs, err3 := strconv.ParseInt(f[i+3], 10, 64)
 		if err1 != nil || err2 != nil || err3 != nil || secs < 0 {
-			return cur, fmt.Errorf("invalid limits")
+			return cur, errLimitValue
 		}
-		if class == "pubsub" {
-			out = resp.OutputLimit{Hard: hard, Soft: soft, SoftFor: time.Duration(secs) * time.Second}
-		}
+		out[class] = resp.OutputLimit{Hard: hard, Soft: soft, SoftFor: time.Duration(secs) * time.Second}
 	}
 	return out, nil
 }
@@ -241,13 +257,17 @@ var settings = []setting{
 	{name: "client-query-buffer-limit", help: "largest pending command a client may send", runtime: true,
 		get: func(c *Config) string { return strconv.FormatInt(c.QueryBufferLimit, 10) },
 		set: func(c *Config, v string) (err error) { c.QueryBufferLimit, err = parseMemoryMin(v); return err }},
-	{name: "client-output-buffer-limit", help: `pub/sub output limit: "pubsub <hard> <soft> <seconds>"`, runtime: true,
+	{name: "client-output-buffer-limit", help: `output limits by class: "<normal|replica|pubsub> <hard> <soft> <seconds> …"`, runtime: true,
 		get: func(c *Config) string {
-			l := c.PubSubLimit
-			return fmt.Sprintf("normal 0 0 0 slave 268435456 67108864 60 pubsub %d %d %d", l.Hard, l.Soft, int64(l.SoftFor/time.Second))
+			var parts []string
+			for i, name := range []string{"normal", "slave", "pubsub"} {
+				l := c.OutputLimits[i]
+				parts = append(parts, fmt.Sprintf("%s %d %d %d", name, l.Hard, l.Soft, int64(l.SoftFor/time.Second)))
+			}
+			return strings.Join(parts, " ")
 		},
 		set: func(c *Config, v string) (err error) {
-			c.PubSubLimit, err = ParseOutputLimit(v, c.PubSubLimit)
+			c.OutputLimits, err = parseOutputLimits(v, c.OutputLimits)
 			return err
 		}},
 	{name: "slowlog-log-slower-than", help: "microseconds; slower commands enter the slow log (-1: off)", runtime: true,

@@ -79,7 +79,11 @@ func TestSettingsParse(t *testing.T) {
 		{"threads", "2", "2", ""},
 		{"threads", "-3", "", "auto, or 0"},
 		{"client-output-buffer-limit", "pubsub 1mb 512kb 10", "normal 0 0 0 slave 268435456 67108864 60 pubsub 1048576 524288 10", ""},
-		{"client-output-buffer-limit", "pubsub 1mb", "", "wrong number"},
+		{"client-output-buffer-limit", "pubsub 1mb", "", "Wrong number of arguments in buffer limit configuration."},
+		{"client-output-buffer-limit", "normal 1mb 512kb 5 replica 2mb 1mb 6", "normal 1048576 524288 5 slave 2097152 1048576 6 pubsub 33554432 8388608 60", ""},
+		{"client-output-buffer-limit", "master 1 1 1", "", "Invalid client class specified in buffer limit configuration."},
+		{"client-output-buffer-limit", "pubsub 1mb x 1", "", "Error in hard, soft or soft_seconds setting in buffer limit configuration."},
+		{"client-output-buffer-limit", "pubsub 1mb 1 -1", "", "Error in hard, soft or soft_seconds setting in buffer limit configuration."},
 	}
 	for _, tc := range cases {
 		st := findSetting(tc.name)

@@ -17,7 +17,7 @@ import (
 // Administrative commands are not sent, and the passwords of AUTH and
 // HELLO … AUTH show as "(redacted)", as in Redis. Commands refused before
 // they run (unknown, wrong arity, queued in MULTI) are not sent. A monitor
-// is fed through its output queue, under the pub/sub output limit.
+// is fed through its output queue, under the replica class's output limit.
 
 // monitors holds the connections in MONITOR mode.
 type monitors struct {
@@ -132,6 +132,7 @@ func cmdMonitor(c *Ctx) {
 	c.Conn.EnableAsync()
 	c.Sess.monitoring = true
 	c.Sess.monitorFlag.Store(true)
+	c.Sess.setOutputClass()
 	c.S.monitors.add(c.Conn)
 	c.W.OK()
 }
@@ -142,6 +143,7 @@ func (s *Server) stopMonitoring(sess *Session) {
 	if sess.monitoring {
 		sess.monitoring = false
 		sess.monitorFlag.Store(false)
+		sess.setOutputClass()
 		s.monitors.remove(sess.conn)
 	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"bucketd/live"
 	"bucketd/pubsub"
+	"bucketd/resp"
 )
 
 // subState is a connection's subscriptions. The maps are changed by the
@@ -42,8 +43,23 @@ func (s *subState) classic() int { return int(s.nChannels.Load() + s.nPatterns.L
 func lockSubs(c *Ctx) func() {
 	c.Sess.subs.mu.Lock()
 	return func() {
+		c.Sess.setOutputClass()
 		c.Conn.Sync()
 		c.Sess.subs.mu.Unlock()
+	}
+}
+
+// setOutputClass sets the class whose output buffer limit applies to the
+// connection: replica while it monitors, pub/sub while it is subscribed,
+// else normal, as Redis classes clients.
+func (sess *Session) setOutputClass() {
+	switch {
+	case sess.monitorFlag.Load():
+		sess.conn.SetOutputClass(resp.ClassReplica)
+	case sess.subs.count() > 0:
+		sess.conn.SetOutputClass(resp.ClassPubSub)
+	default:
+		sess.conn.SetOutputClass(resp.ClassNormal)
 	}
 }
 
@@ -212,6 +228,7 @@ func (s *Server) unsubscribeAll(sess *Session, _ bool) {
 	}
 	st.channels, st.patterns, st.shards = nil, nil, nil
 	st.sync()
+	sess.setOutputClass()
 }
 
 // cmdPublish is PUBLISH; cmdSPublish is SPUBLISH.

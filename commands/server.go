@@ -50,7 +50,9 @@ type Config struct {
 
 	ProtoMaxBulkLen  int64
 	QueryBufferLimit int64
-	PubSubLimit      resp.OutputLimit
+	// OutputLimits are the output buffer limits of the classes normal,
+	// replica and pub/sub (resp.OutputClass).
+	OutputLimits [3]resp.OutputLimit
 
 	SlowlogSlowerThan int64 // microseconds; negative disables
 	SlowlogMaxLen     int64
@@ -99,7 +101,7 @@ func DefaultConfig() Config {
 		MaxClients:               10000,
 		ProtoMaxBulkLen:          lim.MaxBulk,
 		QueryBufferLimit:         int64(lim.QueryBuffer),
-		PubSubLimit:              resp.DefaultPubSubLimit,
+		OutputLimits:             [3]resp.OutputLimit{resp.ClassReplica: resp.DefaultReplicaLimit, resp.ClassPubSub: resp.DefaultPubSubLimit},
 		SlowlogSlowerThan:        10000,
 		SlowlogMaxLen:            128,
 		ReadTimeLimit:            5000,
@@ -231,7 +233,9 @@ func (s *Server) applyNetConfig() {
 		return
 	}
 	s.net.SetLimits(resp.Limits{MaxBulk: cfg.ProtoMaxBulkLen, QueryBuffer: int(cfg.QueryBufferLimit)})
-	s.net.SetOutputLimit(cfg.PubSubLimit)
+	for class, l := range cfg.OutputLimits {
+		s.net.SetOutputLimit(resp.OutputClass(class), l)
+	}
 	s.net.MaxClients.Store(cfg.MaxClients)
 }
 

@@ -56,12 +56,14 @@ type Conn struct {
 	lastCmd string
 	flags   string
 
-	outMu     sync.Mutex // guards the fields below
-	async     bool       // a writer goroutine owns the socket's write side
-	out       outQueue   // queued output, written in place by the writer
-	writing   bool       // the writer is writing from out's chunks
-	softSince time.Time  // when the output first passed the soft limit
-	holding   int        // Push keeps frames in held until as many Releases as Holds
+	outMu     sync.Mutex   // guards the fields below
+	async     bool         // a writer goroutine owns the socket's write side
+	out       outQueue     // queued output, written in place by the writer
+	writing   bool         // the writer is writing from out's chunks
+	softSince time.Time    // when the output first passed the soft limit
+	softTimer *time.Timer  // checks the soft limit when no output comes (checkSoft)
+	class     atomic.Int32 // its OutputClass (SetOutputClass)
+	holding   int          // Push keeps frames in held until as many Releases as Holds
 	held      outQueue
 	closed    bool // no more output is accepted
 	cut       bool // closed for passing the output limit: the writer disconnects
@@ -328,7 +330,7 @@ func (c *Conn) queueLocked(b []byte) bool {
 // (outQueue.accounted), so a connection never holds more than its hard
 // limit and one chunk per queue. c.outMu must be held.
 func (c *Conn) admitLocked(n int) bool {
-	lim := c.srv.OutputLimit()
+	lim := c.srv.OutputLimit(OutputClass(c.class.Load()))
 	total := int64(c.out.accounted() + c.held.accounted() + n)
 	if lim.Hard > 0 && total > lim.Hard {
 		return false
@@ -337,6 +339,13 @@ func (c *Conn) admitLocked(n int) bool {
 		now := time.Now()
 		if c.softSince.IsZero() {
 			c.softSince = now
+			// The limit holds by time even when nothing more is queued:
+			// checkSoft looks again once SoftFor has passed.
+			if c.softTimer == nil {
+				c.softTimer = time.AfterFunc(lim.SoftFor+time.Millisecond, c.checkSoft)
+			} else {
+				c.softTimer.Reset(lim.SoftFor + time.Millisecond)
+			}
 		} else if now.Sub(c.softSince) > lim.SoftFor {
 			return false
 		}
@@ -346,6 +355,32 @@ func (c *Conn) admitLocked(n int) bool {
 	return true
 }
 
+// checkSoft cuts the connection if its output has stayed above the soft
+// limit for longer than the limit allows, with nothing queued meanwhile;
+// if it is still above but not for long enough (the limit changed), it
+// looks again later.
+func (c *Conn) checkSoft() {
+	c.outMu.Lock()
+	defer c.outMu.Unlock()
+	if c.closed || c.softSince.IsZero() {
+		return
+	}
+	lim := c.srv.OutputLimit(OutputClass(c.class.Load()))
+	total := int64(c.out.accounted() + c.held.accounted())
+	switch {
+	case lim.Soft <= 0 || total <= lim.Soft:
+		c.softSince = time.Time{}
+	case time.Since(c.softSince) > lim.SoftFor:
+		c.cutLocked()
+	default:
+		c.softTimer.Reset(time.Until(c.softSince.Add(lim.SoftFor)) + time.Millisecond)
+	}
+}
+
+// SetOutputClass sets the class whose output limit applies (subscribed:
+// pub/sub; MONITOR: replica; else normal). Safe for concurrent use.
+func (c *Conn) SetOutputClass(class OutputClass) { c.class.Store(int32(class)) }
+
 // cutLocked closes the connection for passing its output limit, at the
 // cost of giving its chunks back: the chunks the writer is writing from
 // are given back by the writer, which also wakes (its socket's write
@@ -353,6 +388,7 @@ func (c *Conn) admitLocked(n int) bool {
 // disconnection. c.outMu must be held.
 func (c *Conn) cutLocked() {
 	c.closed, c.cut = true, true
+	c.srv.remove(c) // gone from CLIENT LIST at once
 	c.cutMemory = c.held.memory()
 	c.held.release()
 	if c.writing {

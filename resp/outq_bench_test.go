@@ -66,7 +66,7 @@ func BenchmarkPushFlush(b *testing.B) {
 	for _, size := range []int{64, 1024, 16 << 10} {
 		b.Run(strconv.Itoa(size), func(b *testing.B) {
 			srv := NewServer(subHandler{conns: make(chan *Conn, 1)}, zerolog.Nop())
-			srv.SetOutputLimit(OutputLimit{})
+			srv.SetOutputLimit(ClassNormal, OutputLimit{})
 			client, c := tcpSubscriber(b, srv)
 			frame := bytes.Repeat([]byte{'x'}, size)
 			done := make(chan error, 1)

@@ -94,7 +94,9 @@ func TestOutQueue(t *testing.T) {
 func unreadSubscriber(t *testing.T, lim OutputLimit) (*Server, *Conn, net.Conn) {
 	t.Helper()
 	srv := NewServer(subHandler{conns: make(chan *Conn, 1)}, zerolog.Nop())
-	srv.SetOutputLimit(lim)
+	for class := range numClasses {
+		srv.SetOutputLimit(class, lim) // the test handler's connections are of the normal class
+	}
 	_, client := servePipe(t, srv)
 	client.Write(commands("SUB"))
 	c := <-srv.handler.(subHandler).conns

@@ -68,16 +68,32 @@ type OutputLimit struct {
 // DefaultPubSubLimit is Redis's default for pub/sub clients: 32mb 8mb 60.
 var DefaultPubSubLimit = OutputLimit{Hard: 32 << 20, Soft: 8 << 20, SoftFor: 60 * time.Second}
 
+// DefaultReplicaLimit is Redis's default for replicas and monitors:
+// 256mb 64mb 60. The normal class's default is no limit.
+var DefaultReplicaLimit = OutputLimit{Hard: 256 << 20, Soft: 64 << 20, SoftFor: 60 * time.Second}
+
+// OutputClass is the class of clients whose output limit applies to a
+// connection, as Redis's client-output-buffer-limit classes.
+type OutputClass int32
+
+// The classes.
+const (
+	ClassNormal  OutputClass = iota // every other client
+	ClassReplica                    // MONITOR (and, later, replicas)
+	ClassPubSub                     // subscribed to a channel or pattern
+	numClasses
+)
+
 // Server accepts connections and serves each on its own goroutine.
 type Server struct {
 	handler Handler
 	log     zerolog.Logger
 
-	limits      atomic.Pointer[Limits]
-	outputLimit atomic.Pointer[OutputLimit]
-	closing     atomic.Bool
-	nextID      atomic.Uint64
-	wg          sync.WaitGroup
+	limits       atomic.Pointer[Limits]
+	outputLimits [numClasses]atomic.Pointer[OutputLimit]
+	closing      atomic.Bool
+	nextID       atomic.Uint64
+	wg           sync.WaitGroup
 
 	// OutputLimitDisconnections counts clients closed for passing their
 	// output buffer limit (INFO client_output_buffer_limit_disconnections).
@@ -105,8 +121,9 @@ func NewServer(h Handler, log zerolog.Logger) *Server {
 	s := &Server{handler: h, log: log, conns: make(map[uint64]*Conn), quit: make(chan struct{})}
 	lim := DefaultLimits()
 	s.limits.Store(&lim)
-	ol := DefaultPubSubLimit
-	s.outputLimit.Store(&ol)
+	for class, l := range [numClasses]OutputLimit{ClassReplica: DefaultReplicaLimit, ClassPubSub: DefaultPubSubLimit} {
+		s.outputLimits[class].Store(&l)
+	}
 	return s
 }
 
@@ -117,13 +134,13 @@ func (s *Server) Limits() Limits { return *s.limits.Load() }
 // concurrent use.
 func (s *Server) SetLimits(l Limits) { s.limits.Store(&l) }
 
-// OutputLimit returns the pub/sub output buffer limit in force. Safe for
-// concurrent use.
-func (s *Server) OutputLimit() OutputLimit { return *s.outputLimit.Load() }
+// OutputLimit returns the output buffer limit of a class of clients. Safe
+// for concurrent use.
+func (s *Server) OutputLimit(class OutputClass) OutputLimit { return *s.outputLimits[class].Load() }
 
-// SetOutputLimit changes the pub/sub output buffer limit. Safe for
-// concurrent use.
-func (s *Server) SetOutputLimit(l OutputLimit) { s.outputLimit.Store(&l) }
+// SetOutputLimit changes the output buffer limit of a class of clients.
+// Safe for concurrent use.
+func (s *Server) SetOutputLimit(class OutputClass, l OutputLimit) { s.outputLimits[class].Store(&l) }
 
 // Serve accepts connections on ln until Shutdown or Close. It returns nil
 // after a shutdown, or the accept error that stopped it. An accept error

@@ -224,3 +224,51 @@ func TestSlowSubSoftLimit(t *testing.T) {
 	}
 	eventually(t, 10*time.Second, "the client to leave CLIENT LIST", func() bool { return ssClient(t, q, id) == nil })
 }
+
+// The soft limit holds by time even when nothing more is published, and a
+// cut subscriber is gone from CLIENT LIST at once.
+func TestSlowSubSoftLimitByTime(t *testing.T) {
+	t.Parallel()
+	s := Start(t, "--client-output-buffer-limit", "pubsub 64mb 256kb 1")
+	q := s.Raw(t)
+	_, id := ssStalled(t, s, "SUBSCRIBE", "slow")
+	data := strings.Repeat("y", 1024)
+	for i := 0; ; i++ {
+		eq(t, "PUBLISH while filling", q.Do("PUBLISH", "slow", data), ":1\r\n")
+		if i%16 != 0 {
+			continue
+		}
+		omem, _ := strconv.Atoi(ssClient(t, q, id)["omem"])
+		if omem > 300<<10 {
+			break
+		}
+		if i > 20000 {
+			t.Fatalf("omem stays at %d after %d messages", omem, i)
+		}
+	}
+	// Nothing more is published: the subscriber is cut once it has been
+	// over the soft limit for a second.
+	eventually(t, 20*time.Second, "the soft limit to disconnect the idle subscriber", func() bool {
+		return ssClient(t, q, id) == nil
+	})
+	eq(t, "PUBLISH after the cut", q.Do("PUBLISH", "slow", "z"), ":0\r\n")
+	eventually(t, 10*time.Second, "INFO stats to count the disconnection", func() bool {
+		return strings.Contains(ssInfoStats(t, q), "client_output_buffer_limit_disconnections:1\r\n")
+	})
+
+	// The hard limit: the PUBLISH that cuts the subscriber leaves it out
+	// of CLIENT LIST at once.
+	q.Do("CONFIG", "SET", "client-output-buffer-limit", "pubsub 128kb 0 0")
+	_, id2 := ssStalled(t, s, "SUBSCRIBE", "slow2")
+	for i := 0; ; i++ {
+		if q.Do("PUBLISH", "slow2", data) == ":0\r\n" {
+			break // the previous one cut it
+		}
+		if i > 20000 {
+			t.Fatal("the hard limit never cut the subscriber")
+		}
+	}
+	if m := ssClient(t, q, id2); m != nil {
+		t.Errorf("a subscriber cut at the hard limit is still in CLIENT LIST: %v", m)
+	}
+}
