@@ -151,21 +151,30 @@ func cmdPersist(c *Ctx) {
 	c.W.Int(int64(boolInt(done)))
 }
 
-// cmdTTL is B.TTL (unit 1000) and B.PTTL (unit 1): -2 without the record,
-// -1 without an expiry, else the time left, rounded as Redis rounds it.
+// cmdTTL is B.TTL (unit 1000) and B.PTTL (unit 1).
 func cmdTTL(unit int64) func(*Ctx) {
 	return func(c *Ctx) {
 		rec, err := c.S.store.GetBytes(c.Tx, c.Args[1], c.Args[2])
-		switch {
-		case err != nil:
-			c.Err(err)
-		case rec == nil:
-			c.W.Int(-2)
-		case rec.ExpiresAt == 0:
-			c.W.Int(-1)
-		default:
-			left := max(rec.ExpiresAt-c.S.store.Now(), 0)
-			c.W.Int((left + unit/2) / unit)
-		}
+		writeTTL(c, rec, err, unit, false)
+	}
+}
+
+// writeTTL answers TTL and PTTL (at false: the time left, rounded as Redis
+// rounds it) or EXPIRETIME and PEXPIRETIME (the Unix time), in seconds
+// (unit 1000) or milliseconds: -2 without the record, -1 without an
+// expiry.
+func writeTTL(c *Ctx, rec *engine.Record, err error, unit int64, at bool) {
+	switch {
+	case err != nil:
+		c.Err(err)
+	case rec == nil:
+		c.W.Int(-2)
+	case rec.ExpiresAt == 0:
+		c.W.Int(-1)
+	case at:
+		c.W.Int(rec.ExpiresAt / unit)
+	default:
+		left := max(rec.ExpiresAt-c.S.store.Now(), 0)
+		c.W.Int((left + unit/2) / unit)
 	}
 }

@@ -181,19 +181,7 @@ func cmdDel(c *Ctx) {
 func cmdKeyTTL(unit int64, at bool) func(*Ctx) {
 	return func(c *Ctx) {
 		rec, err := keyRecord(c, c.Args[1])
-		switch {
-		case err != nil:
-			c.Err(err)
-		case rec == nil:
-			c.W.Int(-2)
-		case rec.ExpiresAt == 0:
-			c.W.Int(-1)
-		case at:
-			c.W.Int(rec.ExpiresAt / unit)
-		default:
-			left := max(rec.ExpiresAt-c.S.store.Now(), 0)
-			c.W.Int((left + unit/2) / unit)
-		}
+		writeTTL(c, rec, err, unit, at)
 	}
 }
 

@@ -73,27 +73,55 @@ func pubsubCommands() []*Command {
 	const g = "pubsub"
 	sub := FlagPubSub | FlagNoStore
 	return []*Command{
-		{Name: "subscribe", Arity: -2, Flags: sub, Group: g, Since: "2.0.0", Syntax: "channel [channel ...]", Summary: "Listens for messages published to channels.", Run: cmdSubscribe},
-		{Name: "unsubscribe", Arity: -1, Flags: sub, Group: g, Since: "2.0.0", Syntax: "[channel [channel ...]]", Summary: "Stops listening to channels.", Run: cmdUnsubscribe},
-		{Name: "psubscribe", Arity: -2, Flags: sub, Group: g, Since: "2.0.0", Syntax: "pattern [pattern ...]", Summary: "Listens for messages published to channels that match patterns.", Run: cmdPSubscribe},
-		{Name: "punsubscribe", Arity: -1, Flags: sub, Group: g, Since: "2.0.0", Syntax: "[pattern [pattern ...]]", Summary: "Stops listening to patterns.", Run: cmdPUnsubscribe},
-		{Name: "ssubscribe", Arity: -2, Flags: sub, FirstKey: 1, LastKey: -1, Step: 1, Group: g, Since: "7.0.0", Syntax: "shardchannel [shardchannel ...]", Summary: "Listens for messages published to shard channels.", Run: cmdSSubscribe},
-		{Name: "sunsubscribe", Arity: -1, Flags: sub, FirstKey: 1, LastKey: -1, Step: 1, Group: g, Since: "7.0.0", Syntax: "[shardchannel [shardchannel ...]]", Summary: "Stops listening to shard channels.", Run: cmdSUnsubscribe},
+		{Name: "subscribe", Arity: -2, Flags: sub, Group: g, Since: "2.0.0", Syntax: "channel [channel ...]", Summary: "Listens for messages published to channels.", Run: subscribeCmd(channelFamily)},
+		{Name: "unsubscribe", Arity: -1, Flags: sub, Group: g, Since: "2.0.0", Syntax: "[channel [channel ...]]", Summary: "Stops listening to channels.", Run: unsubscribeCmd(channelFamily)},
+		{Name: "psubscribe", Arity: -2, Flags: sub, Group: g, Since: "2.0.0", Syntax: "pattern [pattern ...]", Summary: "Listens for messages published to channels that match patterns.", Run: subscribeCmd(patternFamily)},
+		{Name: "punsubscribe", Arity: -1, Flags: sub, Group: g, Since: "2.0.0", Syntax: "[pattern [pattern ...]]", Summary: "Stops listening to patterns.", Run: unsubscribeCmd(patternFamily)},
+		{Name: "ssubscribe", Arity: -2, Flags: sub, FirstKey: 1, LastKey: -1, Step: 1, Group: g, Since: "7.0.0", Syntax: "shardchannel [shardchannel ...]", Summary: "Listens for messages published to shard channels.", Run: subscribeCmd(shardFamily)},
+		{Name: "sunsubscribe", Arity: -1, Flags: sub, FirstKey: 1, LastKey: -1, Step: 1, Group: g, Since: "7.0.0", Syntax: "[shardchannel [shardchannel ...]]", Summary: "Stops listening to shard channels.", Run: unsubscribeCmd(shardFamily)},
 		{Name: "spublish", Arity: 3, Flags: FlagFast | FlagMayReplicate | FlagNoStore, FirstKey: 1, LastKey: 1, Step: 1, Group: g, Since: "7.0.0", Syntax: "shardchannel message", Summary: "Posts a message to a shard channel.", Run: cmdSPublish},
 		{Name: "publish", Arity: 3, Flags: FlagFast | FlagScript | FlagMayReplicate | FlagNoStore, Group: g, Since: "2.0.0", Syntax: "channel message", Summary: "Posts a message to a channel.", Run: cmdPublish},
 		{Name: "pubsub", Arity: -2, Group: g, Since: "2.8.0", Summary: "A container for pub/sub introspection commands.", Run: cmdPubsubHelp, Subs: map[string]*Command{
-			"channels":      {Arity: -2, Summary: "Returns the active channels.", Run: cmdPubsubChannels},
-			"numsub":        {Arity: -2, Summary: "Returns a count of subscribers to channels.", Run: cmdPubsubNumSub},
+			"channels":      {Arity: -2, Summary: "Returns the active channels.", Run: pubsubChannels(mainHub)},
+			"numsub":        {Arity: -2, Summary: "Returns a count of subscribers to channels.", Run: pubsubNumSub(mainHub)},
 			"numpat":        {Arity: 2, Summary: "Returns a count of unique pattern subscriptions.", Run: cmdPubsubNumPat},
-			"shardchannels": {Arity: -2, Summary: "Returns the active shard channels.", Run: cmdPubsubShardChannels},
-			"shardnumsub":   {Arity: -2, Summary: "Returns the count of subscribers of shard channels.", Run: cmdPubsubShardNumSub},
+			"shardchannels": {Arity: -2, Summary: "Returns the active shard channels.", Run: pubsubChannels(shardHub)},
+			"shardnumsub":   {Arity: -2, Summary: "Returns the count of subscribers of shard channels.", Run: pubsubNumSub(shardHub)},
 			"help":          {Arity: 2, Summary: "Returns helpful text about the different subcommands.", Run: cmdPubsubHelp},
 		}},
 	}
 }
 
+// subFamily is one of the subscribe families: SUBSCRIBE (channels),
+// PSUBSCRIBE (patterns), SSUBSCRIBE (shard channels): the set of the
+// session it keeps, the hub registration and the confirmation names.
+type subFamily struct {
+	sub, unsub string // the confirmations' names
+	set        func(st *subState) *map[string]struct{}
+	add, drop  func(s *Server, c *Ctx, name string) // register with the hub, and undo it
+	count      func(st *subState) int64             // the count confirmations carry
+}
+
+var (
+	channelFamily = &subFamily{sub: "subscribe", unsub: "unsubscribe",
+		set:   func(st *subState) *map[string]struct{} { return &st.channels },
+		add:   func(s *Server, c *Ctx, ch string) { s.subscribeChannel(c.Conn, ch) },
+		drop:  func(s *Server, c *Ctx, ch string) { s.unsubscribeChannel(c.Conn, ch) },
+		count: func(st *subState) int64 { return int64(st.classic()) }}
+	patternFamily = &subFamily{sub: "psubscribe", unsub: "punsubscribe",
+		set:   func(st *subState) *map[string]struct{} { return &st.patterns },
+		add:   func(s *Server, c *Ctx, p string) { s.hub.PSubscribe(c.Conn, p) },
+		drop:  func(s *Server, c *Ctx, p string) { s.hub.PUnsubscribe(c.Conn, p) },
+		count: func(st *subState) int64 { return int64(st.classic()) }}
+	shardFamily = &subFamily{sub: "ssubscribe", unsub: "sunsubscribe",
+		set:   func(st *subState) *map[string]struct{} { return &st.shards },
+		add:   func(s *Server, c *Ctx, ch string) { s.shardHub.Subscribe(c.Conn, ch) },
+		drop:  func(s *Server, c *Ctx, ch string) { s.shardHub.Unsubscribe(c.Conn, ch) },
+		count: func(st *subState) int64 { return st.nShards.Load() }} // shard channels count apart
+)
+
 // subReply writes one subscribe-family confirmation frame.
-func subReply(c *Ctx, kind string, name string, isNil bool) {
+func subReply(c *Ctx, f *subFamily, kind string, name string, isNil bool) {
 	c.W.Push(3)
 	c.W.BulkString(kind)
 	if isNil {
@@ -101,113 +129,73 @@ func subReply(c *Ctx, kind string, name string, isNil bool) {
 	} else {
 		c.W.BulkString(name)
 	}
-	if kind == "ssubscribe" || kind == "sunsubscribe" {
-		c.W.Int(c.Sess.subs.nShards.Load())
-		return
-	}
-	c.W.Int(int64(c.Sess.subs.classic()))
+	c.W.Int(f.count(&c.Sess.subs))
 }
 
-// subscribe adds a channel subscription: confirmation first, then the
-// registration, so no message can overtake the confirmation.
-func (s *Server) subscribe(c *Ctx, ch string) {
+// subscribeTo adds one subscription of family f: confirmation first, then
+// the registration, so no message can overtake the confirmation. The
+// session's subscription lock must be held (lockSubs).
+func (s *Server) subscribeTo(c *Ctx, f *subFamily, name string) {
 	st := &c.Sess.subs
-	if st.channels == nil {
-		st.channels = make(map[string]struct{})
+	set := f.set(st)
+	if *set == nil {
+		*set = make(map[string]struct{})
 	}
-	_, had := st.channels[ch]
-	st.channels[ch] = struct{}{}
+	_, had := (*set)[name]
+	(*set)[name] = struct{}{}
 	st.sync()
 	c.Conn.EnableAsync()
 	c.Conn.Hold()
-	subReply(c, "subscribe", ch, false)
+	subReply(c, f, f.sub, name, false)
 	if !had {
-		s.subscribeChannel(c.Conn, ch)
+		f.add(s, c, name)
 	}
 	c.Conn.Release()
 }
 
-func (s *Server) unsubscribe(c *Ctx, ch string) {
+// unsubscribeFrom drops one subscription of family f, confirming it
+// whether or not it was there.
+func (s *Server) unsubscribeFrom(c *Ctx, f *subFamily, name string) {
 	st := &c.Sess.subs
-	if _, ok := st.channels[ch]; ok {
-		delete(st.channels, ch)
+	set := f.set(st)
+	if _, ok := (*set)[name]; ok {
+		delete(*set, name)
 		st.sync()
-		s.unsubscribeChannel(c.Conn, ch)
+		f.drop(s, c, name)
 	}
-	subReply(c, "unsubscribe", ch, false)
+	subReply(c, f, f.unsub, name, false)
 }
 
-func cmdSubscribe(c *Ctx) {
-	defer lockSubs(c)()
-	for _, a := range c.Args[1:] {
-		c.S.subscribe(c, string(a))
+// subscribeCmd is SUBSCRIBE, PSUBSCRIBE or SSUBSCRIBE.
+func subscribeCmd(f *subFamily) func(*Ctx) {
+	return func(c *Ctx) {
+		defer lockSubs(c)()
+		for _, a := range c.Args[1:] {
+			c.S.subscribeTo(c, f, string(a))
+		}
 	}
 }
 
-func cmdUnsubscribe(c *Ctx) {
-	defer lockSubs(c)()
-	st := &c.Sess.subs
-	if len(c.Args) == 1 {
-		if len(st.channels) == 0 {
-			subReply(c, "unsubscribe", "", true)
+// unsubscribeCmd is UNSUBSCRIBE, PUNSUBSCRIBE or SUNSUBSCRIBE: the names
+// given, or every one of the family (confirmed with a nil name when there
+// is none).
+func unsubscribeCmd(f *subFamily) func(*Ctx) {
+	return func(c *Ctx) {
+		defer lockSubs(c)()
+		if len(c.Args) == 1 {
+			set := *f.set(&c.Sess.subs)
+			if len(set) == 0 {
+				subReply(c, f, f.unsub, "", true)
+				return
+			}
+			for _, name := range sortedKeys(set) {
+				c.S.unsubscribeFrom(c, f, name)
+			}
 			return
 		}
-		for _, ch := range sortedKeys(st.channels) {
-			c.S.unsubscribe(c, ch)
+		for _, a := range c.Args[1:] {
+			c.S.unsubscribeFrom(c, f, string(a))
 		}
-		return
-	}
-	for _, a := range c.Args[1:] {
-		c.S.unsubscribe(c, string(a))
-	}
-}
-
-func cmdPSubscribe(c *Ctx) {
-	defer lockSubs(c)()
-	st := &c.Sess.subs
-	for _, a := range c.Args[1:] {
-		p := string(a)
-		if st.patterns == nil {
-			st.patterns = make(map[string]struct{})
-		}
-		_, had := st.patterns[p]
-		st.patterns[p] = struct{}{}
-		st.sync()
-		c.Conn.EnableAsync()
-		c.Conn.Hold()
-		subReply(c, "psubscribe", p, false)
-		if !had {
-			c.S.hub.PSubscribe(c.Conn, p)
-		}
-		c.Conn.Release()
-	}
-}
-
-func (s *Server) punsubscribe(c *Ctx, p string) {
-	st := &c.Sess.subs
-	if _, ok := st.patterns[p]; ok {
-		delete(st.patterns, p)
-		st.sync()
-		s.hub.PUnsubscribe(c.Conn, p)
-	}
-	subReply(c, "punsubscribe", p, false)
-}
-
-func cmdPUnsubscribe(c *Ctx) {
-	defer lockSubs(c)()
-	st := &c.Sess.subs
-	if len(c.Args) == 1 {
-		if len(st.patterns) == 0 {
-			subReply(c, "punsubscribe", "", true)
-			return
-		}
-		for _, p := range sortedKeys(st.patterns) {
-			c.S.punsubscribe(c, p)
-		}
-		return
-	}
-	for _, a := range c.Args[1:] {
-		c.S.punsubscribe(c, string(a))
 	}
 }
 
@@ -248,104 +236,41 @@ func publishTo(c *Ctx, h *pubsub.Hub) {
 	c.W.Int(int64(h.Publish(c.Arg(1), c.Args[2])))
 }
 
-func cmdPubsubChannels(c *Ctx) {
-	if len(c.Args) > 3 {
-		c.W.Error("ERR wrong number of arguments for 'pubsub|channels' command")
-		return
-	}
-	pattern := ""
-	if len(c.Args) == 3 {
-		pattern = c.Arg(2)
-	}
-	chs := c.S.hub.Channels(pattern)
-	c.W.Array(len(chs))
-	for _, ch := range chs {
-		c.W.BulkString(ch)
-	}
-}
-
-func cmdPubsubNumSub(c *Ctx) {
-	c.W.Array(2 * (len(c.Args) - 2))
-	for _, a := range c.Args[2:] {
-		c.W.Bulk(a)
-		c.W.Int(int64(c.S.hub.NumSub(string(a))))
-	}
-}
-
-func cmdPubsubNumPat(c *Ctx) { c.W.Int(int64(c.S.hub.NumPat())) }
-
-func cmdSSubscribe(c *Ctx) {
-	defer lockSubs(c)()
-	st := &c.Sess.subs
-	for _, a := range c.Args[1:] {
-		ch := string(a)
-		if st.shards == nil {
-			st.shards = make(map[string]struct{})
-		}
-		_, had := st.shards[ch]
-		st.shards[ch] = struct{}{}
-		st.sync()
-		c.Conn.EnableAsync()
-		c.Conn.Hold()
-		subReply(c, "ssubscribe", ch, false)
-		if !had {
-			c.S.shardHub.Subscribe(c.Conn, ch)
-		}
-		c.Conn.Release()
-	}
-}
-
-func (s *Server) sunsubscribe(c *Ctx, ch string) {
-	st := &c.Sess.subs
-	if _, ok := st.shards[ch]; ok {
-		delete(st.shards, ch)
-		st.sync()
-		s.shardHub.Unsubscribe(c.Conn, ch)
-	}
-	subReply(c, "sunsubscribe", ch, false)
-}
-
-func cmdSUnsubscribe(c *Ctx) {
-	defer lockSubs(c)()
-	st := &c.Sess.subs
-	if len(c.Args) == 1 {
-		if len(st.shards) == 0 {
-			subReply(c, "sunsubscribe", "", true)
+// pubsubChannels is PUBSUB CHANNELS (h: the hub) and PUBSUB SHARDCHANNELS
+// (the shard hub): the channels with a subscriber, matching the pattern.
+func pubsubChannels(h func(*Server) *pubsub.Hub) func(*Ctx) {
+	return func(c *Ctx) {
+		if len(c.Args) > 3 {
+			c.W.Error("ERR wrong number of arguments for '" + c.Cmd.Name + "' command")
 			return
 		}
-		for _, ch := range sortedKeys(st.shards) {
-			c.S.sunsubscribe(c, ch)
+		pattern := ""
+		if len(c.Args) == 3 {
+			pattern = c.Arg(2)
 		}
-		return
-	}
-	for _, a := range c.Args[1:] {
-		c.S.sunsubscribe(c, string(a))
-	}
-}
-
-func cmdPubsubShardChannels(c *Ctx) {
-	if len(c.Args) > 3 {
-		c.W.Error("ERR wrong number of arguments for 'pubsub|shardchannels' command")
-		return
-	}
-	pattern := ""
-	if len(c.Args) == 3 {
-		pattern = c.Arg(2)
-	}
-	chs := c.S.shardHub.Channels(pattern)
-	c.W.Array(len(chs))
-	for _, ch := range chs {
-		c.W.BulkString(ch)
+		chs := h(c.S).Channels(pattern)
+		c.W.Array(len(chs))
+		for _, ch := range chs {
+			c.W.BulkString(ch)
+		}
 	}
 }
 
-func cmdPubsubShardNumSub(c *Ctx) {
-	c.W.Array(2 * (len(c.Args) - 2))
-	for _, a := range c.Args[2:] {
-		c.W.Bulk(a)
-		c.W.Int(int64(c.S.shardHub.NumSub(string(a))))
+// pubsubNumSub is PUBSUB NUMSUB and PUBSUB SHARDNUMSUB.
+func pubsubNumSub(h func(*Server) *pubsub.Hub) func(*Ctx) {
+	return func(c *Ctx) {
+		c.W.Array(2 * (len(c.Args) - 2))
+		for _, a := range c.Args[2:] {
+			c.W.Bulk(a)
+			c.W.Int(int64(h(c.S).NumSub(string(a))))
+		}
 	}
 }
+
+func mainHub(s *Server) *pubsub.Hub  { return s.hub }
+func shardHub(s *Server) *pubsub.Hub { return s.shardHub }
+
+func cmdPubsubNumPat(c *Ctx) { c.W.Int(int64(c.S.hub.NumPat())) }
 
 func cmdPubsubHelp(c *Ctx) {
 	if len(c.Args) > 1 && !strings.EqualFold(c.Arg(1), "help") {

@@ -141,7 +141,7 @@ func cmdQuerySubscribe(c *Ctx) {
 	}
 	unlock := lockSubs(c)
 	defer unlock()
-	c.S.subscribe(c, ch)
+	c.S.subscribeTo(c, channelFamily, ch)
 }
 
 // cmdQueryUnsubscribe leaves the channels of a query with those parameters
@@ -173,12 +173,12 @@ func cmdQueryUnsubscribe(c *Ctx) {
 	switch {
 	case len(chans) > 0:
 		for _, ch := range chans {
-			c.S.unsubscribe(c, ch)
+			c.S.unsubscribeFrom(c, channelFamily, ch)
 		}
 	case target != "":
-		subReply(c, "unsubscribe", target, false)
+		subReply(c, channelFamily, "unsubscribe", target, false)
 	default:
-		subReply(c, "unsubscribe", "", true)
+		subReply(c, channelFamily, "unsubscribe", "", true)
 	}
 }
 
