@@ -152,19 +152,14 @@ func (s *Server) Serve(conn *resp.Conn, args [][]byte) {
 	defer sess.argvMem.Store(0)
 	mark := len(conn.W.B)
 	sess.skipThis, sess.skipNext = sess.skipNext, false
-	// A tracking client's invalidations never come before the reply of a
-	// read they follow (tracking.go): during a read the output is held, so
-	// that what is pushed meanwhile follows the reply; before a write the
-	// replies so far are queued, so that its own invalidations come before
-	// its reply, as in Redis.
-	held := false
-	if sess.tracking && conn.Proto() >= 3 {
-		if cmd := s.table.lookup(args[0]); cmd != nil && cmd.Flags&FlagWrite != 0 {
-			conn.Sync()
-		} else {
-			held = true
-			conn.Hold()
-		}
+	// What is pushed to a RESP3 connection while its command runs (its own
+	// messages, invalidations of what it reads or writes) follows the
+	// command's reply, as in Redis 7.2: the output is held meanwhile. For a
+	// tracking client this also keeps an invalidation from overtaking the
+	// value it invalidates (tracking.go).
+	held := conn.Proto() >= 3 && (sess.tracking || sess.monitoring || sess.subs.count() > 0)
+	if held {
+		conn.Hold()
 	}
 	s.dispatch(ctx)
 	if sess.replyOff || sess.skipThis {

@@ -254,8 +254,8 @@ func TestPubsubRESP3CommandsWhileSubscribed(t *testing.T) {
 	eq(t, "ECHO", c.Do("ECHO", "e"), bulk("e"))
 	eq(t, "PUBLISH from another client", pub.Do("PUBLISH", "a", "m1"), ":1\r\n")
 	psExpect(t, c, "pushed message", psMsg(3, "a", "m1"))
-	// Its own PUBLISH: the message is pushed before the reply.
-	psDo(t, c, []string{psMsg(3, "a", "m2"), ":1\r\n"}, "PUBLISH", "a", "m2")
+	// Its own PUBLISH: the reply first, then the message, as in Redis 7.2.
+	psDo(t, c, []string{":1\r\n", psMsg(3, "a", "m2")}, "PUBLISH", "a", "m2")
 	psDo(t, c, []string{psConf(3, "unsubscribe", "a", 0)}, "UNSUBSCRIBE")
 	eq(t, "B.COUNT after UNSUBSCRIBE", c.Do("B.COUNT", "users"), ":1\r\n")
 }
