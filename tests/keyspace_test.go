@@ -2,6 +2,8 @@ package tests
 
 import (
 	"fmt"
+	"net"
+	"os/exec"
 	"slices"
 	"sort"
 	"strconv"
@@ -441,5 +443,52 @@ func TestKeyspaceTxScriptsAndCLI(t *testing.T) {
 	}
 	if out := s.CLI(t, "--memkeys"); !strings.Contains(out, "Biggest record found '\"nums:129\"'") {
 		t.Errorf("redis-cli --memkeys:\n%s", out)
+	}
+}
+
+// redis-py on the key space and the tools beside it: scan_iter, keys,
+// exists, type, get, delete, expire, ttl, persist, keyspace notifications,
+// CLIENT LIST, COMMAND GETKEYS, INFO commandstats (the redis-py of Debian
+// 12 predates shard pub/sub, which go-redis and raw tests cover).
+const ksPyScript = `
+import sys, time, json
+import redis
+r = redis.Redis(host=sys.argv[1], port=int(sys.argv[2]), decode_responses=True)
+print(sorted(r.scan_iter(match='users:*', count=2)))
+print(sorted(r.keys('*')))
+print(r.exists('users:a', 'users:zz', 'nums:1'), r.type('users:a'), r.type('nope'))
+print(json.loads(r.get('users:a'))['name'], r.get('users:zz'))
+print(r.expire('users:a', 100), r.ttl('users:a'), r.persist('users:a'), r.ttl('users:a'), r.ttl('users:zz'))
+r.config_set('notify-keyspace-events', 'KEA')
+p = r.pubsub()
+p.psubscribe('__keyevent@0__:*')
+p.get_message(timeout=5)
+print(r.delete('users:b', 'users:zz'))
+m = p.get_message(timeout=5)
+print(m['channel'], m['data'])
+print([c['flags'] for c in r.client_list() if c['psub'] != '0'])
+print(r.command_getkeys('DEL', 'users:a', 'nums:1'))
+print('cmdstat_del' in r.info('commandstats'))
+`
+
+func TestKeyspaceRedisPy(t *testing.T) {
+	t.Parallel()
+	py := scPython(t)
+	s := Start(t)
+	r := newRC(t, s, 2)
+	r.define("users", ksUsersDef)
+	r.define("nums", ksNumsDef)
+	r.insert("users", `{"id":"a","name":"Ann"}`, `{"id":"b","name":"Bo"}`, `{"id":"c","name":"Cy"}`)
+	r.insert("nums", `{"n":1}`)
+	host, port, _ := net.SplitHostPort(s.Addr)
+	out, err := exec.Command(py, "-c", ksPyScript, host, port).CombinedOutput()
+	if err != nil {
+		t.Fatalf("python: %v\n%s", err, out)
+	}
+	want := "['users:a', 'users:b', 'users:c']\n['nums:1', 'users:a', 'users:b', 'users:c']\n" +
+		"2 record none\nAnn None\nTrue 100 True -1 -2\n1\n__keyevent@0__:del users:b\n['P']\n" +
+		"['users:a', 'nums:1']\nTrue\n"
+	if string(out) != want {
+		t.Errorf("redis-py output:\n%s\nwant:\n%s", out, want)
 	}
 }
