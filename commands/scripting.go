@@ -288,6 +288,9 @@ func (sc *scriptCaller) Call(args [][]byte, w *resp.Writer) {
 	undo, changes := sc.tx.Mark()
 	sub := &sc.sub
 	*sub = Ctx{S: s, Conn: sc.c.Conn, Args: args, W: w, Sess: sc.c.Sess, Tx: sc.tx, Cmd: cmd, script: sc}
+	if sub.Sess != nil && sub.Sess.tracking && sub.Conn != nil {
+		s.trackReads(sub, cmd) // a script's key reads are tracked like its caller's
+	}
 	at := len(w.B)
 	start := monotonic()
 	cmd.Run(sub)

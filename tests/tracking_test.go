@@ -94,6 +94,11 @@ func TestTrackingDefaultMode(t *testing.T) {
 	c.Do("GET", "nums:3")
 	r.integer(1, "BUCKET.DROP", "nums")
 	eq(t, "after BUCKET.DROP", c.Read(), invFlush)
+	// A script's key reads are tracked too.
+	r.insert("users", `{"id":"s","name":"S"}`)
+	c.Do("EVAL", "return redis.call('GET', KEYS[1])", "1", "users:s")
+	r.str("B.UPDATE", "users", "s", `{"name":"S2"}`)
+	eq(t, "after an update of a key a script read", c.Read(), inv("users:s"))
 	// OFF: nothing more.
 	eq(t, "OFF", c.Do("CLIENT", "TRACKING", "OFF"), "+OK\r\n")
 	r.insert("users", `{"id":"a","name":"A"}`)
