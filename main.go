@@ -189,7 +189,7 @@ func run(args []string, stderr io.Writer) int {
 		log.Warn().Err(err).Msg("connections did not finish in time; closed them")
 	}
 	srv.Close()
-	if persist != nil {
+	if persist := srv.Persistence(); persist != nil { // CONFIG SET appendonly may have changed it
 		if err := persist.Close(save); err != nil {
 			log.Error().Err(err).Msg("flushing the append-only file failed")
 			code = 1

@@ -198,7 +198,7 @@ var settings = []setting{
 			c.TTLInterval = d
 			return nil
 		}},
-	{name: "appendonly", help: "yes|no: keep an append-only file",
+	{name: "appendonly", help: "yes|no: keep an append-only file", runtime: true,
 		get: func(c *Config) string { return yesNo(c.AppendOnly) },
 		set: func(c *Config, v string) (err error) { c.AppendOnly, err = parseYesNo(v); return err }},
 	{name: "appendfsync", help: "always|everysec|no", runtime: true,
@@ -414,6 +414,15 @@ func cmdConfigSet(c *Ctx) {
 		if err := p.set(&next, c.Arg(i+1)); err != nil {
 			c.S.cfgMu.Unlock()
 			c.W.Error("ERR CONFIG SET failed (possibly related to argument '" + name + "') - " + err.Error())
+			return
+		}
+	}
+	if next.AppendOnly != c.S.cfg.AppendOnly {
+		// Turned on or off: that can fail (the directory, the disk), and
+		// then nothing changes.
+		if err := c.S.setAppendOnly(next); err != nil {
+			c.S.cfgMu.Unlock()
+			c.W.Error("ERR CONFIG SET failed (possibly related to argument 'appendonly') - " + oneLine(err.Error()))
 			return
 		}
 	}

@@ -74,8 +74,10 @@ type Session struct {
 	srv  *Server
 
 	// unwritten is the append-only file's mark after this connection's
-	// last write whose entry may not be written yet (0: none).
-	unwritten int64
+	// last write whose entry may not be written yet (0: none), in the
+	// persistence unwrittenIn (CONFIG SET appendonly may start another).
+	unwritten   int64
+	unwrittenIn *snapshot.Persistence
 
 	inMulti bool
 	dirty   bool // a queueing error happened: EXEC answers EXECABORT
@@ -139,10 +141,10 @@ func (s *Server) Serve(conn *resp.Conn, args [][]byte) {
 	// per read, in Drained, or at once for a connection whose replies can
 	// leave before that; no lock is held then, and one fsync covers the
 	// commits of every connection appended before it (group commit).
-	waits := s.persist != nil
+	p := s.pers()
 	var before int64
-	if waits {
-		before = s.persist.Mark()
+	if p != nil {
+		before = p.Mark()
 	}
 	argv := int64(0)
 	for _, a := range args {
@@ -175,13 +177,21 @@ func (s *Server) Serve(conn *resp.Conn, args [][]byte) {
 	ctx.Args = nil
 	// A read-only command wrote nothing: the mark moved for another
 	// connection's commit, which its reply need not wait for.
-	if waits && ctx.Cmd != nil && ctx.Cmd.Flags&FlagReadOnly == 0 {
-		if m := s.persist.Mark(); m != before {
-			sess.unwritten = m
-			if conn.Async() {
-				sess.hold.release() // no bucket stays locked across the wait
-				s.waitWritten(sess)
+	if ctx.Cmd != nil && ctx.Cmd.Flags&FlagReadOnly == 0 {
+		switch now := s.pers(); {
+		case now == nil: // appendonly off (perhaps since this command): nothing to wait for
+		case now != p:
+			// CONFIG SET appendonly switched files meanwhile: wait for
+			// all that the new one holds.
+			sess.unwritten, sess.unwrittenIn = now.Mark(), now
+		default:
+			if m := p.Mark(); m != before {
+				sess.unwritten, sess.unwrittenIn = m, p
 			}
+		}
+		if sess.unwritten != 0 && conn.Async() {
+			sess.hold.release() // no bucket stays locked across the wait
+			s.waitWritten(sess)
 		}
 	}
 }
@@ -197,15 +207,15 @@ func (s *Server) waitWritten(sess *Session) {
 	if sess.unwritten == 0 {
 		return
 	}
-	mark := sess.unwritten
-	sess.unwritten = 0
-	if s.persist.Policy() != snapshot.FsyncAlways {
-		if err := s.persist.WaitWritten(mark); err != nil {
+	mark, p := sess.unwritten, sess.unwrittenIn
+	sess.unwritten, sess.unwrittenIn = 0, nil
+	if p.Policy() != snapshot.FsyncAlways {
+		if err := p.WaitWritten(mark); err != nil {
 			s.log.Warn().Err(err).Msg("replying to writes the append-only file could not take; writes are refused until it can")
 		}
 		return
 	}
-	if err := s.persist.WaitDurable(mark); err != nil {
+	if err := p.WaitDurable(mark); err != nil {
 		s.log.Error().Err(err).Uint64("client", sess.conn.ID()).
 			Msg("appendfsync always: a write could not be made durable; closing the connection without acknowledging it (the write stays in memory and is retried)")
 		sess.conn.Abort()
@@ -256,8 +266,8 @@ func (s *Server) dispatch(c *Ctx) {
 	// A write is refused while the disk fails and buffered data waits for a
 	// retry (every policy: under always, the commits that failed wait in
 	// memory, unacknowledged).
-	if cmd.Flags&FlagWrite != 0 && s.persist != nil {
-		if err := s.persist.Failure(); err != nil {
+	if p := s.pers(); cmd.Flags&FlagWrite != 0 && p != nil {
+		if err := p.Failure(); err != nil {
 			s.reject(c, cmd, misconf(err))
 			return
 		}

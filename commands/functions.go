@@ -16,10 +16,11 @@ import (
 // file replays the last set logged.
 func (s *Server) functionsChanged() error {
 	s.queries.FunctionsChanged()
-	if s.persist == nil {
+	p := s.pers()
+	if p == nil {
 		return nil
 	}
-	return s.persist.LogFunctions(s.scripts.Dump())
+	return p.LogFunctions(s.scripts.Dump())
 }
 
 func cmdFunctionLoad(c *Ctx) {

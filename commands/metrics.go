@@ -131,7 +131,7 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descSubscribers, prometheus.GaugeValue, float64(subs))
 	ch <- prometheus.MustNewConstMetric(descClients, prometheus.GaugeValue, float64(clients))
 	ch <- prometheus.MustNewConstMetric(descDisconnects, prometheus.CounterValue, float64(s.netStat(func() int64 { return s.net.OutputLimitDisconnections.Load() })))
-	if p := s.persist; p != nil {
+	if p := s.pers(); p != nil {
 		ch <- prometheus.MustNewConstMetric(descAOFLag, prometheus.GaugeValue, float64(p.Unsynced()))
 		ch <- prometheus.MustNewConstMetric(descAOFSize, prometheus.GaugeValue, float64(p.Info().CurrentSize))
 	}

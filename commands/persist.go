@@ -17,22 +17,60 @@ func persistCommands() []*Command {
 	}
 }
 
+// pers returns the persistence layer, nil when appendonly is off; CONFIG
+// SET appendonly may change it at any time, so a caller reads it once.
+func (s *Server) pers() *snapshot.Persistence { return s.persistPtr.Load() }
+
 // SetPersistence connects the server to the persistence layer (nil when
 // --appendonly no): from then on query definitions are logged too.
 func (s *Server) SetPersistence(p *snapshot.Persistence) {
-	s.persist = p
+	s.persistPtr.Store(p)
 	if p != nil {
-		s.queries.OnDefinitionChange = p.QueryDefined
 		p.SetSavePoints(savePoints(s.Config().Save))
 	}
 }
 
+// queryDefined is the live manager's OnDefinitionChange hook: a query
+// definition is logged when persistence is on, whichever is in force.
+func (s *Server) queryDefined(name string, definition []byte) {
+	if p := s.pers(); p != nil {
+		p.QueryDefined(name, definition)
+	}
+}
+
+// Persistence returns the persistence layer in force, nil when appendonly
+// is off (main closes it at shutdown).
+func (s *Server) Persistence() *snapshot.Persistence { return s.pers() }
+
+// setAppendOnly turns the append-only file on or off at run time (CONFIG
+// SET appendonly), as Redis does: on, a snapshot of the data in memory
+// replaces what the directory held and every later commit is logged
+// (snapshot.Start); off, logging stops and the files are flushed and kept
+// (Persistence.Stop).
+func (s *Server) setAppendOnly(cfg Config) error {
+	cur := s.pers()
+	switch {
+	case cfg.AppendOnly && cur == nil:
+		p, err := snapshot.Start(s.store, s.QueryPersistence(), snapshot.Options{Dir: cfg.Dir, Fsync: cfg.AppendFsync, Log: s.log,
+			Functions: s.FunctionPersistence(), AutoRewriteMinSize: cfg.AutoAOFRewriteMinSize, AutoRewritePercent: cfg.AutoAOFRewritePercentage})
+		if err != nil {
+			return err
+		}
+		p.SetSavePoints(savePoints(cfg.Save)) // not SetPersistence: CONFIG SET holds the config's lock
+		s.persistPtr.Store(p)
+	case !cfg.AppendOnly && cur != nil:
+		s.persistPtr.Store(nil)
+		return cur.Stop()
+	}
+	return nil
+}
+
 func (c *Ctx) persistence() *snapshot.Persistence {
-	if c.S.persist == nil {
+	if c.S.pers() == nil {
 		c.ErrMsg("persistence is off (--appendonly no): data lives in memory only")
 		return nil
 	}
-	return c.S.persist
+	return c.S.pers()
 }
 
 func cmdSave(c *Ctx) {
@@ -76,11 +114,11 @@ func cmdBgRewriteAOF(c *Ctx) {
 }
 
 func cmdLastSave(c *Ctx) {
-	if c.S.persist == nil {
+	if c.S.pers() == nil {
 		c.W.Int(c.S.started.Unix())
 		return
 	}
-	t := c.S.persist.LastSave()
+	t := c.S.pers().LastSave()
 	if t.IsZero() {
 		t = c.S.started
 	}
@@ -93,7 +131,7 @@ func misconf(err error) string {
 }
 
 func infoPersistenceFields(s *Server, field func(string, any)) {
-	p := s.persist
+	p := s.pers()
 	if p == nil {
 		field("aof_enabled", 0)
 		return

@@ -136,9 +136,9 @@ type Server struct {
 	scripts  *script.Engine
 	fnMu     sync.Mutex // orders function library changes and their logging
 
-	busyThreshold atomic.Int64          // busy-reply-threshold in ms, read at each script's start
-	queryLimit    atomic.Int64          // query-time-limit in ms, read at each function query's run
-	persist       *snapshot.Persistence // nil: --appendonly no
+	busyThreshold atomic.Int64                         // busy-reply-threshold in ms, read at each script's start
+	queryLimit    atomic.Int64                         // query-time-limit in ms, read at each function query's run
+	persistPtr    atomic.Pointer[snapshot.Persistence] // nil: appendonly no (pers)
 	ops           opsSampler
 	metrics       *metrics    // nil unless --metrics-addr
 	tuner         *cpus.Tuner // nil unless --threads auto
@@ -174,6 +174,7 @@ func New(cfg Config, store *engine.Store, log zerolog.Logger) *Server {
 	store.AddObserver(s.tracking)
 	s.scripts = script.New(script.Options{Log: log, MaxMemory: cfg.ScriptMaxMemory})
 	s.queries = live.New(live.Options{Store: store, Hub: s.hub, Log: log, Revoke: s.revokeQueryChannel, Runner: queryRunner{s}})
+	s.queries.OnDefinitionChange = s.queryDefined
 	store.AddObserver(s.queries)
 	s.busyThreshold.Store(cfg.BusyReplyThreshold)
 	s.queryLimit.Store(cfg.QueryTimeLimit)
@@ -224,10 +225,10 @@ func (s *Server) applyNetConfig() {
 	s.busyThreshold.Store(cfg.BusyReplyThreshold)
 	s.queryLimit.Store(cfg.QueryTimeLimit)
 	s.keyspace.SetFlags(cfg.NotifyKeyspaceEvents)
-	if s.persist != nil {
-		s.persist.SetPolicy(cfg.AppendFsync)
-		s.persist.SetSavePoints(savePoints(cfg.Save))
-		s.persist.SetAutoRewrite(cfg.AutoAOFRewriteMinSize, cfg.AutoAOFRewritePercentage)
+	if p := s.pers(); p != nil {
+		p.SetPolicy(cfg.AppendFsync)
+		p.SetSavePoints(savePoints(cfg.Save))
+		p.SetAutoRewrite(cfg.AutoAOFRewriteMinSize, cfg.AutoAOFRewritePercentage)
 	}
 	if s.net == nil {
 		return

@@ -160,7 +160,7 @@ func cmdStoreStats(c *Ctx) {
 	b = append(b, `,"delivered":`...)
 	b = jsonv.AppendNumber(b, float64(s.hub.Delivered()))
 	b = append(b, `},"persistence":{"enabled":`...)
-	if p := s.persist; p != nil {
+	if p := s.pers(); p != nil {
 		in := p.Info()
 		b = append(b, `true,"appendfsync":`...)
 		b = jsonv.AppendString(b, in.Fsync)

@@ -78,8 +78,10 @@ func New(opts Options) *Store {
 // the store is used.
 func (s *Store) AddObserver(o Observer) { s.observers = append(s.observers, o) }
 
-// SetJournal makes j the store's journal (the append-only file). Call it
-// before the store is used.
+// SetJournal makes j the store's journal (the append-only file; nil:
+// none). Call it before the store is used, or inside the during function
+// of Capture, where no commit or definition change can run (CONFIG SET
+// appendonly at run time).
 func (s *Store) SetJournal(j Journal) { s.journal = j }
 
 // Now returns the store's clock in Unix milliseconds.

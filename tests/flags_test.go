@@ -242,7 +242,9 @@ func TestFlagsConfigSet(t *testing.T) {
 		{[]string{"CONFIG", "SET", "maxclients", "0"}, failed("maxclients", "argument must be between 1 and 4294967295 inclusive")},
 		{[]string{"CONFIG", "SET", "nosuch", "1"}, "-ERR Unknown option or number of arguments for CONFIG SET - 'nosuch'\r\n"},
 		{[]string{"CONFIG", "SET", "port", "1234"}, failed("port", "can't set immutable config")},
-		{[]string{"CONFIG", "SET", "appendonly", "no"}, failed("appendonly", "can't set immutable config")},
+		{[]string{"CONFIG", "SET", "bind", "0.0.0.0"}, failed("bind", "can't set immutable config")},
+		{[]string{"CONFIG", "SET", "appendonly", "no"}, "+OK\r\n"}, // its own value
+		{[]string{"CONFIG", "SET", "appendonly", "maybe"}, failed("appendonly", "argument must be 'yes' or 'no'")},
 		// All or nothing: a bad parameter leaves the good one unchanged.
 		{[]string{"CONFIG", "SET", "maxclients", "7", "port", "1"}, failed("port", "can't set immutable config")},
 		{[]string{"CONFIG", "SET", "maxclients", "7", "maxclients", "8"}, failed("maxclients", "duplicate parameter")},

@@ -5,7 +5,9 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -436,5 +438,53 @@ func TestConfigSetRuntime(t *testing.T) {
 	r.ok("CONFIG", "SET", "hz", "1000")
 	if got := r.list("CONFIG", "GET", "hz"); got[1] != "500" {
 		t.Errorf("CONFIG GET hz = %q, want 500", got[1])
+	}
+}
+
+// CONFIG SET appendonly at run time: on, the data in memory is snapshotted
+// and every later commit logged (a kill -9 loses nothing acknowledged);
+// off, logging stops and the files stay; a directory that would not load
+// is refused and nothing changes.
+func TestConfigSetAppendOnly(t *testing.T) {
+	t.Parallel()
+	s := Start(t, "--appendonly", "no")
+	r := newRC(t, s, 2)
+	r.define("users", ksUsersDef)
+	r.insert("users", `{"id":"before","name":"B"}`)
+	r.err("ERR persistence is off*", "BGSAVE")
+	r.ok("CONFIG", "SET", "appendonly", "yes")
+	if got := r.list("CONFIG", "GET", "appendonly"); got[1] != "yes" {
+		t.Fatalf("CONFIG GET appendonly = %v", got)
+	}
+	if !strings.Contains(r.str("INFO", "persistence"), "aof_enabled:1\r\n") {
+		t.Error("INFO persistence: aof_enabled is not 1 after CONFIG SET appendonly yes")
+	}
+	r.insert("users", `{"id":"after","name":"A"}`)
+	s.Kill()
+	s = StartIn(t, s.Dir) // appendonly yes by default: it loads what was logged
+	r = newRC(t, s, 2)
+	r.integer(2, "EXISTS", "users:before", "users:after")
+
+	// Off: the writes after it are not logged; the files keep the rest.
+	r.ok("CONFIG", "SET", "appendonly", "no")
+	if !strings.Contains(r.str("INFO", "persistence"), "aof_enabled:0\r\n") {
+		t.Error("INFO persistence: aof_enabled is not 0 after CONFIG SET appendonly no")
+	}
+	r.insert("users", `{"id":"unlogged","name":"U"}`)
+	s.Kill()
+	s = StartIn(t, s.Dir)
+	r = newRC(t, s, 2)
+	r.integer(2, "EXISTS", "users:before", "users:after", "users:unlogged")
+
+	// A directory that would not load: refused, and appendonly stays no.
+	bad := t.TempDir()
+	if err := os.WriteFile(filepath.Join(bad, "appendonly.7.aof"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s2 := StartIn(t, bad, "--appendonly", "no")
+	r2 := newRC(t, s2, 2)
+	r2.err("ERR CONFIG SET failed (possibly related to argument 'appendonly') - *", "CONFIG", "SET", "appendonly", "yes")
+	if got := r2.list("CONFIG", "GET", "appendonly"); got[1] != "no" {
+		t.Errorf("CONFIG GET appendonly after a refused switch = %v", got)
 	}
 }

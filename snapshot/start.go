@@ -1,0 +1,102 @@
+package snapshot
+
+import (
+	"os"
+	"path/filepath"
+	"time"
+
+	"bucketd/engine"
+)
+
+// Start begins persisting a store that is already in memory (CONFIG SET
+// appendonly yes, docs/persistence.md "Turning the append-only file on
+// and off"), as Redis does: what opts.Dir held is replaced by a snapshot
+// of the store's state and a new append-only file, and every commit from
+// then on is logged. The switch to logging happens inside
+// engine.Store.Capture, so that the snapshot and the new file meet
+// exactly; Start returns once the snapshot is written and the manifest
+// names it, and a crash before that finds the directory as it was. A
+// directory that would not load (files without a manifest, a manifest
+// naming missing files) is refused, and nothing changes.
+func Start(store *engine.Store, queries Queries, opts Options) (*Persistence, error) {
+	if opts.Now == nil {
+		opts.Now = func() int64 { return time.Now().UnixMilli() }
+	}
+	p := &Persistence{opts: opts, store: store, queries: queries, log: opts.Log, lastStatus: "ok", stop: make(chan struct{})}
+	p.SetAutoRewrite(opts.AutoRewriteMinSize, opts.AutoRewritePercent)
+	lock, err := LockDir(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*Persistence, error) {
+		lock.Unlock()
+		return nil, err
+	}
+	old, err := readManifest(opts.Dir)
+	if err != nil {
+		return fail(err)
+	}
+	leftovers, err := checkDir(opts.Dir, old)
+	if err != nil {
+		return fail(err)
+	}
+	gen := 1
+	if old != nil {
+		gen = old.Generation + 1
+		leftovers = append(leftovers, old.AOF...)
+		if old.Snapshot != "" {
+			leftovers = append(leftovers, old.Snapshot)
+		}
+	}
+	aofPath := filepath.Join(opts.Dir, aofName(gen))
+	f, err := os.OpenFile(aofPath, os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fail(err)
+	}
+	p.aof = newAOF(f, 0, opts.Fsync)
+	p.man = &manifest{Version: 1, Generation: gen, Snapshot: snapshotName(gen), AOF: []string{aofName(gen)}}
+	p.lock = lock
+	var defs []NamedDef
+	var functions []byte
+	images := store.Capture(func() {
+		store.SetJournal(p.aof) // from here every commit is logged, after the image
+		if queries.List != nil {
+			defs = queries.List()
+		}
+		if opts.Functions.Dump != nil {
+			functions = opts.Functions.Dump()
+		}
+	})
+	size, err := writeSnapshot(opts.Dir, p.man.Snapshot, images, defs, functions, opts.Now())
+	if err == nil {
+		err = writeManifest(opts.Dir, p.man)
+	}
+	if err != nil {
+		// Stop logging (under the same critical section), and leave the
+		// directory as it was.
+		store.Capture(func() { store.SetJournal(nil) })
+		p.aof.close()
+		os.Remove(aofPath)
+		os.Remove(filepath.Join(opts.Dir, p.man.Snapshot))
+		return fail(err)
+	}
+	for _, name := range leftovers {
+		os.Remove(filepath.Join(opts.Dir, name))
+	}
+	p.baseSize = size
+	p.lastSave = time.Now()
+	p.wg.Add(1)
+	go p.autoRewrite()
+	p.log.Info().Str("dir", opts.Dir).Int("generation", gen).Str("appendfsync", opts.Fsync).
+		Msg("append-only file started from the data in memory")
+	return p, nil
+}
+
+// Stop ends persistence at run time (CONFIG SET appendonly no): commits
+// stop being logged, inside engine.Store.Capture so that none is half
+// logged, then the files are flushed, fsynced and closed, and kept, with
+// everything logged until then.
+func (p *Persistence) Stop() error {
+	p.store.Capture(func() { p.store.SetJournal(nil) })
+	return p.Close(false)
+}
