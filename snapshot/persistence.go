@@ -103,6 +103,24 @@ type Persistence struct {
 // off with a warning; any other damage is an error that names the file and
 // the offset, and nothing is served.
 func Open(store *engine.Store, queries Queries, opts Options) (*Persistence, error) {
+	p, err := newPersistence(store, queries, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.load(); err != nil {
+		p.lock.Unlock()
+		return nil, err
+	}
+	p.wg.Add(1)
+	go p.autoRewrite()
+	p.log.Info().Str("dir", opts.Dir).Int64("records", p.loadedRecords).Dur("took", p.loadTime).Dur("indexes_took", p.indexTime).
+		Str("appendfsync", opts.Fsync).Msg("data loaded")
+	return p, nil
+}
+
+// newPersistence returns a Persistence of store over opts.Dir, whose lock
+// it holds (Open and Start go on from there).
+func newPersistence(store *engine.Store, queries Queries, opts Options) (*Persistence, error) {
 	if opts.Now == nil {
 		opts.Now = func() int64 { return time.Now().UnixMilli() }
 	}
@@ -113,14 +131,6 @@ func Open(store *engine.Store, queries Queries, opts Options) (*Persistence, err
 		return nil, err
 	}
 	p.lock = lock
-	if err := p.load(); err != nil {
-		lock.Unlock()
-		return nil, err
-	}
-	p.wg.Add(1)
-	go p.autoRewrite()
-	p.log.Info().Str("dir", opts.Dir).Int64("records", p.loadedRecords).Dur("took", p.loadTime).Dur("indexes_took", p.indexTime).
-		Str("appendfsync", opts.Fsync).Msg("data loaded")
 	return p, nil
 }
 

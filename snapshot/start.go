@@ -19,17 +19,13 @@ import (
 // directory that would not load (files without a manifest, a manifest
 // naming missing files) is refused, and nothing changes.
 func Start(store *engine.Store, queries Queries, opts Options) (*Persistence, error) {
-	if opts.Now == nil {
-		opts.Now = func() int64 { return time.Now().UnixMilli() }
-	}
-	p := &Persistence{opts: opts, store: store, queries: queries, log: opts.Log, lastStatus: "ok", stop: make(chan struct{})}
-	p.SetAutoRewrite(opts.AutoRewriteMinSize, opts.AutoRewritePercent)
-	lock, err := LockDir(opts.Dir)
+	p, err := newPersistence(store, queries, opts)
 	if err != nil {
 		return nil, err
 	}
+	opts = p.opts
 	fail := func(err error) (*Persistence, error) {
-		lock.Unlock()
+		p.lock.Unlock()
 		return nil, err
 	}
 	old, err := readManifest(opts.Dir)
@@ -55,7 +51,6 @@ func Start(store *engine.Store, queries Queries, opts Options) (*Persistence, er
 	}
 	p.aof = newAOF(f, 0, opts.Fsync)
 	p.man = &manifest{Version: 1, Generation: gen, Snapshot: snapshotName(gen), AOF: []string{aofName(gen)}}
-	p.lock = lock
 	var defs []NamedDef
 	var functions []byte
 	images := store.Capture(func() {

@@ -68,6 +68,26 @@ func ssClient(t *testing.T, q *RawConn, id string) map[string]string {
 	return nil
 }
 
+// ssFill publishes 1 KB messages on channel until client id's queued
+// output (CLIENT LIST omem) passes bytes.
+func ssFill(t *testing.T, q *RawConn, id, channel string, bytes int) {
+	t.Helper()
+	data := strings.Repeat("y", 1024)
+	for i := 0; ; i++ {
+		eq(t, "PUBLISH while filling", q.Do("PUBLISH", channel, data), ":1\r\n")
+		if i%16 != 0 {
+			continue
+		}
+		omem, _ := strconv.Atoi(ssClient(t, q, id)["omem"])
+		if omem > bytes {
+			break
+		}
+		if i > 20000 {
+			t.Fatalf("omem stays at %d after %d messages", omem, i)
+		}
+	}
+}
+
 // ssDrain reads the stalled connection until it ends and returns the error
 // that ended it and the bytes read.
 func ssDrain(c *RawConn) (int64, error) {
@@ -192,22 +212,9 @@ func TestSlowSubSoftLimit(t *testing.T) {
 	s := Start(t, "--client-output-buffer-limit", "pubsub 64mb 256kb 2")
 	q := s.Raw(t)
 	stalled, id := ssStalled(t, s, "SUBSCRIBE", "slow")
-	data := strings.Repeat("y", 1024)
 	// Fill the stalled subscriber's queue past the soft limit (256 KB), far
 	// from the hard one (64 MB).
-	for i := 0; ; i++ {
-		eq(t, "PUBLISH while filling", q.Do("PUBLISH", "slow", data), ":1\r\n")
-		if i%16 != 0 {
-			continue
-		}
-		omem, _ := strconv.Atoi(ssClient(t, q, id)["omem"])
-		if omem > 300<<10 {
-			break
-		}
-		if i > 20000 {
-			t.Fatalf("omem stays at %d after %d messages", omem, i)
-		}
-	}
+	ssFill(t, q, id, "slow", 300<<10)
 	// Over the soft limit for less than 2 s: still connected.
 	eq(t, "PUBLISH just over the soft limit", q.Do("PUBLISH", "slow", "z"), ":1\r\n")
 	// Kept over it: disconnected by the soft rule, with no stall.
@@ -232,20 +239,7 @@ func TestSlowSubSoftLimitByTime(t *testing.T) {
 	s := Start(t, "--client-output-buffer-limit", "pubsub 64mb 256kb 1")
 	q := s.Raw(t)
 	_, id := ssStalled(t, s, "SUBSCRIBE", "slow")
-	data := strings.Repeat("y", 1024)
-	for i := 0; ; i++ {
-		eq(t, "PUBLISH while filling", q.Do("PUBLISH", "slow", data), ":1\r\n")
-		if i%16 != 0 {
-			continue
-		}
-		omem, _ := strconv.Atoi(ssClient(t, q, id)["omem"])
-		if omem > 300<<10 {
-			break
-		}
-		if i > 20000 {
-			t.Fatalf("omem stays at %d after %d messages", omem, i)
-		}
-	}
+	ssFill(t, q, id, "slow", 300<<10)
 	// Nothing more is published: the subscriber is cut once it has been
 	// over the soft limit for a second.
 	eventually(t, 20*time.Second, "the soft limit to disconnect the idle subscriber", func() bool {
@@ -261,7 +255,7 @@ func TestSlowSubSoftLimitByTime(t *testing.T) {
 	q.Do("CONFIG", "SET", "client-output-buffer-limit", "pubsub 128kb 0 0")
 	_, id2 := ssStalled(t, s, "SUBSCRIBE", "slow2")
 	for i := 0; ; i++ {
-		if q.Do("PUBLISH", "slow2", data) == ":0\r\n" {
+		if q.Do("PUBLISH", "slow2", strings.Repeat("y", 1024)) == ":0\r\n" {
 			break // the previous one cut it
 		}
 		if i > 20000 {
