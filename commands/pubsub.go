@@ -4,6 +4,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"bucketd/live"
 	"bucketd/pubsub"
@@ -61,6 +62,7 @@ func (sess *Session) setOutputClass() {
 	default:
 		sess.conn.SetOutputClass(resp.ClassNormal)
 	}
+	sess.conn.WatchInput(sess.subs.count() > 0)
 }
 
 func (s *subState) sync() {
@@ -144,6 +146,7 @@ func (s *Server) subscribeTo(c *Ctx, f *subFamily, name string) {
 	_, had := (*set)[name]
 	(*set)[name] = struct{}{}
 	st.sync()
+	c.Conn.WatchInput(true) // before the confirmation can reach the client (SettleInput)
 	c.Conn.EnableAsync()
 	c.Conn.Hold()
 	subReply(c, f, f.sub, name, false)
@@ -233,8 +236,17 @@ func publishTo(c *Ctx, h *pubsub.Hub) {
 		c.W.Int(int64(h.NumReceivers(c.Arg(1))))
 		return
 	}
+	if c.S.net != nil {
+		// What a subscriber sent before this PUBLISH arrived (its
+		// UNSUBSCRIBE) is served first, as on Redis's one thread.
+		c.S.net.SettleInput(settleInputFor)
+	}
 	c.W.Int(int64(h.Publish(c.Arg(1), c.Args[2])))
 }
+
+// settleInputFor bounds how long a PUBLISH lets subscribers serve the input
+// they sent before it (resp.Server.SettleInput).
+const settleInputFor = 10 * time.Millisecond
 
 // pubsubChannels is PUBSUB CHANNELS (h: the hub) and PUBSUB SHARDCHANNELS
 // (the shard hub): the channels with a subscriber, matching the pattern.

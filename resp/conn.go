@@ -56,10 +56,18 @@ type Conn struct {
 	lastCmd string
 	flags   string
 
-	outMu     sync.Mutex   // guards the fields below
-	async     bool         // a writer goroutine owns the socket's write side
-	out       outQueue     // queued output, written in place by the writer
-	writing   bool         // the writer is writing from out's chunks
+	outMu   sync.Mutex // guards the fields below
+	async   bool       // a writer goroutine owns the socket's write side
+	out     outQueue   // queued output, written in place by the writer
+	writing bool       // the writer is writing from out's chunks
+	// inputPending is true from a read that returned bytes until they are
+	// served (SettleInput); watched says the socket is in the server's
+	// input set, closedFD that it is about to close (settle_linux.go).
+	inputPending atomic.Bool
+	watchMu      sync.Mutex
+	watched      bool
+	closedFD     bool
+
 	softSince time.Time    // when the output first passed the soft limit
 	softTimer *time.Timer  // checks the soft limit when no output comes (checkSoft)
 	class     atomic.Int32 // its OutputClass (SetOutputClass)
@@ -624,7 +632,7 @@ func (c *Conn) serve() {
 			// Redis.) An unpipelined client is not kept waiting for it.
 			runtime.Gosched()
 		}
-		n, err := c.nc.Read(buf[len(buf):cap(buf)])
+		n, err := c.readInput(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
 		if err != nil && n == 0 {
 			return
@@ -698,6 +706,7 @@ func (c *Conn) finish() {
 		c.nc.SetWriteDeadline(time.Now().Add(closeFlushTimeout))
 		<-c.writerEnd
 	}
+	c.unwatchClosing()
 	c.nc.Close()
 	c.noteQueryBuffer(nil)
 	c.srv.handler.Closed(c)

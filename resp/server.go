@@ -108,6 +108,9 @@ type Server struct {
 
 	inputPeak recentPeak // the largest read buffers of the last seconds
 
+	watch   inputWatch   // the subscribed connections' input (settle_linux.go)
+	watched atomic.Int32 // connections in it
+
 	quit     chan struct{} // closed by Shutdown
 	quitOnce sync.Once
 
