@@ -13,26 +13,33 @@ import (
 // (a pipelined command) mean the client is still there. A connection that
 // is not a socket (or TLS) is never gone.
 func (c *Conn) Gone() bool {
-	sc, ok := c.nc.(syscall.Conn)
-	if !ok {
+	n, err, ok := c.peek()
+	switch {
+	case !ok:
+		return false
+	case err == nil:
+		return n == 0 // end of stream
+	case errors.Is(err, syscall.EAGAIN), errors.Is(err, syscall.EWOULDBLOCK), errors.Is(err, syscall.EINTR):
 		return false
 	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return false
+	return true // reset or another error: nobody will read the reply
+}
+
+// peek looks at the socket without reading or blocking: the bytes waiting
+// (at most 1), or the error; ok is false for a connection that is not a
+// socket.
+func (c *Conn) peek() (n int, err error, ok bool) {
+	sc, isSocket := c.nc.(syscall.Conn)
+	if !isSocket {
+		return 0, nil, false
 	}
-	gone := false
+	rc, cerr := sc.SyscallConn()
+	if cerr != nil {
+		return 0, nil, false
+	}
 	var buf [1]byte
-	_ = rc.Read(func(fd uintptr) bool {
-		n, _, err := syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		switch {
-		case err == nil:
-			gone = n == 0 // end of stream
-		case errors.Is(err, syscall.EAGAIN), errors.Is(err, syscall.EWOULDBLOCK), errors.Is(err, syscall.EINTR):
-		default:
-			gone = true // reset or another error: nobody will read the reply
-		}
-		return true
+	cerr = rc.Control(func(fd uintptr) {
+		n, _, err = syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
 	})
-	return gone
+	return n, err, cerr == nil
 }

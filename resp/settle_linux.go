@@ -148,21 +148,8 @@ func (c *Conn) readInput(p []byte) (int, error) {
 // hasInput reports whether the socket holds unread bytes, peeking without
 // blocking.
 func (c *Conn) hasInput() bool {
-	sc, ok := c.nc.(syscall.Conn)
-	if !ok {
-		return false
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return false
-	}
-	has := false
-	var buf [1]byte
-	rc.Control(func(fd uintptr) {
-		n, _, err := syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		has = err == nil && n > 0
-	})
-	return has
+	n, err, ok := c.peek()
+	return ok && err == nil && n > 0
 }
 
 // SettleInput lets the subscribed connections whose sockets hold unread
