@@ -64,6 +64,7 @@ type Conn struct {
 	// served (SettleInput); watched says the socket is in the server's
 	// input set, closedFD that it is about to close (settle_linux.go).
 	inputPending atomic.Bool
+	servedReads  atomic.Uint64 // reads begun, each after the bytes of the one before were served
 	watchMu      sync.Mutex
 	watched      bool
 	closedFD     bool
@@ -632,6 +633,7 @@ func (c *Conn) serve() {
 			// Redis.) An unpipelined client is not kept waiting for it.
 			runtime.Gosched()
 		}
+		c.servedReads.Add(1)
 		n, err := c.readInput(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
 		if err != nil && n == 0 {

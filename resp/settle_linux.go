@@ -188,7 +188,14 @@ func (s *Server) SettleInput(max time.Duration) {
 		// Its goroutine waits in the network poller, which runs when a
 		// processor has nothing else to do: sleep (a yield would keep this
 		// goroutine running) until it has read the bytes and served them.
-		for (c.hasInput() || c.inputPending.Load()) && time.Now().Before(deadline) {
+		// It is done when its socket is empty and nothing it took is
+		// unserved (peek first, then the flag: see readInput). A subscriber
+		// that keeps sending is waited for two batches at most (a read
+		// begins after the bytes of the one before are served:
+		// servedReads): the one under way and the one with what it had
+		// sent when this PUBLISH looked.
+		r0 := c.servedReads.Load()
+		for (c.hasInput() || c.inputPending.Load()) && c.servedReads.Load() < r0+2 && time.Now().Before(deadline) {
 			time.Sleep(20 * time.Microsecond)
 		}
 	}
