@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -61,15 +62,7 @@ func (s *Store) bucketsFrom(id uint64, want func(name string) bool) []*Bucket {
 			out = append(out, b)
 		}
 	}
-	slices.SortFunc(out, func(a, b *Bucket) int {
-		switch {
-		case a.id < b.id:
-			return -1
-		case a.id > b.id:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(out, func(a, b *Bucket) int { return cmp.Compare(a.id, b.id) })
 	return out
 }
 

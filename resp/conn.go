@@ -65,6 +65,7 @@ type Conn struct {
 	// input set, closedFD that it is about to close (settle_linux.go).
 	inputPending atomic.Bool
 	servedReads  atomic.Uint64 // reads begun, each after the bytes of the one before were served
+	raw          *rawReader    // the socket's reader, made at the first read (readInput)
 	watchMu      sync.Mutex
 	watched      bool
 	closedFD     bool

@@ -101,14 +101,50 @@ func (c *Conn) unwatchClosing() {
 	c.watchMu.Unlock()
 }
 
+// rawReader reads a socket through its RawConn; made once per connection,
+// so that a read allocates nothing.
+type rawReader struct {
+	rc  syscall.RawConn
+	fn  func(fd uintptr) bool // read, a method value made once
+	p   []byte
+	n   int
+	err error
+	c   *Conn
+}
+
+// read is the RawConn.Read callback: it marks the input pending before the
+// bytes can leave the socket, and unmarks it when there were none.
+func (r *rawReader) read(fd uintptr) bool {
+	r.c.inputPending.Store(true)
+	r.n, r.err = syscall.Read(int(fd), r.p)
+	switch r.err {
+	case syscall.EAGAIN:
+		r.c.inputPending.Store(false) // nothing read: wait for more
+		return false
+	case syscall.EINTR:
+		return false
+	}
+	return true
+}
+
 // readInput reads from the socket, keeping inputPending true from just
 // before a read that may take bytes until the next read finds none: a
 // PUBLISH that peeks at the socket (SettleInput) and then reads
 // inputPending never misses bytes that were taken but not yet served.
-// Sockets it cannot reach directly are read as usual.
+// Sockets it cannot reach directly are read as usual. It allocates nothing
+// after the first read (TestReadInputAllocs).
 func (c *Conn) readInput(p []byte) (int, error) {
-	sc, ok := c.nc.(syscall.Conn)
-	if !ok || len(p) == 0 {
+	if c.raw == nil {
+		c.raw = &rawReader{c: c}
+		if sc, ok := c.nc.(syscall.Conn); ok {
+			if rc, err := sc.SyscallConn(); err == nil {
+				c.raw.rc = rc
+				c.raw.fn = c.raw.read
+			}
+		}
+	}
+	r := c.raw
+	if r.rc == nil || len(p) == 0 {
 		c.inputPending.Store(false)
 		n, err := c.nc.Read(p)
 		if n > 0 {
@@ -116,33 +152,18 @@ func (c *Conn) readInput(p []byte) (int, error) {
 		}
 		return n, err
 	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return 0, err
-	}
-	var n int
-	var rerr error
-	err = rc.Read(func(fd uintptr) bool {
-		c.inputPending.Store(true) // before the bytes can leave the socket
-		n, rerr = syscall.Read(int(fd), p)
-		if rerr == syscall.EAGAIN {
-			c.inputPending.Store(false) // nothing read: wait for more
-			return false
-		}
-		if rerr == syscall.EINTR {
-			return false
-		}
-		return true
-	})
+	r.p = p
+	err := r.rc.Read(r.fn)
+	r.p = nil
 	switch {
 	case err != nil:
 		return 0, err
-	case rerr != nil:
-		return 0, rerr
-	case n == 0:
+	case r.err != nil:
+		return 0, r.err
+	case r.n == 0:
 		return 0, io.EOF
 	}
-	return n, nil
+	return r.n, nil
 }
 
 // hasInput reports whether the socket holds unread bytes, peeking without

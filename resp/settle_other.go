@@ -4,6 +4,9 @@ package resp
 
 import "time"
 
+// rawReader is not used without epoll.
+type rawReader struct{}
+
 // inputWatch is empty without epoll.
 type inputWatch struct{}
 
