@@ -140,6 +140,7 @@ func infoStats(s *Server, b *strings.Builder) {
 	field(b, "pubsub_channels", s.hub.NumChannels())
 	field(b, "pubsub_patterns", s.hub.NumPat())
 	field(b, "pubsub_messages_delivered", s.hub.Delivered())
+	field(b, "pubsub_settle_timeouts", s.netStat(func() int64 { return s.net.SettleTimeouts.Load() }))
 	field(b, "events_published", s.events.Published())
 	runs, failed, killed := s.scripts.Counters()
 	field(b, "scripts_run", runs)

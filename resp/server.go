@@ -102,6 +102,9 @@ type Server struct {
 	TotalConnections atomic.Int64
 	// RejectedConnections counts connections refused past MaxClients.
 	RejectedConnections atomic.Int64
+	// SettleTimeouts counts the SettleInput calls that gave up at their
+	// bound with a subscriber's input still unserved.
+	SettleTimeouts atomic.Int64
 
 	// MaxClients bounds the number of connected clients (0: no bound).
 	MaxClients atomic.Int64

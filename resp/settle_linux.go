@@ -186,9 +186,38 @@ func (s *Server) SettleInput(max time.Duration) {
 	if ep < 0 {
 		return
 	}
-	// Those with bytes taken but not served yet, then those with bytes
-	// still in their sockets.
+	// Those with bytes still in their sockets, then those with bytes taken
+	// but not served yet: in this order (see readInput), or a goroutine
+	// that takes its bytes between the two looks would be in neither.
+	// A full batch of events means there may be more: the set is
+	// level-triggered and moves what it reported behind the rest, so the
+	// next call goes on from there, until it reports one seen already.
 	var wait []*Conn
+	var evs [32]unix.EpollEvent
+	var seen map[uint64]bool // made at a second call only
+	for more := true; more; {
+		n, err := unix.EpollWait(ep, evs[:], 0)
+		if err != nil {
+			break
+		}
+		more = n == len(evs)
+		for _, ev := range evs[:n] {
+			id := uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32
+			if seen[id] {
+				more = false
+				continue
+			}
+			if more {
+				if seen == nil {
+					seen = map[uint64]bool{}
+				}
+				seen[id] = true
+			}
+			if c := s.Conn(id); c != nil {
+				wait = append(wait, c)
+			}
+		}
+	}
 	s.watch.mu.Lock()
 	for c := range s.watch.conns {
 		if c.inputPending.Load() {
@@ -196,14 +225,6 @@ func (s *Server) SettleInput(max time.Duration) {
 		}
 	}
 	s.watch.mu.Unlock()
-	var evs [32]unix.EpollEvent
-	if n, err := unix.EpollWait(ep, evs[:], 0); err == nil {
-		for _, ev := range evs[:n] {
-			if c := s.Conn(uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32); c != nil {
-				wait = append(wait, c)
-			}
-		}
-	}
 	deadline := time.Now().Add(max)
 	for _, c := range wait {
 		// Its goroutine waits in the network poller, which runs when a
@@ -216,7 +237,14 @@ func (s *Server) SettleInput(max time.Duration) {
 		// servedReads): the one under way and the one with what it had
 		// sent when this PUBLISH looked.
 		r0 := c.servedReads.Load()
-		for (c.hasInput() || c.inputPending.Load()) && c.servedReads.Load() < r0+2 && time.Now().Before(deadline) {
+		for c.hasInput() || c.inputPending.Load() {
+			if c.servedReads.Load() >= r0+2 {
+				break
+			}
+			if !time.Now().Before(deadline) {
+				s.SettleTimeouts.Add(1)
+				return
+			}
 			time.Sleep(20 * time.Microsecond)
 		}
 	}
