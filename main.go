@@ -39,6 +39,18 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stderr))
 }
 
+// announceAddr is the client address a replicated node gives the others
+// (where followers forward writes, what ROLE and Sentinel clients get):
+// --bind and the port, or, when --bind listens everywhere, the host of
+// --raft-addr.
+func announceAddr(cfg commands.Config, port int) string {
+	host := cfg.Bind
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host, _, _ = net.SplitHostPort(cfg.RaftAddr)
+	}
+	return net.JoinHostPort(host, strconv.Itoa(port))
+}
+
 // versionLine is what --version prints, as redis-server -v does: the
 // version, the Redis version it speaks and the Go it was built with.
 func versionLine() string {
@@ -105,6 +117,13 @@ func run(args []string, stderr io.Writer) int {
 	srv := commands.New(cfg, store, log)
 	srv.SetTuner(tuner)
 	var persist *snapshot.Persistence
+	clustered := cfg.RaftAddr != ""
+	if clustered {
+		// A replicated node's data is its Raft log and snapshots
+		// (docs/replication.md): no append-only file.
+		cfg.AppendOnly = false
+		srv.SetConfigAppendOnly(false)
+	}
 	if cfg.AppendOnly {
 		persist, err = snapshot.Open(store, srv.QueryPersistence(), snapshot.Options{Dir: cfg.Dir, Fsync: cfg.AppendFsync, Log: log, Functions: srv.FunctionPersistence(),
 			AutoRewriteMinSize: cfg.AutoAOFRewriteMinSize, AutoRewritePercent: cfg.AutoAOFRewritePercentage})
@@ -118,6 +137,19 @@ func run(args []string, stderr io.Writer) int {
 	}
 	netSrv := resp.NewServer(srv, log)
 	srv.Attach(netSrv)
+	if clustered {
+		lock, err := snapshot.LockDir(cfg.Dir)
+		if err == nil {
+			defer lock.Unlock()
+			err = srv.StartCluster(announceAddr(cfg, ln.Addr().(*net.TCPAddr).Port))
+		}
+		if err != nil {
+			ln.Close()
+			fmt.Fprintf(stderr, "cannot start the replicated node: %v\n", err)
+			log.Error().Err(err).Msg("cannot start the replicated node; refusing to start")
+			return 1
+		}
+	}
 	if cfg.MetricsAddr != "" {
 		maddr, err := srv.ServeMetrics(cfg.MetricsAddr)
 		if err != nil {
@@ -151,16 +183,21 @@ func run(args []string, stderr io.Writer) int {
 			case <-ttlDone:
 				return
 			case <-t.C:
-				store.PurgeExpired()
+				if n := srv.Cluster(); n == nil || n.Writable() {
+					store.PurgeExpired() // on a replicated node, the leader's deletes reach the others
+				}
 			}
 		}
 	}()
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- netSrv.Serve(ln) }()
-	log.Info().Str("addr", ln.Addr().String()).Str("version", commands.Version).
-		Bool("appendonly", cfg.AppendOnly).Msg("ready to accept connections")
-	if !cfg.AppendOnly {
+	ready := log.Info().Str("addr", ln.Addr().String()).Str("version", commands.Version).Bool("appendonly", cfg.AppendOnly)
+	if n := srv.Cluster(); n != nil {
+		ready = ready.Str("node_id", n.ID()).Str("raft_addr", n.RaftAddr())
+	}
+	ready.Msg("ready to accept connections")
+	if !cfg.AppendOnly && !clustered {
 		log.Info().Msg("appendonly is off: data lives in memory only and is lost when the server stops")
 	}
 	if engine.Verifying() {
@@ -189,6 +226,11 @@ func run(args []string, stderr io.Writer) int {
 		log.Warn().Err(err).Msg("connections did not finish in time; closed them")
 	}
 	srv.Close()
+	if n := srv.Cluster(); n != nil {
+		if err := n.Close(); err != nil {
+			log.Warn().Err(err).Msg("stopping raft")
+		}
+	}
 	if persist := srv.Persistence(); persist != nil { // CONFIG SET appendonly may have changed it
 		if err := persist.Close(save); err != nil {
 			log.Error().Err(err).Msg("flushing the append-only file failed")

@@ -33,6 +33,8 @@ type setting struct {
 	// noFlag: a CONFIG GET parameter only, kept for Redis tools (databases,
 	// save); it has no flag and no setter.
 	noFlag bool
+	// boolFlag: the flag may be given without a value (--bootstrap).
+	boolFlag bool
 }
 
 // getBusyThreshold and setBusyThreshold serve busy-reply-threshold and its
@@ -65,9 +67,9 @@ func parseMemory(v string) (int64, error) {
 
 func parseYesNo(v string) (bool, error) {
 	switch strings.ToLower(v) {
-	case "yes":
+	case "yes", "true": // true: a bool flag given alone
 		return true, nil
-	case "no":
+	case "no", "false":
 		return false, nil
 	}
 	return false, fmt.Errorf("argument must be 'yes' or 'no'")
@@ -235,6 +237,34 @@ var settings = []setting{
 			c.Save = strings.Join(f, " ")
 			return nil
 		}},
+	{name: "cluster-id", help: "replication: the cluster's name, which Sentinel clients ask for (docs/replication.md)",
+		get: func(c *Config) string { return c.ClusterID },
+		set: func(c *Config, v string) error { c.ClusterID = v; return nil }},
+	{name: "node-id", help: "replication: this node's name, unique in the cluster and kept across restarts",
+		get: func(c *Config) string { return c.NodeID },
+		set: func(c *Config, v string) error { c.NodeID = v; return nil }},
+	{name: "raft-addr", help: "replication: host:port of this node's Raft transport (empty: a single node, no replication)",
+		get: func(c *Config) string { return c.RaftAddr },
+		set: func(c *Config, v string) error { c.RaftAddr = v; return nil }},
+	{name: "bootstrap", help: "replication: start a new cluster with this node as its first member", boolFlag: true,
+		get: func(c *Config) string { return yesNo(c.Bootstrap) },
+		set: func(c *Config, v string) (err error) { c.Bootstrap, err = parseYesNo(v); return err }},
+	{name: "join", help: "replication: host:port of a member's client port, to join its cluster through",
+		get: func(c *Config) string { return c.Join },
+		set: func(c *Config, v string) error { c.Join = v; return nil }},
+	{name: "raft-snapshot-entries", help: "replication: log entries between Raft snapshots (0: 8192)",
+		get: func(c *Config) string { return strconv.FormatInt(c.RaftSnapshotEvery, 10) },
+		set: func(c *Config, v string) (err error) { c.RaftSnapshotEvery, err = parseRange(v, 0, math.MaxInt32); return err }},
+	{name: "cluster-timeout", help: "replication: Raft's heartbeat and election timeout; a leader that dies is replaced after about twice this",
+		get: func(c *Config) string { return c.ClusterTimeout.String() },
+		set: func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 10*time.Millisecond {
+				return fmt.Errorf("argument must be a duration of 10ms or more, such as 500ms")
+			}
+			c.ClusterTimeout = d
+			return nil
+		}},
 	{name: "hz", help: "accepted for Redis tools (1 to 500); bucketd's timers do not follow it (--ttl-interval sets the expiry sweep)", runtime: true,
 		get: func(c *Config) string { return strconv.FormatInt(c.Hz, 10) },
 		set: func(c *Config, v string) (err error) {
@@ -352,6 +382,9 @@ func (f flagValue) String() string {
 }
 
 func (f flagValue) Set(v string) error { return f.st.set(f.cfg, v) }
+
+// IsBoolFlag lets a yes/no flag be given alone (flag.boolFlag).
+func (f flagValue) IsBoolFlag() bool { return f.st.boolFlag }
 
 func findSetting(name string) *setting {
 	for i := range settings {

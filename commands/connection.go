@@ -35,6 +35,7 @@ func connectionCommands() []*Command {
 			"unpause":      {Arity: 2, Flags: FlagAdmin, Summary: "Resumes processing commands from paused clients.", Run: cmdClientUnpause},
 			"no-evict":     {Arity: 3, Flags: FlagAdmin, Summary: "Accepted: bucketd evicts no client for memory.", Run: cmdClientOnOff},
 			"no-touch":     {Arity: 3, Flags: FlagFast, Summary: "Accepted: bucketd tracks no access times.", Run: cmdClientOnOff},
+			"consistency":  {Arity: -2, Flags: FlagFast, Summary: "Sets or shows the connection's read consistency on a replicated node: eventual or strong.", Run: cmdClientConsistency},
 			"help":         {Arity: 2, Flags: FlagFast, Summary: "Returns helpful text about the different subcommands.", Run: cmdClientHelp},
 		}},
 	}
@@ -503,6 +504,7 @@ func cmdClientHelp(c *Ctx) {
 		"UNPAUSE", "    Stop the current client pause, resuming traffic.",
 		"NO-EVICT (ON|OFF)", "    Accepted: bucketd evicts no client for memory.",
 		"NO-TOUCH (ON|OFF)", "    Accepted: bucketd tracks no access times.",
+		"CONSISTENCY [EVENTUAL|STRONG]", "    Set (or show) how this connection's reads are served on a replicated node: STRONG reads are linearizable, served by the leader.",
 		"HELP", "    Print this help.",
 	}
 	c.helpLines(lines)

@@ -73,11 +73,12 @@ type Session struct {
 	conn *resp.Conn
 	srv  *Server
 
-	// unwritten is the append-only file's mark after this connection's
-	// last write whose entry may not be written yet (0: none), in the
-	// persistence unwrittenIn (CONFIG SET appendonly may start another).
+	// unwritten is the append-only file's (or the replication log's) mark
+	// after this connection's last write whose entry may not be written
+	// yet (0: none), in unwrittenIn (CONFIG SET appendonly may start
+	// another).
 	unwritten   int64
-	unwrittenIn *snapshot.Persistence
+	unwrittenIn durable
 
 	inMulti bool
 	dirty   bool // a queueing error happened: EXEC answers EXECABORT
@@ -114,6 +115,13 @@ type Session struct {
 	// tracking: CLIENT TRACKING is on; caching: CLIENT CACHING was given
 	// for the next command (tracking.go).
 	tracking, caching bool
+
+	// up is the link to the leader of a follower that forwarded a command
+	// of this connection (forward.go), or nil.
+	up *upstream
+	// strong: CLIENT CONSISTENCY STRONG; verifyLeader: a strong read's
+	// reply waits for the leader check (strongRead).
+	strong, verifyLeader bool
 }
 
 func (s *Server) session(c *resp.Conn) *Session {
@@ -141,7 +149,7 @@ func (s *Server) Serve(conn *resp.Conn, args [][]byte) {
 	// per read, in Drained, or at once for a connection whose replies can
 	// leave before that; no lock is held then, and one fsync covers the
 	// commits of every connection appended before it (group commit).
-	p := s.pers()
+	p := s.durable()
 	var before int64
 	if p != nil {
 		before = p.Mark()
@@ -175,10 +183,17 @@ func (s *Server) Serve(conn *resp.Conn, args [][]byte) {
 		sess.caching = false // CLIENT CACHING covers the next command (or transaction)
 	}
 	ctx.Args = nil
+	if sess.strong && s.cluster != nil && ctx.Cmd != nil && ctx.Cmd.Flags&FlagReadOnly != 0 && s.cluster.IsLeader() {
+		s.strongRead(sess)
+		if conn.Async() {
+			sess.hold.release()
+			s.waitWritten(sess)
+		}
+	}
 	// A read-only command wrote nothing: the mark moved for another
 	// connection's commit, which its reply need not wait for.
 	if ctx.Cmd != nil && ctx.Cmd.Flags&FlagReadOnly == 0 {
-		switch now := s.pers(); {
+		switch now := s.durable(); {
 		case now == nil: // appendonly off (perhaps since this command): nothing to wait for
 		case now != p:
 			// CONFIG SET appendonly switched files meanwhile: wait for
@@ -196,6 +211,31 @@ func (s *Server) Serve(conn *resp.Conn, args [][]byte) {
 	}
 }
 
+// durable is where a write's entry goes before its reply may: the
+// append-only file (snapshot.Persistence) or, on a replicated node, the
+// replication log (cluster.Node).
+type durable interface {
+	// Mark returns the position after the last entry taken.
+	Mark() int64
+	// WaitWritten waits until the entries up to mark are written.
+	WaitWritten(mark int64) error
+	// WaitDurable waits until they are durable (fsynced, or committed).
+	WaitDurable(mark int64) error
+	// Policy is the appendfsync policy: which of the two a reply waits for.
+	Policy() string
+}
+
+// durable returns where writes go, nil when nowhere (appendonly off).
+func (s *Server) durable() durable {
+	if s.cluster != nil {
+		return s.cluster
+	}
+	if p := s.pers(); p != nil {
+		return p
+	}
+	return nil
+}
+
 // waitWritten waits until the append-only file holds what sess's commands
 // appended, before their replies go out: written, and under always
 // fsynced. A standing write error ends the wait. Under everysec and no the
@@ -204,11 +244,28 @@ func (s *Server) Serve(conn *resp.Conn, args [][]byte) {
 // dropped and it is closed (its writes are in memory, visible to readers,
 // and reach the disk if a retry succeeds). Later writes get MISCONF.
 func (s *Server) waitWritten(sess *Session) {
-	if sess.unwritten == 0 {
+	if sess.unwritten == 0 && !sess.verifyLeader {
 		return
 	}
 	mark, p := sess.unwritten, sess.unwrittenIn
 	sess.unwritten, sess.unwrittenIn = 0, nil
+	if sess.verifyLeader {
+		// A strong read (strongRead): what it saw committed, and the
+		// leader still the leader; else no reply, as for a lost write.
+		sess.verifyLeader = false
+		var err error
+		if mark > 0 {
+			err = p.WaitDurable(mark)
+		}
+		if err == nil {
+			err = s.cluster.VerifyLeader()
+		}
+		if err != nil {
+			s.log.Warn().Err(err).Uint64("client", sess.conn.ID()).Msg("a strong read could not be confirmed: closing the connection without its reply")
+			sess.conn.Abort()
+		}
+		return
+	}
 	if p.Policy() != snapshot.FsyncAlways {
 		if err := p.WaitWritten(mark); err != nil {
 			s.log.Warn().Err(err).Msg("replying to writes the append-only file could not take; writes are refused until it can")
@@ -232,6 +289,7 @@ func (s *Server) Closed(conn *resp.Conn) {
 			s.tracking.Disable(conn.ID())
 		}
 		sess.resetMulti()
+		s.dropUpstream(sess)
 	}
 }
 
@@ -271,6 +329,12 @@ func (s *Server) dispatch(c *Ctx) {
 			s.reject(c, cmd, misconf(err))
 			return
 		}
+	}
+	if s.cluster != nil && s.forwards(c, cmd) {
+		c.Cmd = cmd
+		c.Sess.lastCmd.Store(cmd)
+		s.forward(c, cmd)
+		return
 	}
 	if c.Sess.inMulti && cmd.Flags&FlagTxControl == 0 {
 		if cmd.Flags&FlagNoMulti != 0 {

@@ -16,6 +16,9 @@ import (
 // file replays the last set logged.
 func (s *Server) functionsChanged() error {
 	s.queries.FunctionsChanged()
+	if s.cluster != nil {
+		return s.cluster.LogFunctions(s.scripts.Dump())
+	}
 	p := s.pers()
 	if p == nil {
 		return nil

@@ -155,11 +155,6 @@ func infoStats(s *Server, b *strings.Builder) {
 	}
 }
 
-func infoReplication(s *Server, b *strings.Builder) {
-	field(b, "role", "master")
-	field(b, "connected_slaves", 0)
-}
-
 func infoKeyspace(s *Server, b *strings.Builder) {
 	total, expiring := 0, 0
 	var ttlSum int64

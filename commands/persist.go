@@ -1,8 +1,10 @@
 package commands
 
 import (
+	"errors"
 	"strconv"
 
+	"bucketd/cluster"
 	"bucketd/script"
 	"bucketd/snapshot"
 )
@@ -33,6 +35,12 @@ func (s *Server) SetPersistence(p *snapshot.Persistence) {
 // queryDefined is the live manager's OnDefinitionChange hook: a query
 // definition is logged when persistence is on, whichever is in force.
 func (s *Server) queryDefined(name string, definition []byte) {
+	if s.cluster != nil {
+		if err := s.cluster.LogQuery(name, definition); err != nil {
+			s.log.Warn().Err(err).Str("query", name).Msg("the query's definition was not replicated")
+		}
+		return
+	}
 	if p := s.pers(); p != nil {
 		p.QueryDefined(name, definition)
 	}
@@ -48,6 +56,9 @@ func (s *Server) Persistence() *snapshot.Persistence { return s.pers() }
 // (snapshot.Start); off, logging stops and the files are flushed and kept
 // (Persistence.Stop).
 func (s *Server) setAppendOnly(cfg Config) error {
+	if s.cluster != nil && cfg.AppendOnly {
+		return errors.New("a replicated node keeps its data in its Raft log and snapshots, not an append-only file")
+	}
 	cur := s.pers()
 	switch {
 	case cfg.AppendOnly && cur == nil:
@@ -73,7 +84,36 @@ func (c *Ctx) persistence() *snapshot.Persistence {
 	return c.S.pers()
 }
 
+// raftSnapshot is SAVE, BGSAVE and BGREWRITEAOF on a replicated node: a
+// Raft snapshot, which lets Raft drop the log before it. It reports
+// whether the node is replicated (and the reply written).
+func raftSnapshot(c *Ctx, wait bool, started string) bool {
+	n := c.S.cluster
+	if n == nil {
+		return false
+	}
+	if !wait {
+		log := c.S.log // c is reused once this returns
+		go func() {
+			if err := n.Snapshot(); err != nil && !cluster.NothingToSnapshot(err) {
+				log.Warn().Err(err).Msg("raft snapshot failed")
+			}
+		}()
+		c.W.Simple(started)
+		return true
+	}
+	if err := n.Snapshot(); err != nil && !cluster.NothingToSnapshot(err) {
+		c.ErrMsg(err.Error())
+		return true
+	}
+	c.W.OK()
+	return true
+}
+
 func cmdSave(c *Ctx) {
+	if raftSnapshot(c, true, "") {
+		return
+	}
 	p := c.persistence()
 	if p == nil {
 		return
@@ -86,6 +126,9 @@ func cmdSave(c *Ctx) {
 }
 
 func cmdBgSave(c *Ctx) {
+	if raftSnapshot(c, false, "Background saving started") {
+		return
+	}
 	p := c.persistence()
 	if p == nil {
 		return
@@ -102,6 +145,9 @@ func cmdBgSave(c *Ctx) {
 }
 
 func cmdBgRewriteAOF(c *Ctx) {
+	if raftSnapshot(c, false, "Background append only file rewriting started") {
+		return
+	}
 	p := c.persistence()
 	if p == nil {
 		return

@@ -22,11 +22,11 @@ func scriptCommands() []*Command {
 	run := FlagNoMulti | FlagBucketKeys
 	ro := run | FlagReadOnly
 	return []*Command{
-		{Name: "eval", Arity: -3, Flags: run, Group: g, Since: "2.6.0", Summary: "Runs a Lua script over the buckets its keys name, all or nothing.", Run: evalCommand(false, false)},
-		{Name: "evalsha", Arity: -3, Flags: run, Group: g, Since: "2.6.0", Summary: "Runs a cached Lua script by its SHA1.", Run: evalCommand(true, false)},
+		{Name: "eval", Arity: -3, Flags: run | FlagLeader, Group: g, Since: "2.6.0", Summary: "Runs a Lua script over the buckets its keys name, all or nothing.", Run: evalCommand(false, false)},
+		{Name: "evalsha", Arity: -3, Flags: run | FlagLeader, Group: g, Since: "2.6.0", Summary: "Runs a cached Lua script by its SHA1.", Run: evalCommand(true, false)},
 		{Name: "eval_ro", Arity: -3, Flags: ro, Group: g, Since: "7.0.0", Summary: "Runs a read-only Lua script.", Run: evalCommand(false, true)},
 		{Name: "evalsha_ro", Arity: -3, Flags: ro, Group: g, Since: "7.0.0", Summary: "Runs a cached read-only Lua script by its SHA1.", Run: evalCommand(true, true)},
-		{Name: "fcall", Arity: -3, Flags: run, Group: g, Since: "7.0.0", Summary: "Calls a function of a loaded library.", Run: fcallCommand(false)},
+		{Name: "fcall", Arity: -3, Flags: run | FlagLeader, Group: g, Since: "7.0.0", Summary: "Calls a function of a loaded library.", Run: fcallCommand(false)},
 		{Name: "fcall_ro", Arity: -3, Flags: ro, Group: g, Since: "7.0.0", Summary: "Calls a no-writes function of a loaded library.", Run: fcallCommand(true)},
 		{Name: "script", Arity: -2, Group: g, Since: "2.6.0", Summary: "Manages the script cache.", Subs: map[string]*Command{
 			"load":   {Arity: 3, Flags: FlagNoMulti, Group: g, Since: "2.6.0", Summary: "Compiles a script and caches it; returns its SHA1.", Run: cmdScriptLoad},

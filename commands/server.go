@@ -10,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"bucketd/cpus"
+	"bucketd/cluster"
 	"bucketd/engine"
 	"bucketd/live"
 	"bucketd/pubsub"
@@ -39,6 +40,15 @@ type Config struct {
 	AppendOnly  bool
 	AppendFsync string
 	EnableDebug bool
+
+	// Replication (docs/replication.md): all empty, a single node.
+	ClusterID         string
+	NodeID            string
+	RaftAddr          string
+	Bootstrap         bool
+	Join              string // a member's client address to join through
+	RaftSnapshotEvery int64  // log entries between Raft snapshots; 0: Raft's default
+	ClusterTimeout    time.Duration
 
 	// AutoAOFRewritePercentage and AutoAOFRewriteMinSize start a rewrite
 	// when the append-only file has grown by the percentage over the last
@@ -109,6 +119,7 @@ func DefaultConfig() Config {
 		QueryTimeLimit:           1000,
 		ScriptMaxMemory:          256 << 20,
 		Threads:                  0,
+		ClusterTimeout:           500 * time.Millisecond,
 	}
 }
 
@@ -139,6 +150,7 @@ type Server struct {
 	busyThreshold atomic.Int64                         // busy-reply-threshold in ms, read at each script's start
 	queryLimit    atomic.Int64                         // query-time-limit in ms, read at each function query's run
 	persistPtr    atomic.Pointer[snapshot.Persistence] // nil: appendonly no (pers)
+	cluster       *cluster.Node                        // nil: a single node (replication.go)
 	ops           opsSampler
 	metrics       *metrics    // nil unless --metrics-addr
 	tuner         *cpus.Tuner // nil unless --threads auto
@@ -215,6 +227,14 @@ func (s *Server) Config() Config {
 	return s.cfg
 }
 
+// SetConfigAppendOnly records whether the append-only file is on, for
+// CONFIG GET and INFO (main turns it off on a replicated node).
+func (s *Server) SetConfigAppendOnly(on bool) {
+	s.cfgMu.Lock()
+	s.cfg.AppendOnly = on
+	s.cfgMu.Unlock()
+}
+
 // applyNetConfig pushes the settings CONFIG SET may change to the parts
 // that read them on hot paths.
 func (s *Server) applyNetConfig() {
@@ -262,6 +282,7 @@ func (s *Server) register() {
 		scriptCommands(),
 		debugCommands(),
 		memoryCommands(),
+		replicationCommands(),
 	} {
 		for _, c := range group {
 			s.table.Add(c)

@@ -60,6 +60,11 @@ const (
 	// locks their buckets and runs it inside its transaction, and a script
 	// must declare them.
 	FlagKeys
+	// FlagLeader marks a command that runs on a replicated cluster's
+	// leader although it is not a write: a follower forwards it
+	// (forward.go), as it forwards every FlagWrite command (scripts that
+	// may write, CLUSTER.ADD).
+	FlagLeader
 )
 
 var flagNames = []struct {

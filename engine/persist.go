@@ -29,7 +29,14 @@ type BucketImage struct {
 // file meet exactly. The records are collected from the frozen trees after
 // the locks are released (records are immutable, so none is copied):
 // writers wait for no walk of the records.
-func (s *Store) Capture(during func()) []BucketImage {
+func (s *Store) Capture(during func()) []BucketImage { return s.capture(during, false) }
+
+// CaptureAll is Capture with the records of the buckets that are not
+// persistent too: a replicated node's snapshot (docs/replication.md)
+// holds every bucket whole.
+func (s *Store) CaptureAll(during func()) []BucketImage { return s.capture(during, true) }
+
+func (s *Store) capture(during func(), whole bool) []BucketImage {
 	s.defMu.Lock()
 	defer s.defMu.Unlock()
 	names := s.List()
@@ -52,7 +59,7 @@ func (s *Store) Capture(during func()) []BucketImage {
 			EventSeq:   b.eventSeq,
 		})
 		var tree *btree.BTreeG[*entry]
-		if b.def.Persistent {
+		if b.def.Persistent || whole {
 			b.enter()
 			defer b.leave()
 			tree = b.frozenBySeq()

@@ -173,6 +173,28 @@ func (s *Store) Drop(name string) (bool, error) {
 			return false, &DurabilityError{Err: err}
 		}
 	}
+	s.unlink(old, name, b)
+	return true, nil
+}
+
+// DropReplicated drops a bucket as the leader did (a replicated node's
+// apply: docs/replication.md), without the journal. It reports whether the
+// bucket existed.
+func (s *Store) DropReplicated(name string) bool {
+	s.defMu.Lock()
+	defer s.defMu.Unlock()
+	old := s.snapshot()
+	b := old[name]
+	if b == nil {
+		return false
+	}
+	s.unlink(old, name, b)
+	return true
+}
+
+// unlink publishes the bucket map without b and empties b. s.defMu must be
+// held.
+func (s *Store) unlink(old map[string]*Bucket, name string, b *Bucket) {
 	m := make(map[string]*Bucket, len(old))
 	for k, v := range old {
 		if k != name {
@@ -184,7 +206,6 @@ func (s *Store) Drop(name string) (bool, error) {
 	b.dropped = true
 	b.setState(newState(b.def))
 	b.mu.Unlock()
-	return true, nil
 }
 
 // List returns the bucket names, sorted.

@@ -45,6 +45,10 @@ type Tx struct {
 	now     int64
 	long    *longMark // the mark of a long transaction (BeginLong), or nil
 	origin  uint64    // who writes through it (SetOrigin), copied into its changes
+	// replicated marks a commit of the leader's applied here
+	// (ApplyReplicated): its changes carry their sequence numbers, and the
+	// journal is not called.
+	replicated bool
 }
 
 // Note places v among t's changes, after those made so far: the
@@ -207,15 +211,19 @@ func (t *Tx) publish() error {
 			c := &t.changes[i]
 			for _, b := range t.locked {
 				if b.name == c.Bucket {
-					b.eventSeq++
-					c.Seq = b.eventSeq
+					if t.replicated {
+						b.eventSeq = c.Seq
+					} else {
+						b.eventSeq++
+						c.Seq = b.eventSeq
+					}
 					c.Counter = b.counter
 					c.Persistent = b.def.Persistent
 					break
 				}
 			}
 		}
-		if j := t.s.journal; j != nil {
+		if j := t.s.journal; j != nil && !t.replicated {
 			if err := j.Log(t.changes); err != nil {
 				for i, b := range t.locked {
 					b.eventSeq = seqs[i]
@@ -280,6 +288,7 @@ func (t *Tx) release() {
 	t.forget()
 	t.s = nil
 	t.origin = 0
+	t.replicated = false
 	if cap(t.undo) <= 1024 && cap(t.changes) <= 1024 {
 		txPool.Put(t)
 	}

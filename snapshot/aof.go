@@ -103,25 +103,44 @@ var logScratch = sync.Pool{New: func() any { return new([]byte) }}
 // Log implements engine.Journal: one entry per commit, encoded word by
 // word (entryBuilder) before the buffer's lock is taken.
 func (a *aof) Log(changes []engine.Change) error {
+	sc := logScratch.Get().(*[]byte)
+	*sc = AppendCommit((*sc)[:0], changes, false)
+	var err error
+	if len(*sc) > 0 {
+		err = a.appendEntry(*sc)
+	}
+	if cap(*sc) <= 64<<10 {
+		logScratch.Put(sc)
+	}
+	return err
+}
+
+// AppendCommit appends the entry of one commit's changes to dst: a PUT,
+// DEL or CLEAR operation a change. The append-only file (replicated false)
+// leaves out the changes of buckets that are not persistent; a replication
+// entry (replicated true, docs/replication.md) has them all and adds each
+// delete's and update's reason. With no operation, dst is returned as it
+// is.
+func AppendCommit(dst []byte, changes []engine.Change, replicated bool) []byte {
 	ops := 0
 	for i := range changes {
-		if changes[i].Persistent {
+		if c := &changes[i]; c.Op != engine.OpNote && (c.Persistent || replicated) {
 			ops++
 		}
 	}
 	if ops == 0 {
-		return nil
+		return dst
 	}
-	sc := logScratch.Get().(*[]byte)
-	e := beginEntry((*sc)[:0], ops)
+	e := beginEntry(dst, ops)
 	for i := range changes {
 		c := &changes[i]
-		if !c.Persistent {
+		if !c.Persistent && !replicated {
 			continue
 		}
+		reason := replicated && c.Reason != ""
 		switch c.Op {
 		case engine.OpInserted, engine.OpUpdated:
-			e.op(5)
+			e.op(5 + b2i(reason))
 			e.str(opPut)
 			e.str(c.Bucket)
 			e.uint(c.Seq)
@@ -129,7 +148,7 @@ func (a *aof) Log(changes []engine.Change) error {
 			e.head(c.New.JSONLen())
 			e.dst = append(c.New.AppendJSON(e.dst), "\r\n"...)
 		case engine.OpDeleted:
-			e.op(4)
+			e.op(4 + b2i(reason))
 			e.str(opDel)
 			e.str(c.Bucket)
 			e.uint(c.Seq)
@@ -140,13 +159,18 @@ func (a *aof) Log(changes []engine.Change) error {
 			e.str(c.Bucket)
 			e.uint(c.Seq)
 		}
+		if reason && c.Op != engine.OpCleared {
+			e.str(c.Reason)
+		}
 	}
-	*sc = e.end()
-	err := a.appendEntry(*sc)
-	if cap(*sc) <= 64<<10 {
-		logScratch.Put(sc)
+	return e.end()
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
 	}
-	return err
+	return 0
 }
 
 // LogDefine implements engine.Journal.

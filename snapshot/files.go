@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -113,46 +114,57 @@ func writeSnapshot(dir, name string, images []engine.BucketImage, queries []Name
 	var size int64
 	err := writeFileAtomic(dir, name, func(f *os.File) error {
 		w := bufio.NewWriterSize(f, 1<<20)
-		var buf, block []byte
-		entries := 0
-		put := func(ops []Op) error {
-			buf = AppendEntry(buf[:0], ops)
-			entries++
-			size += int64(len(buf))
-			_, err := w.Write(buf)
-			return err
-		}
-		if err := put([]Op{{[]byte(opSnapshot), []byte(snapshotFormat), []byte(strconv.FormatInt(now, 10))}}); err != nil {
-			return err
-		}
-		for _, img := range images {
-			if err := put([]Op{{[]byte(opBucket), []byte(img.Name), img.Definition,
-				[]byte(strconv.FormatInt(img.Counter, 10)), []byte(strconv.FormatUint(img.EventSeq, 10)),
-				[]byte(strconv.Itoa(len(img.Records)))}}); err != nil {
-				return err
-			}
-			for i := 0; i < len(img.Records); i += snapshotBatch {
-				end := min(i+snapshotBatch, len(img.Records))
-				block = engine.AppendRecords(block[:0], img.Records[i:end])
-				if err := put([]Op{{[]byte(opRecords), []byte(img.Name), block}}); err != nil {
-					return err
-				}
-			}
-		}
-		for _, q := range queries {
-			if err := put([]Op{{[]byte(opQuery), []byte(q.Name), q.JSON}}); err != nil {
-				return err
-			}
-		}
-		if functions != nil {
-			if err := put([]Op{{[]byte(opFuncs), functions}}); err != nil {
-				return err
-			}
-		}
-		if err := put([]Op{{[]byte(opEnd), []byte(strconv.Itoa(entries))}}); err != nil {
+		var err error
+		if size, err = WriteImage(w, images, queries, functions, now); err != nil {
 			return err
 		}
 		return w.Flush()
 	})
+	return size, err
+}
+
+// WriteImage writes a snapshot of images, queries and functions (FUNCTION
+// DUMP's payload, nil: none) to w and returns its size: the snapshot
+// file's content, which a replicated node also uses as its Raft snapshot
+// (docs/replication.md). LoadImage reads it back.
+func WriteImage(w io.Writer, images []engine.BucketImage, queries []NamedDef, functions []byte, now int64) (int64, error) {
+	var size int64
+	var buf, block []byte
+	entries := 0
+	put := func(ops []Op) error {
+		buf = AppendEntry(buf[:0], ops)
+		entries++
+		size += int64(len(buf))
+		_, err := w.Write(buf)
+		return err
+	}
+	if err := put([]Op{{[]byte(opSnapshot), []byte(snapshotFormat), []byte(strconv.FormatInt(now, 10))}}); err != nil {
+		return size, err
+	}
+	for _, img := range images {
+		if err := put([]Op{{[]byte(opBucket), []byte(img.Name), img.Definition,
+			[]byte(strconv.FormatInt(img.Counter, 10)), []byte(strconv.FormatUint(img.EventSeq, 10)),
+			[]byte(strconv.Itoa(len(img.Records)))}}); err != nil {
+			return size, err
+		}
+		for i := 0; i < len(img.Records); i += snapshotBatch {
+			end := min(i+snapshotBatch, len(img.Records))
+			block = engine.AppendRecords(block[:0], img.Records[i:end])
+			if err := put([]Op{{[]byte(opRecords), []byte(img.Name), block}}); err != nil {
+				return size, err
+			}
+		}
+	}
+	for _, q := range queries {
+		if err := put([]Op{{[]byte(opQuery), []byte(q.Name), q.JSON}}); err != nil {
+			return size, err
+		}
+	}
+	if functions != nil {
+		if err := put([]Op{{[]byte(opFuncs), functions}}); err != nil {
+			return size, err
+		}
+	}
+	err := put([]Op{{[]byte(opEnd), []byte(strconv.Itoa(entries))}})
 	return size, err
 }

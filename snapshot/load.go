@@ -200,7 +200,7 @@ func decodeOps(dec *engine.RecordDecoder, ops []Op) ([][]*engine.Record, error) 
 		var recs []*engine.Record
 		switch string(op[0]) {
 		case opPut:
-			rec, err := dec.DecodeJSON(string(op[1]), op[len(op)-1])
+			rec, err := dec.DecodeJSON(string(op[1]), putRecord(op))
 			if err != nil {
 				return nil, err
 			}
@@ -219,6 +219,15 @@ func decodeOps(dec *engine.RecordDecoder, ops []Op) ([][]*engine.Record, error) 
 		out[i] = recs
 	}
 	return out, nil
+}
+
+// putRecord is a PUT's record: its third word in a snapshot of format 1,
+// its fifth in a commit (a sixth, the reason, may follow).
+func putRecord(op Op) []byte {
+	if len(op) >= 5 {
+		return op[4]
+	}
+	return op[2]
 }
 
 // errNoRecords reports a record operation that reached applyOps without

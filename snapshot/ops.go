@@ -13,13 +13,14 @@ const (
 	opDefine   = "DEFINE"    // DEFINE <name> <definition>
 	opAlter    = "ALTER"     // ALTER <name> <definition>
 	opDrop     = "DROP"      // DROP <name>
-	opPut      = "PUT"       // PUT <bucket> <record> (snapshot) | PUT <bucket> <seq> <counter> <record>
-	opDel      = "DEL"       // DEL <bucket> <seq> <key-json>
+	opPut      = "PUT"       // PUT <bucket> <record> (snapshot) | PUT <bucket> <seq> <counter> <record> [<reason>]
+	opDel      = "DEL"       // DEL <bucket> <seq> <key-json> [<reason>] (the reason: replication entries only)
 	opClear    = "CLEAR"     // CLEAR <bucket> <seq>
 	opQuery    = "QUERY"     // QUERY <name> <definition>: a query definition in a snapshot
 	opQDefine  = "QDEFINE"   // QDEFINE <name> <definition>
 	opQDrop    = "QDROP"     // QDROP <name>
 	opFuncs    = "FUNCTIONS" // FUNCTIONS <payload>: every function library, as FUNCTION DUMP gives them
+	opNode     = "NODE"      // NODE <id> <client-addr>: a cluster member's address (replication entries only)
 )
 
 // opArities gives, for each operation, the numbers of words it may have,
@@ -32,13 +33,14 @@ var opArities = map[string][]int{
 	opDefine:   {3},
 	opAlter:    {3},
 	opDrop:     {2},
-	opPut:      {3, 5},
-	opDel:      {4},
+	opPut:      {3, 5, 6},
+	opDel:      {4, 5},
 	opClear:    {3},
 	opQuery:    {3},
 	opQDefine:  {3},
 	opQDrop:    {2},
 	opFuncs:    {2},
+	opNode:     {3},
 }
 
 // checkOp says whether op is a known operation with a valid number of

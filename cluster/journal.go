@@ -1,0 +1,202 @@
+package cluster
+
+import (
+	"encoding/binary"
+	"errors"
+	"time"
+
+	"bucketd/engine"
+	"bucketd/snapshot"
+)
+
+// The journal side of the node (doc.go): the store calls Log, LogDefine
+// and LogDrop inside its commits, with the locks held; they only queue the
+// entry. The pump proposes the queue to Raft; settle watches the proposals
+// and fails the marks of those Raft refused.
+
+// header is the start of a log entry's data: a version byte, the epoch
+// and the mark of its last commit, then the proposing node's id.
+//
+//	[0] 'B'  [1:9] epoch  [9:17] last mark  [17] len(id)  [18:] id, then the entries
+const headerVersion = 'B'
+
+func (n *Node) appendHeader(dst []byte, last int64) []byte {
+	dst = append(dst, headerVersion)
+	dst = binary.LittleEndian.AppendUint64(dst, n.epoch.Load())
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(last))
+	dst = append(dst, byte(len(n.opts.NodeID)))
+	return append(dst, n.opts.NodeID...)
+}
+
+// parseHeader splits a log entry's data.
+func parseHeader(b []byte) (id string, epoch uint64, last int64, entries []byte, err error) {
+	if len(b) < 18 || b[0] != headerVersion || len(b) < 18+int(b[17]) {
+		return "", 0, 0, nil, errors.New("not a bucketd replication entry")
+	}
+	epoch = binary.LittleEndian.Uint64(b[1:9])
+	last = int64(binary.LittleEndian.Uint64(b[9:17]))
+	l := int(b[17])
+	return string(b[18 : 18+l]), epoch, last, b[18+l:], nil
+}
+
+// queue adds an entry built by add to the queue and returns nil, or
+// ErrNotLeader when writes may not run here.
+func (n *Node) queue(add func(dst []byte) []byte) error {
+	if !n.Writable() {
+		return ErrNotLeader
+	}
+	n.mu.Lock()
+	before := len(n.buf)
+	n.buf = add(n.buf)
+	grew := len(n.buf) > before
+	if grew {
+		n.queued++
+	}
+	n.mu.Unlock()
+	if grew {
+		select {
+		case n.kick <- struct{}{}:
+		default:
+		}
+	}
+	return nil
+}
+
+// Log implements engine.Journal.
+func (n *Node) Log(changes []engine.Change) error {
+	return n.queue(func(dst []byte) []byte { return snapshot.AppendCommit(dst, changes, true) })
+}
+
+// LogDefine implements engine.Journal.
+func (n *Node) LogDefine(name string, definition []byte, altered bool) error {
+	kind := snapshot.DefBucket
+	if altered {
+		kind = snapshot.DefAlter
+	}
+	return n.queue(func(dst []byte) []byte { return snapshot.AppendDefinition(dst, kind, []byte(name), definition) })
+}
+
+// LogDrop implements engine.Journal.
+func (n *Node) LogDrop(name string) error {
+	return n.queue(func(dst []byte) []byte { return snapshot.AppendDefinition(dst, snapshot.DefDrop, []byte(name)) })
+}
+
+// LogQuery queues a query's definition (nil: its drop).
+func (n *Node) LogQuery(name string, definition []byte) error {
+	if definition == nil {
+		return n.queue(func(dst []byte) []byte { return snapshot.AppendDefinition(dst, snapshot.DefQueryDrop, []byte(name)) })
+	}
+	return n.queue(func(dst []byte) []byte {
+		return snapshot.AppendDefinition(dst, snapshot.DefQuery, []byte(name), definition)
+	})
+}
+
+// LogFunctions queues every function library, after a change.
+func (n *Node) LogFunctions(payload []byte) error {
+	return n.queue(func(dst []byte) []byte { return snapshot.AppendDefinition(dst, snapshot.DefFunctions, payload) })
+}
+
+// proposeMember records a node's client address through the log.
+func (n *Node) proposeMember(id, clientAddr string) error {
+	data := n.appendHeader(nil, 0)
+	data = snapshot.AppendDefinition(data, snapshot.DefNode, []byte(id), []byte(clientAddr))
+	return n.raft().Apply(data, 10*time.Second).Error()
+}
+
+// pump proposes the queued entries to Raft, in order, each time as one
+// log entry: the commits queued while the one before was handed over go
+// together (group commit).
+func (n *Node) pump() {
+	defer n.wg.Done()
+	defer close(n.inflight)
+	var spare []byte
+	for {
+		select {
+		case <-n.stop:
+			return
+		case <-n.kick:
+		}
+		n.mu.Lock()
+		data, last := n.buf, n.queued
+		n.buf = spare[:0]
+		n.mu.Unlock()
+		if len(data) == 0 {
+			continue
+		}
+		payload := n.appendHeader(make([]byte, 0, 32+len(data)), last)
+		payload = append(payload, data...)
+		spare = data
+		select {
+		case n.inflight <- proposal{f: n.raft().Apply(payload, 0), last: last, epoch: n.epoch.Load()}:
+		case <-n.stop:
+			return
+		}
+	}
+}
+
+// settle waits for each proposal in order; one that Raft refused (the
+// leadership was lost) fails its marks and every mark before it not yet
+// applied, and makes the node rebuild its state.
+func (n *Node) settle() {
+	defer n.wg.Done()
+	for p := range n.inflight {
+		err := p.f.Error()
+		if err == nil {
+			continue
+		}
+		n.mu.Lock()
+		if p.last > n.failedUpTo {
+			n.failedUpTo, n.failErr = p.last, err
+		}
+		n.cond.Broadcast()
+		n.mu.Unlock()
+		n.log.Warn().Err(err).Int64("mark", p.last).Msg("a proposal failed: its writes are not acknowledged")
+		if p.epoch == n.epoch.Load() {
+			n.scheduleRebuild() // else a rebuild since has thrown them away
+		}
+	}
+}
+
+// markDone records that the entries up to mark are committed and applied.
+func (n *Node) markDone(mark int64) {
+	n.mu.Lock()
+	if mark > n.done {
+		n.done = mark
+		n.cond.Broadcast()
+	}
+	n.mu.Unlock()
+}
+
+// Mark returns the mark of the last entry queued: a command's reply waits
+// for the mark after it (WaitDurable).
+func (n *Node) Mark() int64 {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.queued
+}
+
+// WaitDurable waits until the entries up to mark are committed by a
+// majority and applied, or fails when they may not be (the leadership was
+// lost: their outcome is unknown).
+func (n *Node) WaitDurable(mark int64) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for n.done < mark {
+		if n.failedUpTo >= mark {
+			return n.failErr
+		}
+		n.cond.Wait()
+	}
+	return nil
+}
+
+// WaitWritten is WaitDurable: a replicated write is acknowledged once
+// committed, whatever the fsync policy.
+func (n *Node) WaitWritten(mark int64) error { return n.WaitDurable(mark) }
+
+// Policy is "always": replies wait for the commit.
+func (n *Node) Policy() string { return snapshot.FsyncAlways }
+
+// Failure returns nil: a node that cannot write refuses writes with
+// ErrNotLeader, in the journal.
+func (n *Node) Failure() error { return nil }
