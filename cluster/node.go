@@ -87,19 +87,19 @@ var ErrNotLeader = errors.New("CLUSTERDOWN this node is not the leader: the writ
 
 // Node is one member of a replicated cluster.
 type Node struct {
-	opts   Options
-	log    zerolog.Logger
-	rp     atomic.Pointer[raft.Raft] // the Raft instance: a rebuild replaces it
-	trans  *raft.NetworkTransport
-	store  *raftboltdb.BoltStore
-	snaps  *raft.FileSnapshotStore
-	fsm    *fsm
-	rconf  *raft.Config
-	epoch  atomic.Uint64 // entries this node proposes carry it (see doc.go)
+	opts  Options
+	log   zerolog.Logger
+	rp    atomic.Pointer[raft.Raft] // the Raft instance: a rebuild replaces it
+	trans *raft.NetworkTransport
+	store *raftboltdb.BoltStore
+	snaps *raft.FileSnapshotStore
+	fsm   *fsm
+	rconf *raft.Config
+	epoch atomic.Uint64 // entries this node proposes carry it (see doc.go)
 	// applied is the index of the last command entry applied, set before
 	// the replies waiting on it are woken (Raft's own count follows later).
 	applied atomic.Uint64
-	closed atomic.Bool
+	closed  atomic.Bool
 	// ready: the node is the leader and has applied every entry of the
 	// terms before its own (the barrier after its election), so writes
 	// may run against its state.

@@ -254,7 +254,10 @@ var settings = []setting{
 		set: func(c *Config, v string) error { c.Join = v; return nil }},
 	{name: "raft-snapshot-entries", help: "replication: log entries between Raft snapshots (0: 8192)",
 		get: func(c *Config) string { return strconv.FormatInt(c.RaftSnapshotEvery, 10) },
-		set: func(c *Config, v string) (err error) { c.RaftSnapshotEvery, err = parseRange(v, 0, math.MaxInt32); return err }},
+		set: func(c *Config, v string) (err error) {
+			c.RaftSnapshotEvery, err = parseRange(v, 0, math.MaxInt32)
+			return err
+		}},
 	{name: "cluster-timeout", help: "replication: Raft's heartbeat and election timeout; a leader that dies is replaced after about twice this",
 		get: func(c *Config) string { return c.ClusterTimeout.String() },
 		set: func(c *Config, v string) error {

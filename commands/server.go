@@ -9,8 +9,8 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"bucketd/cpus"
 	"bucketd/cluster"
+	"bucketd/cpus"
 	"bucketd/engine"
 	"bucketd/live"
 	"bucketd/pubsub"
