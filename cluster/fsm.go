@@ -4,10 +4,10 @@ import (
 	"bufio"
 
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/raft"
 
@@ -105,6 +105,10 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	return nil
 }
 
+// persistWait bounds how long a snapshot waits for the writes it holds to
+// be committed.
+const persistWait = 30 * time.Second
+
 // fsmSnapshot is a snapshot being written.
 type fsmSnapshot struct {
 	n       *Node
@@ -115,7 +119,7 @@ type fsmSnapshot struct {
 
 // Persist implements raft.FSMSnapshot.
 func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
-	if err := s.n.WaitDurable(s.upTo); err != nil {
+	if err := s.n.waitDurableFor(s.upTo, persistWait); err != nil {
 		sink.Cancel()
 		return fmt.Errorf("raft snapshot: it holds writes that were not committed: %w", err)
 	}
@@ -174,7 +178,7 @@ func (m *membersMap) replace(all map[string]string) {
 }
 
 // errRebuilding fails the writes a rebuild interrupts.
-var errRebuilding = errors.New("CLUSTERDOWN the node lost its leadership with writes in flight and is rebuilding its state")
+var errRebuilding = &DownError{Msg: "the node lost its leadership with writes in flight and is rebuilding its state"}
 
 // scheduleRebuild starts a rebuild unless one is under way.
 func (n *Node) scheduleRebuild() {
@@ -203,21 +207,30 @@ func (n *Node) rebuild() {
 		return
 	}
 	n.log.Warn().Msg("rebuilding this node's state from the last snapshot and the log: it lost its leadership with writes not known to be committed")
-	n.ready.Store(false)
-	old := n.raft()
-	close(n.watchDone)
-	if err := old.Shutdown().Error(); err != nil {
-		n.log.Error().Err(err).Msg("raft shutdown for the rebuild failed")
-	}
+	n.readyTerm.Store(0)
+	// Every write queued so far fails first: a snapshot being written
+	// waits for them (fsmSnapshot.Persist), and Raft's shutdown for it.
 	n.mu.Lock()
 	n.failedUpTo, n.failErr = n.queued, errRebuilding
 	n.buf = n.buf[:0]
 	n.cond.Broadcast()
 	n.mu.Unlock()
+	old := n.raft()
+	close(n.watchDone)
+	if err := old.Shutdown().Error(); err != nil {
+		n.log.Error().Err(err).Msg("raft shutdown for the rebuild failed")
+	}
 	n.newEpoch()
 	n.opts.Target.Reset()
 	n.fsm.dec = n.opts.Target.Decoder()
-	r, err := raft.NewRaft(n.rconf, n.fsm, n.store, n.store, n.snaps, n.trans)
+	// Raft's shutdown closed the transport: listen again on its address.
+	trans, err := newTransport(n.RaftAddr(), n.hl)
+	if err != nil {
+		n.log.Error().Err(err).Msg("cannot listen for raft again after the rebuild: the node stops replicating")
+		return
+	}
+	n.trans = trans
+	r, err := raft.NewRaft(n.rconf, n.fsm, n.logs, n.store, n.snaps, n.trans)
 	if err != nil {
 		n.log.Error().Err(err).Msg("cannot start raft again after the rebuild: the node stops replicating")
 		return

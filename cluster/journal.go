@@ -14,6 +14,9 @@ import (
 // entry. The pump proposes the queue to Raft; settle watches the proposals
 // and fails the marks of those Raft refused.
 
+// maxInflight bounds the proposals in flight (pump).
+const maxInflight = 2
+
 // header is the start of a log entry's data: a version byte, the epoch
 // and the mark of its last commit, then the proposing node's id.
 //
@@ -105,7 +108,10 @@ func (n *Node) proposeMember(id, clientAddr string) error {
 
 // pump proposes the queued entries to Raft, in order, each time as one
 // log entry: the commits queued while the one before was handed over go
-// together (group commit).
+// together (group commit). At most maxInflight proposals are in flight:
+// while they are, the commits queue up and go as one bigger entry, which
+// costs Raft (encoding, BoltDB, the network) one entry instead of many.
+// (bench/cluster, pipeline 1: see README, "Replication".)
 func (n *Node) pump() {
 	defer n.wg.Done()
 	defer close(n.inflight)
@@ -123,9 +129,16 @@ func (n *Node) pump() {
 		if len(data) == 0 {
 			continue
 		}
+		n.proposals.Add(1)
+		n.proposed.Store(last)
 		payload := n.appendHeader(make([]byte, 0, 32+len(data)), last)
 		payload = append(payload, data...)
 		spare = data
+		select {
+		case n.slots <- struct{}{}: // released by settle
+		case <-n.stop:
+			return
+		}
 		select {
 		case n.inflight <- proposal{f: n.raft().Apply(payload, 0), last: last, epoch: n.epoch.Load()}:
 		case <-n.stop:
@@ -141,6 +154,7 @@ func (n *Node) settle() {
 	defer n.wg.Done()
 	for p := range n.inflight {
 		err := p.f.Error()
+		<-n.slots
 		if err == nil {
 			continue
 		}
@@ -167,6 +181,11 @@ func (n *Node) markDone(mark int64) {
 	n.mu.Unlock()
 }
 
+// Proposals returns how many log entries the node has proposed, and the
+// mark of the last commit in them: their ratio is the commits per entry
+// (group commit).
+func (n *Node) Proposals() (entries, commits int64) { return n.proposals.Load(), n.proposed.Load() }
+
 // Mark returns the mark of the last entry queued: a command's reply waits
 // for the mark after it (WaitDurable).
 func (n *Node) Mark() int64 {
@@ -184,6 +203,29 @@ func (n *Node) WaitDurable(mark int64) error {
 	for n.done < mark {
 		if n.failedUpTo >= mark {
 			return n.failErr
+		}
+		n.cond.Wait()
+	}
+	return nil
+}
+
+// waitDurableFor is WaitDurable for at most max.
+func (n *Node) waitDurableFor(mark int64, max time.Duration) error {
+	t := time.AfterFunc(max, func() {
+		n.mu.Lock()
+		n.cond.Broadcast()
+		n.mu.Unlock()
+	})
+	defer t.Stop()
+	deadline := time.Now().Add(max)
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for n.done < mark {
+		if n.failedUpTo >= mark {
+			return n.failErr
+		}
+		if !time.Now().Before(deadline) {
+			return errors.New("timed out waiting for the writes to be committed")
 		}
 		n.cond.Wait()
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	"github.com/rs/zerolog"
+	"go.etcd.io/bbolt"
 
 	"bucketd/engine"
 )
@@ -81,29 +82,42 @@ type Options struct {
 	OnLeader func(oldAddr, newAddr string)
 }
 
+// DownError is a write refused because the cluster cannot take it here
+// now; its text is the RESP error, CLUSTERDOWN code first.
+type DownError struct{ Msg string }
+
+// Error implements error.
+func (e *DownError) Error() string { return "CLUSTERDOWN " + e.Msg }
+
+// logCacheEntries is how many of the last log entries the cache keeps.
+const logCacheEntries = 512
+
 // ErrNotLeader is the journal's refusal on a node that is not the leader:
 // the commit is rolled back and the command fails with it.
-var ErrNotLeader = errors.New("CLUSTERDOWN this node is not the leader: the write was not applied")
+var ErrNotLeader = &DownError{Msg: "this node is not the leader: the write was not applied"}
 
 // Node is one member of a replicated cluster.
 type Node struct {
 	opts  Options
 	log   zerolog.Logger
 	rp    atomic.Pointer[raft.Raft] // the Raft instance: a rebuild replaces it
+	logs  raft.LogStore             // the store, behind a cache of the last entries
 	trans *raft.NetworkTransport
 	store *raftboltdb.BoltStore
 	snaps *raft.FileSnapshotStore
 	fsm   *fsm
 	rconf *raft.Config
+	hl    hclog.Logger
 	epoch atomic.Uint64 // entries this node proposes carry it (see doc.go)
 	// applied is the index of the last command entry applied, set before
 	// the replies waiting on it are woken (Raft's own count follows later).
 	applied atomic.Uint64
 	closed  atomic.Bool
-	// ready: the node is the leader and has applied every entry of the
-	// terms before its own (the barrier after its election), so writes
-	// may run against its state.
-	ready atomic.Bool
+	// readyTerm is the term in which the node, leader, has applied every
+	// entry of the terms before (the barrier after its election), so that
+	// writes may run against its state; 0: none. Writable compares it
+	// with the current term, so that no stale "ready" outlives a term.
+	readyTerm atomic.Uint64
 
 	// mu guards the queue of entries and the marks below. Lock order:
 	// engine locks, then mu.
@@ -116,6 +130,9 @@ type Node struct {
 	failErr    error
 	kick       chan struct{}
 	inflight   chan proposal
+	slots      chan struct{} // proposals in flight (pump, settle)
+	proposals  atomic.Int64  // log entries proposed (pump)
+	proposed   atomic.Int64  // the mark of the last commit proposed
 	rebuilding bool
 
 	members membersMap // node id -> client address, replicated
@@ -150,7 +167,7 @@ func Open(opts Options) (*Node, error) {
 		opts.Timeout = 500 * time.Millisecond
 	}
 	n := &Node{opts: opts, log: opts.Log.With().Str("node", opts.NodeID).Logger(), kick: make(chan struct{}, 1),
-		inflight: make(chan proposal, 1024), stop: make(chan struct{})}
+		inflight: make(chan proposal, maxInflight), slots: make(chan struct{}, maxInflight), stop: make(chan struct{})}
 	n.cond = sync.NewCond(&n.mu)
 	n.members.m = map[string]string{}
 	n.newEpoch()
@@ -160,10 +177,21 @@ func Open(opts Options) (*Node, error) {
 	}
 	hl := hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: n.log})
 	var err error
-	n.store, err = raftboltdb.New(raftboltdb.Options{Path: filepath.Join(dir, "raft.db")})
+	// The freelist is not written at each commit (BoltDB rebuilds it at
+	// open), as Consul runs it: a commit writes fewer pages.
+	n.store, err = raftboltdb.New(raftboltdb.Options{Path: filepath.Join(dir, "raft.db"),
+		BoltOptions: &bbolt.Options{Timeout: time.Second, NoFreelistSync: true, FreelistType: bbolt.FreelistMapType}})
 	if err != nil {
 		return nil, fmt.Errorf("raft log %s: %w", dir, err)
 	}
+	// The entries being replicated are read from memory, not decoded from
+	// BoltDB again for each follower.
+	logs, err := raft.NewLogCache(logCacheEntries, n.store)
+	if err != nil {
+		n.store.Close()
+		return nil, err
+	}
+	n.logs = logs
 	n.snaps, err = raft.NewFileSnapshotStoreWithLogger(dir, 2, hl)
 	if err != nil {
 		n.store.Close()
@@ -174,11 +202,8 @@ func Open(opts Options) (*Node, error) {
 		n.store.Close()
 		return nil, fmt.Errorf("--raft-addr %s: %w", opts.RaftAddr, err)
 	}
-	var advertise net.Addr = addr
-	if addr.Port == 0 {
-		advertise = nil // the port picked: the listener's address
-	}
-	n.trans, err = raft.NewTCPTransportWithLogger(opts.RaftAddr, advertise, 8, 10*time.Second, hl)
+	n.hl = hl
+	n.trans, err = newTransport(addr.String(), hl)
 	if err != nil {
 		n.store.Close()
 		return nil, fmt.Errorf("raft transport on %s: %w", opts.RaftAddr, err)
@@ -205,13 +230,13 @@ func Open(opts Options) (*Node, error) {
 		}
 		if !has {
 			cfg := raft.Configuration{Servers: []raft.Server{{ID: c.LocalID, Address: n.trans.LocalAddr()}}}
-			if err := raft.BootstrapCluster(c, n.store, n.store, n.snaps, n.trans, cfg); err != nil {
+			if err := raft.BootstrapCluster(c, n.logs, n.store, n.snaps, n.trans, cfg); err != nil {
 				n.Close()
 				return nil, err
 			}
 		}
 	}
-	r, err := raft.NewRaft(c, n.fsm, n.store, n.store, n.snaps, n.trans)
+	r, err := raft.NewRaft(c, n.fsm, n.logs, n.store, n.snaps, n.trans)
 	if err != nil {
 		n.Close()
 		return nil, err
@@ -228,6 +253,20 @@ func Open(opts Options) (*Node, error) {
 // raft returns the Raft instance in force.
 func (n *Node) raft() *raft.Raft { return n.rp.Load() }
 
+// newTransport listens for Raft on addr (port 0: one is picked, and the
+// transport gives the address it listens on).
+func newTransport(addr string, hl hclog.Logger) (*raft.NetworkTransport, error) {
+	tcp, err := net.ResolveTCPAddr("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	var advertise net.Addr = tcp
+	if tcp.Port == 0 {
+		advertise = nil
+	}
+	return raft.NewTCPTransportWithLogger(addr, advertise, 8, 10*time.Second, hl)
+}
+
 // newEpoch picks a new random epoch for the entries this node proposes.
 func (n *Node) newEpoch() {
 	var b [8]byte
@@ -243,16 +282,16 @@ func (n *Node) Close() error {
 	}
 	close(n.stop)
 	var err error
+	n.mu.Lock()
+	n.failedUpTo, n.failErr = n.queued, &DownError{Msg: "the node is shutting down"}
+	n.cond.Broadcast()
+	n.mu.Unlock()
 	n.rebuildMu.Lock() // no rebuild under way, none after
 	if r := n.raft(); r != nil {
 		err = r.Shutdown().Error()
 	}
 	n.rebuildMu.Unlock()
 	n.wg.Wait()
-	n.mu.Lock()
-	n.failedUpTo, n.failErr = n.queued, errors.New("the node is shutting down")
-	n.cond.Broadcast()
-	n.mu.Unlock()
 	if n.trans != nil {
 		n.trans.Close()
 	}
@@ -279,7 +318,25 @@ func (n *Node) IsLeader() bool { return n.raft().State() == raft.Leader }
 
 // Writable reports whether writes may run here: the node is the leader
 // and has applied what the leaders before it committed.
-func (n *Node) Writable() bool { return n.ready.Load() && n.IsLeader() }
+func (n *Node) Writable() bool {
+	r := n.raft()
+	t := n.readyTerm.Load()
+	return t != 0 && r.State() == raft.Leader && r.CurrentTerm() == t
+}
+
+// WaitWritable waits, at most max, until the node is Writable, while it
+// is the leader: a leader just elected first applies what the leaders
+// before it committed. It reports whether the node is Writable.
+func (n *Node) WaitWritable(max time.Duration) bool {
+	deadline := time.Now().Add(max)
+	for !n.Writable() {
+		if !n.IsLeader() || time.Now().After(deadline) || n.closed.Load() {
+			return false
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return true
+}
 
 // State returns the node's Raft state: Leader, Follower, Candidate or
 // Shutdown.
@@ -492,6 +549,7 @@ func (n *Node) watchLeadership(r *raft.Raft, done chan struct{}) {
 		case leader := <-ch:
 			if leader {
 				n.log.Info().Msg("became the leader")
+				term := r.CurrentTerm()
 				go func() {
 					// The barrier makes every earlier entry applied here
 					// before the new leader serves a write that reads them.
@@ -499,13 +557,14 @@ func (n *Node) watchLeadership(r *raft.Raft, done chan struct{}) {
 						n.log.Warn().Err(err).Msg("barrier after the election failed")
 						return
 					}
-					n.ready.Store(r.State() == raft.Leader && n.raft() == r)
+					if r.State() == raft.Leader && r.CurrentTerm() == term && n.raft() == r {
+						n.readyTerm.Store(term)
+					}
 					if err := n.proposeMember(n.opts.NodeID, n.opts.ClientAddr); err != nil {
 						n.log.Warn().Err(err).Msg("cannot record this node's client address")
 					}
 				}()
 			} else {
-				n.ready.Store(false)
 				n.log.Info().Msg("lost the leadership")
 			}
 		}

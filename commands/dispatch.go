@@ -183,7 +183,11 @@ func (s *Server) Serve(conn *resp.Conn, args [][]byte) {
 		sess.caching = false // CLIENT CACHING covers the next command (or transaction)
 	}
 	ctx.Args = nil
-	if sess.strong && s.cluster != nil && ctx.Cmd != nil && ctx.Cmd.Flags&FlagReadOnly != 0 && s.cluster.IsLeader() {
+	if s.cluster != nil && ctx.Cmd != nil && s.cluster.IsLeader() && (sess.strong && ctx.Cmd.Flags&FlagReadOnly != 0 ||
+		ctx.Cmd.Flags&FlagReadOnly == 0 && refused(conn.W.B[min(mark, len(conn.W.B)):])) {
+		// A strong read, or a write that failed on what it read (CONFLICT,
+		// UNIQUE, EXISTS, a WATCH that aborts EXEC): its answer must rest on
+		// committed state only, as a read's (strongRead).
 		s.strongRead(sess)
 		if conn.Async() {
 			sess.hold.release()
@@ -209,6 +213,21 @@ func (s *Server) Serve(conn *resp.Conn, args [][]byte) {
 			s.waitWritten(sess)
 		}
 	}
+}
+
+// refused reports whether a reply is an error or a null (EXEC aborted by
+// a WATCH): a write that answers so changed nothing, on what it read.
+func refused(reply []byte) bool {
+	if len(reply) == 0 {
+		return false
+	}
+	switch reply[0] {
+	case '-', '_':
+		return true
+	case '*':
+		return len(reply) >= 3 && reply[1] == '-'
+	}
+	return false
 }
 
 // durable is where a write's entry goes before its reply may: the
@@ -330,11 +349,16 @@ func (s *Server) dispatch(c *Ctx) {
 			return
 		}
 	}
-	if s.cluster != nil && s.forwards(c, cmd) {
-		c.Cmd = cmd
-		c.Sess.lastCmd.Store(cmd)
-		s.forward(c, cmd)
-		return
+	if s.cluster != nil {
+		if s.forwards(c, cmd) {
+			c.Cmd = cmd
+			c.Sess.lastCmd.Store(cmd)
+			s.forward(c, cmd)
+			return
+		}
+		if !s.leaderReady(c, cmd) {
+			return
+		}
 	}
 	if c.Sess.inMulti && cmd.Flags&FlagTxControl == 0 {
 		if cmd.Flags&FlagNoMulti != 0 {

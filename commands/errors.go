@@ -3,6 +3,7 @@ package commands
 import (
 	"errors"
 
+	"bucketd/cluster"
 	"bucketd/engine"
 	"bucketd/jsonv"
 	"bucketd/script"
@@ -32,8 +33,11 @@ func errorReply(err error) string {
 		busy   *engine.BusyError
 		nherr  *engine.NotHeldError
 		scerr  *script.Error
+		down   *cluster.DownError
 	)
 	switch {
+	case errors.As(err, &down): // before MISCONF: the journal refused it as a replicated node's
+		return oneLine(down.Error())
 	case errors.As(err, &derr):
 		return "MISCONF " + oneLine(derr.Error())
 	case errors.As(err, &rerr):

@@ -200,6 +200,27 @@ func (s *Server) forwards(c *Ctx, cmd *Command) bool {
 	return cmd.Flags&(FlagWrite|FlagLeader) != 0 || cmd.Name == "script|load"
 }
 
+// leaderReady makes a write, or a strong read, on a leader just elected
+// wait until it has applied what the leaders before it committed
+// (cluster.Node.WaitWritable), so that it never runs against an older
+// state; it replies CLUSTERDOWN and returns false when that does not come.
+func (s *Server) leaderReady(c *Ctx, cmd *Command) bool {
+	n := s.cluster
+	needs := cmd.Flags&(FlagWrite|FlagLeader) != 0 || c.Sess.strong && cmd.Flags&FlagReadOnly != 0
+	if !needs || n.Writable() || !n.IsLeader() || c.Sess.inMulti {
+		return true
+	}
+	c.Sess.hold.release()
+	if n.WaitWritable(leaderReadyWait) {
+		return true
+	}
+	c.W.Error("CLUSTERDOWN the leader is not ready: it has not applied its predecessors' writes yet")
+	return false
+}
+
+// leaderReadyWait bounds the wait of leaderReady.
+const leaderReadyWait = 5 * time.Second
+
 // forward runs c's command on the leader and relays its reply.
 func (s *Server) forward(c *Ctx, cmd *Command) {
 	sess := c.Sess
