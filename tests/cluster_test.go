@@ -2,6 +2,7 @@ package tests
 
 import (
 	"fmt"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -277,5 +278,44 @@ func TestClusterReplies(t *testing.T) {
 	replicas := fr.Do("SENTINEL", "replicas", c.ID)
 	if strings.Count(replicas, "flags") != 2 {
 		t.Errorf("SENTINEL replicas: %q", replicas)
+	}
+}
+
+// clusterPyScript finds the leader through redis-py's Sentinel, writes
+// through it and reads the write back through a replica, once it has it;
+// argv: cluster-id host:port….
+const clusterPyScript = `
+import sys, time
+from redis.sentinel import Sentinel
+nodes = [(a.split(':')[0], int(a.split(':')[1])) for a in sys.argv[2:]]
+s = Sentinel(nodes, socket_timeout=2)
+print('%s:%d' % s.discover_master(sys.argv[1]))
+print(len(s.discover_slaves(sys.argv[1])))
+m = s.master_for(sys.argv[1], socket_timeout=2, decode_responses=True)
+print(m.execute_command('B.INSERT', 'kv', '{"id":"py","v":1}'))
+r = s.slave_for(sys.argv[1], socket_timeout=2, decode_responses=True)
+for _ in range(200):
+    got = r.execute_command('B.GET', 'kv', 'py')
+    if got:
+        break
+    time.sleep(0.01)
+print(got)
+`
+
+func TestClusterRedisPySentinel(t *testing.T) {
+	t.Parallel()
+	py := scPython(t)
+	c := StartCluster(t, 3)
+	l := c.Leader()
+	if err := c.client(l).Do(ctx(t), "BUCKET.DEFINE", "kv", `{"key":"id","schema":{"id":{"type":"string"},"v":{"type":"number"}}}`).Err(); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(py, append([]string{"-c", clusterPyScript, c.ID}, c.Addrs()...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("redis-py: %v\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != 4 || lines[0] != c.Nodes[l].Addr || lines[1] != "2" || !strings.HasPrefix(lines[2], `{"id":"py","v":1,"_version":1`) || lines[3] != lines[2] {
+		t.Fatalf("redis-py through Sentinel: %q (leader %s)", lines, c.Nodes[l].Addr)
 	}
 }
