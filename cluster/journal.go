@@ -123,12 +123,15 @@ func (n *Node) pump() {
 		case <-n.kick:
 		}
 		n.mu.Lock()
+		if len(n.buf) == 0 {
+			n.mu.Unlock()
+			continue // an earlier round took it all
+		}
+		// The queue takes the spare array; this round's array becomes the
+		// spare once copied into the payload below.
 		data, last := n.buf, n.queued
 		n.buf = spare[:0]
 		n.mu.Unlock()
-		if len(data) == 0 {
-			continue
-		}
 		n.proposals.Add(1)
 		n.proposed.Store(last)
 		payload := n.appendHeader(make([]byte, 0, 32+len(data)), last)
