@@ -21,21 +21,13 @@ import (
 	"go.etcd.io/bbolt"
 
 	"bucketd/engine"
+	"bucketd/snapshot"
 )
 
 // Target is the replicated state machine: the store with the registries
 // of queries and functions, as the command layer holds them.
 type Target interface {
-	// Changes applies one commit's changes (engine.Store.ApplyReplicated).
-	Changes(changes []engine.Replicated) error
-	// Define creates a bucket, or alters it when altered is set.
-	Define(name string, definition []byte, altered bool) error
-	// Drop drops a bucket.
-	Drop(name string) error
-	// Query defines a query (definition nil: drops it).
-	Query(name string, definition []byte) error
-	// Functions replaces every function library with payload's.
-	Functions(payload []byte) error
+	snapshot.State
 	// Decoder returns a record decoder for the store (the applying
 	// goroutine's own).
 	Decoder() *engine.RecordDecoder

@@ -7,6 +7,8 @@ import (
 	"net"
 	"strconv"
 	"time"
+
+	"github.com/tidwall/redcon"
 )
 
 // Forwarding (docs/replication.md, "Clients"): a follower runs reads
@@ -94,15 +96,9 @@ func (up *upstream) sticky() bool { return up != nil && (up.multi || up.watch) }
 
 // appendCommand appends args as a RESP array of bulk strings.
 func appendCommand(dst []byte, args [][]byte) []byte {
-	dst = append(dst, '*')
-	dst = strconv.AppendInt(dst, int64(len(args)), 10)
-	dst = append(dst, '\r', '\n')
+	dst = redcon.AppendArray(dst, len(args))
 	for _, a := range args {
-		dst = append(dst, '$')
-		dst = strconv.AppendInt(dst, int64(len(a)), 10)
-		dst = append(dst, '\r', '\n')
-		dst = append(dst, a...)
-		dst = append(dst, '\r', '\n')
+		dst = redcon.AppendBulk(dst, a)
 	}
 	return dst
 }

@@ -18,8 +18,8 @@ import (
 // entries (AppendCommit with replicated set, AppendDefinition), and its
 // Raft snapshot is a snapshot file's content (WriteImage, LoadImage).
 
-// Target receives the operations of replicated entries (ApplyEntries).
-type Target interface {
+// State is the state that replicated entries change (ApplyEntries).
+type State interface {
 	// Changes applies one commit's changes (engine.Store.ApplyReplicated).
 	Changes(changes []engine.Replicated) error
 	// Define creates a bucket, or alters it when altered is set.
@@ -30,6 +30,12 @@ type Target interface {
 	Query(name string, definition []byte) error
 	// Functions replaces every function library with payload's.
 	Functions(payload []byte) error
+}
+
+// Target receives the operations of replicated entries (ApplyEntries):
+// the State's, and the members' addresses.
+type Target interface {
+	State
 	// Member records a cluster member's client address.
 	Member(id, clientAddr string) error
 }
