@@ -2,7 +2,9 @@ package tests
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -317,5 +319,44 @@ func TestClusterRedisPySentinel(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	if len(lines) != 4 || lines[0] != c.Nodes[l].Addr || lines[1] != "2" || !strings.HasPrefix(lines[2], `{"id":"py","v":1,"_version":1`) || lines[3] != lines[2] {
 		t.Fatalf("redis-py through Sentinel: %q (leader %s)", lines, c.Nodes[l].Addr)
+	}
+}
+
+// ioredisDir returns the directory where ioredis is installed for the
+// tests (.ci/run: npm ci --prefix tests/clients/ioredis) and the node
+// binary, or skips (fails where BUCKETD_REQUIRE_IOREDIS is set, as in CI).
+func ioredisDir(t *testing.T) (dir, node string) {
+	t.Helper()
+	dir, _ = filepath.Abs(filepath.Join("clients", "ioredis"))
+	node, err := exec.LookPath("node")
+	if err == nil {
+		if _, err = os.Stat(filepath.Join(dir, "node_modules", "ioredis")); err == nil {
+			return dir, node
+		}
+	}
+	if os.Getenv("BUCKETD_REQUIRE_IOREDIS") != "" {
+		t.Fatalf("node with ioredis is required here (BUCKETD_REQUIRE_IOREDIS) but missing: %v (npm ci --prefix tests/clients/ioredis)", err)
+	}
+	t.Skipf("node with ioredis not installed (%v): npm ci --prefix tests/clients/ioredis", err)
+	return "", ""
+}
+
+func TestClusterIoredisSentinel(t *testing.T) {
+	t.Parallel()
+	dir, node := ioredisDir(t)
+	c := StartCluster(t, 3)
+	l := c.Leader()
+	if err := c.client(l).Do(ctx(t), "BUCKET.DEFINE", "kv", `{"key":"id","schema":{"id":{"type":"string"},"v":{"type":"number"}}}`).Err(); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(node, append([]string{filepath.Join(dir, "sentinel.js"), c.ID}, c.Addrs()...)...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("ioredis: %v\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], `{"id":"io","v":1,"_version":1`) || lines[1] != "master" {
+		t.Fatalf("ioredis through Sentinel: %q", lines)
 	}
 }
