@@ -106,6 +106,15 @@ func TestClusterEventsOnFollower(t *testing.T) {
 			t.Fatalf("event %d on the follower: %q, want %s with seq %d", i, msg, want, i+1)
 		}
 	}
+	// Expiry is the leader's: its sweep's delete reaches the follower with
+	// its reason.
+	lc.Do(ctx(t), "B.INSERT", "users", `{"id":"short","n":1}`, "PX", "50")
+	if msg := sub.Read(); !strings.Contains(msg, "bucket.users.inserted") {
+		t.Fatalf("the insert's event on the follower: %q", msg)
+	}
+	if msg := sub.Read(); !strings.Contains(msg, "bucket.users.deleted") || !strings.Contains(msg, `"reason":"expired"`) || !strings.Contains(msg, `"seq":5`) {
+		t.Fatalf("the expiry's event on the follower: %q", msg)
+	}
 }
 
 func TestClusterFailover(t *testing.T) {
