@@ -23,6 +23,8 @@ const maxInflight = 2
 //	[0] 'B'  [1:9] epoch  [9:17] last mark  [17] len(id)  [18:] id, then the entries
 const headerVersion = 'B'
 
+// appendHeader appends the header of an entry whose last commit has mark
+// last. The node id fits its length byte: Open refuses longer ids.
 func (n *Node) appendHeader(dst []byte, last int64) []byte {
 	dst = append(dst, headerVersion)
 	dst = binary.LittleEndian.AppendUint64(dst, n.epoch.Load())

@@ -81,6 +81,10 @@ type DownError struct{ Msg string }
 // Error implements error.
 func (e *DownError) Error() string { return "CLUSTERDOWN " + e.Msg }
 
+// maxNodeID is the longest node id: a log entry's header gives its
+// length in one byte (appendHeader).
+const maxNodeID = 255
+
 // logCacheEntries is how many of the last log entries the cache keeps.
 const logCacheEntries = 512
 
@@ -154,6 +158,9 @@ type proposal struct {
 func Open(opts Options) (*Node, error) {
 	if opts.NodeID == "" || opts.RaftAddr == "" {
 		return nil, errors.New("a replicated node needs --node-id and --raft-addr")
+	}
+	if len(opts.NodeID) > maxNodeID {
+		return nil, fmt.Errorf("--node-id is %d bytes long: at most %d", len(opts.NodeID), maxNodeID)
 	}
 	if opts.Timeout == 0 {
 		opts.Timeout = 500 * time.Millisecond

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strconv"
 	"time"
@@ -106,17 +107,28 @@ func appendCommand(dst []byte, args [][]byte) []byte {
 // errBadReply is a reply that is not RESP.
 var errBadReply = errors.New("protocol error in the leader's reply")
 
+// The limits readReply holds a leader's reply to: no line, bulk or
+// aggregate past them is taken in (a corrupt reply must not exhaust the
+// follower's memory). A bulk may be as long as the largest argument a
+// client may send (--proto-max-bulk-len's ceiling).
+const (
+	maxReplyLine  = 64 << 20
+	maxReplyBulk  = 1 << 32
+	maxReplyItems = 1 << 31
+)
+
 // readReply appends one whole RESP2 or RESP3 reply from r to dst, as it
 // came.
 func readReply(r *bufio.Reader, dst []byte) ([]byte, error) {
-	line, err := r.ReadSlice('\n')
-	if err != nil {
+	start := len(dst)
+	var err error
+	if dst, err = readLine(r, dst); err != nil {
 		return dst, err
 	}
+	line := dst[start:]
 	if len(line) < 3 || line[len(line)-2] != '\r' {
 		return dst, errBadReply
 	}
-	dst = append(dst, line...)
 	head := line[0]
 	n := 0
 	switch head {
@@ -124,7 +136,7 @@ func readReply(r *bufio.Reader, dst []byte) ([]byte, error) {
 		return dst, nil
 	case '$', '!', '=', '*', '~', '>', '%', '|':
 		n, err = strconv.Atoi(string(line[1 : len(line)-2]))
-		if err != nil {
+		if err != nil || n < -1 {
 			return dst, errBadReply
 		}
 	default:
@@ -135,14 +147,28 @@ func readReply(r *bufio.Reader, dst []byte) ([]byte, error) {
 		if n < 0 {
 			return dst, nil
 		}
-		at := len(dst)
-		dst = append(dst, make([]byte, n+2)...)
-		if _, err := ioReadFull(r, dst[at:]); err != nil {
-			return dst, err
+		if int64(n) > maxReplyBulk {
+			return dst, errBadReply
+		}
+		// Read as the bytes come, never allocating ahead of them.
+		for left := n + 2; left > 0; {
+			chunk := min(left, 64<<10)
+			at := len(dst)
+			dst = append(dst, make([]byte, chunk)...)
+			if _, err := io.ReadFull(r, dst[at:]); err != nil {
+				return dst[:at], err
+			}
+			left -= chunk
+		}
+		if dst[len(dst)-2] != '\r' || dst[len(dst)-1] != '\n' {
+			return dst, errBadReply
 		}
 		return dst, nil
 	case '%', '|':
 		n *= 2
+	}
+	if n > maxReplyItems {
+		return dst, errBadReply
 	}
 	for i := 0; i < n; i++ {
 		if dst, err = readReply(r, dst); err != nil {
@@ -155,16 +181,22 @@ func readReply(r *bufio.Reader, dst []byte) ([]byte, error) {
 	return dst, nil
 }
 
-func ioReadFull(r *bufio.Reader, b []byte) (int, error) {
-	n := 0
-	for n < len(b) {
-		m, err := r.Read(b[n:])
-		n += m
-		if err != nil {
-			return n, err
+// readLine appends one line, \n included, from r to dst, however long it
+// is up to maxReplyLine.
+func readLine(r *bufio.Reader, dst []byte) ([]byte, error) {
+	start := len(dst)
+	for {
+		chunk, err := r.ReadSlice('\n')
+		dst = append(dst, chunk...)
+		switch {
+		case err == nil:
+			return dst, nil
+		case err != bufio.ErrBufferFull:
+			return dst, err
+		case len(dst)-start > maxReplyLine:
+			return dst, errBadReply
 		}
 	}
-	return n, nil
 }
 
 // forwards says whether a follower sends cmd to the leader.

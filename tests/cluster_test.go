@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -367,5 +368,27 @@ func TestClusterIoredisSentinel(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	if len(lines) != 2 || !strings.HasPrefix(lines[0], `{"id":"io","v":1,"_version":1`) || lines[1] != "master" {
 		t.Fatalf("ioredis through Sentinel: %q", lines)
+	}
+}
+
+// A replicated node's flags are checked at start: it exits with a clear
+// error and status 1.
+func TestClusterFlagErrors(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--raft-addr", "127.0.0.1:0"}, "needs --node-id and --raft-addr"},
+		{[]string{"--raft-addr", "127.0.0.1:0", "--node-id", strings.Repeat("n", 256)}, "--node-id is 256 bytes long: at most 255"},
+		{[]string{"--raft-addr", "nowhere", "--node-id", "n1"}, "--raft-addr nowhere"},
+		{[]string{"--cluster-timeout", "1ms"}, "a duration of 10ms or more"},
+	} {
+		cmd := exec.Command(binPath, append([]string{"--port", "0", "--dir", t.TempDir()}, tc.args...)...)
+		out, err := cmd.CombinedOutput()
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() == 0 || !strings.Contains(string(out), tc.want) {
+			t.Errorf("bucketd %v: %v\n%s\nwant an exit with %q", tc.args, err, out, tc.want)
+		}
 	}
 }
