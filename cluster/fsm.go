@@ -39,6 +39,10 @@ func (f *fsm) Apply(l *raft.Log) any {
 		n.markDone(last) // applied already, when it was queued
 		return nil
 	}
+	if entries, err = entriesOf(l.Data, entries); err != nil {
+		n.log.Error().Err(err).Uint64("index", l.Index).Msg("cannot uncompress a committed log entry: this node's data may differ from the leader's")
+		return err
+	}
 	if err := snapshot.ApplyEntries(f.dec, entries, applyTarget{n}); err != nil {
 		// The leader committed it, so it applied there: a node that cannot
 		// apply it has diverged. Say so loudly; the next entries go on.

@@ -157,8 +157,43 @@ func FuzzParseHeader(f *testing.F) {
 			return
 		}
 		again := append(headerNode(id, epoch).appendHeader(nil, last), entries...)
+		again[0] = data[0] // 'B' or 'S': the header is the same but for it
+		if _, err := entriesOf(data, entries); err != nil && data[0] != headerS2 {
+			t.Fatalf("entriesOf(%q): %v for entries stored as they are", data, err)
+		}
 		if !bytes.Equal(again, data) {
 			t.Fatalf("parseHeader(%q) = %q, %#x, %d, %q, which encode as %q", data, id, epoch, last, entries, again)
 		}
 	})
+}
+
+// TestCompressedEntries checks the two forms of a log entry's data: short
+// entries follow the header as they are ('B'), long ones compressed with
+// S2 ('S'), and entriesOf gives back the entries in both cases.
+func TestCompressedEntries(t *testing.T) {
+	t.Parallel()
+	n := headerNode("n1", 5)
+	short := snapshot.AppendDefinition(nil, snapshot.DefDrop, []byte("b"))
+	long := bytes.Repeat(snapshot.AppendDefinition(nil, snapshot.DefNode, []byte("n2"), []byte("10.0.0.2:6380")), 40)
+	for _, tc := range []struct {
+		name    string
+		entries []byte
+		version byte
+	}{{"short", short, headerVersion}, {"long", long, headerS2}} {
+		data := n.entryPayload(tc.entries, 9)
+		if data[0] != tc.version {
+			t.Fatalf("%s: version byte %q, want %q", tc.name, data[0], tc.version)
+		}
+		if tc.version == headerS2 && len(data) >= len(tc.entries) {
+			t.Errorf("%s: %d bytes compressed to %d", tc.name, len(tc.entries), len(data))
+		}
+		id, epoch, last, entries, err := parseHeader(data)
+		if err != nil || id != "n1" || epoch != 5 || last != 9 {
+			t.Fatalf("%s: parseHeader: %q %d %d %v", tc.name, id, epoch, last, err)
+		}
+		got, err := entriesOf(data, entries)
+		if err != nil || !bytes.Equal(got, tc.entries) {
+			t.Fatalf("%s: entriesOf: %v; got back %d bytes, want %d", tc.name, err, len(got), len(tc.entries))
+		}
+	}
 }
