@@ -374,6 +374,7 @@ func infoReplication(s *Server, b *strings.Builder) {
 	field(b, "raft_first_log_index", n.FirstIndex())
 	field(b, "raft_last_snapshot_index", st["last_snapshot_index"])
 	field(b, "raft_members", len(members))
+	field(b, "raft_changes_skipped", s.store.ReplicatedSkipped())
 	entries, commits := n.Proposals()
 	field(b, "raft_entries_proposed", entries)
 	field(b, "raft_commits_proposed", commits)

@@ -49,6 +49,7 @@ type Store struct {
 
 	expired atomic.Int64 // records deleted because they expired
 	evicted atomic.Int64 // records deleted by maxSize eviction
+	skipped atomic.Int64 // replicated changes skipped as held already (ApplyReplicated)
 	reads   readGuard    // read-time-limit and its counters (readlimit.go)
 	slots   scanSlots    // long frozen reads under way (pace.go)
 	loading atomic.Bool  // between BeginLoad and FinishLoad (load.go)

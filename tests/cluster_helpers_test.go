@@ -208,6 +208,13 @@ func (c *Cluster) SameState() string {
 			}
 		}
 		if same {
+			// No follower skipped a change of the leader's as held
+			// already: that would mean their states had parted.
+			for i, s := range c.Nodes {
+				if s != nil && !strings.Contains(s.Raw(c.t).Do("INFO", "replication"), "raft_changes_skipped:0\r\n") {
+					c.t.Errorf("node %d skipped replicated changes:\n%s", i, s.Raw(c.t).Do("INFO", "replication"))
+				}
+			}
 			return want
 		}
 		if time.Now().After(deadline) {
