@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"runtime"
 	"sync"
 	"time"
 
@@ -221,9 +222,17 @@ func (n *Node) rebuild() {
 	n.mu.Unlock()
 	old := n.raft()
 	close(n.watchDone)
+	// A rebuild that does not end in time is logged with every
+	// goroutine's stack: something holds Raft's goroutines or the store.
+	slow := time.AfterFunc(20*time.Second, func() {
+		buf := make([]byte, 4<<20)
+		n.log.Error().Str("goroutines", string(buf[:runtime.Stack(buf, true)])).Msg("the rebuild has taken 20 s")
+	})
+	defer slow.Stop()
 	if err := old.Shutdown().Error(); err != nil {
 		n.log.Error().Err(err).Msg("raft shutdown for the rebuild failed")
 	}
+	n.log.Info().Msg("rebuild: raft stopped; emptying the state")
 	n.newEpoch()
 	n.opts.Target.Reset()
 	n.fsm.dec = n.opts.Target.Decoder()
