@@ -285,11 +285,23 @@ func (n *Node) Close() error {
 	n.failedUpTo, n.failErr = n.queued, &DownError{Msg: "the node is shutting down"}
 	n.cond.Broadcast()
 	n.mu.Unlock()
-	n.rebuildMu.Lock() // no rebuild under way, none after
+	// No rebuild under way, none after; but a rebuild that hangs does not
+	// hold the process's shutdown for ever.
+	locked := false
+	for deadline := time.Now().Add(15 * time.Second); !locked && time.Now().Before(deadline); {
+		if locked = n.rebuildMu.TryLock(); !locked {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	if !locked {
+		n.log.Error().Msg("a rebuild is still under way after 15 s: shutting down without it")
+	}
 	if r := n.raft(); r != nil {
 		err = r.Shutdown().Error()
 	}
-	n.rebuildMu.Unlock()
+	if locked {
+		n.rebuildMu.Unlock()
+	}
 	n.wg.Wait()
 	if n.trans != nil {
 		n.trans.Close()
