@@ -240,34 +240,27 @@ func (n *Node) Mark() int64 {
 // WaitDurable waits until the entries up to mark are committed by a
 // majority and applied, or fails when they may not be (the leadership was
 // lost: their outcome is unknown).
-func (n *Node) WaitDurable(mark int64) error {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	for n.done < mark {
-		if n.failedUpTo >= mark {
-			return n.failErr
-		}
-		n.cond.Wait()
-	}
-	return nil
-}
+func (n *Node) WaitDurable(mark int64) error { return n.waitDurableFor(mark, 0) }
 
-// waitDurableFor is WaitDurable for at most max.
+// waitDurableFor is WaitDurable for at most max (0: no bound).
 func (n *Node) waitDurableFor(mark int64, max time.Duration) error {
-	t := time.AfterFunc(max, func() {
-		n.mu.Lock()
-		n.cond.Broadcast()
-		n.mu.Unlock()
-	})
-	defer t.Stop()
-	deadline := time.Now().Add(max)
+	var deadline time.Time
+	if max > 0 {
+		deadline = time.Now().Add(max)
+		t := time.AfterFunc(max, func() {
+			n.mu.Lock()
+			n.cond.Broadcast()
+			n.mu.Unlock()
+		})
+		defer t.Stop()
+	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	for n.done < mark {
 		if n.failedUpTo >= mark {
 			return n.failErr
 		}
-		if !time.Now().Before(deadline) {
+		if max > 0 && !time.Now().Before(deadline) {
 			return errors.New("timed out waiting for the writes to be committed")
 		}
 		n.cond.Wait()

@@ -291,6 +291,19 @@ func TestClusterReplies(t *testing.T) {
 	if strings.Count(replicas, "flags") != 2 {
 		t.Errorf("SENTINEL replicas: %q", replicas)
 	}
+	// Membership through a follower (forwarded): the other follower out.
+	f := c.Follower()
+	other := 3 - l - f
+	id := "n" + strconv.Itoa(other+1)
+	if got := fr.Do("CLUSTER.REMOVE", id); got != "+OK\r\n" {
+		t.Fatalf("CLUSTER.REMOVE %s through a follower: %q", id, got)
+	}
+	if nodes := lr.Do("CLUSTER.NODES"); strings.Count(nodes, "voter") != 2 || strings.Contains(nodes, "$2\r\n"+id+"\r\n") {
+		t.Errorf("CLUSTER.NODES after the removal of %s: %q", id, nodes)
+	}
+	if got := lr.Do("CLUSTER.REMOVE"); !strings.HasPrefix(got, "-ERR wrong number of arguments") {
+		t.Errorf("CLUSTER.REMOVE without an id: %q", got)
+	}
 }
 
 // clusterPyScript finds the leader through redis-py's Sentinel, writes
