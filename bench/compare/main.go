@@ -1,9 +1,12 @@
 // Command compare runs bucketd and redis-server side by side on this
-// machine and prints the ratios of issue 10: B.GET vs GET (pipelined and
-// not), B.UPSERT with validation, two indexes and an event vs an EVAL of
-// HSET + 2 SADD + PUBLISH, and memory per record. Every figure comes from
-// redis-benchmark (or from INFO) in the same run, so the ratios compare like
-// with like on the same machine.
+// machine and prints the ratios of issues 10 and 23: B.GET vs GET
+// (pipelined and not); B.UPSERT with validation, two indexes and an event vs
+// an EVAL of HSET + 2 SADD + PUBLISH, in three workloads (rewrites whose
+// indexed values repeat; fresh records with an e-mail index, keys from 10^8;
+// rewrites of 100,000 existing records with an e-mail index); and memory per
+// record after 200,000 inserts and after rewriting each once. Every figure
+// comes from redis-benchmark (or from INFO) in the same run, so the ratios
+// compare like with like on the same machine.
 //
 //	go run ./bench/compare            # builds bucketd, needs redis-server and redis-benchmark
 //	go run ./bench/compare -n 2000000 # longer runs
@@ -39,6 +42,10 @@ var (
 
 const definition = `{"key":"id","schema":{"id":{"type":"string"},"name":{"type":"string","required":true,"minLength":1},"email":{"type":"string","format":"email"},"age":{"type":"number","min":0,"max":150},"role":{"type":"string","enum":["admin","user","guest"]}},"indexes":["role","age"]}`
 
+// emailDefinition is the same record with a realistic unique-valued index:
+// an e-mail per user (not a unique constraint), beside the role.
+const emailDefinition = `{"key":"id","schema":{"id":{"type":"string"},"name":{"type":"string","required":true,"minLength":1},"email":{"type":"string","format":"email"},"age":{"type":"number","min":0,"max":150},"role":{"type":"string","enum":["admin","user","guest"]}},"indexes":["role","email"]}`
+
 const record = `{"id":"42","name":"Alice Smith","email":"alice@example.com","age":31,"role":"admin"}`
 
 // upsertScript is what a Redis user writes by hand for one B.UPSERT: the
@@ -48,6 +55,18 @@ redis.call('SADD', 'idx:role:' .. ARGV[5], ARGV[1])
 redis.call('SADD', 'idx:age:' .. ARGV[4], ARGV[1])
 redis.call('PUBLISH', 'bucket.users.updated', ARGV[1])
 return 1`
+
+// emailScript is upsertScript for emailDefinition: the index sets are the
+// role's and the e-mail's.
+const emailScript = `redis.call('HSET', KEYS[1], 'id', ARGV[1], 'name', ARGV[2], 'email', ARGV[3], 'age', ARGV[4], 'role', ARGV[5])
+redis.call('SADD', 'idx:role:' .. ARGV[5], ARGV[1])
+redis.call('SADD', 'idx:email:' .. ARGV[3], ARGV[1])
+redis.call('PUBLISH', 'bucket.people.updated', ARGV[1])
+return 1`
+
+// rewriteKeys is the key space of the rewrite rows: every record is loaded
+// first, so every upsert rewrites one.
+const rewriteKeys = 100000
 
 func main() {
 	flag.Parse()
@@ -90,6 +109,7 @@ func main() {
 		}
 		fmt.Printf("%-50s %12.0f %12.0f %7.2f %7s  %s\n", name, benchutil.Median(bs), benchutil.Median(rs), benchutil.Median(ratios), target, strings.Join(each, " "))
 	}
+	firstThreads := strings.Split(*threads, ",")[0]
 	for _, th := range strings.Split(*threads, ",") {
 		label := "--threads " + th
 		switch th {
@@ -121,6 +141,22 @@ func main() {
 				return bench(rport, 16, "-r", "100000", "EVAL", upsertScript, "1", "user:__rand_int__",
 					"__rand_int__", "User __rand_int__", "u__rand_int__@example.com", "42", "user")
 			})
+		// Issue 23's rows: an e-mail index, whose values are all distinct.
+		benchutil.Check(b.Do(ctx, "BUCKET.DEFINE", "fresh", emailDefinition).Err())
+		benchutil.Check(b.Do(ctx, "BUCKET.DEFINE", "people", emailDefinition).Err())
+		preload(ctx, b, "people", r, "p:", rewriteKeys, th == firstThreads)
+		pair("  fresh records, e-mail index, keys from 10^8", ">=1.50",
+			func() float64 { return bench(bport, 16, "-r", "100000000", "B.UPSERT", "fresh", up) },
+			func() float64 {
+				return bench(rport, 16, "-r", "100000000", "EVAL", emailScript, "1", "f:__rand_int__",
+					"__rand_int__", "User __rand_int__", "u__rand_int__@example.com", "42", "user")
+			})
+		pair(fmt.Sprintf("  rewrites of %d records, e-mail index", rewriteKeys), ">=1.50",
+			func() float64 { return bench(bport, 16, "-r", strconv.Itoa(rewriteKeys), "B.UPSERT", "people", up) },
+			func() float64 {
+				return bench(rport, 16, "-r", strconv.Itoa(rewriteKeys), "EVAL", emailScript, "1", "p:__rand_int__",
+					"__rand_int__", "User __rand_int__", "u__rand_int__@example.com", "42", "user")
+			})
 		if th == "auto" {
 			fmt.Printf("(threads changed %d times in these runs)\n", infoInt(ctx, b, "server", "threads_changes"))
 		}
@@ -145,17 +181,35 @@ func main() {
 	defer rd.Process.Kill()
 	b := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + bucketdPort, Protocol: 2})
 	r = redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + rport, Protocol: 2})
-	benchutil.Check(b.Do(ctx, "BUCKET.DEFINE", "users", definition).Err())
-	bBefore := infoInt(ctx, b, "memory", "used_memory_rss")
-	rBefore := infoInt(ctx, r, "memory", "used_memory")
-	load(ctx, b, r, *records)
-	bAfter := infoInt(ctx, b, "memory", "used_memory_rss")
-	rAfter := infoInt(ctx, r, "memory", "used_memory")
-	bPer := float64(bAfter-bBefore) / float64(*records)
-	rPer := float64(rAfter-rBefore) / float64(*records)
-	fmt.Printf("\n%-50s %12s %12s %7s %7s\n", "memory (bucketd with its defaults)", "bucketd", "redis", "ratio", "target")
-	fmt.Printf("%-50s %12.0f %12.0f %7.2f %7s\n", fmt.Sprintf("bytes per record (%d records)", *records), bPer, rPer, bPer/rPer, "<=2.00")
-	fmt.Println("\n(bucketd: RSS growth; redis: used_memory growth for the hashes and the two index sets)")
+	benchutil.Check(b.Do(ctx, "BUCKET.DEFINE", "people", emailDefinition).Err())
+	bRSS0, bHeap0 := purged(ctx, b)
+	r0 := infoInt(ctx, r, "memory", "used_memory")
+	fmt.Printf("\n%-50s %12s %12s %7s %7s\n", fmt.Sprintf("memory per record, %d records (2 indexes)", *records), "bucketd", "redis", "ratio", "target")
+	row := func(name string) {
+		bRSS, bHeap := purged(ctx, b)
+		rUsed := infoInt(ctx, r, "memory", "used_memory")
+		rPer := float64(rUsed-r0) / float64(*records)
+		for _, m := range []struct {
+			what string
+			b    int64
+		}{{"RSS", bRSS - bRSS0}, {"heap", bHeap - bHeap0}} {
+			per := float64(m.b) / float64(*records)
+			fmt.Printf("%-50s %12.0f %12.0f %7.2f %7s\n", name+", bucketd "+m.what, per, rPer, per/rPer, "<=1.30")
+		}
+	}
+	load(ctx, b, "people", r, "m:", *records, "")
+	row("after inserts")
+	load(ctx, b, "people", r, "m:", *records, "v2")
+	row("after rewriting each once")
+	fmt.Println("\n(bucketd: growth of used_memory_rss, and of used_memory (live heap), after MEMORY PURGE;")
+	fmt.Println(" redis: used_memory growth for the hashes and the two index sets)")
+}
+
+// purged runs MEMORY PURGE (a collection, freed memory given back) and
+// returns bucketd's used_memory_rss and used_memory.
+func purged(ctx context.Context, b *redis.Client) (rss, heap int64) {
+	benchutil.Check(b.Do(ctx, "MEMORY", "PURGE").Err())
+	return infoInt(ctx, b, "memory", "used_memory_rss"), infoInt(ctx, b, "memory", "used_memory")
 }
 
 var bucketdPort string
@@ -207,9 +261,44 @@ func bench(port string, pipeline int, args ...string) float64 {
 	panic("no figure in redis-benchmark output: " + string(out))
 }
 
-// load inserts the same records into both servers with pipelines.
-func load(ctx context.Context, b, r *redis.Client, count int) {
+// preload writes records 0..count-1, keyed as redis-benchmark's
+// __rand_int__ (12 digits), into bucket and, when redisToo, under prefix in
+// Redis, so that upserts with -r count rewrite them.
+func preload(ctx context.Context, b *redis.Client, bucket string, r *redis.Client, prefix string, count int, redisToo bool) {
+	const batch = 1000
+	for i := 0; i < count; i += batch {
+		bp, rp := b.Pipeline(), r.Pipeline()
+		for j := i; j < i+batch && j < count; j++ {
+			id := fmt.Sprintf("%012d", j)
+			email := "u" + id + "@example.com"
+			bp.Do(ctx, "B.UPSERT", bucket, `{"id":"`+id+`","name":"User `+id+`","email":"`+email+`","age":42,"role":"user"}`)
+			if redisToo {
+				rp.HSet(ctx, prefix+id, "id", id, "name", "User "+id, "email", email, "age", "42", "role", "user")
+				rp.SAdd(ctx, "idx:role:user", id)
+				rp.SAdd(ctx, "idx:email:"+email, id)
+			}
+		}
+		_, err := bp.Exec(ctx)
+		benchutil.Check(err)
+		if redisToo {
+			_, err = rp.Exec(ctx)
+			benchutil.Check(err)
+		}
+	}
+}
+
+// load writes the same records into both servers with pipelines: 5 fields,
+// indexed by role and by a distinct e-mail each. A non-empty version
+// rewrites them: new name and e-mail, and in Redis the record leaves its old
+// e-mail's index set, as bucketd's index does.
+func load(ctx context.Context, b *redis.Client, bucket string, r *redis.Client, prefix string, count int, version string) {
 	roles := []string{"admin", "user", "guest"}
+	email := func(id, v string) string {
+		if v == "" {
+			return "user" + id + "@example.com"
+		}
+		return "user" + id + "." + v + "@example.com"
+	}
 	const batch = 1000
 	for i := 0; i < count; i += batch {
 		bp, rp := b.Pipeline(), r.Pipeline()
@@ -217,11 +306,18 @@ func load(ctx context.Context, b, r *redis.Client, count int) {
 			id := strconv.Itoa(j)
 			role := roles[j%3]
 			age := strconv.Itoa(18 + j%60)
-			rec := `{"id":"` + id + `","name":"User ` + id + `","email":"user` + id + `@example.com","age":` + age + `,"role":"` + role + `"}`
-			bp.Do(ctx, "B.INSERT", "users", rec)
-			rp.HSet(ctx, "user:"+id, "id", id, "name", "User "+id, "email", "user"+id+"@example.com", "age", age, "role", role)
+			name, mail := "User "+id, email(id, version)
+			if version != "" {
+				name += " " + version
+			}
+			rec := `{"id":"` + id + `","name":"` + name + `","email":"` + mail + `","age":` + age + `,"role":"` + role + `"}`
+			bp.Do(ctx, "B.UPSERT", bucket, rec)
+			rp.HSet(ctx, prefix+id, "id", id, "name", name, "email", mail, "age", age, "role", role)
 			rp.SAdd(ctx, "idx:role:"+role, id)
-			rp.SAdd(ctx, "idx:age:"+age, id)
+			if version != "" {
+				rp.SRem(ctx, "idx:email:"+email(id, ""), id)
+			}
+			rp.SAdd(ctx, "idx:email:"+mail, id)
 		}
 		_, err := bp.Exec(ctx)
 		benchutil.Check(err)

@@ -2,6 +2,7 @@ package index
 
 import (
 	"fmt"
+	"slices"
 
 	"bucketd/jsonv"
 )
@@ -35,13 +36,13 @@ func (ix *Index[T]) Check(all func(yield func(v jsonv.Value, it T) bool)) error 
 		return true
 	})
 	got := 0
-	if err := checkSet(ix.bools, want, &ix.ord, &got); err != nil {
+	if err := checkSet(ix.bools, ix.ordered.Load(), want, &ix.ord, &got); err != nil {
 		return fmt.Errorf("%w: booleans: %w", ErrCorrupt, err)
 	}
-	if err := checkSet(ix.nums, want, &ix.ord, &got); err != nil {
+	if err := checkSet(ix.nums, ix.ordered.Load(), want, &ix.ord, &got); err != nil {
 		return fmt.Errorf("%w: numbers: %w", ErrCorrupt, err)
 	}
-	if err := checkSet(ix.strs, want, &ix.ord, &got); err != nil {
+	if err := checkSet(ix.strs, ix.ordered.Load(), want, &ix.ord, &got); err != nil {
 		return fmt.Errorf("%w: strings: %w", ErrCorrupt, err)
 	}
 	for v, set := range want {
@@ -57,48 +58,68 @@ func (ix *Index[T]) Check(all func(yield func(v jsonv.Value, it T) bool)) error 
 
 // checkSet checks one value set, deleting from want the pairs it finds and
 // adding the items it holds to *got.
-func checkSet[K comparable, T comparable](s *valueSet[K, T], want map[jsonv.Value]map[T]bool, o *order[T], got *int) error {
+func checkSet[K comparable, T comparable](s *valueSet[K, T], ordered bool, want map[jsonv.Value]map[T]bool, o *order[T], got *int) error {
 	if s == nil {
 		return nil
 	}
 	if len(s.m) == 0 {
 		return fmt.Errorf("empty set left allocated")
 	}
-	if s.keys.Len() != len(s.m) {
-		return fmt.Errorf("tree has %d values, hash %d", s.keys.Len(), len(s.m))
-	}
 	if s.peak < len(s.m) {
 		return fmt.Errorf("peak %d below hash size %d", s.peak, len(s.m))
 	}
-	var err error
+	// The values in order: from the tree when the index is ordered, else
+	// from the hash, sorted here.
+	var ks []K
+	switch {
+	case ordered && s.keys == nil:
+		return fmt.Errorf("ordered index without a value tree")
+	case !ordered && s.keys != nil:
+		return fmt.Errorf("value tree built before the index was ordered")
+	case ordered:
+		if s.keys.Len() != len(s.m) {
+			return fmt.Errorf("tree has %d values, hash %d", s.keys.Len(), len(s.m))
+		}
+		s.keys.Scan(func(k K) bool {
+			ks = append(ks, k)
+			return true
+		})
+	default:
+		for k := range s.m {
+			ks = append(ks, k)
+		}
+		slices.SortFunc(ks, func(a, b K) int {
+			if s.less(a, b) {
+				return -1
+			}
+			return 1
+		})
+	}
 	var prev K
 	first := true
 	var postings, sliceCap, trees, treeItems int
-	s.keys.Scan(func(k K) bool {
-		if !first && !s.keys.Less(prev, k) {
-			err = fmt.Errorf("tree values %#v, %#v out of order", prev, k)
-			return false
+	for _, k := range ks {
+		if !first && !s.less(prev, k) {
+			return fmt.Errorf("values %#v, %#v out of order", prev, k)
 		}
 		first, prev = false, k
 		if f, ok := any(k).(float64); ok {
 			if nk, ok := numKey(f); !ok || nk != f || (f == 0 && 1/f < 0) {
-				err = fmt.Errorf("number key %v not normalized", f)
-				return false
+				return fmt.Errorf("number key %v not normalized", f)
 			}
 		}
 		sl, ok := s.m[k]
 		if !ok {
-			err = fmt.Errorf("tree value %#v missing from hash", k)
-			return false
+			return fmt.Errorf("value %#v missing from hash", k)
 		}
 		var items []T
 		if p := sl.more; p != nil {
 			postings++
 			var zero T
 			if sl.one != zero {
-				err = fmt.Errorf("value %#v: inline item set beside a posting", k)
-				return false
+				return fmt.Errorf("value %#v: inline item set beside a posting", k)
 			}
+			var err error
 			switch {
 			case p.tree == nil && (len(p.items) < 2 || len(p.items) > maxSlice):
 				err = fmt.Errorf("value %#v: slice posting of %d items", k, len(p.items))
@@ -108,7 +129,7 @@ func checkSet[K comparable, T comparable](s *valueSet[K, T], want map[jsonv.Valu
 				err = fmt.Errorf("value %#v: tree posting of %d items", k, p.tree.Len())
 			}
 			if err != nil {
-				return false
+				return err
 			}
 			if p.tree != nil {
 				trees++
@@ -122,26 +143,19 @@ func checkSet[K comparable, T comparable](s *valueSet[K, T], want map[jsonv.Valu
 			return true
 		})
 		if len(items) != sl.count() {
-			err = fmt.Errorf("value %#v: count %d, visited %d", k, sl.count(), len(items))
-			return false
+			return fmt.Errorf("value %#v: count %d, visited %d", k, sl.count(), len(items))
 		}
 		set := want[any(k)]
 		for i, it := range items {
 			if i > 0 && o.pos(items[i-1]) >= o.pos(it) {
-				err = fmt.Errorf("value %#v: posting out of pos order at %d (%d, %d)", k, i, o.pos(items[i-1]), o.pos(it))
-				return false
+				return fmt.Errorf("value %#v: posting out of pos order at %d (%d, %d)", k, i, o.pos(items[i-1]), o.pos(it))
 			}
 			if !set[it] {
-				err = fmt.Errorf("value %#v: unexpected item %v", k, it)
-				return false
+				return fmt.Errorf("value %#v: unexpected item %v", k, it)
 			}
 			delete(set, it)
 		}
 		*got += len(items)
-		return true
-	})
-	if err != nil {
-		return err
 	}
 	if postings != s.postings || sliceCap != s.sliceCap || trees != s.trees || treeItems != s.treeItems {
 		return fmt.Errorf("accounting: postings %d/%d, slice cap %d/%d, trees %d/%d, tree items %d/%d (kept/actual)",

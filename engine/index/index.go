@@ -3,24 +3,35 @@ package index
 import (
 	"cmp"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"bucketd/jsonv"
 )
 
 // Index is a secondary index on one field: a hash from each distinct scalar
-// value to its posting list (for equality and $in), plus an ordered tree of
-// the distinct values (for ranges). Items within a posting are kept in
-// ascending pos order.
+// value to its posting list (for equality and $in), plus, from the first
+// Range on, an ordered tree of the distinct values. Items within a posting
+// are kept in ascending pos order.
 //
 // An Index is not safe for concurrent use: the caller holds the lock of the
-// bucket it belongs to for every call, reads included, and must not change
-// the index from inside a visiting function.
+// bucket it belongs to for every call, reads included (a write lock for Add
+// and Remove; readers may share a read lock), and must not change the index
+// from inside a visiting function.
 type Index[T comparable] struct {
 	ord   order[T]
 	bools *valueSet[bool, T]    // nil while no boolean is indexed
 	nums  *valueSet[float64, T] // nil while no number is indexed
 	strs  *valueSet[string, T]  // nil while no string is indexed
 	n     int                   // indexed items
+
+	// ordered is set by the first Range: from then on every value set
+	// keeps its value tree. Until then an Add or Remove costs hash
+	// operations only. Range runs under a read lock that readers share,
+	// so the build is serialised by orderMu and published by ordered;
+	// Add and Remove run under the write lock, with no reader beside them.
+	ordered atomic.Bool
+	orderMu sync.Mutex
 }
 
 // New returns an empty index. pos gives an item's order position: unique per
@@ -70,7 +81,7 @@ func (ix *Index[T]) Add(v jsonv.Value, it T) {
 	switch x := v.(type) {
 	case string:
 		if ix.strs == nil {
-			ix.strs = newValueSet[string, T](lessOrdered[string])
+			ix.strs = newValueSet[string, T](lessOrdered[string], ix.ordered.Load())
 		}
 		if _, ok := ix.strs.m[x]; !ok {
 			// The index outlives the item: a string pointing into the
@@ -84,12 +95,12 @@ func (ix *Index[T]) Add(v jsonv.Value, it T) {
 			return
 		}
 		if ix.nums == nil {
-			ix.nums = newValueSet[float64, T](lessOrdered[float64])
+			ix.nums = newValueSet[float64, T](lessOrdered[float64], ix.ordered.Load())
 		}
 		added = ix.nums.add(f, it, &ix.ord)
 	case bool:
 		if ix.bools == nil {
-			ix.bools = newValueSet[bool, T](lessBool)
+			ix.bools = newValueSet[bool, T](lessBool, ix.ordered.Load())
 		}
 		added = ix.bools.add(x, it, &ix.ord)
 	}
@@ -179,7 +190,11 @@ func (ix *Index[T]) CountEq(v jsonv.Value) int {
 // visited, booleans, then numbers, then strings, as jsonv.Compare orders
 // them. Values are visited in ascending order, the items of a value in
 // ascending pos order.
+//
+// The first Range builds the value trees, O(d log d) for d distinct values;
+// Add and Remove maintain them from then on.
 func (ix *Index[T]) Range(lo, hi jsonv.Value, hasLo, hasHi, loIncl, hiIncl bool, fn func(T) bool) {
+	ix.ensureOrdered()
 	if !hasLo && !hasHi {
 		if ix.bools != nil && !ix.bools.span(false, false, false, false, false, false, fn) {
 			return
@@ -225,6 +240,26 @@ func (ix *Index[T]) Range(lo, hi jsonv.Value, hasLo, hasHi, loIncl, hiIncl bool,
 		ix.bools.span(l, h, hasLo, hasHi, loIncl, hiIncl, fn)
 	}
 }
+
+// ensureOrdered builds the value trees unless they are built.
+func (ix *Index[T]) ensureOrdered() {
+	if ix.ordered.Load() {
+		return
+	}
+	ix.orderMu.Lock()
+	defer ix.orderMu.Unlock()
+	if ix.ordered.Load() {
+		return
+	}
+	ix.bools.order()
+	ix.nums.order()
+	ix.strs.order()
+	ix.ordered.Store(true)
+}
+
+// Ordered reports whether the value trees are built (the first Range builds
+// them).
+func (ix *Index[T]) Ordered() bool { return ix.ordered.Load() }
 
 // Len returns the number of indexed items.
 func (ix *Index[T]) Len() int { return ix.n }

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
+	"sync"
 	"testing"
 
 	"bucketd/jsonv"
@@ -442,6 +443,7 @@ func TestCheckDetects(t *testing.T) {
 		}
 	}
 	// Corrupt the structure itself.
+	ix.ensureOrdered()
 	ix.strs.keys.Set("ghost")
 	if err := ix.Check(pairs(model)); !errors.Is(err, ErrCorrupt) {
 		t.Errorf("ghost tree value: Check = %v, want ErrCorrupt", err)
@@ -645,7 +647,16 @@ func TestModel(t *testing.T) {
 						t.Fatalf("step %d: CountEq(%#v) = %d, want %d", step, v, n, len(want))
 					}
 				}
+				// No Range in the first third: the index works
+				// unordered (hashes only), then the first Range
+				// builds the value trees over a populated index.
+				if ordered := ix.Ordered(); ordered != (step > steps/3) {
+					t.Fatalf("step %d: Ordered() = %v", step, ordered)
+				}
 				for range 2 {
+					if step < steps/3 {
+						break
+					}
 					b := randomBounds(rng)
 					if got, want := collectRange(ix, b), modelRange(model, b); !slices.Equal(got, want) {
 						t.Fatalf("step %d: Range%v = %v, want %v", step, b, got, want)
@@ -675,26 +686,76 @@ func TestMemoryBytes(t *testing.T) {
 		t.Skip("measures the heap")
 	}
 	for _, shape := range memShapes {
-		t.Run(shape.name, func(t *testing.T) {
-			const n = 100000
-			items, values := shape.build(n)
-			before := heapAlloc()
-			ix := New(recPos)
-			for i, r := range items {
-				ix.Add(values[i], r)
-			}
-			used := heapAlloc() - before
-			est := ix.MemoryBytes()
-			t.Logf("%d items: heap %d B (%.1f B/item), estimate %d B (%.1f B/item)",
-				n, used, float64(used)/n, est, float64(est)/n)
-			if float64(est) < float64(used)/1.5 || float64(est) > float64(used)*1.5 {
-				t.Errorf("estimate %d, heap %d", est, used)
-			}
-			runtime.KeepAlive(ix)
-			runtime.KeepAlive(items)
-			runtime.KeepAlive(values)
-		})
+		for _, ordered := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/ordered=%v", shape.name, ordered), func(t *testing.T) {
+				testMemoryBytes(t, shape.build, ordered)
+			})
+		}
 	}
+}
+
+func testMemoryBytes(t *testing.T, build func(n int) ([]*rec, []jsonv.Value), ordered bool) {
+	const n = 100000
+	items, values := build(n)
+	before := heapAlloc()
+	ix := New(recPos)
+	if ordered {
+		ix.Range(nil, nil, false, false, false, false, func(*rec) bool { return true })
+	}
+	for i, r := range items {
+		ix.Add(values[i], r)
+	}
+	used := heapAlloc() - before
+	est := ix.MemoryBytes()
+	t.Logf("%d items: heap %d B (%.1f B/item), estimate %d B (%.1f B/item)",
+		n, used, float64(used)/n, est, float64(est)/n)
+	if float64(est) < float64(used)/1.5 || float64(est) > float64(used)*1.5 {
+		t.Errorf("estimate %d, heap %d", est, used)
+	}
+	runtime.KeepAlive(ix)
+	runtime.KeepAlive(items)
+	runtime.KeepAlive(values)
+}
+
+// TestConcurrentFirstRange runs the first Range of an unordered index from
+// several readers at once, as readers sharing a bucket's read lock do: one
+// builds the value trees, every one sees them whole (run with -race).
+func TestConcurrentFirstRange(t *testing.T) {
+	rs := recs(2000, rand.New(rand.NewPCG(7, 7)))
+	ix := New(recPos)
+	model := map[*rec]jsonv.Value{}
+	for i, r := range rs {
+		var v jsonv.Value = fmt.Sprintf("v%05d", (i*7919)%2000)
+		if i%3 == 0 {
+			v = float64(i % 50)
+		}
+		ix.Add(v, r)
+		model[r] = v
+	}
+	if ix.Ordered() {
+		t.Fatal("ordered before any Range")
+	}
+	all := bounds{}
+	want := modelRange(model, all)
+	var wg sync.WaitGroup
+	got := make([][]*rec, 8)
+	for i := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got[i] = collectRange(ix, all)
+		}()
+	}
+	wg.Wait()
+	for i := range got {
+		if !slices.Equal(got[i], want) {
+			t.Fatalf("reader %d saw %d items, want %d", i, len(got[i]), len(want))
+		}
+	}
+	if !ix.Ordered() {
+		t.Fatal("not ordered after Range")
+	}
+	mustCheck(t, ix, model)
 }
 
 // memShapes are the indexes whose memory is measured.

@@ -107,14 +107,17 @@ func btreeBytes[E any](n int) int64 {
 	return tree + nodes*(nodeSize+alloc((maxItems+1)*size)) + inner*(24+alloc((maxItems+1)*8))
 }
 
-// memoryBytes estimates the heap held by the set.
-func (s *valueSet[K, T]) memoryBytes() int64 {
+// memoryBytes estimates the heap held by the set; ordered tells whether it
+// has its value tree (s.keys is not read: a Range may be building it).
+func (s *valueSet[K, T]) memoryBytes(ordered bool) int64 {
 	if s == nil {
 		return 0
 	}
 	b := alloc(int64(sizeOf[valueSet[K, T]]()))
 	b += mapBytes[K, slot[T]](s.peak)
-	b += btreeBytes[K](len(s.m))
+	if ordered {
+		b += btreeBytes[K](len(s.m))
+	}
 	b += int64(s.postings) * alloc(int64(sizeOf[posting[T]]()))
 	b += int64(s.sliceCap) * int64(sizeOf[T]())
 	if s.trees > 0 {
@@ -126,11 +129,13 @@ func (s *valueSet[K, T]) memoryBytes() int64 {
 }
 
 // MemoryBytes returns an estimate of the heap held by the index: hashes
-// (sized by the most entries they held since last rebuilt), value trees,
+// (sized by the most entries they held since last rebuilt), value trees
+// (once built),
 // postings and their slices and trees. The bytes of string values are not
 // counted: the index shares them with the records it was given. The estimate
 // takes O(1) time.
 func (ix *Index[T]) MemoryBytes() int64 {
+	o := ix.ordered.Load()
 	return alloc(int64(sizeOf[Index[T]]())) +
-		ix.bools.memoryBytes() + ix.nums.memoryBytes() + ix.strs.memoryBytes()
+		ix.bools.memoryBytes(o) + ix.nums.memoryBytes(o) + ix.strs.memoryBytes(o)
 }

@@ -162,10 +162,14 @@ func (sl slot[T]) count() int {
 }
 
 // valueSet indexes the values of one JSON type (K is string, float64 or
-// bool): a hash from value to slot, and a B-tree of the distinct values.
+// bool): a hash from value to slot, and, once a range has needed it, a
+// B-tree of the distinct values.
 type valueSet[K comparable, T comparable] struct {
-	m    map[K]slot[T]
+	m map[K]slot[T]
+	// keys orders the distinct values; nil until the Index is ordered
+	// (see Index.ordered), then kept in step with m by every change.
 	keys *btree.BTreeG[K]
+	less func(a, b K) bool
 	// peak is the most entries m has held since it was made; Go maps keep
 	// their capacity, so memory follows peak rather than len(m).
 	peak int
@@ -177,9 +181,38 @@ type valueSet[K comparable, T comparable] struct {
 	treeItems int // items in tree postings
 }
 
-// newValueSet returns an empty set whose values are ordered by less.
-func newValueSet[K comparable, T comparable](less func(a, b K) bool) *valueSet[K, T] {
-	return &valueSet[K, T]{m: make(map[K]slot[T]), keys: newTree(less)}
+// newValueSet returns an empty set whose values are ordered by less, with
+// its value tree when ordered is true.
+func newValueSet[K comparable, T comparable](less func(a, b K) bool, ordered bool) *valueSet[K, T] {
+	s := &valueSet[K, T]{m: make(map[K]slot[T]), less: less}
+	if ordered {
+		s.keys = newTree(less)
+	}
+	return s
+}
+
+// order builds the value tree from the hash, if it is not built: the
+// distinct values sorted, then loaded in order, each an append to the
+// rightmost leaf. O(d log d) once; every change maintains it from then on.
+func (s *valueSet[K, T]) order() {
+	if s == nil || s.keys != nil {
+		return
+	}
+	ks := make([]K, 0, len(s.m))
+	for k := range s.m {
+		ks = append(ks, k)
+	}
+	slices.SortFunc(ks, func(a, b K) int {
+		if s.less(a, b) {
+			return -1
+		}
+		return 1 // values in a hash are distinct
+	})
+	tr := newTree(s.less)
+	for _, k := range ks {
+		tr.Load(k)
+	}
+	s.keys = tr
 }
 
 // account adds (sign 1) or takes away (sign -1) the footprint of p.
@@ -197,7 +230,9 @@ func (s *valueSet[K, T]) add(k K, it T, o *order[T]) bool {
 	sl, ok := s.m[k]
 	if !ok {
 		s.m[k] = slot[T]{one: it}
-		s.keys.Load(k) // appends cheaply when values arrive in order
+		if s.keys != nil {
+			s.keys.Load(k) // appends cheaply when values arrive in order
+		}
 		s.peak = max(s.peak, len(s.m))
 		return true
 	}
@@ -238,7 +273,9 @@ func (s *valueSet[K, T]) remove(k K, it T, o *order[T]) bool {
 			return false
 		}
 		delete(s.m, k)
-		s.keys.Delete(k)
+		if s.keys != nil {
+			s.keys.Delete(k)
+		}
 		s.maybeShrink()
 		return true
 	}
@@ -268,7 +305,8 @@ func (s *valueSet[K, T]) maybeShrink() {
 }
 
 // span visits the items whose value lies within the bounds, values in
-// ascending order, and reports whether fn always returned true.
+// ascending order, and reports whether fn always returned true. The value
+// tree must be built (Index.ensureOrdered).
 func (s *valueSet[K, T]) span(lo, hi K, hasLo, hasHi, loIncl, hiIncl bool, fn func(T) bool) bool {
 	ok := true
 	visit := func(k K) bool {
