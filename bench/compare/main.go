@@ -144,7 +144,14 @@ func main() {
 		// Issue 23's rows: an e-mail index, whose values are all distinct.
 		benchutil.Check(b.Do(ctx, "BUCKET.DEFINE", "fresh", emailDefinition).Err())
 		benchutil.Check(b.Do(ctx, "BUCKET.DEFINE", "people", emailDefinition).Err())
-		preload(ctx, b, "people", r, "p:", rewriteKeys, th == firstThreads)
+		// Every record the rewrite row will upsert, keyed as
+		// redis-benchmark's __rand_int__ (12 digits); Redis keeps its
+		// copy from the first configuration on.
+		rr := r
+		if th != firstThreads {
+			rr = nil
+		}
+		load(ctx, b, rr, "people", "p:", ids(rewriteKeys, "%012d"), "")
 		pair("  fresh records, e-mail index, keys from 10^8", ">=1.50",
 			func() float64 { return bench(bport, 16, "-r", "100000000", "B.UPSERT", "fresh", up) },
 			func() float64 {
@@ -197,9 +204,10 @@ func main() {
 			fmt.Printf("%-50s %12.0f %12.0f %7.2f %7s\n", name+", bucketd "+m.what, per, rPer, per/rPer, "<=1.30")
 		}
 	}
-	load(ctx, b, "people", r, "m:", *records, "")
+	memIDs := ids(*records, "%d")
+	load(ctx, b, r, "people", "m:", memIDs, "")
 	row("after inserts")
-	load(ctx, b, "people", r, "m:", *records, "v2")
+	load(ctx, b, r, "people", "m:", memIDs, "v2")
 	row("after rewriting each once")
 	fmt.Println("\n(bucketd: growth of used_memory_rss, and of used_memory (live heap), after MEMORY PURGE;")
 	fmt.Println(" redis: used_memory growth for the hashes and the two index sets)")
@@ -261,37 +269,12 @@ func bench(port string, pipeline int, args ...string) float64 {
 	panic("no figure in redis-benchmark output: " + string(out))
 }
 
-// preload writes records 0..count-1, keyed as redis-benchmark's
-// __rand_int__ (12 digits), into bucket and, when redisToo, under prefix in
-// Redis, so that upserts with -r count rewrite them.
-func preload(ctx context.Context, b *redis.Client, bucket string, r *redis.Client, prefix string, count int, redisToo bool) {
-	const batch = 1000
-	for i := 0; i < count; i += batch {
-		bp, rp := b.Pipeline(), r.Pipeline()
-		for j := i; j < i+batch && j < count; j++ {
-			id := fmt.Sprintf("%012d", j)
-			email := "u" + id + "@example.com"
-			bp.Do(ctx, "B.UPSERT", bucket, `{"id":"`+id+`","name":"User `+id+`","email":"`+email+`","age":42,"role":"user"}`)
-			if redisToo {
-				rp.HSet(ctx, prefix+id, "id", id, "name", "User "+id, "email", email, "age", "42", "role", "user")
-				rp.SAdd(ctx, "idx:role:user", id)
-				rp.SAdd(ctx, "idx:email:"+email, id)
-			}
-		}
-		_, err := bp.Exec(ctx)
-		benchutil.Check(err)
-		if redisToo {
-			_, err = rp.Exec(ctx)
-			benchutil.Check(err)
-		}
-	}
-}
-
-// load writes the same records into both servers with pipelines: 5 fields,
-// indexed by role and by a distinct e-mail each. A non-empty version
-// rewrites them: new name and e-mail, and in Redis the record leaves its old
-// e-mail's index set, as bucketd's index does.
-func load(ctx context.Context, b *redis.Client, bucket string, r *redis.Client, prefix string, count int, version string) {
+// load writes records with the given ids into bucket, and into Redis under
+// prefix unless r is nil, with pipelines: 5 fields, indexed by role and by a
+// distinct e-mail each. A non-empty version rewrites them: new name and
+// e-mail, and in Redis the record leaves its old e-mail's index set, as
+// bucketd's index does.
+func load(ctx context.Context, b, r *redis.Client, bucket, prefix string, ids []string, version string) {
 	roles := []string{"admin", "user", "guest"}
 	email := func(id, v string) string {
 		if v == "" {
@@ -300,10 +283,14 @@ func load(ctx context.Context, b *redis.Client, bucket string, r *redis.Client, 
 		return "user" + id + "." + v + "@example.com"
 	}
 	const batch = 1000
-	for i := 0; i < count; i += batch {
-		bp, rp := b.Pipeline(), r.Pipeline()
-		for j := i; j < i+batch && j < count; j++ {
-			id := strconv.Itoa(j)
+	for i := 0; i < len(ids); i += batch {
+		bp := b.Pipeline()
+		var rp redis.Pipeliner
+		if r != nil {
+			rp = r.Pipeline()
+		}
+		for j := i; j < i+batch && j < len(ids); j++ {
+			id := ids[j]
 			role := roles[j%3]
 			age := strconv.Itoa(18 + j%60)
 			name, mail := "User "+id, email(id, version)
@@ -312,6 +299,9 @@ func load(ctx context.Context, b *redis.Client, bucket string, r *redis.Client, 
 			}
 			rec := `{"id":"` + id + `","name":"` + name + `","email":"` + mail + `","age":` + age + `,"role":"` + role + `"}`
 			bp.Do(ctx, "B.UPSERT", bucket, rec)
+			if rp == nil {
+				continue
+			}
 			rp.HSet(ctx, prefix+id, "id", id, "name", name, "email", mail, "age", age, "role", role)
 			rp.SAdd(ctx, "idx:role:"+role, id)
 			if version != "" {
@@ -321,9 +311,20 @@ func load(ctx context.Context, b *redis.Client, bucket string, r *redis.Client, 
 		}
 		_, err := bp.Exec(ctx)
 		benchutil.Check(err)
-		_, err = rp.Exec(ctx)
-		benchutil.Check(err)
+		if rp != nil {
+			_, err = rp.Exec(ctx)
+			benchutil.Check(err)
+		}
 	}
+}
+
+// ids returns the keys 0..count-1, formatted by format.
+func ids(count int, format string) []string {
+	out := make([]string, count)
+	for i := range out {
+		out[i] = fmt.Sprintf(format, i)
+	}
+	return out
 }
 
 func infoInt(ctx context.Context, c *redis.Client, section, field string) int64 {

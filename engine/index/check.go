@@ -2,7 +2,6 @@ package index
 
 import (
 	"fmt"
-	"slices"
 
 	"bucketd/jsonv"
 )
@@ -10,10 +9,12 @@ import (
 // Check verifies the index against all, which yields every (value, item)
 // pair that should be indexed; pairs whose value is not Indexable are
 // skipped. It returns an error wrapping ErrCorrupt, describing the first
-// fault found, unless the index holds exactly those pairs, the hash and the
-// value tree hold the same values in order, every posting is sorted by
+// fault found, unless the index holds exactly those pairs, the value tree is
+// built exactly when the index is ordered and then holds the hash's values in
+// order, every posting is sorted by
 // strictly ascending pos and in the right form for its size, and the counters
-// agree. It takes O(n log n) time and is meant for tests.
+// agree. It takes O(n log n) time and is meant for tests; it may run beside
+// Ranges under a shared read lock.
 func (ix *Index[T]) Check(all func(yield func(v jsonv.Value, it T) bool)) error {
 	want := map[jsonv.Value]map[T]bool{}
 	total := 0
@@ -35,6 +36,10 @@ func (ix *Index[T]) Check(all func(yield func(v jsonv.Value, it T) bool)) error 
 		}
 		return true
 	})
+	// Readers sharing the caller's read lock may be building the value
+	// trees (Range): hold the build's mutex so they stay as they are.
+	ix.orderMu.Lock()
+	defer ix.orderMu.Unlock()
 	got := 0
 	if err := checkSet(ix.bools, ix.ordered.Load(), want, &ix.ord, &got); err != nil {
 		return fmt.Errorf("%w: booleans: %w", ErrCorrupt, err)
@@ -85,15 +90,7 @@ func checkSet[K comparable, T comparable](s *valueSet[K, T], ordered bool, want 
 			return true
 		})
 	default:
-		for k := range s.m {
-			ks = append(ks, k)
-		}
-		slices.SortFunc(ks, func(a, b K) int {
-			if s.less(a, b) {
-				return -1
-			}
-			return 1
-		})
+		ks = s.sortedKeys()
 	}
 	var prev K
 	first := true

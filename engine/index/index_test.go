@@ -718,8 +718,9 @@ func testMemoryBytes(t *testing.T, build func(n int) ([]*rec, []jsonv.Value), or
 }
 
 // TestConcurrentFirstRange runs the first Range of an unordered index from
-// several readers at once, as readers sharing a bucket's read lock do: one
-// builds the value trees, every one sees them whole (run with -race).
+// several readers at once, beside Checks, as readers sharing a bucket's read
+// lock do: one builds the value trees, every one sees them whole (run with
+// -race).
 func TestConcurrentFirstRange(t *testing.T) {
 	rs := recs(2000, rand.New(rand.NewPCG(7, 7)))
 	ix := New(recPos)
@@ -739,6 +740,7 @@ func TestConcurrentFirstRange(t *testing.T) {
 	want := modelRange(model, all)
 	var wg sync.WaitGroup
 	got := make([][]*rec, 8)
+	checks := make([]error, 2)
 	for i := range got {
 		wg.Add(1)
 		go func() {
@@ -746,7 +748,20 @@ func TestConcurrentFirstRange(t *testing.T) {
 			got[i] = collectRange(ix, all)
 		}()
 	}
+	// Check also runs under the shared read lock (Store.Check).
+	for i := range checks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			checks[i] = ix.Check(pairs(model))
+		}()
+	}
 	wg.Wait()
+	for _, err := range checks {
+		if err != nil {
+			t.Fatalf("Check beside the first Ranges: %v", err)
+		}
+	}
 	for i := range got {
 		if !slices.Equal(got[i], want) {
 			t.Fatalf("reader %d saw %d items, want %d", i, len(got[i]), len(want))

@@ -198,6 +198,15 @@ func (s *valueSet[K, T]) order() {
 	if s == nil || s.keys != nil {
 		return
 	}
+	tr := newTree(s.less)
+	for _, k := range s.sortedKeys() {
+		tr.Load(k)
+	}
+	s.keys = tr
+}
+
+// sortedKeys returns the distinct values of the hash in ascending order.
+func (s *valueSet[K, T]) sortedKeys() []K {
 	ks := make([]K, 0, len(s.m))
 	for k := range s.m {
 		ks = append(ks, k)
@@ -208,11 +217,7 @@ func (s *valueSet[K, T]) order() {
 		}
 		return 1 // values in a hash are distinct
 	})
-	tr := newTree(s.less)
-	for _, k := range ks {
-		tr.Load(k)
-	}
-	s.keys = tr
+	return ks
 }
 
 // account adds (sign 1) or takes away (sign -1) the footprint of p.
