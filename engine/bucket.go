@@ -2,7 +2,6 @@ package engine
 
 import (
 	"fmt"
-	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -25,6 +24,15 @@ type entry struct {
 
 func entrySeq(e *entry) uint64 { return e.seq }
 
+// fieldOf returns the function giving the value of field f in an entry's
+// record, which an index reads its items' values with (index.New).
+func fieldOf(f string) func(e *entry) jsonv.Value {
+	return func(e *entry) jsonv.Value {
+		v, _ := e.rec.Get(f)
+		return v
+	}
+}
+
 func lessSeq(a, b *entry) bool { return a.seq < b.seq }
 
 func lessKey(a, b *entry) bool { return jsonv.Compare(a.rec.Key(), b.rec.Key()) < 0 }
@@ -41,7 +49,7 @@ var treeOpts = btree.Options{NoLocks: true}
 // state is everything a bucket holds about its records. B.CLEAR swaps in a
 // fresh state, so a rollback can swap the old one back.
 type state struct {
-	strKeys map[string]*entry  // string keys
+	strKeys *strKeyMap         // string keys
 	numKeys map[float64]*entry // number keys
 	bySeq   *btree.BTreeG[*entry]
 	byKey   *btree.BTreeG[*entry] // ordered buckets only
@@ -77,13 +85,13 @@ func newState(def *schema.Definition) *state {
 	if def.Field(def.Key).Type == "number" {
 		st.numKeys = make(map[float64]*entry)
 	} else {
-		st.strKeys = make(map[string]*entry)
+		st.strKeys = newStrKeyMap(0)
 	}
 	if def.Ordered {
 		st.byKey = btree.NewBTreeGOptions(lessKey, treeOpts)
 	}
 	for _, f := range def.Indexes {
-		ix := index.New(entrySeq)
+		ix := index.New(entrySeq, fieldOf(f))
 		st.indexes[f] = ix
 		st.ixList = append(st.ixList, fieldIndex{f, ix})
 	}
@@ -99,14 +107,14 @@ func (st *state) len() int {
 	if st.numKeys != nil {
 		return len(st.numKeys)
 	}
-	return len(st.strKeys)
+	return st.strKeys.len()
 }
 
 func (st *state) get(key jsonv.Value) *entry {
 	switch k := key.(type) {
 	case string:
 		if st.strKeys != nil {
-			return st.strKeys[k]
+			return st.strKeys.get(k)
 		}
 	case float64:
 		if st.numKeys != nil {
@@ -244,9 +252,7 @@ func (b *Bucket) addEntry(t *Tx, e *entry) {
 	b.thaw()
 	switch k := e.rec.Key().(type) {
 	case string:
-		// The map outlives this version of the record: a key pointing
-		// into its text would keep that text alive after updates.
-		st.strKeys[strings.Clone(k)] = e
+		st.strKeys.set(k, e)
 	case float64:
 		st.numKeys[k] = e
 	}
@@ -287,7 +293,7 @@ func (b *Bucket) removeEntry(t *Tx, e *entry) {
 	st.bySeq.Delete(e)
 	switch k := e.rec.Key().(type) {
 	case string:
-		delete(st.strKeys, k)
+		st.strKeys.del(k)
 	case float64:
 		delete(st.numKeys, k)
 	}
@@ -338,17 +344,24 @@ func (b *Bucket) replaceInPlace(t *Tx, e *entry, rec *Record) {
 	st := b.st
 	b.thaw()
 	old := e.rec
-	for _, fi := range st.ixList {
-		ov, ook := old.Get(fi.field)
-		nv, nok := rec.Get(fi.field)
-		if ook == nok && jsonv.Equal(ov, nv) {
-			continue
-		}
-		if ook {
-			fi.ix.Remove(ov, e)
-		}
-		if nok {
-			fi.ix.Add(nv, e)
+	// An index reads an item's value from its record (index.New): e
+	// leaves the indexes whose field changes under its old record, and
+	// joins them again under its new one. moved marks those indexes (the
+	// first 64; beyond, the test is made again).
+	var moved uint64
+	changed := func(f string) (ov, nv jsonv.Value, ook, nok, yes bool) {
+		ov, ook = old.Get(f)
+		nv, nok = rec.Get(f)
+		return ov, nv, ook, nok, ook != nok || !jsonv.Equal(ov, nv)
+	}
+	for i, fi := range st.ixList {
+		if ov, _, ook, _, yes := changed(fi.field); yes {
+			if i < 64 {
+				moved |= 1 << i
+			}
+			if ook {
+				fi.ix.Remove(ov, e)
+			}
 		}
 	}
 	for _, fu := range st.uqList {
@@ -375,6 +388,14 @@ func (b *Bucket) replaceInPlace(t *Tx, e *entry, rec *Record) {
 	} else {
 		e.rec = rec
 	}
+	for i, fi := range st.ixList {
+		if i < 64 && moved&(1<<i) == 0 {
+			continue
+		}
+		if _, nv, _, nok, yes := changed(fi.field); yes && nok {
+			fi.ix.Add(nv, e)
+		}
+	}
 	st.bytes += rec.memSize() - old.memSize()
 	if t != nil {
 		t.undo = append(t.undo, undoStep{kind: undoReplace, b: b, e: e, old: old})
@@ -392,6 +413,11 @@ func (b *Bucket) check() error {
 	}
 	if st.byKey != nil && st.byKey.Len() != n {
 		return fmt.Errorf("bucket %q: %d keys but %d in key order", b.name, n, st.byKey.Len())
+	}
+	if st.strKeys != nil {
+		if err := st.strKeys.check(); err != nil {
+			return fmt.Errorf("bucket %q: %w", b.name, err)
+		}
 	}
 	var err error
 	exp := 0

@@ -412,7 +412,7 @@ func (s *Store) RestoreReserve(bucket string, n int) error {
 		return nil
 	}
 	if b.st.strKeys != nil {
-		b.st.strKeys = make(map[string]*entry, n)
+		b.st.strKeys = newStrKeyMap(n)
 	} else {
 		b.st.numKeys = make(map[float64]*entry, n)
 	}

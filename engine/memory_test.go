@@ -1,7 +1,9 @@
 package engine_test
 
 import (
+	"os"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"testing"
@@ -151,4 +153,53 @@ func TestMemoryPerSmallRecord(t *testing.T) {
 			}
 		})
 	}
+}
+
+// emailDef is bench/compare's memory row: five fields, indexed by role and
+// by an e-mail each record has its own.
+const emailDef = `{"key":"id","schema":{"id":{"type":"string"},"name":{"type":"string","required":true,"minLength":1},"email":{"type":"string","format":"email"},"age":{"type":"number","min":0,"max":150},"role":{"type":"string","enum":["admin","user","guest"]}},"indexes":["role","email"]}`
+
+// emailRecord is record i of bench/compare's memory row, rewritten with a
+// new name and e-mail when v is not empty.
+func emailRecord(i int, v string) []byte {
+	id := strconv.Itoa(i)
+	name, mail := "User "+id, "user"+id+"@example.com"
+	if v != "" {
+		name, mail = name+" "+v, "user"+id+"."+v+"@example.com"
+	}
+	return []byte(`{"id":"` + id + `","name":"` + name + `","email":"` + mail + `","age":` + strconv.Itoa(18+i%60) +
+		`,"role":"` + []string{"admin", "user", "guest"}[i%3] + `"}`)
+}
+
+// TestMemoryEmailRecord logs the live heap per record of bench/compare's
+// memory row: 200,000 records after their insert and after each is
+// rewritten once.
+func TestMemoryEmailRecord(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("measures the heap; slow under -race and -short")
+	}
+	const n = 200_000
+	s, _ := benchStore(t, emailDef)
+	write := memWriters["drafted"]
+	before := heapAfterGC()
+	for i := range n {
+		write(t, s, emailRecord(i, ""))
+	}
+	ins := heapAfterGC()
+	if f := os.Getenv("MEMPROF"); f != "" {
+		w, _ := os.Create(f + ".ins")
+		pprof.Lookup("heap").WriteTo(w, 0)
+		w.Close()
+	}
+	for i := range n {
+		write(t, s, emailRecord(i, "v2"))
+	}
+	re := heapAfterGC()
+	if f := os.Getenv("MEMPROF"); f != "" {
+		w, _ := os.Create(f)
+		pprof.Lookup("heap").WriteTo(w, 0)
+		w.Close()
+	}
+	runtime.KeepAlive(s)
+	t.Logf("inserted: %.0f B/record; rewritten: %.0f B/record", float64(ins-before)/n, float64(re-before)/n)
 }

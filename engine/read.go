@@ -168,7 +168,7 @@ func (s *Store) GetBytes(t *Tx, bucket, key []byte) (rec *Record, err error) {
 func (b *Bucket) getArg(arg []byte, now func() int64) (*Record, error) {
 	var e *entry
 	if b.st.strKeys != nil {
-		e = b.st.strKeys[string(arg)]
+		e = b.st.strKeys.getBytes(arg)
 	} else {
 		k, err := b.parseKey(string(arg))
 		if err != nil {

@@ -20,11 +20,11 @@ func sortedRecs(n int) []*rec {
 // common insert of a low-cardinality field.
 func BenchmarkAddAppend(b *testing.B) {
 	rs := sortedRecs(b.N)
-	ix := New(recPos)
+	ix := New(recPos, recVal)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
-		ix.Add("user", rs[i])
+		put(ix, "user", rs[i])
 	}
 }
 
@@ -33,9 +33,9 @@ func BenchmarkAddAppend(b *testing.B) {
 func BenchmarkAddRemoveLargePosting(b *testing.B) {
 	const n = 100000
 	rs := sortedRecs(n)
-	ix := New(recPos)
+	ix := New(recPos, recVal)
 	for _, r := range rs {
-		ix.Add("user", r)
+		put(ix, "user", r)
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	b.ReportAllocs()
@@ -43,7 +43,7 @@ func BenchmarkAddRemoveLargePosting(b *testing.B) {
 	for b.Loop() {
 		r := rs[n/4+rng.IntN(n/2)]
 		ix.Remove("user", r)
-		ix.Add("user", r)
+		put(ix, "user", r)
 	}
 }
 
@@ -53,10 +53,10 @@ func BenchmarkAddRemoveDistinct(b *testing.B) {
 	const n = 100000
 	rs := sortedRecs(n)
 	vs := make([]string, n)
-	ix := New(recPos)
+	ix := New(recPos, recVal)
 	for i, r := range rs {
 		vs[i] = fmt.Sprintf("user%08d@example.com", i)
-		ix.Add(vs[i], r)
+		put(ix, vs[i], r)
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	b.ReportAllocs()
@@ -64,7 +64,7 @@ func BenchmarkAddRemoveDistinct(b *testing.B) {
 	for b.Loop() {
 		i := rng.IntN(n)
 		ix.Remove(vs[i], rs[i])
-		ix.Add(vs[i], rs[i])
+		put(ix, vs[i], rs[i])
 	}
 }
 
@@ -73,17 +73,17 @@ func BenchmarkAddRemoveDistinct(b *testing.B) {
 func BenchmarkEq(b *testing.B) {
 	const n = 100000
 	rs := sortedRecs(n)
-	distinct := New(recPos)
+	distinct := New(recPos, recVal)
 	for i, r := range rs {
-		distinct.Add(float64(i), r)
+		put(distinct, float64(i), r)
 	}
-	grouped := New(recPos)
+	grouped := New(recPos, recVal)
 	for i, r := range rs {
-		grouped.Add(float64(i%1000), r)
+		put(grouped, float64(i%1000), r)
 	}
-	big := New(recPos)
+	big := New(recPos, recVal)
 	for _, r := range rs {
-		big.Add(true, r)
+		put(big, true, r)
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	b.Run("1item", func(b *testing.B) {
@@ -116,13 +116,13 @@ func BenchmarkEq(b *testing.B) {
 func BenchmarkRange(b *testing.B) {
 	const n = 100000
 	rs := sortedRecs(n)
-	wide := New(recPos)
+	wide := New(recPos, recVal)
 	for i, r := range rs {
-		wide.Add(float64(i), r)
+		put(wide, float64(i), r)
 	}
-	narrow := New(recPos)
+	narrow := New(recPos, recVal)
 	for i, r := range rs[:10000] {
-		narrow.Add(float64(i%1000), r)
+		put(narrow, float64(i%1000), r)
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	b.Run("1000of100k", func(b *testing.B) {
@@ -160,9 +160,9 @@ func BenchmarkMemory(b *testing.B) {
 			var used, est int64
 			for b.Loop() {
 				before := heapAlloc()
-				ix := New(recPos)
+				ix := New(recPos, recVal)
 				for i, r := range items {
-					ix.Add(values[i], r)
+					put(ix, values[i], r)
 				}
 				used = heapAlloc() - before
 				est = ix.MemoryBytes()
@@ -195,9 +195,9 @@ func BenchmarkMemory(b *testing.B) {
 		var used, est int64
 		for b.Loop() {
 			before := heapAlloc()
-			ix := New(recPos)
+			ix := New(recPos, recVal)
 			for _, i := range perm {
-				ix.Add(values[i], items[i])
+				put(ix, values[i], items[i])
 			}
 			used = heapAlloc() - before
 			est = ix.MemoryBytes()

@@ -63,18 +63,68 @@ func (ix *Index[T]) Check(all func(yield func(v jsonv.Value, it T) bool)) error 
 
 // checkSet checks one value set, deleting from want the pairs it finds and
 // adding the items it holds to *got.
-func checkSet[K comparable, T comparable](s *valueSet[K, T], ordered bool, want map[jsonv.Value]map[T]bool, o *order[T], got *int) error {
+func checkSet[K comparable, H comparable, T comparable](s *valueSet[K, H, T], ordered bool, want map[jsonv.Value]map[T]bool, o *order[T], got *int) error {
 	if s == nil {
 		return nil
 	}
-	if len(s.m) == 0 {
+	if s.distinct() == 0 {
 		return fmt.Errorf("empty set left allocated")
 	}
-	if s.peak < len(s.m) {
-		return fmt.Errorf("peak %d below hash size %d", s.peak, len(s.m))
+	if s.peak[0] < len(s.one) || s.peak[1] < len(s.more) {
+		return fmt.Errorf("peaks %v below hash sizes %d, %d", s.peak, len(s.one), len(s.more))
+	}
+	if s.coll != nil && len(s.coll) == 0 {
+		return fmt.Errorf("empty collision hash left allocated")
+	}
+	// Every entry is under its value's hash; groups are in the right form.
+	for h, it := range s.one {
+		if k := s.k.value(h, it); s.k.hash(k) != h {
+			return fmt.Errorf("value %#v of a single item under another value's hash", k)
+		}
+	}
+	var postings, sliceCap, trees, treeItems int
+	groups := func(k K, g *group[K, T], min int) error {
+		postings++
+		p := &g.posting
+		switch {
+		case p.tree == nil && (len(p.items) < min || len(p.items) > maxSlice):
+			return fmt.Errorf("value %#v: slice posting of %d items", k, len(p.items))
+		case p.tree != nil && p.items != nil:
+			return fmt.Errorf("value %#v: posting has both slice and tree", k)
+		case p.tree != nil && p.tree.Len() <= minTree:
+			return fmt.Errorf("value %#v: tree posting of %d items", k, p.tree.Len())
+		}
+		if p.tree != nil {
+			trees++
+			treeItems += p.tree.Len()
+		} else {
+			sliceCap += cap(p.items)
+		}
+		return nil
+	}
+	for h, g := range s.more {
+		if s.k.hash(g.val) != h {
+			return fmt.Errorf("value %#v of a group under another value's hash", g.val)
+		}
+		if err := groups(g.val, g, 2); err != nil {
+			return err
+		}
+	}
+	for k, g := range s.coll {
+		if k != g.val {
+			return fmt.Errorf("colliding value %#v kept under %#v", g.val, k)
+		}
+		if err := groups(g.val, g, 1); err != nil {
+			return err
+		}
+	}
+	if postings != s.postings || sliceCap != s.sliceCap || trees != s.trees || treeItems != s.treeItems {
+		return fmt.Errorf("accounting: postings %d/%d, slice cap %d/%d, trees %d/%d, tree items %d/%d (kept/actual)",
+			s.postings, postings, s.sliceCap, sliceCap, s.trees, trees, s.treeItems, treeItems)
 	}
 	// The values in order: from the tree when the index is ordered, else
-	// from the hash, sorted here.
+	// from the hashes, sorted here (a value in two places shows as a pair
+	// out of order).
 	var ks []K
 	switch {
 	case ordered && s.keys == nil:
@@ -82,8 +132,8 @@ func checkSet[K comparable, T comparable](s *valueSet[K, T], ordered bool, want 
 	case !ordered && s.keys != nil:
 		return fmt.Errorf("value tree built before the index was ordered")
 	case ordered:
-		if s.keys.Len() != len(s.m) {
-			return fmt.Errorf("tree has %d values, hash %d", s.keys.Len(), len(s.m))
+		if s.keys.Len() != s.distinct() {
+			return fmt.Errorf("tree has %d values, hashes %d", s.keys.Len(), s.distinct())
 		}
 		s.keys.Scan(func(k K) bool {
 			ks = append(ks, k)
@@ -94,9 +144,8 @@ func checkSet[K comparable, T comparable](s *valueSet[K, T], ordered bool, want 
 	}
 	var prev K
 	first := true
-	var postings, sliceCap, trees, treeItems int
 	for _, k := range ks {
-		if !first && !s.less(prev, k) {
+		if !first && !s.k.less(prev, k) {
 			return fmt.Errorf("values %#v, %#v out of order", prev, k)
 		}
 		first, prev = false, k
@@ -105,36 +154,11 @@ func checkSet[K comparable, T comparable](s *valueSet[K, T], ordered bool, want 
 				return fmt.Errorf("number key %v not normalized", f)
 			}
 		}
-		sl, ok := s.m[k]
+		sl, ok := s.get(k)
 		if !ok {
-			return fmt.Errorf("value %#v missing from hash", k)
+			return fmt.Errorf("value %#v missing from the hashes", k)
 		}
 		var items []T
-		if p := sl.more; p != nil {
-			postings++
-			var zero T
-			if sl.one != zero {
-				return fmt.Errorf("value %#v: inline item set beside a posting", k)
-			}
-			var err error
-			switch {
-			case p.tree == nil && (len(p.items) < 2 || len(p.items) > maxSlice):
-				err = fmt.Errorf("value %#v: slice posting of %d items", k, len(p.items))
-			case p.tree != nil && p.items != nil:
-				err = fmt.Errorf("value %#v: posting has both slice and tree", k)
-			case p.tree != nil && p.tree.Len() <= minTree:
-				err = fmt.Errorf("value %#v: tree posting of %d items", k, p.tree.Len())
-			}
-			if err != nil {
-				return err
-			}
-			if p.tree != nil {
-				trees++
-				treeItems += p.tree.Len()
-			} else {
-				sliceCap += cap(p.items)
-			}
-		}
 		sl.each(func(it T) bool {
 			items = append(items, it)
 			return true
@@ -153,10 +177,6 @@ func checkSet[K comparable, T comparable](s *valueSet[K, T], ordered bool, want 
 			delete(set, it)
 		}
 		*got += len(items)
-	}
-	if postings != s.postings || sliceCap != s.sliceCap || trees != s.trees || treeItems != s.treeItems {
-		return fmt.Errorf("accounting: postings %d/%d, slice cap %d/%d, trees %d/%d, tree items %d/%d (kept/actual)",
-			s.postings, postings, s.sliceCap, sliceCap, s.trees, trees, s.treeItems, treeItems)
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package index
 
 import (
 	"cmp"
-	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -20,10 +19,11 @@ import (
 // from inside a visiting function.
 type Index[T comparable] struct {
 	ord   order[T]
-	bools *valueSet[bool, T]    // nil while no boolean is indexed
-	nums  *valueSet[float64, T] // nil while no number is indexed
-	strs  *valueSet[string, T]  // nil while no string is indexed
-	n     int                   // indexed items
+	bools *valueSet[bool, bool, T]       // nil while no boolean is indexed
+	nums  *valueSet[float64, float64, T] // nil while no number is indexed
+	strs  *valueSet[string, uint64, T]   // nil while no string is indexed
+	n     int                            // indexed items
+	kinds *kinds[T]
 
 	// ordered is set by the first Range: from then on every value set
 	// keeps its value tree. Until then an Add or Remove costs hash
@@ -36,12 +36,32 @@ type Index[T comparable] struct {
 
 // New returns an empty index. pos gives an item's order position: unique per
 // item and stable while the item is indexed. Postings and the results of Eq
-// and Range are in ascending pos order.
-func New[T comparable](pos func(T) uint64) *Index[T] {
-	return &Index[T]{ord: order[T]{
-		pos:  pos,
-		less: func(a, b T) bool { return pos(a) < pos(b) },
-	}}
+// and Range are in ascending pos order. val gives the value an item is
+// indexed under, as it was given to Add, for as long as the item is indexed
+// (the index keeps no copy of a string that one item holds: it reads the
+// item's).
+func New[T comparable](pos func(T) uint64, val func(T) jsonv.Value) *Index[T] {
+	return &Index[T]{
+		ord: order[T]{
+			pos:  pos,
+			less: func(a, b T) bool { return pos(a) < pos(b) },
+		},
+		kinds: &kinds[T]{
+			bools: scalarKind[bool, T](lessBool),
+			nums:  scalarKind[float64, T](lessOrdered[float64]),
+			strs: stringKind(func(it T) string {
+				s, _ := val(it).(string)
+				return s
+			}),
+		},
+	}
+}
+
+// kinds are the kinds of the value sets of an Index.
+type kinds[T comparable] struct {
+	bools *kind[bool, bool, T]
+	nums  *kind[float64, float64, T]
+	strs  *kind[string, uint64, T]
 }
 
 // Indexable reports whether v is indexed: strings, numbers and booleans are;
@@ -81,12 +101,7 @@ func (ix *Index[T]) Add(v jsonv.Value, it T) {
 	switch x := v.(type) {
 	case string:
 		if ix.strs == nil {
-			ix.strs = newValueSet[string, T](lessOrdered[string], ix.ordered.Load())
-		}
-		if _, ok := ix.strs.m[x]; !ok {
-			// The index outlives the item: a string pointing into the
-			// item's memory would keep it alive.
-			x = strings.Clone(x)
+			ix.strs = newValueSet(ix.kinds.strs, ix.ordered.Load())
 		}
 		added = ix.strs.add(x, it, &ix.ord)
 	case float64:
@@ -95,12 +110,12 @@ func (ix *Index[T]) Add(v jsonv.Value, it T) {
 			return
 		}
 		if ix.nums == nil {
-			ix.nums = newValueSet[float64, T](lessOrdered[float64], ix.ordered.Load())
+			ix.nums = newValueSet(ix.kinds.nums, ix.ordered.Load())
 		}
 		added = ix.nums.add(f, it, &ix.ord)
 	case bool:
 		if ix.bools == nil {
-			ix.bools = newValueSet[bool, T](lessBool, ix.ordered.Load())
+			ix.bools = newValueSet(ix.kinds.bools, ix.ordered.Load())
 		}
 		added = ix.bools.add(x, it, &ix.ord)
 	}
@@ -117,7 +132,7 @@ func (ix *Index[T]) Remove(v jsonv.Value, it T) {
 	case string:
 		if ix.strs != nil {
 			removed = ix.strs.remove(x, it, &ix.ord)
-			if len(ix.strs.m) == 0 {
+			if ix.strs.distinct() == 0 {
 				ix.strs = nil
 			}
 		}
@@ -125,14 +140,14 @@ func (ix *Index[T]) Remove(v jsonv.Value, it T) {
 		f, ok := numKey(x)
 		if ok && ix.nums != nil {
 			removed = ix.nums.remove(f, it, &ix.ord)
-			if len(ix.nums.m) == 0 {
+			if ix.nums.distinct() == 0 {
 				ix.nums = nil
 			}
 		}
 	case bool:
 		if ix.bools != nil {
 			removed = ix.bools.remove(x, it, &ix.ord)
-			if len(ix.bools.m) == 0 {
+			if ix.bools.distinct() == 0 {
 				ix.bools = nil
 			}
 		}
@@ -147,18 +162,15 @@ func (ix *Index[T]) lookup(v jsonv.Value) (slot[T], bool) {
 	switch x := v.(type) {
 	case string:
 		if ix.strs != nil {
-			sl, ok := ix.strs.m[x]
-			return sl, ok
+			return ix.strs.get(x)
 		}
 	case float64:
 		if f, ok := numKey(x); ok && ix.nums != nil {
-			sl, ok := ix.nums.m[f]
-			return sl, ok
+			return ix.nums.get(f)
 		}
 	case bool:
 		if ix.bools != nil {
-			sl, ok := ix.bools.m[x]
-			return sl, ok
+			return ix.bools.get(x)
 		}
 	}
 	return slot[T]{}, false
@@ -268,13 +280,13 @@ func (ix *Index[T]) Len() int { return ix.n }
 func (ix *Index[T]) Distinct() int {
 	n := 0
 	if ix.bools != nil {
-		n += len(ix.bools.m)
+		n += ix.bools.distinct()
 	}
 	if ix.nums != nil {
-		n += len(ix.nums.m)
+		n += ix.nums.distinct()
 	}
 	if ix.strs != nil {
-		n += len(ix.strs.m)
+		n += ix.strs.distinct()
 	}
 	return n
 }

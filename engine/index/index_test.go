@@ -17,11 +17,20 @@ import (
 type rec struct {
 	id  int
 	pos uint64
+	v   jsonv.Value // the value it is indexed under (see New)
 }
 
 func (r *rec) String() string { return fmt.Sprintf("rec%d@%d", r.id, r.pos) }
 
 func recPos(r *rec) uint64 { return r.pos }
+
+func recVal(r *rec) jsonv.Value { return r.v }
+
+// put indexes r under v, which becomes its value.
+func put(ix *Index[*rec], v jsonv.Value, r *rec) {
+	r.v = v
+	ix.Add(v, r)
+}
 
 // recs returns n records whose positions are a random permutation, so that
 // id order and pos order differ.
@@ -184,11 +193,11 @@ func fixture(t *testing.T) (*Index[*rec], map[*rec]jsonv.Value, []*rec) {
 		1.0, "1", true, false, math.Copysign(0, -1), 0.0, -2.5, 10.0, 1.0,
 		"a", "b", "ab", "", "B", nil, []jsonv.Value{1.0}, &jsonv.Object{}, math.NaN(), true, "a",
 	}
-	ix := New(recPos)
+	ix := New(recPos, recVal)
 	model := map[*rec]jsonv.Value{}
 	rs := recs(len(values), rand.New(rand.NewPCG(1, 2)))
 	for i, v := range values {
-		ix.Add(v, rs[i])
+		put(ix, v, rs[i])
 		model[rs[i]] = v
 		mustCheck(t, ix, model)
 	}
@@ -267,10 +276,10 @@ func TestRange(t *testing.T) {
 }
 
 func TestStopEarly(t *testing.T) {
-	ix := New(recPos)
+	ix := New(recPos, recVal)
 	rs := recs(300, rand.New(rand.NewPCG(3, 4)))
 	for i, r := range rs {
-		ix.Add([]jsonv.Value{true, 1.0, "s"}[i%3], r)
+		put(ix, []jsonv.Value{true, 1.0, "s"}[i%3], r)
 	}
 	for _, tc := range []struct {
 		name string
@@ -291,7 +300,7 @@ func TestStopEarly(t *testing.T) {
 }
 
 func TestAddRemoveIdempotent(t *testing.T) {
-	ix := New(recPos)
+	ix := New(recPos, recVal)
 	model := map[*rec]jsonv.Value{}
 	rs := recs(3, rand.New(rand.NewPCG(5, 6)))
 	steps := []struct {
@@ -317,7 +326,7 @@ func TestAddRemoveIdempotent(t *testing.T) {
 		r := rs[s.r]
 		switch s.op {
 		case "add":
-			ix.Add(s.v, r)
+			put(ix, s.v, r)
 			model[r] = s.v
 		case "remove":
 			ix.Remove(s.v, r)
@@ -332,16 +341,16 @@ func TestAddRemoveIdempotent(t *testing.T) {
 			t.Fatalf("step %d: Len %d, want %d", i, ix.Len(), s.len)
 		}
 	}
-	if ix.strs != nil || ix.MemoryBytes() > 64 {
+	if ix.strs != nil || ix.MemoryBytes() > alloc(int64(sizeOf[Index[*rec]]())) {
 		t.Errorf("empty index still holds %d bytes", ix.MemoryBytes())
 	}
 }
 
 func TestSamePosReplaces(t *testing.T) {
-	ix := New(recPos)
+	ix := New(recPos, recVal)
 	a, b := &rec{id: 1, pos: 5}, &rec{id: 2, pos: 5}
-	ix.Add("v", a)
-	ix.Add("v", b)
+	put(ix, "v", a)
+	put(ix, "v", b)
 	if got := collectEq(ix, "v"); !slices.Equal(got, []*rec{b}) || ix.Len() != 1 {
 		t.Fatalf("Eq = %v, Len %d; want [b], 1", got, ix.Len())
 	}
@@ -355,11 +364,11 @@ func TestSamePosReplaces(t *testing.T) {
 // ways, with inserts and deletes at the ends and in the middle.
 func TestPostingForms(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
-	ix := New(recPos)
+	ix := New(recPos, recVal)
 	model := map[*rec]jsonv.Value{}
 	rs := recs(500, rng)
 	form := func() string {
-		sl := ix.strs.m["role"]
+		sl, _ := ix.strs.get("role")
 		switch {
 		case sl.more == nil:
 			return "one"
@@ -375,7 +384,7 @@ func TestPostingForms(t *testing.T) {
 		}
 	}
 	for _, r := range rs[:200] {
-		ix.Add("role", r)
+		put(ix, "role", r)
 		model[r] = "role"
 		mustCheck(t, ix, model)
 		note()
@@ -391,7 +400,7 @@ func TestPostingForms(t *testing.T) {
 	slices.SortFunc(rs, func(a, b *rec) int { return int(a.pos) - int(b.pos) })
 	for _, r := range rs {
 		if _, ok := model[r]; !ok {
-			ix.Add("role", r)
+			put(ix, "role", r)
 			model[r] = "role"
 		}
 	}
@@ -565,17 +574,23 @@ func randomBounds(rng *rand.Rand) bounds {
 // values of mixed types against a plain map, checking the invariants and
 // comparing Eq, CountEq and Range with the model after every step. Phases
 // pour most items into one hot value and then drain it, so postings cross
-// the slice/tree threshold both ways.
+// the slice/tree threshold both ways. Seeds 4 and 5 give the index a weak
+// string hash, so that distinct strings collide and take the collision path.
 func TestModel(t *testing.T) {
 	steps := 12000
 	if testing.Short() || raceEnabled {
 		steps = 4000
 	}
-	for seed := uint64(1); seed <= 3; seed++ {
+	for seed := uint64(1); seed <= 5; seed++ {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			t.Parallel() // each on its own index
 			rng := rand.New(rand.NewPCG(seed, 42))
-			ix := New(recPos)
+			ix := New(recPos, recVal)
+			weak := seed > 3
+			if weak {
+				ix.kinds.strs.hash = func(s string) uint64 { return uint64(len(s) % 4) }
+			}
+			maxColl := 0
 			model := map[*rec]jsonv.Value{}
 			rs := recs(160, rng)
 			hots := []jsonv.Value{"role", 1.0, true, "a"}
@@ -599,11 +614,11 @@ func TestModel(t *testing.T) {
 				switch {
 				case !indexed:
 					v := value()
-					ix.Add(v, r)
+					put(ix, v, r)
 					model[r] = v
 				case rng.IntN(10) == 0:
 					op = "re-add"
-					ix.Add(old, r)
+					put(ix, old, r)
 				case rng.IntN(10) == 0:
 					op = "remove other value"
 					v := value()
@@ -619,11 +634,14 @@ func TestModel(t *testing.T) {
 					op = "update"
 					v := value()
 					ix.Remove(old, r)
-					ix.Add(v, r)
+					put(ix, v, r)
 					model[r] = v
 				}
 				if err := ix.Check(pairs(model)); err != nil {
 					t.Fatalf("step %d %s %v: %v", step, op, r, err)
+				}
+				if ix.strs != nil {
+					maxColl = max(maxColl, len(ix.strs.coll))
 				}
 				if hot != nil {
 					if sl, ok := ix.lookup(hot); ok && sl.more != nil {
@@ -666,6 +684,9 @@ func TestModel(t *testing.T) {
 			if !sawTree || !sawDemote {
 				t.Errorf("postings did not cross the threshold both ways: tree %v, back %v", sawTree, sawDemote)
 			}
+			if weak != (maxColl > 0) {
+				t.Errorf("weak hash %v, yet at most %d colliding values", weak, maxColl)
+			}
 		})
 	}
 }
@@ -698,12 +719,12 @@ func testMemoryBytes(t *testing.T, build func(n int) ([]*rec, []jsonv.Value), or
 	const n = 100000
 	items, values := build(n)
 	before := heapAlloc()
-	ix := New(recPos)
+	ix := New(recPos, recVal)
 	if ordered {
 		ix.Range(nil, nil, false, false, false, false, func(*rec) bool { return true })
 	}
 	for i, r := range items {
-		ix.Add(values[i], r)
+		put(ix, values[i], r)
 	}
 	used := heapAlloc() - before
 	est := ix.MemoryBytes()
@@ -723,14 +744,14 @@ func testMemoryBytes(t *testing.T, build func(n int) ([]*rec, []jsonv.Value), or
 // -race).
 func TestConcurrentFirstRange(t *testing.T) {
 	rs := recs(2000, rand.New(rand.NewPCG(7, 7)))
-	ix := New(recPos)
+	ix := New(recPos, recVal)
 	model := map[*rec]jsonv.Value{}
 	for i, r := range rs {
 		var v jsonv.Value = fmt.Sprintf("v%05d", (i*7919)%2000)
 		if i%3 == 0 {
 			v = float64(i % 50)
 		}
-		ix.Add(v, r)
+		put(ix, v, r)
 		model[r] = v
 	}
 	if ix.Ordered() {

@@ -109,16 +109,16 @@ func btreeBytes[E any](n int) int64 {
 
 // memoryBytes estimates the heap held by the set; ordered tells whether it
 // has its value tree (s.keys is not read: a Range may be building it).
-func (s *valueSet[K, T]) memoryBytes(ordered bool) int64 {
+func (s *valueSet[K, H, T]) memoryBytes(ordered bool) int64 {
 	if s == nil {
 		return 0
 	}
-	b := alloc(int64(sizeOf[valueSet[K, T]]()))
-	b += mapBytes[K, slot[T]](s.peak)
+	b := alloc(int64(sizeOf[valueSet[K, H, T]]()))
+	b += mapBytes[H, T](s.peak[0]) + mapBytes[H, *group[K, T]](s.peak[1]) + mapBytes[K, *group[K, T]](len(s.coll))
 	if ordered {
-		b += btreeBytes[K](len(s.m))
+		b += btreeBytes[K](s.distinct())
 	}
-	b += int64(s.postings) * alloc(int64(sizeOf[posting[T]]()))
+	b += int64(s.postings)*alloc(int64(sizeOf[group[K, T]]())) + s.owned
 	b += int64(s.sliceCap) * int64(sizeOf[T]())
 	if s.trees > 0 {
 		// Each tree posting holds more than minTree items: share the
@@ -130,10 +130,10 @@ func (s *valueSet[K, T]) memoryBytes(ordered bool) int64 {
 
 // MemoryBytes returns an estimate of the heap held by the index: hashes
 // (sized by the most entries they held since last rebuilt), value trees
-// (once built),
-// postings and their slices and trees. The bytes of string values are not
-// counted: the index shares them with the records it was given. The estimate
-// takes O(1) time.
+// (once built), postings and their slices and trees. The bytes of string
+// values are not counted: the index reads those of single items from the
+// items, and keeps copies only of values with two or more items and in its
+// value trees. The estimate takes O(1) time.
 func (ix *Index[T]) MemoryBytes() int64 {
 	o := ix.ordered.Load()
 	return alloc(int64(sizeOf[Index[T]]())) +
