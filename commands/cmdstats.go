@@ -3,6 +3,7 @@ package commands
 import (
 	"fmt"
 	"math"
+	rtmetrics "runtime/metrics"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -201,6 +202,22 @@ func infoCPU(s *Server, b *strings.Builder) {
 		field(b, "used_cpu_sys"+who.suffix, fmt.Sprintf("%.6f", float64(ru.Stime.Sec)+float64(ru.Stime.Usec)/1e6))
 		field(b, "used_cpu_user"+who.suffix, fmt.Sprintf("%.6f", float64(ru.Utime.Sec)+float64(ru.Utime.Usec)/1e6))
 	}
+	// The garbage collector's share of it, as the Go runtime estimates it.
+	field(b, "used_cpu_gc", fmt.Sprintf("%.6f", runtimeMetric("/cpu/classes/gc/total:cpu-seconds")))
+}
+
+// runtimeMetric reads one runtime/metrics value as a float, or 0 if this
+// Go runtime does not have it.
+func runtimeMetric(name string) float64 {
+	sample := []rtmetrics.Sample{{Name: name}}
+	rtmetrics.Read(sample)
+	switch v := sample[0].Value; v.Kind() {
+	case rtmetrics.KindFloat64:
+		return v.Float64()
+	case rtmetrics.KindUint64:
+		return float64(v.Uint64())
+	}
+	return 0
 }
 
 // resetStats is CONFIG RESETSTAT: the command, error and call counters.

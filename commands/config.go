@@ -331,6 +331,9 @@ var settings = []setting{
 	{name: "script-max-memory", help: "bytes the live heap may grow by while scripts run before they are stopped and rolled back (0: no limit)", runtime: true,
 		get: func(c *Config) string { return strconv.FormatInt(c.ScriptMaxMemory, 10) },
 		set: func(c *Config, v string) (err error) { c.ScriptMaxMemory, err = parseMemory(v); return err }},
+	{name: "gc-percent", help: "growth of the heap over the live heap, in percent, that starts a garbage collection (Go's GOGC, 10 to 10000): higher spends less CPU collecting and more memory between collections", runtime: true,
+		get: func(c *Config) string { return strconv.FormatInt(c.GCPercent, 10) },
+		set: func(c *Config, v string) (err error) { c.GCPercent, err = parseRange(v, 10, 10000); return err }},
 	{name: "notify-keyspace-events", help: "keyspace notifications to send, Redis's class letters (e.g. KEA; empty: none)", runtime: true,
 		get: func(c *Config) string { return c.NotifyKeyspaceEvents.String() },
 		set: func(c *Config, v string) (err error) {

@@ -110,6 +110,7 @@ func infoMemory(s *Server, b *strings.Builder) {
 	field(b, "maxmemory", 0)
 	field(b, "maxmemory_policy", "noeviction")
 	field(b, "gc_runs", ms.NumGC)
+	field(b, "gc_percent", int64(runtimeMetric("/gc/gogc:percent")))
 	// The chunks of the subscribers' output queues, now and at the peak.
 	queued, queuedPeak := resp.OutputQueueMemory()
 	field(b, "mem_pubsub_output", queued)

@@ -3,6 +3,7 @@ package commands
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -75,6 +76,10 @@ type Config struct {
 	QueryTimeLimit     int64 // milliseconds a function query's run may take; 0: none
 	ScriptMaxMemory    int64 // bytes of live-heap growth a script may cause; 0: none
 
+	// GCPercent is Go's GOGC: the growth of the heap over the live heap,
+	// in percent, that starts a garbage collection.
+	GCPercent int64
+
 	NotifyKeyspaceEvents live.NotifyFlags // classes of keyspace notifications sent
 
 	// Save is Redis's save points ("3600 1 300 100"; empty: none), in
@@ -118,6 +123,7 @@ func DefaultConfig() Config {
 		BusyReplyThreshold:       5000,
 		QueryTimeLimit:           1000,
 		ScriptMaxMemory:          256 << 20,
+		GCPercent:                200,
 		Threads:                  0,
 		ClusterTimeout:           500 * time.Millisecond,
 	}
@@ -242,6 +248,7 @@ func (s *Server) applyNetConfig() {
 	s.slowlog.configure(cfg)
 	s.store.SetReadTimeLimit(time.Duration(cfg.ReadTimeLimit) * time.Millisecond)
 	s.scripts.SetMaxMemory(cfg.ScriptMaxMemory)
+	debug.SetGCPercent(int(cfg.GCPercent))
 	s.busyThreshold.Store(cfg.BusyReplyThreshold)
 	s.queryLimit.Store(cfg.QueryTimeLimit)
 	s.keyspace.SetFlags(cfg.NotifyKeyspaceEvents)

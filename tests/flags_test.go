@@ -501,3 +501,35 @@ func TestFlagsThreads(t *testing.T) {
 		return info["threads"] == "1" && info["threads_changes"] != "0"
 	})
 }
+
+// TestGCPercent: --gc-percent and CONFIG SET gc-percent set the Go
+// collector's GOGC, as INFO memory's gc_percent (read from the runtime)
+// shows; bad values are refused and change nothing. INFO cpu has the
+// collector's CPU time.
+func TestGCPercent(t *testing.T) {
+	t.Parallel()
+	s := Start(t, "--gc-percent", "300")
+	c := s.Client(t, 2)
+	gc := func() string { return infoFields(t, c, "memory")["gc_percent"] }
+	if got := gc(); got != "300" {
+		t.Fatalf("gc_percent after --gc-percent 300: %q", got)
+	}
+	if err := c.ConfigSet(ctx(t), "gc-percent", "150").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got, cfg := gc(), c.ConfigGet(ctx(t), "gc-percent").Val()["gc-percent"]; got != "150" || cfg != "150" {
+		t.Fatalf("after CONFIG SET gc-percent 150: gc_percent %q, CONFIG GET %q", got, cfg)
+	}
+	for _, bad := range []string{"5", "10001", "lots", ""} {
+		err := c.ConfigSet(ctx(t), "gc-percent", bad).Err()
+		if err == nil || !strings.Contains(err.Error(), "gc-percent") {
+			t.Errorf("CONFIG SET gc-percent %q: %v", bad, err)
+		}
+		if got := gc(); got != "150" {
+			t.Errorf("after a refused CONFIG SET gc-percent %q: gc_percent %q", bad, got)
+		}
+	}
+	if v, err := strconv.ParseFloat(infoFields(t, c, "cpu")["used_cpu_gc"], 64); err != nil || v < 0 {
+		t.Errorf("used_cpu_gc: %v %v", v, err)
+	}
+}
