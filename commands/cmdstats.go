@@ -202,7 +202,10 @@ func infoCPU(s *Server, b *strings.Builder) {
 		field(b, "used_cpu_sys"+who.suffix, fmt.Sprintf("%.6f", float64(ru.Stime.Sec)+float64(ru.Stime.Usec)/1e6))
 		field(b, "used_cpu_user"+who.suffix, fmt.Sprintf("%.6f", float64(ru.Utime.Sec)+float64(ru.Utime.Usec)/1e6))
 	}
-	// The garbage collector's share of it, as the Go runtime estimates it.
+	// The Go runtime's estimates, which compare with each other only: the
+	// CPU its threads were busy, and the garbage collector's part of it.
+	busy := runtimeMetric("/cpu/classes/total:cpu-seconds") - runtimeMetric("/cpu/classes/idle:cpu-seconds")
+	field(b, "used_cpu_busy", fmt.Sprintf("%.6f", busy))
 	field(b, "used_cpu_gc", fmt.Sprintf("%.6f", runtimeMetric("/cpu/classes/gc/total:cpu-seconds")))
 }
 

@@ -152,8 +152,15 @@ func main() {
 			rr = nil
 		}
 		load(ctx, b, rr, "people", "p:", ids(rewriteKeys, "%012d"), "")
+		var cpu, gc float64 // server CPU seconds, and the collector's, in the fresh rows
 		pair("  fresh records, e-mail index, keys from 10^8", ">=1.50",
-			func() float64 { return bench(bport, 16, "-r", "100000000", "B.UPSERT", "fresh", up) },
+			func() float64 {
+				c0, g0 := cpuSeconds(ctx, b)
+				rate := bench(bport, 16, "-r", "100000000", "B.UPSERT", "fresh", up)
+				c1, g1 := cpuSeconds(ctx, b)
+				cpu, gc = cpu+c1-c0, gc+g1-g0
+				return rate
+			},
 			func() float64 {
 				return bench(rport, 16, "-r", "100000000", "EVAL", emailScript, "1", "f:__rand_int__",
 					"__rand_int__", "User __rand_int__", "u__rand_int__@example.com", "42", "user")
@@ -164,6 +171,7 @@ func main() {
 				return bench(rport, 16, "-r", strconv.Itoa(rewriteKeys), "EVAL", emailScript, "1", "p:__rand_int__",
 					"__rand_int__", "User __rand_int__", "u__rand_int__@example.com", "42", "user")
 			})
+		fmt.Printf("(fresh records: the garbage collector took %.1f%% of the server's CPU, target <10%%)\n", 100*gc/cpu)
 		if th == "auto" {
 			fmt.Printf("(threads changed %d times in these runs)\n", infoInt(ctx, b, "server", "threads_changes"))
 		}
@@ -325,6 +333,25 @@ func ids(count int, format string) []string {
 		out[i] = fmt.Sprintf(format, i)
 	}
 	return out
+}
+
+// cpuSeconds returns the CPU seconds bucketd's threads were busy and those
+// of its garbage collector, as the Go runtime estimates them (INFO cpu's
+// used_cpu_busy and used_cpu_gc).
+func cpuSeconds(ctx context.Context, c *redis.Client) (total, gc float64) {
+	text, err := c.Info(ctx, "cpu").Result()
+	benchutil.Check(err)
+	for _, line := range strings.Split(text, "\n") {
+		k, v, _ := strings.Cut(strings.TrimSpace(line), ":")
+		f, _ := strconv.ParseFloat(v, 64)
+		switch k {
+		case "used_cpu_busy":
+			total = f
+		case "used_cpu_gc":
+			gc = f
+		}
+	}
+	return total, gc
 }
 
 func infoInt(ctx context.Context, c *redis.Client, section, field string) int64 {

@@ -53,6 +53,7 @@
 //     items whose entries are just a key and the item;
 //   - 2 to 64 items live in a slice sorted by pos, in a group that also
 //     keeps its own copy of the value;
+//
 // Values compare as jsonv.Equal and jsonv.Compare do: 1 and 1.0 are the same
 // value, -0 is folded into 0, "1" and 1 differ. A range matches only values of
 // its bounds' type: numbers with numbers, strings with strings (byte order),
