@@ -207,3 +207,66 @@ func BenchmarkMemory(b *testing.B) {
 		b.ReportMetric(float64(est)/n, "est-B/item")
 	})
 }
+
+// BenchmarkStrings is Eq and Range over string values (hashed, each match
+// confirmed on the item, see valueSet): 100,000 e-mail-like values of one
+// item each, and a role-like index of 3 values.
+func BenchmarkStrings(b *testing.B) {
+	const n = 100000
+	rs := sortedRecs(n)
+	mail := func(i int) string { return fmt.Sprintf("user%06d@example.com", i) }
+	distinct := New(recPos, recVal)
+	for i, r := range rs {
+		put(distinct, mail(i), r)
+	}
+	rs = sortedRecs(n) // a record holds one value (recVal)
+	roles := New(recPos, recVal)
+	for i, r := range rs {
+		put(roles, []string{"admin", "user", "guest"}[i%3], r)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	probes := make([]string, 4096)
+	for i := range probes {
+		probes[i] = mail(rng.IntN(n))
+	}
+	b.Run("Eq1of100k", func(b *testing.B) {
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			if distinct.CountEq(probes[i%len(probes)]) != 1 {
+				b.Fatal("missing")
+			}
+			i++
+		}
+	})
+	b.Run("EqMiss", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if distinct.CountEq("nobody@example.com") != 0 {
+				b.Fatal("found")
+			}
+		}
+	})
+	b.Run("Range1000of100k", func(b *testing.B) {
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			lo := mail(i % (n - 1000))
+			hi := mail(i%(n-1000) + 1000)
+			visited := 0
+			distinct.Range(lo, hi, true, true, true, false, func(*rec) bool { visited++; return true })
+			if visited != 1000 {
+				b.Fatal(visited)
+			}
+			i += 997
+		}
+	})
+	b.Run("EqRole", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if roles.CountEq("user") != n/3 {
+				b.Fatal("count")
+			}
+		}
+	})
+}
