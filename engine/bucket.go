@@ -346,22 +346,15 @@ func (b *Bucket) replaceInPlace(t *Tx, e *entry, rec *Record) {
 	old := e.rec
 	// An index reads an item's value from its record (index.New): e
 	// leaves the indexes whose field changes under its old record, and
-	// joins them again under its new one. moved marks those indexes (the
-	// first 64; beyond, the test is made again).
-	var moved uint64
+	// joins them again under its new one.
 	changed := func(f string) (ov, nv jsonv.Value, ook, nok, yes bool) {
 		ov, ook = old.Get(f)
 		nv, nok = rec.Get(f)
 		return ov, nv, ook, nok, ook != nok || !jsonv.Equal(ov, nv)
 	}
-	for i, fi := range st.ixList {
-		if ov, _, ook, _, yes := changed(fi.field); yes {
-			if i < 64 {
-				moved |= 1 << i
-			}
-			if ook {
-				fi.ix.Remove(ov, e)
-			}
+	for _, fi := range st.ixList {
+		if ov, _, ook, _, yes := changed(fi.field); yes && ook {
+			fi.ix.Remove(ov, e)
 		}
 	}
 	for _, fu := range st.uqList {
@@ -388,10 +381,7 @@ func (b *Bucket) replaceInPlace(t *Tx, e *entry, rec *Record) {
 	} else {
 		e.rec = rec
 	}
-	for i, fi := range st.ixList {
-		if i < 64 && moved&(1<<i) == 0 {
-			continue
-		}
+	for _, fi := range st.ixList {
 		if _, nv, _, nok, yes := changed(fi.field); yes && nok {
 			fi.ix.Add(nv, e)
 		}
