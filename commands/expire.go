@@ -129,11 +129,7 @@ func cmdExpire(unit int64) func(*Ctx) {
 			c.ErrMsg("invalid expire time in '" + strings.ToLower(c.Arg(0)) + "' command")
 			return
 		}
-		at := c.S.store.Now() + n*unit
-		if at <= 0 {
-			at = 1 // in the past: the record goes
-		}
-		done, err := c.S.store.Expire(c.Tx, c.Arg(1), c.Arg(2), at, cond)
+		done, err := c.S.store.ExpireIn(c.Tx, c.Arg(1), c.Arg(2), n*unit, cond)
 		if err != nil {
 			c.Err(err)
 			return

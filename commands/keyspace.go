@@ -205,25 +205,30 @@ func cmdKeyExpire(unit int64, at bool) func(*Ctx) {
 			c.ErrMsg("invalid expire time in '" + strings.ToLower(c.Arg(0)) + "' command")
 			return
 		}
-		when := n * unit
-		if !at {
-			when += c.S.store.Now()
+		if at {
+			expireKey(c, max(n*unit, 1), false, cond) // in the past: the record goes
+		} else {
+			expireKey(c, n*unit, true, cond)
 		}
-		expireKey(c, max(when, 1), cond) // in the past: the record goes
 	}
 }
 
-func cmdKeyPersist(c *Ctx) { expireKey(c, 0, engine.ExpireAlways) }
+func cmdKeyPersist(c *Ctx) { expireKey(c, 0, false, engine.ExpireAlways) }
 
 // expireKey sets the expiry of the record named by argument 1 to when (0:
-// none; in the past: it goes) and replies 1 when it did, 0 otherwise.
-func expireKey(c *Ctx, when int64, cond engine.ExpireCond) {
+// none; in the past: it goes), counted from the write's clock when fromNow
+// (engine.Store.ExpireIn), and replies 1 when it did, 0 otherwise.
+func expireKey(c *Ctx, when int64, fromNow bool, cond engine.ExpireCond) {
 	bucket, key, ok := engine.SplitKeyName(c.Arg(1))
 	if !ok {
 		c.W.Int(0)
 		return
 	}
-	done, err := c.S.store.Expire(c.Tx, bucket, key, when, cond)
+	expire := c.S.store.Expire
+	if fromNow {
+		expire = c.S.store.ExpireIn
+	}
+	done, err := expire(c.Tx, bucket, key, when, cond)
 	switch {
 	case missingKey(err):
 		c.W.Int(0)

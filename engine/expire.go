@@ -24,11 +24,28 @@ const (
 // new _expiresAt, a new _version and _updatedAt, and an `updated` change:
 // events, the append-only file, live queries and WATCH see it.
 func (s *Store) Expire(t *Tx, bucket, key string, at int64, cond ExpireCond) (bool, error) {
+	return s.expire(t, bucket, key, at, false, cond)
+}
+
+// ExpireIn is Expire at ms milliseconds after the write's own clock (the
+// transaction's time): EXPIRE and PEXPIRE. Adding ms to a time read before
+// the write would let a busy server see a time of 1 ms as passed, and
+// delete the record where Redis sets its expiry (Redis adds it to the
+// command's time). ms <= 0 deletes the record.
+func (s *Store) ExpireIn(t *Tx, bucket, key string, ms int64, cond ExpireCond) (bool, error) {
+	return s.expire(t, bucket, key, ms, true, cond)
+}
+
+// expire is Expire, with at counted from the write's clock when fromNow.
+func (s *Store) expire(t *Tx, bucket, key string, at int64, fromNow bool, cond ExpireCond) (bool, error) {
 	done := false
 	err := s.write(t, bucket, func(t *Tx, b *Bucket) error {
 		e, _, err := b.visibleArg(key, t.now)
 		if e == nil || err != nil {
 			return err
+		}
+		if fromNow {
+			at = max(t.now+at, 1) // in the past: the record goes
 		}
 		old := e.rec
 		if at == 0 {

@@ -87,6 +87,34 @@ func TestExpire(t *testing.T) {
 			t.Errorf("no bucket: %v", err)
 		}
 	})
+	// ExpireIn counts from the write's clock, the transaction's time: a
+	// time of 1 ms is never already passed, however late the write runs
+	// (it was, when EXPIRE added it to a time read before the write).
+	t.Run("ExpireIn from the write's clock", func(t *testing.T) {
+		e := newEnv(t)
+		seedUsers(e)
+		tx := mustBegin(e.s, []string{"users"})
+		e.clock.Advance(50) // the server was slow: time passed since the transaction began
+		if done, err := e.s.ExpireIn(tx, "users", "u2", 1, engine.ExpireAlways); !done || err != nil {
+			t.Fatalf("ExpireIn: %v %v", done, err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		e.clock.Advance(-50)
+		if rec, _ := e.s.Get(nil, "users", "u2"); rec == nil || rec.ExpiresAt != startMs+1 {
+			t.Fatalf("after ExpireIn 1 ms: %v", rec)
+		}
+		for _, ms := range []int64{0, -5} {
+			if done, err := e.s.ExpireIn(nil, "users", "u1", ms, engine.ExpireAlways); !done || err != nil {
+				t.Fatalf("ExpireIn %d: %v %v", ms, done, err)
+			}
+			if rec, _ := e.s.Get(nil, "users", "u1"); rec != nil {
+				t.Fatalf("ExpireIn %d left %s", ms, rec.JSON())
+			}
+			e.insert("users", `{"id":"u1","name":"Ann","email":"ann@x.io","age":30,"role":"admin"}`)
+		}
+	})
 	t.Run("rolled back", func(t *testing.T) {
 		e := newEnv(t)
 		seedUsers(e)
