@@ -97,9 +97,10 @@ type Node struct {
 	opts  Options
 	log   zerolog.Logger
 	rp    atomic.Pointer[raft.Raft] // the Raft instance: a rebuild replaces it
-	logs  raft.LogStore             // the store, behind a cache of the last entries
+	logs  raft.LogStore             // the log, behind a cache of its last entries
 	trans *raft.NetworkTransport
-	store *raftboltdb.BoltStore
+	store *raftboltdb.BoltStore // Raft's stable store (term, vote)
+	wal   *walLog               // the log (logstore.go)
 	snaps *raft.FileSnapshotStore
 	fsm   *fsm
 	rconf *raft.Config
@@ -176,35 +177,41 @@ func Open(opts Options) (*Node, error) {
 	}
 	hl := hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: n.log})
 	var err error
+	// Raft's stable store, and the log of older versions (logstore.go).
 	// The freelist is not written at each commit (BoltDB rebuilds it at
 	// open), as Consul runs it: a commit writes fewer pages.
 	n.store, err = raftboltdb.New(raftboltdb.Options{Path: filepath.Join(dir, "raft.db"),
 		BoltOptions: &bbolt.Options{Timeout: time.Second, NoFreelistSync: true, FreelistType: bbolt.FreelistMapType}})
 	if err != nil {
-		return nil, fmt.Errorf("raft log %s: %w", dir, err)
+		return nil, fmt.Errorf("raft store %s: %w", dir, err)
 	}
-	// The entries being replicated are read from memory, not decoded from
-	// BoltDB again for each follower.
-	logs, err := raft.NewLogCache(logCacheEntries, n.store)
+	n.wal, err = openLog(dir, n.store, hl)
 	if err != nil {
 		n.store.Close()
+		return nil, err
+	}
+	// The entries being replicated are read from memory, not decoded from
+	// the log again for each follower.
+	logs, err := raft.NewLogCache(logCacheEntries, n.wal)
+	if err != nil {
+		n.closeStores()
 		return nil, err
 	}
 	n.logs = logs
 	n.snaps, err = raft.NewFileSnapshotStoreWithLogger(dir, 2, hl)
 	if err != nil {
-		n.store.Close()
+		n.closeStores()
 		return nil, err
 	}
 	addr, err := net.ResolveTCPAddr("tcp", opts.RaftAddr)
 	if err != nil {
-		n.store.Close()
+		n.closeStores()
 		return nil, fmt.Errorf("--raft-addr %s: %w", opts.RaftAddr, err)
 	}
 	n.hl = hl
 	n.trans, err = newTransport(addr.String(), hl)
 	if err != nil {
-		n.store.Close()
+		n.closeStores()
 		return nil, fmt.Errorf("raft transport on %s: %w", opts.RaftAddr, err)
 	}
 	c := raft.DefaultConfig()
@@ -222,7 +229,7 @@ func Open(opts Options) (*Node, error) {
 	n.rconf = c
 	n.fsm = &fsm{n: n, dec: opts.Target.Decoder()}
 	if opts.Bootstrap {
-		has, err := raft.HasExistingState(n.store, n.store, n.snaps)
+		has, err := raft.HasExistingState(n.logs, n.store, n.snaps)
 		if err != nil {
 			n.Close()
 			return nil, err
@@ -318,10 +325,18 @@ func (n *Node) Close() error {
 	if n.trans != nil {
 		n.trans.Close()
 	}
+	n.closeStores()
+	return err
+}
+
+// closeStores closes the Raft log and stable store.
+func (n *Node) closeStores() {
+	if n.wal != nil {
+		n.wal.Close()
+	}
 	if n.store != nil {
 		n.store.Close()
 	}
-	return err
 }
 
 // ID returns the node's id.
@@ -489,7 +504,7 @@ func (n *Node) AppliedIndex() uint64 { return n.applied.Load() }
 // FirstIndex returns the index of the first entry the log still holds
 // (the entries before it are in the snapshot).
 func (n *Node) FirstIndex() uint64 {
-	i, _ := n.store.FirstIndex()
+	i, _ := n.logs.FirstIndex()
 	return i
 }
 
