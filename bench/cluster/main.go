@@ -45,6 +45,7 @@ var (
 	kills     = flag.Int("kills", 10, "leader kills for the failover time (0: skip)")
 	readRecs  = flag.Int("records", 10000, "records the read runs read")
 	timeout   = flag.String("cluster-timeout", "500ms", "the nodes' --cluster-timeout")
+	profile   = flag.String("profile", "", "write CPU profiles of each write run's servers into this folder")
 )
 
 const definition = `{"key":"id","schema":{"id":{"type":"string"},"name":{"type":"string"},"n":{"type":"number"}},"indexes":["n"]}`
@@ -65,11 +66,14 @@ func main() {
 	for _, ps := range strings.Split(*pipelines, ",") {
 		var p int
 		fmt.Sscan(ps, &p)
-		single := benchutil.Start(*bin, filepath.Join(tmp, "single-"+ps), "--appendonly", "yes", "--appendfsync", "always")
+		mport := benchutil.FreePort()
+		single := benchutil.Start(*bin, filepath.Join(tmp, "single-"+ps), "--appendonly", "yes", "--appendfsync", "always", "--metrics-addr", "127.0.0.1:"+mport)
 		sc := single.Client(*clients)
 		benchutil.Check(sc.Do(context.Background(), "BUCKET.DEFINE", "users", definition).Err())
 		cpu0 := cpuOf(single)
+		profiles := profileRun("single-p"+ps, mport)
 		one := writeLoad(sc, p)
+		profiles()
 		oneCPU := float64((cpuOf(single) - cpu0).Microseconds()) / (one * duration.Seconds())
 		sc.Close()
 		single.Stop()
@@ -77,12 +81,18 @@ func main() {
 		lc := c.nodes[c.leader()].Client(*clients)
 		benchutil.Check(lc.Do(context.Background(), "BUCKET.DEFINE", "users", definition).Err())
 		cpu0 = cpuOf(c.nodes...)
+		entries0, commits0 := proposed(lc)
+		profiles = profileRun("cluster-p"+ps, c.metrics...)
 		three := writeLoad(lc, p)
+		profiles()
 		threeCPU := float64((cpuOf(c.nodes...) - cpu0).Microseconds()) / (three * duration.Seconds())
+		entries1, commits1 := proposed(lc)
 		lc.Close()
 		c.stop()
 		fmt.Printf("  pipeline %-3d single node (always) %9.0f   three nodes %9.0f   ratio %.2f   server CPU per write: %.0f µs vs %.0f µs (all three nodes)\n",
 			p, one, three, three/one, oneCPU, threeCPU)
+		fmt.Printf("               Raft log entries %.0f/s, %.1f commits each\n",
+			float64(entries1-entries0)/duration.Seconds(), float64(commits1-commits0)/float64(max(1, entries1-entries0)))
 	}
 
 	fmt.Println("\nreads (B.GET of random records), per second")
@@ -139,6 +149,22 @@ func main() {
 	}
 }
 
+// proposed returns the leader's raft_entries_proposed and
+// raft_commits_proposed (INFO replication).
+func proposed(c *redis.Client) (entries, commits int64) {
+	info, err := c.Info(context.Background(), "replication").Result()
+	benchutil.Check(err)
+	for _, line := range strings.Split(info, "\r\n") {
+		if v, ok := strings.CutPrefix(line, "raft_entries_proposed:"); ok {
+			fmt.Sscan(v, &entries)
+		}
+		if v, ok := strings.CutPrefix(line, "raft_commits_proposed:"); ok {
+			fmt.Sscan(v, &commits)
+		}
+	}
+	return entries, commits
+}
+
 // cpuOf returns the CPU time the servers have used so far.
 func cpuOf(servers ...*benchutil.Server) time.Duration {
 	var t time.Duration
@@ -148,11 +174,32 @@ func cpuOf(servers ...*benchutil.Server) time.Duration {
 	return t
 }
 
+// profileRun starts CPU profiles of the next *duration of the servers
+// whose metrics listen on ports, when -profile names a folder, and returns
+// the function that waits for them: they are written to
+// <folder>/<name>-<i>.pprof.
+func profileRun(name string, ports ...string) func() {
+	if *profile == "" {
+		return func() {}
+	}
+	benchutil.Check(os.MkdirAll(*profile, 0o755))
+	var outs []chan error
+	for i, port := range ports {
+		outs = append(outs, benchutil.StartProfile("127.0.0.1:"+port, "profile", filepath.Join(*profile, fmt.Sprintf("%s-%d.pprof", name, i)), *duration-time.Second))
+	}
+	return func() {
+		for _, out := range outs {
+			benchutil.Check(<-out)
+		}
+	}
+}
+
 // cluster is three nodes started by this program.
 type cluster struct {
-	dir   string
-	nodes []*benchutil.Server
-	args  [][]string
+	dir     string
+	nodes   []*benchutil.Server
+	args    [][]string
+	metrics []string // the nodes' --metrics-addr ports
 }
 
 func startCluster(dir string) *cluster {
@@ -160,6 +207,8 @@ func startCluster(dir string) *cluster {
 	for i := 0; i < 3; i++ {
 		args := []string{"--port", benchutil.FreePort(), "--cluster-id", "bench", "--node-id", fmt.Sprint("n", i+1),
 			"--raft-addr", "127.0.0.1:" + benchutil.FreePort(), "--cluster-timeout", *timeout}
+		c.metrics = append(c.metrics, benchutil.FreePort())
+		args = append(args, "--metrics-addr", "127.0.0.1:"+c.metrics[i])
 		if i == 0 {
 			args = append(args, "--bootstrap")
 		} else {
