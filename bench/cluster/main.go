@@ -6,6 +6,7 @@
 //     always, then into the cluster's leader; the ratio is the cluster's
 //     rate over the single node's (a replicated write is acknowledged once
 //     a majority has it on disk, as an always write once it is on disk);
+//     -rounds times in turns, both kept running, and the median ratio;
 //
 //   - reads: B.GET of random records by -c clients for -d against one node,
 //     then spread over the three nodes (followers serve reads);
@@ -45,6 +46,7 @@ var (
 	kills     = flag.Int("kills", 10, "leader kills for the failover time (0: skip)")
 	readRecs  = flag.Int("records", 10000, "records the read runs read")
 	timeout   = flag.String("cluster-timeout", "500ms", "the nodes' --cluster-timeout")
+	rounds    = flag.Int("rounds", 3, "write runs on each side, taken in turns")
 	profile   = flag.String("profile", "", "write CPU profiles of each write run's servers into this folder")
 )
 
@@ -62,7 +64,7 @@ func main() {
 	*bin = benchutil.Bucketd(*bin, tmp)
 	fmt.Printf("bench/cluster: %s, %d CPUs, Go %s, %d clients, %v a run\n\n", benchutil.CPUModel(), runtime.NumCPU(), runtime.Version(), *clients, *duration)
 
-	fmt.Println("writes (B.INSERT of new records), per second")
+	fmt.Printf("writes (B.INSERT of new records), per second: %d rounds, each a run on the single node then one on the cluster\n", *rounds)
 	for _, ps := range strings.Split(*pipelines, ",") {
 		var p int
 		fmt.Sscan(ps, &p)
@@ -70,29 +72,35 @@ func main() {
 		single := benchutil.Start(*bin, filepath.Join(tmp, "single-"+ps), "--appendonly", "yes", "--appendfsync", "always", "--metrics-addr", "127.0.0.1:"+mport)
 		sc := single.Client(*clients)
 		benchutil.Check(sc.Do(context.Background(), "BUCKET.DEFINE", "users", definition).Err())
-		cpu0 := cpuOf(single)
-		profiles := profileRun("single-p"+ps, mport)
-		one := writeLoad(sc, p)
-		profiles()
-		oneCPU := float64((cpuOf(single) - cpu0).Microseconds()) / (one * duration.Seconds())
-		sc.Close()
-		single.Stop()
 		c := startCluster(filepath.Join(tmp, "cluster-"+ps))
 		lc := c.nodes[c.leader()].Client(*clients)
 		benchutil.Check(lc.Do(context.Background(), "BUCKET.DEFINE", "users", definition).Err())
-		cpu0 = cpuOf(c.nodes...)
-		entries0, commits0 := proposed(lc)
-		profiles = profileRun("cluster-p"+ps, c.metrics...)
-		three := writeLoad(lc, p)
-		profiles()
-		threeCPU := float64((cpuOf(c.nodes...) - cpu0).Microseconds()) / (three * duration.Seconds())
-		entries1, commits1 := proposed(lc)
+		var ratios []float64
+		for r := 0; r < *rounds; r++ {
+			base := r * 100_000_000
+			cpu0 := cpuOf(single)
+			profiles := profileRun(fmt.Sprintf("single-p%s-r%d", ps, r), mport)
+			one := writeLoad(sc, p, base)
+			profiles()
+			oneCPU := float64((cpuOf(single) - cpu0).Microseconds()) / (one * duration.Seconds())
+			cpu0 = cpuOf(c.nodes...)
+			entries0, commits0 := proposed(lc)
+			profiles = profileRun(fmt.Sprintf("cluster-p%s-r%d", ps, r), c.metrics...)
+			three := writeLoad(lc, p, base)
+			profiles()
+			threeCPU := float64((cpuOf(c.nodes...) - cpu0).Microseconds()) / (three * duration.Seconds())
+			entries1, commits1 := proposed(lc)
+			ratios = append(ratios, three/one)
+			fmt.Printf("  pipeline %-3d single node (always) %9.0f   three nodes %9.0f   ratio %.2f   server CPU per write: %.0f µs vs %.0f µs (all three nodes); Raft log entries %.0f/s, %.1f commits each\n",
+				p, one, three, three/one, oneCPU, threeCPU,
+				float64(entries1-entries0)/duration.Seconds(), float64(commits1-commits0)/float64(max(1, entries1-entries0)))
+		}
+		sort.Float64s(ratios)
+		fmt.Printf("  pipeline %-3d ratio: median %.2f of %d rounds (%s)\n", p, benchutil.Median(ratios), *rounds, benchutil.List(ratios, 2))
+		sc.Close()
+		single.Stop()
 		lc.Close()
 		c.stop()
-		fmt.Printf("  pipeline %-3d single node (always) %9.0f   three nodes %9.0f   ratio %.2f   server CPU per write: %.0f µs vs %.0f µs (all three nodes)\n",
-			p, one, three, three/one, oneCPU, threeCPU)
-		fmt.Printf("               Raft log entries %.0f/s, %.1f commits each\n",
-			float64(entries1-entries0)/duration.Seconds(), float64(commits1-commits0)/float64(max(1, entries1-entries0)))
 	}
 
 	fmt.Println("\nreads (B.GET of random records), per second")
@@ -274,8 +282,8 @@ func (c *cluster) stop() {
 }
 
 // writeLoad runs *clients writers, each keeping p inserts in flight, for
-// *duration and returns the rate.
-func writeLoad(c *redis.Client, p int) float64 {
+// *duration and returns the rate; the records' ids count from base.
+func writeLoad(c *redis.Client, p, base int) float64 {
 	ctx := context.Background()
 	var ops atomic.Int64
 	var wg sync.WaitGroup
@@ -285,7 +293,7 @@ func writeLoad(c *redis.Client, p int) float64 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := w; time.Now().Before(deadline); {
+			for i := base + w; time.Now().Before(deadline); {
 				pipe := c.Pipeline()
 				for range p {
 					pipe.Do(ctx, "B.INSERT", "users", record(i))
