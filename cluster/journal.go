@@ -19,10 +19,10 @@ import (
 // maxInflight bounds the proposals in flight (pump). One: while a log
 // entry is on its way through Raft (the leader's append, a follower's,
 // the commit), the commits of every client queue, and go as the next
-// entry. bench/cluster, three nodes on 2 cores, 4 runs of 3 rounds each:
-// pipeline 1, ratio to a single node 0.54-0.57 (24 commits an entry)
-// against 0.50-0.53 with two in flight (14); pipeline 16 0.48-0.54
-// against 0.48-0.49. TestClusterGroupCommit holds the batching: 40
+// entry. bench/cluster, three nodes on 2 cores, two runs of each, taken
+// in turns, each the median of 3 rounds: pipeline 1, ratio to a single
+// node 0.54-0.55 (24 commits an entry) against 0.50-0.53 with two in
+// flight (14); pipeline 16 0.48-0.54 against 0.48-0.49. TestClusterGroupCommit holds the batching: 40
 // clients at once give 17 commits an entry here, 64 in flight gave 6.
 const maxInflight = 1
 
