@@ -139,13 +139,10 @@ func TestClusterGroupCommit(t *testing.T) {
 	t.Logf("%d commits in %d log entries", commits, entries)
 	for i := range c.Nodes {
 		cl := c.client(i)
-		for {
+		eventually(t, 10*time.Second, fmt.Sprintf("node %d to hold every record", i), func() bool {
 			n, err := cl.Do(ctx(t), "B.COUNT", "g").Int()
-			if err == nil && n == clients*each {
-				break
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+			return err == nil && n == clients*each
+		})
 	}
 }
 

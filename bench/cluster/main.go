@@ -28,6 +28,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -160,16 +161,9 @@ func main() {
 // proposed returns the leader's raft_entries_proposed and
 // raft_commits_proposed (INFO replication).
 func proposed(c *redis.Client) (entries, commits int64) {
-	info, err := c.Info(context.Background(), "replication").Result()
-	benchutil.Check(err)
-	for _, line := range strings.Split(info, "\r\n") {
-		if v, ok := strings.CutPrefix(line, "raft_entries_proposed:"); ok {
-			fmt.Sscan(v, &entries)
-		}
-		if v, ok := strings.CutPrefix(line, "raft_commits_proposed:"); ok {
-			fmt.Sscan(v, &commits)
-		}
-	}
+	info := benchutil.Info(c, "replication")
+	entries, _ = strconv.ParseInt(info["raft_entries_proposed"], 10, 64)
+	commits, _ = strconv.ParseInt(info["raft_commits_proposed"], 10, 64)
 	return entries, commits
 }
 

@@ -301,12 +301,8 @@ func scriptLoad(c *redis.Client, body string) string {
 func redisVersion(addr string) string {
 	c := redis.NewClient(&redis.Options{Addr: addr, Protocol: 2})
 	defer c.Close()
-	info, err := c.Info(context.Background(), "server").Result()
-	benchutil.Check(err)
-	for _, line := range strings.Split(info, "\r\n") {
-		if v, ok := strings.CutPrefix(line, "redis_version:"); ok {
-			return "redis-server " + v
-		}
+	if v := benchutil.Info(c, "server")["redis_version"]; v != "" {
+		return "redis-server " + v
 	}
 	return "redis-server"
 }

@@ -74,3 +74,16 @@ func CPUTime(pid int) time.Duration {
 	st, _ := strconv.ParseInt(f[12], 10, 64)
 	return time.Duration(u+st) * 10 * time.Millisecond
 }
+
+// Info returns INFO <section> of c's server as its fields by name.
+func Info(c *redis.Client, section string) map[string]string {
+	text, err := c.Info(context.Background(), section).Result()
+	Check(err)
+	fields := map[string]string{}
+	for _, line := range strings.Split(text, "\r\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && !strings.HasPrefix(line, "#") {
+			fields[k] = v
+		}
+	}
+	return fields
+}
