@@ -9,7 +9,6 @@ import (
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	wal "github.com/hashicorp/raft-wal"
-	"github.com/hashicorp/raft-wal/metadb"
 )
 
 // The Raft log is kept by github.com/hashicorp/raft-wal (in <dir>/wal):
@@ -20,44 +19,29 @@ import (
 // what every replicated write waits for, on the leader and then on a
 // follower. Alone, one entry of 600 bytes: 0.69 ms in BoltDB against
 // 0.25 ms in the WAL; bench/cluster, three nodes on 2 cores: see README,
-// "Replication". Consul logs Raft with the same WAL.
+// "Replication". Consul logs Raft with the same WAL. v0.4.2 at least:
+// before v0.4.1 a tail truncation left a segment that the next start could
+// not read (TestLogReopensAfterTailTruncation), and before v0.4.2 Close
+// left the metadata file locked, so that a second open in one process
+// waited for ever (TestOpenLogMovesBoltEntries reopens).
 const walDir = "wal"
-
-// walLog is the WAL with its metadata store, which the WAL's Close leaves
-// open (and locked: a second Open in the same process would wait for ever).
-type walLog struct {
-	*wal.WAL
-	meta *metadb.BoltMetaDB
-}
-
-// Close closes the WAL, then its metadata store.
-func (l *walLog) Close() error {
-	err := l.WAL.Close()
-	if merr := l.meta.Close(); err == nil {
-		err = merr
-	}
-	return err
-}
 
 // openLog opens the node's Raft log in dir, moving into it the entries
 // that an older bucketd kept in the BoltDB store old.
-func openLog(dir string, old *raftboltdb.BoltStore, hl hclog.Logger) (*walLog, error) {
+func openLog(dir string, old *raftboltdb.BoltStore, hl hclog.Logger) (*wal.WAL, error) {
 	path := filepath.Join(dir, walDir)
 	if err := os.MkdirAll(path, 0o755); err != nil {
 		return nil, err
 	}
-	meta := &metadb.BoltMetaDB{}
-	w, err := wal.Open(path, wal.WithLogger(hl.Named("wal")), wal.WithMetaStore(meta))
+	w, err := wal.Open(path, wal.WithLogger(hl.Named("wal")))
 	if err != nil {
-		meta.Close()
 		return nil, fmt.Errorf("raft log %s: %w", path, err)
 	}
-	l := &walLog{WAL: w, meta: meta}
-	if err := moveLog(l, old); err != nil {
-		l.Close()
+	if err := moveLog(w, old); err != nil {
+		w.Close()
 		return nil, fmt.Errorf("moving the raft log from raft.db to %s: %w", path, err)
 	}
-	return l, nil
+	return w, nil
 }
 
 // moveBatch is how many entries moveLog copies in one append.

@@ -129,3 +129,41 @@ func emptyStore(t *testing.T, dir string) *raftboltdb.BoltStore {
 	t.Cleanup(func() { s.Close() })
 	return s
 }
+
+// TestLogReopensAfterTailTruncation checks that the log opens again after
+// a tail truncation (Raft drops a follower's conflicting suffix that way)
+// with entries appended after it: raft-wal before v0.4.1 marked the old
+// tail sealed without writing its index block, and the next start failed
+// with "sealed segment has no index block" (hashicorp/raft-wal#31). The
+// cluster tests' kill-and-restart nemesis met it.
+func TestLogReopensAfterTailTruncation(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	old := emptyStore(t, dir)
+	w, err := openLog(dir, old, hclog.NewNullLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	storeRange(t, w, 1, 40)
+	if err := w.DeleteRange(31, 40); err != nil {
+		t.Fatal(err)
+	}
+	storeRange(t, w, 31, 50)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	w, err = openLog(dir, old, hclog.NewNullLogger())
+	if err != nil {
+		t.Fatalf("reopening after a tail truncation: %v", err)
+	}
+	defer w.Close()
+	for i := uint64(1); i <= 50; i++ {
+		var got raft.Log
+		if err := w.GetLog(i, &got); err != nil {
+			t.Fatalf("entry %d after the reopen: %v", i, err)
+		}
+		if string(got.Data) != string(entry(i).Data) {
+			t.Fatalf("entry %d after the reopen: %q", i, got.Data)
+		}
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	wal "github.com/hashicorp/raft-wal"
 	"github.com/rs/zerolog"
 	"go.etcd.io/bbolt"
 
@@ -100,7 +101,7 @@ type Node struct {
 	logs  raft.LogStore             // the log, behind a cache of its last entries
 	trans *raft.NetworkTransport
 	store *raftboltdb.BoltStore // Raft's stable store (term, vote)
-	wal   *walLog               // the log (logstore.go)
+	wal   *wal.WAL              // the log (logstore.go)
 	snaps *raft.FileSnapshotStore
 	fsm   *fsm
 	rconf *raft.Config
