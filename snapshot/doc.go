@@ -23,7 +23,8 @@
 // calls the observer with the buckets locked, so the file has every
 // bucket's commits in order). A reply waits until its entry is written
 // (WaitWritten), the waiting connection writing the buffer itself when no
-// write is under way. Under appendfsync always the command's reply waits until its entry is
+// write is under way, after yielding once so that the connections ready to
+// run join the write (aof.wait). Under appendfsync always the command's reply waits until its entry is
 // fsynced (WaitDurable), with concurrent commits sharing fsyncs; everysec
 // fsyncs once a second; no leaves it to the OS. A failed write or fsync is
 // kept as a standing error: writes are refused (MISCONF) until a retry

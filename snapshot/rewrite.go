@@ -262,15 +262,18 @@ type Info struct {
 	LastWriteStatus   string
 	// PendingBytes are appended (committed) and not yet written to the
 	// file: during a write failure, the commits waiting for a retry.
-	PendingBytes     int64
-	CurrentSize      int64
-	BaseSize         int64
-	ChangesSinceSave int64
-	LastSave         time.Time
-	Fsync            string
-	LoadedRecords    int64
-	LoadTime         time.Duration
-	Files            []string
+	PendingBytes int64
+	// Commits, Writes and Fsyncs count the entries appended, the write
+	// calls and the fsyncs of the append-only file since start-up.
+	Commits, Writes, Fsyncs int64
+	CurrentSize             int64
+	BaseSize                int64
+	ChangesSinceSave        int64
+	LastSave                time.Time
+	Fsync                   string
+	LoadedRecords           int64
+	LoadTime                time.Duration
+	Files                   []string
 }
 
 // Info returns the persistence figures.
@@ -283,6 +286,7 @@ func (p *Persistence) Info() Info {
 	p.aof.mu.Lock()
 	changes := p.aof.entries
 	pending := p.aof.appended - p.aof.written
+	commits, writes, fsyncs := p.aof.commits, p.aof.writes, p.aof.fsyncs
 	p.aof.mu.Unlock()
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -292,7 +296,8 @@ func (p *Persistence) Info() Info {
 	}
 	return Info{
 		RewriteInProgress: p.rewriting, LastRewriteStatus: p.lastStatus, LastRewriteMs: p.lastRewriteMs,
-		LastWriteStatus: wstatus, PendingBytes: pending, CurrentSize: size, BaseSize: p.baseSize, ChangesSinceSave: changes,
+		LastWriteStatus: wstatus, PendingBytes: pending,
+		Commits: commits, Writes: writes, Fsyncs: fsyncs, CurrentSize: size, BaseSize: p.baseSize, ChangesSinceSave: changes,
 		LastSave: p.lastSave, Fsync: p.aof.pol(), LoadedRecords: p.loadedRecords, LoadTime: p.loadTime, Files: files,
 	}
 }

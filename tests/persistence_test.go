@@ -825,3 +825,53 @@ func TestPersistAutoRewriteSettings(t *testing.T) {
 		t.Errorf("MEMORY HELP: %q", help)
 	}
 }
+
+// TestPersistGroupCommit: under always, concurrent writers share fsyncs
+// (one fsync covers every commit appended before it), and INFO
+// persistence counts the commits, writes and fsyncs that show it.
+func TestPersistGroupCommit(t *testing.T) {
+	t.Parallel()
+	s := Start(t, "--appendfsync", "always")
+	c := s.Client(t, 2)
+	if err := c.Do(ctx(t), "BUCKET.DEFINE", "g", `{"key":"id","schema":{"id":{"type":"string"}}}`).Err(); err != nil {
+		t.Fatal(err)
+	}
+	before := infoFields(t, c, "persistence")
+	const clients, each = 20, 25
+	var wg sync.WaitGroup
+	for w := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cw := s.Client(t, 2)
+			for i := range each {
+				if err := cw.Do(ctx(t), "B.INSERT", "g", fmt.Sprintf(`{"id":"%d-%d"}`, w, i)).Err(); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	after := infoFields(t, c, "persistence")
+	count := func(m map[string]string, f string) int {
+		n, err := strconv.Atoi(m[f])
+		if err != nil {
+			t.Fatalf("INFO persistence %s = %q", f, m[f])
+		}
+		return n
+	}
+	commits := count(after, "aof_commits") - count(before, "aof_commits")
+	writes := count(after, "aof_writes") - count(before, "aof_writes")
+	fsyncs := count(after, "aof_fsyncs") - count(before, "aof_fsyncs")
+	if commits != clients*each {
+		t.Errorf("aof_commits grew by %d for %d inserts", commits, clients*each)
+	}
+	if writes > commits {
+		t.Errorf("%d commits took %d writes: more than one each", commits, writes)
+	}
+	if fsyncs >= commits {
+		t.Errorf("%d concurrent commits took %d fsyncs: none was shared", commits, fsyncs)
+	}
+	t.Logf("%d commits, %d writes, %d fsyncs", commits, writes, fsyncs)
+}
