@@ -169,7 +169,7 @@ func (d *RecordDecoder) DecodeJSON(bucket string, data []byte) (*Record, error) 
 		return nil, err
 	}
 	obj := &d.obj
-	if err := jsonv.ParseObjectAliased(obj, data); err != nil {
+	if err := jsonv.ParseObjectReuse(obj, data); err != nil {
 		return nil, fmt.Errorf("record of bucket %q: %w", bucket, err)
 	}
 	hasVersion := obj.Index("_version") >= 0
@@ -204,7 +204,11 @@ func (d *RecordDecoder) DecodeJSON(bucket string, data []byte) (*Record, error) 
 	}
 	jsonv.Own(&jsonv.Object{Vals: vals}, data)
 	rec.Version, rec.CreatedAt, rec.UpdatedAt, rec.ExpiresAt = version, created, updated, expires
-	*obj = jsonv.Object{}
+	// The parsed values were copied into vals: their array serves the
+	// next parse, emptied so that it holds nothing of data.
+	scratch := obj.Vals[:cap(obj.Vals)]
+	clear(scratch)
+	*obj = jsonv.Object{Vals: scratch[:0]}
 	return rec, nil
 }
 

@@ -18,6 +18,15 @@ func ParseObjectAliased(dst *Object, data []byte) error {
 	return err
 }
 
+// ParseObjectReuse is ParseObjectAliased with the top-level values in
+// dst.Vals's array, grown when too small, instead of in a new one: for a
+// caller that parses many documents and copies out what it keeps. Nothing
+// else may hold that array, since the next parse writes over it.
+func ParseObjectReuse(dst *Object, data []byte) error {
+	_, err := parseObjectInto(data, true, dst, true)
+	return err
+}
+
 // inData reports whether raw lies in the parser's input.
 func (p *parser) inData(raw []byte) bool {
 	return inside(unsafe.SliceData(raw), p.data)

@@ -67,6 +67,47 @@ func TestParseObjectAliased(t *testing.T) {
 	}
 }
 
+// TestParseObjectReuse: documents parsed one after the other into one
+// Object give what ParseObject gives, the top-level values in the Object's
+// array when it has room, and nested containers in arrays of their own.
+func TestParseObjectReuse(t *testing.T) {
+	docs := []string{
+		`{"a":"plain","b":["x",{"c":"deep"}]}`,
+		`{"a":1}`,
+		recordJSON,
+		`{}`,
+		`{"a":"x","a":"y","b":{"c":[1,2]}}`,
+	}
+	o := &Object{Vals: make([]Value, 0, 64)}
+	array := unsafe.SliceData(o.Vals)
+	var kept []*Object // earlier results, copied out as a caller would
+	for _, doc := range docs {
+		want, err := ParseObject([]byte(doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		data := []byte(doc)
+		if err := ParseObjectReuse(o, data); err != nil {
+			t.Fatalf("%s: %v", doc, err)
+		}
+		if len(o.Vals) > 0 && unsafe.SliceData(o.Vals) != array {
+			t.Errorf("%s: the values went into a new array", doc)
+		}
+		if !Equal(o, want) {
+			t.Errorf("%s: %s, want %s", doc, Marshal(o), Marshal(want))
+		}
+		c := &Object{Keys: o.Keys, Vals: append([]Value(nil), o.Vals...)}
+		Own(c, data)
+		kept = append(kept, c)
+		o.Vals = o.Vals[:0]
+	}
+	for i, c := range kept {
+		if want, _ := ParseObject([]byte(docs[i])); !Equal(c, want) {
+			t.Errorf("%s: after later parses the copy is %s", docs[i], Marshal(c))
+		}
+	}
+}
+
 // FuzzParseObjectAliased: the aliased parse gives what ParseObject gives,
 // errors included, and after Own nothing depends on the input.
 func FuzzParseObjectAliased(f *testing.F) {
@@ -90,12 +131,21 @@ func FuzzParseObjectAliased(f *testing.F) {
 			}
 			return
 		}
+		// The same into an Object whose array is reused.
+		r := &Object{Vals: []Value{"stale", "stale", "stale"}}
+		if err := ParseObjectReuse(r, data); err != nil {
+			t.Fatalf("%q: ParseObjectReuse: %v, ParseObjectAliased none", data, err)
+		}
 		Own(o, data)
+		Own(r, data)
 		for i := range data {
 			data[i] = 0
 		}
 		if !Equal(o, want) || !bytes.Equal(Marshal(o), Marshal(want)) {
 			t.Fatalf("aliased parse %s, want %s", Marshal(o), Marshal(want))
+		}
+		if !Equal(r, want) {
+			t.Fatalf("parse into a reused array %s, want %s", Marshal(r), Marshal(want))
 		}
 	})
 }

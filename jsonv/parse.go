@@ -58,8 +58,14 @@ func ParseObject(data []byte) (*Object, error) {
 // alias is set (see ParseObjectAliased), and the top-level object built in
 // *dst when dst is not nil.
 func parseObject(data []byte, alias bool, dst *Object) (*Object, error) {
+	return parseObjectInto(data, alias, dst, false)
+}
+
+// parseObjectInto is parseObject, with the top-level object's values in
+// dst.Vals's array when reuse is set (ParseObjectReuse).
+func parseObjectInto(data []byte, alias bool, dst *Object, reuse bool) (*Object, error) {
 	p := getParser(data)
-	p.alias, p.top = alias, dst
+	p.alias, p.top, p.reuseTop = alias, dst, reuse
 	v, err := p.document()
 	putParser(p)
 	o, ok := v.(*Object)
@@ -182,7 +188,11 @@ func (p *parser) object() (Value, error) {
 	p.skipSpace()
 	if p.pos < len(p.data) && p.data[p.pos] == '}' {
 		p.pos++
-		o := p.newObject(nil, nil)
+		var vals []Value
+		if p.depth == 1 && p.top != nil && p.reuseTop {
+			vals = p.top.Vals[:0] // kept for the next parse
+		}
+		o := p.newObject(nil, vals)
 		p.depth--
 		return o, nil
 	}
@@ -231,8 +241,14 @@ func (p *parser) object() (Value, error) {
 		}
 	}
 	n := len(p.keys) - kbase
-	o := p.newObject(p.sharedKeys(p.keys[kbase:]), make([]Value, n))
-	copy(o.Vals, p.vals[vbase:])
+	var vals []Value
+	if p.depth == 1 && p.top != nil && p.reuseTop {
+		vals = append(p.top.Vals[:0], p.vals[vbase:]...)
+	} else {
+		vals = make([]Value, n)
+		copy(vals, p.vals[vbase:])
+	}
+	o := p.newObject(p.sharedKeys(p.keys[kbase:]), vals)
 	clear(p.keys[kbase:])
 	p.keys = p.keys[:kbase]
 	p.popVals(vbase)

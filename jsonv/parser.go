@@ -24,6 +24,9 @@ type parser struct {
 	alias bool
 	// top, if not nil, receives the top-level object (see newObject).
 	top *Object
+	// reuseTop lets the top-level object's values go into top.Vals's
+	// array (ParseObjectReuse) instead of a new one.
+	reuseTop bool
 
 	// vals and keys are stacks of the elements of the arrays and objects
 	// being parsed. Each container appends its elements and, when closed,
@@ -50,7 +53,7 @@ var parserPool = sync.Pool{New: func() any { return new(parser) }}
 // getParser returns a parser ready to parse data.
 func getParser(data []byte) *parser {
 	p := parserPool.Get().(*parser)
-	p.data, p.pos, p.depth, p.alias, p.top = data, 0, 0, false, nil
+	p.data, p.pos, p.depth, p.alias, p.top, p.reuseTop = data, 0, 0, false, nil, false
 	return p
 }
 

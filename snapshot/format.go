@@ -254,23 +254,30 @@ func parseEntry(b []byte) ([]Op, int, error) {
 	// Allocate by what the data can hold, never by what a damaged count
 	// claims (each operation takes at least 4 bytes).
 	ops := make([]Op, 0, min(n-1, (len(b)-p.off)/4+1))
+	// The words of all the operations share one array, sized for
+	// operations as long as the first (a commit's usually are alike), and
+	// each operation's slice is capped at its own words.
+	var words [][]byte
 	for i := 1; i < n; i++ {
 		m, err := p.header('*')
 		if err != nil {
 			return nil, 0, err
 		}
-		op := make(Op, 0, min(m, (len(b)-p.off)/4+1))
+		if words == nil {
+			words = make([][]byte, 0, min(m*(n-1), (len(b)-p.off)/4+1))
+		}
+		start := len(words)
 		for j := 0; j < m; j++ {
 			a, err := p.bulk()
 			if err != nil {
 				return nil, 0, err
 			}
-			op = append(op, a)
+			words = append(words, a)
 		}
-		if len(op) == 0 {
+		if m == 0 {
 			return nil, 0, errors.New("empty operation")
 		}
-		ops = append(ops, op)
+		ops = append(ops, Op(words[start:len(words):len(words)]))
 	}
 	if got := crc32.Checksum(b[body:p.off], castagnoli); uint64(got) != want {
 		return nil, 0, fmt.Errorf("checksum mismatch (stored %08x, computed %08x)", want, got)
