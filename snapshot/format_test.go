@@ -398,3 +398,21 @@ func TestReaderDamagedLengthInLastEntry(t *testing.T) {
 		t.Fatalf("only %d damaged lengths tried", checked)
 	}
 }
+
+// BenchmarkParseEntry parses an entry of 1,000 PUTs, as a B.INSERTMANY
+// of 1,000 records writes it.
+func BenchmarkParseEntry(b *testing.B) {
+	ops := make([]Op, 1000)
+	for i := range ops {
+		rec := fmt.Sprintf(`{"id":"%d","name":"User %d","email":"user%d@example.com","age":%d,"role":"user","_version":1,"_createdAt":1764979200000,"_updatedAt":1764979200000}`, i, i, i, 18+i%60)
+		ops[i] = Op{[]byte(opPut), []byte("users"), []byte(fmt.Sprint(i + 1)), []byte("0"), []byte(rec)}
+	}
+	entry := AppendEntry(nil, ops)
+	b.SetBytes(int64(len(entry)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := parseEntry(entry); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
