@@ -10,7 +10,9 @@
 //     The modes run in turn, -rounds times; the median rate is shown, and
 //     the median over the rounds of each round's ratio to its in-memory
 //     run, so that a change in the machine's load does not favour one
-//     mode;
+//     mode. "per write" is how many commits one write(2) of the
+//     append-only file covered (INFO persistence: aof_commits / aof_writes;
+//     under always each write is also an fsync);
 //
 //   - start-up with 1,000,000 records (5 fields, 2 indexes): loaded with
 //     pipelined B.INSERTMANY batches, with automatic rewrites off so that
@@ -105,7 +107,7 @@ func main() {
 	if *rounds > 0 {
 		fmt.Printf("write load: %d clients inserting new records, %d runs of %v per mode (interleaved; median shown)\n\n",
 			*clients, *rounds, *duration)
-		fmt.Printf("%-9s %-8s %-28s %10s %7s %26s %10s %7s\n", "pipeline", "buckets", "mode", "ops/s", "×mem", "runs", "redis", "×mem")
+		fmt.Printf("%-9s %-8s %-28s %10s %7s %26s %9s %10s %7s\n", "pipeline", "buckets", "mode", "ops/s", "×mem", "runs", "per write", "redis", "×mem")
 		for _, p := range ints(*pipelines) {
 			for _, nb := range ints(*bucketsN) {
 				writeRuns(tmp, p, nb)
@@ -123,6 +125,7 @@ func writeRuns(tmp string, p, nb int) {
 	modes := []string{"memory", "no", "everysec", "always"}
 	rates := map[string][]float64{}
 	redisRates := map[string][]float64{}
+	perWrite := map[string][]float64{} // commits a write(2) covered (INFO persistence)
 	for r := 0; r < *rounds; r++ {
 		for _, mode := range modes {
 			args := []string{"--appendonly", "yes", "--appendfsync", mode}
@@ -137,6 +140,12 @@ func writeRuns(tmp string, p, nb int) {
 			rates[mode] = append(rates[mode], writeLoad(s.client, p, func(ctx context.Context, c redis.Pipeliner, w, i int) {
 				c.Do(ctx, "B.INSERT", fmt.Sprint("users", w%nb), record(i))
 			}))
+			if mode != "memory" {
+				in := benchutil.Info(s.client, "persistence")
+				if w := atof(in["aof_writes"]); w > 0 {
+					perWrite[mode] = append(perWrite[mode], atof(in["aof_commits"])/w)
+				}
+			}
 			s.stop(false)
 			os.RemoveAll(dir)
 			if *noRedis {
@@ -160,7 +169,11 @@ func writeRuns(tmp string, p, nb int) {
 			name = "in memory (--appendonly no)"
 		}
 		m := benchutil.Median(rates[mode])
-		fmt.Printf("%-9d %-8d %-28s %10.0f %7.2f %26s", p, nb, name, m, roundRatio(rates, mode), benchutil.List(rates[mode], 0))
+		pw := "-"
+		if len(perWrite[mode]) > 0 {
+			pw = strconv.FormatFloat(benchutil.Median(perWrite[mode]), 'f', 1, 64)
+		}
+		fmt.Printf("%-9d %-8d %-28s %10.0f %7.2f %26s %9s", p, nb, name, m, roundRatio(rates, mode), benchutil.List(rates[mode], 0), pw)
 		if rm := benchutil.Median(redisRates[mode]); rm > 0 {
 			fmt.Printf(" %10.0f %7.2f", rm, roundRatio(redisRates, mode))
 		}
