@@ -211,8 +211,9 @@ func (a *aof) queryDefined(name string, definition []byte) error {
 // it writes it. The rule: the writer is only a backstop. A connection
 // writes its own commits' entries before it replies (wait), so the writer
 // must not race it for them: woken at once by every append, it cost every
-// commit a goroutine wake-up and found the work done (4% of the server's
-// CPU at pipeline 1; docs/persistence.md, "Group commit"). What it covers
+// commit a goroutine wake-up and found the work done (about 3% of the
+// server's CPU at pipeline 1; docs/persistence.md, "When a write is
+// answered"). What it covers
 // (expiries, commits whose connection went away) waits at most this long.
 // TestWriterIsABackstop fails when the writer writes what a connection
 // waits for.
@@ -404,8 +405,9 @@ func (a *aof) waitDurable(off int64) error {
 // append first and one write covers them all, as Redis writes once per
 // event-loop turn. Without it, at 50 clients and pipeline 1, a write
 // covered 1.06 commits and cost each about 3 µs of the server's CPU; with
-// it, 7 (INFO persistence: aof_commits, aof_writes), and everysec went
-// from 0.87 to 0.95–0.98 of the in-memory rate (docs/persistence.md).
+// it, 5 to 7 (INFO persistence: aof_commits, aof_writes), and everysec
+// went from 0.87 to 0.95–0.98 of the in-memory rate; under always, the
+// rate went from 17k–19k/s to 20k–21k/s (docs/persistence.md).
 // TestWaitYieldsBeforeWriting fails without the yield.
 func (a *aof) wait(off int64, reached func() int64) error {
 	a.mu.Lock()
