@@ -188,10 +188,7 @@ func (p *parser) object() (Value, error) {
 	p.skipSpace()
 	if p.pos < len(p.data) && p.data[p.pos] == '}' {
 		p.pos++
-		var vals []Value
-		if p.depth == 1 && p.top != nil && p.reuseTop {
-			vals = p.top.Vals[:0] // kept for the next parse
-		}
+		vals, _ := p.lentVals() // kept for the next parse
 		o := p.newObject(nil, vals)
 		p.depth--
 		return o, nil
@@ -241,9 +238,9 @@ func (p *parser) object() (Value, error) {
 		}
 	}
 	n := len(p.keys) - kbase
-	var vals []Value
-	if p.depth == 1 && p.top != nil && p.reuseTop {
-		vals = append(p.top.Vals[:0], p.vals[vbase:]...)
+	vals, lent := p.lentVals()
+	if lent {
+		vals = append(vals, p.vals[vbase:]...)
 	} else {
 		vals = make([]Value, n)
 		copy(vals, p.vals[vbase:])
@@ -254,6 +251,16 @@ func (p *parser) object() (Value, error) {
 	p.popVals(vbase)
 	p.depth--
 	return o, nil
+}
+
+// lentVals returns the caller's array for the values of the object being
+// closed, emptied, when it is the top-level one and the caller lent one
+// (ParseObjectReuse).
+func (p *parser) lentVals() ([]Value, bool) {
+	if p.depth == 1 && p.top != nil && p.reuseTop {
+		return p.top.Vals[:0], true
+	}
+	return nil, false
 }
 
 // newObject returns an Object of keys and vals: *p.top for the top-level
