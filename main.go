@@ -126,7 +126,7 @@ func run(args []string, stderr io.Writer) int {
 	}
 	if cfg.AppendOnly {
 		persist, err = snapshot.Open(store, srv.QueryPersistence(), snapshot.Options{Dir: cfg.Dir, Fsync: cfg.AppendFsync, Log: log, Functions: srv.FunctionPersistence(),
-			AutoRewriteMinSize: cfg.AutoAOFRewriteMinSize, AutoRewritePercent: cfg.AutoAOFRewritePercentage})
+			AutoRewriteMinSize: cfg.AutoAOFRewriteMinSize, AutoRewritePercent: cfg.AutoAOFRewritePercentage, HugePages: cfg.LoadHugePages})
 		if err != nil {
 			ln.Close()
 			fmt.Fprintf(stderr, "cannot load the data in %s: %v\n", cfg.Dir, err)

@@ -205,6 +205,7 @@ func infoPersistenceFields(s *Server, field func(string, any)) {
 	field("rdb_last_save_time", last.Unix())
 	field("loaded_records", in.LoadedRecords)
 	field("loading_time_ms", strconv.FormatInt(in.LoadTime.Milliseconds(), 10))
+	field("loading_huge_pages_bytes", in.LoadHugePages)
 	field("data_files", joinComma(in.Files))
 }
 

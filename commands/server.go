@@ -56,6 +56,9 @@ type Config struct {
 	// snapshot and passed the size (0 percent: never).
 	AutoAOFRewritePercentage int64
 	AutoAOFRewriteMinSize    int64
+	// LoadHugePages lets start-up's load lay the heap on huge pages where
+	// the system gives them on request (docs/persistence.md).
+	LoadHugePages bool
 
 	MaxClients int64
 
@@ -113,6 +116,7 @@ func DefaultConfig() Config {
 
 		AutoAOFRewritePercentage: 100,
 		AutoAOFRewriteMinSize:    64 << 20,
+		LoadHugePages:            true,
 		MaxClients:               10000,
 		ProtoMaxBulkLen:          lim.MaxBulk,
 		QueryBufferLimit:         int64(lim.QueryBuffer),

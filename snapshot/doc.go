@@ -40,7 +40,9 @@
 // the middle of a write) is cut off with a warning. A checksum mismatch or
 // malformed entry anywhere else is an error naming the file and offset:
 // data is never dropped silently. A whole last entry whose length field was
-// damaged is told from a torn one by its checksum (lengthDamaged).
+// damaged is told from a torn one by its checksum (lengthDamaged). Where
+// huge pages are given on request, the load's heap is laid on them
+// (adviseLoad, hugepages_linux.go).
 //
 // # Rewrite
 //

@@ -10,7 +10,7 @@ import (
 // benchLoadDir returns a data dir holding n records of a 5-field bucket
 // with two indexes: in the append-only file alone (snapshot false), or in
 // a snapshot.
-func benchLoadDir(b *testing.B, n int, snapshot bool) string {
+func benchLoadDir(b testing.TB, n int, snapshot bool) string {
 	b.Helper()
 	dir := b.TempDir()
 	o, err := openDir(dir, FsyncNo, nil, nil)

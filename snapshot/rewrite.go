@@ -273,7 +273,10 @@ type Info struct {
 	Fsync                   string
 	LoadedRecords           int64
 	LoadTime                time.Duration
-	Files                   []string
+	// LoadHugePages is the heap advised for huge pages during the load
+	// (adviseLoad), 0 when none was.
+	LoadHugePages int64
+	Files         []string
 }
 
 // Info returns the persistence figures.
@@ -298,7 +301,8 @@ func (p *Persistence) Info() Info {
 		RewriteInProgress: p.rewriting, LastRewriteStatus: p.lastStatus, LastRewriteMs: p.lastRewriteMs,
 		LastWriteStatus: wstatus, PendingBytes: pending,
 		Commits: commits, Writes: writes, Fsyncs: fsyncs, CurrentSize: size, BaseSize: p.baseSize, ChangesSinceSave: changes,
-		LastSave: p.lastSave, Fsync: p.aof.pol(), LoadedRecords: p.loadedRecords, LoadTime: p.loadTime, Files: files,
+		LastSave: p.lastSave, Fsync: p.aof.pol(), LoadedRecords: p.loadedRecords, LoadTime: p.loadTime,
+		LoadHugePages: p.hugeAdvised, Files: files,
 	}
 }
 

@@ -59,6 +59,7 @@ func TestFlagsBadValues(t *testing.T) {
 		want string
 	}{
 		{[]string{"--appendonly", "maybe"}, `invalid value "maybe" for flag -appendonly: argument must be 'yes' or 'no'`},
+		{[]string{"--load-huge-pages", "some"}, `invalid value "some" for flag -load-huge-pages: argument must be 'yes' or 'no'`},
 		{[]string{"--appendfsync", "sometimes"}, `invalid value "sometimes" for flag -appendfsync: argument(s) must be one of the following: always, everysec, no`},
 		{[]string{"--loglevel", "loud"}, `invalid value "loud" for flag -loglevel: argument(s) must be one of the following: debug, info, warn, error`},
 		{[]string{"--port", "abc"}, `invalid value "abc" for flag -port`},
@@ -243,7 +244,10 @@ func TestFlagsConfigSet(t *testing.T) {
 		{[]string{"CONFIG", "SET", "nosuch", "1"}, "-ERR Unknown option or number of arguments for CONFIG SET - 'nosuch'\r\n"},
 		{[]string{"CONFIG", "SET", "port", "1234"}, failed("port", "can't set immutable config")},
 		{[]string{"CONFIG", "SET", "bind", "0.0.0.0"}, failed("bind", "can't set immutable config")},
-		{[]string{"CONFIG", "SET", "appendonly", "no"}, "+OK\r\n"}, // its own value
+		{[]string{"CONFIG", "GET", "load-huge-pages"}, "*2\r\n" + pxBulk("load-huge-pages") + pxBulk("yes")},
+		{[]string{"CONFIG", "SET", "load-huge-pages", "no"}, failed("load-huge-pages", "can't set immutable config")},
+		{[]string{"CONFIG", "SET", "load-huge-pages", "yes"}, "+OK\r\n"}, // its own value
+		{[]string{"CONFIG", "SET", "appendonly", "no"}, "+OK\r\n"},       // its own value
 		{[]string{"CONFIG", "SET", "appendonly", "maybe"}, failed("appendonly", "argument must be 'yes' or 'no'")},
 		// All or nothing: a bad parameter leaves the good one unchanged.
 		{[]string{"CONFIG", "SET", "maxclients", "7", "port", "1"}, failed("port", "can't set immutable config")},

@@ -516,7 +516,7 @@ func TestPersistCommands(t *testing.T) {
 			t.Errorf("fresh server: INFO %s = %q, want %q", field, in[field], want)
 		}
 	}
-	for _, f := range []string{"aof_current_size", "aof_base_size", "rdb_last_save_time", "loaded_records", "loading_time_ms", "aof_last_rewrite_time_sec"} {
+	for _, f := range []string{"aof_current_size", "aof_base_size", "rdb_last_save_time", "loaded_records", "loading_time_ms", "loading_huge_pages_bytes", "aof_last_rewrite_time_sec"} {
 		if _, err := strconv.ParseInt(in[f], 10, 64); err != nil {
 			t.Errorf("INFO %s = %q, want an integer", f, in[f])
 		}
