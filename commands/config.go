@@ -222,7 +222,7 @@ var settings = []setting{
 	{name: "auto-aof-rewrite-min-size", help: "and when it has at least this size", runtime: true,
 		get: func(c *Config) string { return strconv.FormatInt(c.AutoAOFRewriteMinSize, 10) },
 		set: func(c *Config, v string) (err error) { c.AutoAOFRewriteMinSize, err = parseMemory(v); return err }},
-	{name: "load-huge-pages", help: "yes|no: at start-up, lay the loaded data on transparent huge pages where the system gives them on request (madvise)",
+	{name: "load-huge-pages", help: "yes|no: lay the data loaded at start-up (or from a Raft snapshot) on transparent huge pages where the system gives them on request (madvise)",
 		get: func(c *Config) string { return yesNo(c.LoadHugePages) },
 		set: func(c *Config, v string) (err error) { c.LoadHugePages, err = parseYesNo(v); return err }},
 	{name: "save", help: `Redis's save points, "<seconds> <changes> …": a snapshot (and a new append-only file) when that many changes were made in that time since the last one (empty: none)`, runtime: true,

@@ -83,7 +83,7 @@ func (t replTarget) Reset() {
 }
 
 func (t replTarget) Restore(data []byte) error {
-	return snapshot.LoadImage(t.s.store, t.s.QueryPersistence(), t.s.FunctionPersistence(), data, t.s.log)
+	return snapshot.LoadImage(t.s.store, t.s.QueryPersistence(), t.s.FunctionPersistence(), data, t.s.log, t.s.Config().LoadHugePages)
 }
 
 // StartCluster makes the server a replicated node as its configuration

@@ -8,59 +8,88 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/rs/zerolog"
+
+	"bucketd/engine"
 )
 
 // TestLoadHugePages checks adviseLoad's rule (hugepages_linux.go) in fresh
 // processes, whose heaps are small as a server's is at start-up, loading a
-// snapshot of 100,000 records: with HugePages set and the system's huge
-// pages "madvise", the load gets huge pages inside the range it advised;
-// with HugePages off it gets none (nothing else in the process asks for
-// them); and after Open no range is left advised MADV_HUGEPAGE, whatever
-// the setting.
+// snapshot of 100,000 records through Open and through LoadImage (a
+// replicated node's Raft snapshot): with huge pages asked for and the
+// system's "madvise", the load gets huge pages inside the range it
+// advised; not asked for, it gets none (nothing else in the process asks
+// for them); and after the load no range is left advised MADV_HUGEPAGE,
+// whatever the setting.
 func TestLoadHugePages(t *testing.T) {
 	if dir := os.Getenv("SNAPSHOT_HUGEPAGES_CHILD"); dir != "" {
 		hugeLoadMin = 1 << 20
-		o, err := openDir(dir, FsyncNo, nil, func(opts *Options) { opts.HugePages = os.Getenv("SNAPSHOT_HUGEPAGES_ON") == "1" })
-		if err != nil {
-			fmt.Printf("RESULT error %v\n", err)
-			return
+		on := os.Getenv("SNAPSHOT_HUGEPAGES_ON") == "1"
+		advised := int64(-1) // LoadImage does not say
+		if os.Getenv("SNAPSHOT_HUGEPAGES_IMAGE") == "1" {
+			names, _ := filepath.Glob(filepath.Join(dir, "snapshot.*.bdb"))
+			if len(names) != 1 {
+				fmt.Printf("RESULT error snapshots %q\n", names)
+				return
+			}
+			data, err := os.ReadFile(names[0])
+			if err == nil {
+				err = LoadImage(engine.New(engine.Options{}), (&fakeQueries{defs: map[string]string{}}).hooks(), Functions{}, data, zerolog.Nop(), on)
+			}
+			if err != nil {
+				fmt.Printf("RESULT error %v\n", err)
+				return
+			}
+		} else {
+			o, err := openDir(dir, FsyncNo, nil, func(opts *Options) { opts.HugePages = on })
+			if err != nil {
+				fmt.Printf("RESULT error %v\n", err)
+				return
+			}
+			defer o.p.Close(false)
+			advised = o.p.hugeAdvised
 		}
 		left, hugeAdvised, huge := smapsFacts(t)
-		fmt.Printf("RESULT advised=%d left=%d hugeAdvised=%d huge=%d\n", o.p.hugeAdvised, left, hugeAdvised, huge)
-		o.p.Close(false)
+		fmt.Printf("RESULT advised=%d left=%d hugeAdvised=%d huge=%d\n", advised, left, hugeAdvised, huge)
 		return
 	}
 	t.Parallel()
 	dir := benchLoadDir(t, 100_000, true)
 	mode := thpMode()
-	for _, on := range []bool{true, false} {
+	for _, tc := range []struct {
+		name      string
+		on, image bool
+	}{{"Open", true, false}, {"Open off", false, false}, {"LoadImage", true, true}, {"LoadImage off", false, true}} {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestLoadHugePages$", "-test.count=1")
-		cmd.Env = append(os.Environ(), "SNAPSHOT_HUGEPAGES_CHILD="+dir, "SNAPSHOT_HUGEPAGES_ON="+map[bool]string{true: "1"}[on])
+		cmd.Env = append(os.Environ(), "SNAPSHOT_HUGEPAGES_CHILD="+dir,
+			"SNAPSHOT_HUGEPAGES_ON="+map[bool]string{true: "1"}[tc.on], "SNAPSHOT_HUGEPAGES_IMAGE="+map[bool]string{true: "1"}[tc.image])
 		out, err := cmd.CombinedOutput()
 		i := bytes.Index(out, []byte("RESULT "))
 		if err != nil || i < 0 {
-			t.Fatalf("child (HugePages %v): %v\n%s", on, err, out)
+			t.Fatalf("%s: child: %v\n%s", tc.name, err, out)
 		}
 		var advised, left, hugeAdvised, huge int64
 		if _, err := fmt.Sscanf(string(out[i:]), "RESULT advised=%d left=%d hugeAdvised=%d huge=%d", &advised, &left, &hugeAdvised, &huge); err != nil {
-			t.Fatalf("child (HugePages %v): %s", on, out[i:])
+			t.Fatalf("%s: child: %s", tc.name, out[i:])
 		}
-		t.Logf("THP %q, HugePages %v: advised %d bytes, %d kB huge in the advised range, %d kB huge in all", mode, on, advised, hugeAdvised, huge)
+		t.Logf("THP %q, %s: advised %d bytes (-1: not said), %d kB huge in the advised range, %d kB huge in all", mode, tc.name, advised, hugeAdvised, huge)
 		if left != 0 {
-			t.Errorf("HugePages %v: %d ranges left advised MADV_HUGEPAGE after Open", on, left)
+			t.Errorf("%s: %d ranges left advised MADV_HUGEPAGE after the load", tc.name, left)
 		}
 		switch {
 		case mode != "madvise":
-			if advised != 0 {
-				t.Errorf("THP %q: %d bytes advised, want none", mode, advised)
+			if advised > 0 {
+				t.Errorf("THP %q, %s: %d bytes advised, want none", mode, tc.name, advised)
 			}
-		case on && (advised == 0 || hugeAdvised == 0):
-			t.Errorf("HugePages on: advised %d bytes, %d kB of huge pages in the range; want both", advised, hugeAdvised)
-		case !on && (advised != 0 || huge != 0):
-			t.Errorf("HugePages off: advised %d bytes, %d kB of huge pages; want none", advised, huge)
+		case tc.on && (advised == 0 || hugeAdvised == 0):
+			t.Errorf("%s: advised %d bytes, %d kB of huge pages in the range; want both", tc.name, advised, hugeAdvised)
+		case !tc.on && (advised > 0 || huge != 0):
+			t.Errorf("%s: advised %d bytes, %d kB of huge pages; want none", tc.name, advised, huge)
 		}
 	}
 }

@@ -237,13 +237,20 @@ func heapEstimate(dir string, man *manifest) int64 {
 	}
 	var n int64
 	if man.Snapshot != "" {
-		n += 8 * size(man.Snapshot)
+		n += snapshotHeapFactor * size(man.Snapshot)
 	}
 	for _, name := range man.AOF {
-		n += 3 * size(name)
+		n += aofHeapFactor * size(name)
 	}
 	return n
 }
+
+// The heap a byte of each kind of file is expected to take once loaded
+// (heapEstimate).
+const (
+	snapshotHeapFactor = 8
+	aofHeapFactor      = 3
+)
 
 func (p *Persistence) loadSnapshot(path string) error {
 	data, release, err := readData(path)

@@ -166,9 +166,15 @@ func applyReplicated(dec *engine.RecordDecoder, ops []Op, t Target) error {
 
 // LoadImage loads a snapshot that WriteImage wrote into an empty store and
 // the query and function registries, as start-up loads a snapshot file
-// (records decoded on every core, indexes built at the end).
-func LoadImage(store *engine.Store, queries Queries, functions Functions, data []byte, log zerolog.Logger) error {
+// (records decoded on every core, indexes built at the end, on huge pages
+// when hugePages is set: adviseLoad).
+func LoadImage(store *engine.Store, queries Queries, functions Functions, data []byte, log zerolog.Logger, hugePages bool) error {
 	p := &Persistence{opts: Options{Functions: functions, Log: log}, store: store, queries: queries, log: log}
+	if hugePages {
+		advised, done := adviseLoad(snapshotHeapFactor * int64(len(data)))
+		defer done()
+		log.Debug().Int64("huge_pages_advised", advised).Msg("loading a raft snapshot")
+	}
 	store.BeginLoad()
 	l := p.newLoader("raft snapshot")
 	err := p.readSnapshot(NewReader(data, "raft snapshot"), l)
