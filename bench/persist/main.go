@@ -446,9 +446,16 @@ func files(dir string) string {
 	entries, _ := os.ReadDir(dir)
 	var out []string
 	for _, e := range entries {
-		if st, err := e.Info(); err == nil {
-			out = append(out, fmt.Sprintf("%s %.1f MB", e.Name(), float64(st.Size())/(1<<20)))
-		}
+		var size int64
+		filepath.WalkDir(filepath.Join(dir, e.Name()), func(_ string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				if st, err := d.Info(); err == nil {
+					size += st.Size()
+				}
+			}
+			return nil
+		})
+		out = append(out, fmt.Sprintf("%s %.1f MB", e.Name(), float64(size)/(1<<20)))
 	}
 	return strings.Join(out, ", ")
 }
