@@ -739,7 +739,7 @@ func testMemoryBytes(t *testing.T, build func(n int) ([]*rec, []jsonv.Value), or
 }
 
 // TestConcurrentFirstRange runs the first Range of an unordered index from
-// several readers at once, beside Checks, as readers sharing a bucket's read
+// several readers at once, beside Checks and MemoryBytes, as readers sharing a bucket's read
 // lock do: one builds the value trees, every one sees them whole (run with
 // -race).
 func TestConcurrentFirstRange(t *testing.T) {
@@ -769,12 +769,17 @@ func TestConcurrentFirstRange(t *testing.T) {
 			got[i] = collectRange(ix, all)
 		}()
 	}
-	// Check also runs under the shared read lock (Store.Check).
+	// Check also runs under the shared read lock (Store.Check), and so
+	// does MemoryBytes (B.INFO, INFO memory).
 	for i := range checks {
-		wg.Add(1)
+		wg.Add(2)
 		go func() {
 			defer wg.Done()
 			checks[i] = ix.Check(pairs(model))
+		}()
+		go func() {
+			defer wg.Done()
+			ix.MemoryBytes()
 		}()
 	}
 	wg.Wait()

@@ -108,7 +108,8 @@ func btreeBytes[E any](n int) int64 {
 }
 
 // memoryBytes estimates the heap held by the set; ordered tells whether it
-// has its value tree (s.keys is not read: a Range may be building it).
+// has its value tree (s.keys and s.treeOwned are not read otherwise: a
+// Range may be building them).
 func (s *valueSet[K, H, T]) memoryBytes(ordered bool) int64 {
 	if s == nil {
 		return 0
@@ -116,7 +117,7 @@ func (s *valueSet[K, H, T]) memoryBytes(ordered bool) int64 {
 	b := alloc(int64(sizeOf[valueSet[K, H, T]]()))
 	b += mapBytes[H, T](s.peak[0]) + mapBytes[H, *group[K, T]](s.peak[1]) + mapBytes[K, *group[K, T]](len(s.coll))
 	if ordered {
-		b += btreeBytes[K](s.distinct())
+		b += btreeBytes[K](s.distinct()) + s.treeOwned
 	}
 	b += int64(s.postings)*alloc(int64(sizeOf[group[K, T]]())) + s.owned
 	b += int64(s.sliceCap) * int64(sizeOf[T]())

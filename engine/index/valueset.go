@@ -65,11 +65,16 @@ type valueSet[K comparable, H comparable, T comparable] struct {
 	peak [2]int             // the most entries one and more have held since made: Go maps keep their capacity
 
 	// Accounting for MemoryBytes, kept up to date by every change.
-	postings  int   // groups
-	owned     int64 // bytes of the strings owned by groups and the value tree
-	sliceCap  int   // sum of cap(items) over slice postings
-	trees     int   // tree postings
-	treeItems int   // items in tree postings
+	postings int   // groups
+	owned    int64 // bytes of the strings owned by groups
+	// treeOwned is the bytes of the strings owned by the value tree. order
+	// writes it under a read lock (see Index.ordered), so MemoryBytes
+	// reads it only once the Index is ordered; owned is changed under the
+	// write lock alone.
+	treeOwned int64
+	sliceCap  int // sum of cap(items) over slice postings
+	trees     int // tree postings
+	treeItems int // items in tree postings
 }
 
 // newValueSet returns an empty set of kind k, with its value tree when
@@ -132,7 +137,7 @@ func (s *valueSet[K, H, T]) order() {
 	tr := newTree(s.k.less)
 	for _, k := range s.sortedKeys() {
 		tr.Load(s.k.own(k))
-		s.owned += s.k.size(k)
+		s.treeOwned += s.k.size(k)
 	}
 	s.keys = tr
 }
@@ -167,7 +172,7 @@ func (s *valueSet[K, H, T]) account(p *posting[T], sign int) {
 func (s *valueSet[K, H, T]) newValue(k K) {
 	if s.keys != nil {
 		s.keys.Load(s.k.own(k)) // appends cheaply when values arrive in order
-		s.owned += s.k.size(k)
+		s.treeOwned += s.k.size(k)
 	}
 }
 
@@ -175,7 +180,7 @@ func (s *valueSet[K, H, T]) newValue(k K) {
 func (s *valueSet[K, H, T]) goneValue(k K) {
 	if s.keys != nil {
 		s.keys.Delete(k)
-		s.owned -= s.k.size(k)
+		s.treeOwned -= s.k.size(k)
 	}
 	s.maybeShrink()
 }
