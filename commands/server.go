@@ -56,8 +56,9 @@ type Config struct {
 	// snapshot and passed the size (0 percent: never).
 	AutoAOFRewritePercentage int64
 	AutoAOFRewriteMinSize    int64
-	// LoadHugePages lets start-up's load lay the heap on huge pages where
-	// the system gives them on request (docs/persistence.md).
+	// LoadHugePages lets the loads of start-up and of a Raft snapshot lay
+	// the heap on huge pages where the system gives them on request
+	// (docs/persistence.md).
 	LoadHugePages bool
 
 	MaxClients int64

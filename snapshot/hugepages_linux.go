@@ -19,7 +19,8 @@ import (
 //
 // Start-up is bound by page faults: a million records (bench/persist) fault
 // in about 110,000 pages of 4 KiB of new heap, each first touch costing
-// 5–8 µs on the machines measured, a quarter of the load's CPU. Where
+// about 8 µs on the VM measured, a quarter of the load's CPU; following the
+// records' pointers then walks page tables of small pages. Where
 // transparent huge pages are "madvise" (the default of most distributions),
 // Go's heap never gets them: the runtime asks for none. adviseLoad
 // allocates one block of the heap the load is expected to need, advises it
@@ -28,9 +29,10 @@ import (
 // lowest free addresses first, and the block was allocated at the top of a
 // small heap); they are untouched until then (the runtime zeroes none of a
 // block fresh from the system), so each first touch of 2 MiB maps one huge
-// page. In A/B runs here, loading a million records from the snapshot went
-// from 1.9–2.2 s to 0.9–1.2 s, and from the append-only file alone from
-// 2.6–2.8 s to 1.8–1.9 s, with the same RSS after a GC (docs/persistence.md).
+// page. In A/B runs on 2 cores, start-up with a million records from the
+// snapshot went from 1.8–2.0 s to 1.2–1.6 s (its CPU from 3.4–3.7 s to
+// 2.2–2.8 s), and from the append-only file alone from 2.7–2.9 s to
+// 2.2–2.3 s, with the same RSS after a GC (docs/persistence.md).
 //
 // The returned func advises the block MADV_NOHUGEPAGE, which under
 // "madvise" is the default's behaviour: the pages already huge stay, later
