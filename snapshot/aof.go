@@ -213,8 +213,8 @@ func (a *aof) queryDefined(name string, definition []byte) error {
 // must not race it for them: woken at once by every append, it cost every
 // commit a goroutine wake-up and found the work done (about 3% of the
 // server's CPU at pipeline 1; docs/persistence.md, "When a write is
-// answered"). What it covers
-// (expiries, commits whose connection went away) waits at most this long.
+// answered"). What it covers (expiries, commits whose connection went
+// away) waits at most this long.
 // TestWriterIsABackstop fails when the writer writes what a connection
 // waits for.
 const writerDelay = time.Millisecond

@@ -3,11 +3,9 @@
 package snapshot
 
 import (
-	"bufio"
 	"bytes"
 	"os"
 	"runtime"
-	"strconv"
 	"strings"
 	"syscall"
 	"unsafe"
@@ -44,20 +42,24 @@ import (
 // Nothing is done when the data is small (hugeLoadMin), when huge pages are
 // "always" (the heap has them already) or "never", or under strict
 // overcommit (vm.overcommit_memory 2), where mapping the block could fail,
-// and the runtime dies of a failed mapping; the block is never over half of
-// the memory available.
+// and the runtime dies of a failed mapping. The block is never over half of
+// the machine's memory, which keeps the mapping within what the kernel's
+// default overcommit allows; it is address space only, and its pages that
+// the load never touches never take memory.
 func adviseLoad(estimate int64) (advised int64, done func()) {
 	done = func() {}
 	if estimate < hugeLoadMin || thpMode() != "madvise" || sysctl("/proc/sys/vm/overcommit_memory") == "2" {
 		return 0, done
 	}
-	if avail := memAvailable(); avail <= 0 || estimate > avail/2 {
-		estimate = avail / 2
-		if estimate < hugeLoadMin {
-			return 0, done
-		}
+	var si syscall.Sysinfo_t
+	if syscall.Sysinfo(&si) != nil {
+		return 0, done
 	}
-	block := make([]byte, estimate)
+	n := blockSize(estimate, int64(si.Totalram)*int64(si.Unit))
+	if n == 0 {
+		return 0, done
+	}
+	block := make([]byte, n)
 	if syscall.Madvise(block, madvHugepage) != nil {
 		return 0, done
 	}
@@ -69,6 +71,17 @@ func adviseLoad(estimate int64) (advised int64, done func()) {
 		// advising it again touches no object.
 		syscall.Syscall(syscall.SYS_MADVISE, addr, uintptr(size), madvNohugepage)
 	}
+}
+
+// blockSize returns the block adviseLoad allocates for the heap estimate
+// on a machine of total bytes of memory: at most half of it, and 0 (none)
+// when that leaves less than hugeLoadMin.
+func blockSize(estimate, total int64) int64 {
+	n := min(estimate, total/2)
+	if n < hugeLoadMin {
+		return 0
+	}
+	return n
 }
 
 const (
@@ -99,26 +112,4 @@ func sysctl(path string) string {
 	}
 	line, _, _ := bytes.Cut(b, []byte("\n"))
 	return string(bytes.TrimSpace(line))
-}
-
-// memAvailable returns MemAvailable of /proc/meminfo in bytes, or 0.
-func memAvailable() int64 {
-	f, err := os.Open("/proc/meminfo")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		rest, ok := bytes.CutPrefix(sc.Bytes(), []byte("MemAvailable:"))
-		if !ok {
-			continue
-		}
-		kb, err := strconv.ParseInt(string(bytes.TrimSuffix(bytes.TrimSpace(rest), []byte(" kB"))), 10, 64)
-		if err != nil {
-			return 0
-		}
-		return kb << 10
-	}
-	return 0
 }

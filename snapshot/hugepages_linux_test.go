@@ -98,6 +98,24 @@ func TestLoadHugePages(t *testing.T) {
 	}
 }
 
+// TestBlockSize: the block is the estimate, at most half of the machine's
+// memory, and none when that leaves less than hugeLoadMin.
+func TestBlockSize(t *testing.T) {
+	const gib = 1 << 30
+	for _, tc := range []struct{ estimate, total, want int64 }{
+		{500 << 20, 24 * gib, 500 << 20},
+		{40 * gib, 24 * gib, 12 * gib},
+		{hugeLoadMin, 24 * gib, hugeLoadMin},
+		{hugeLoadMin - 1, 24 * gib, 0},
+		{gib, 100 << 20, 0}, // half of the machine is under the minimum
+		{gib, 0, 0},         // the machine's memory unknown
+	} {
+		if got := blockSize(tc.estimate, tc.total); got != tc.want {
+			t.Errorf("blockSize(%d, %d) = %d, want %d", tc.estimate, tc.total, got, tc.want)
+		}
+	}
+}
+
 // kernelGivesHugePage reports whether the kernel maps a huge page now into
 // a fresh anonymous mapping advised MADV_HUGEPAGE and touched: when it does
 // not (memory too fragmented, defrag off), a load without huge pages is not
