@@ -151,26 +151,28 @@ func readReply(r *bufio.Reader, dst []byte) ([]byte, error) {
 			return dst, errBadReply
 		}
 		// Read as the bytes come, never allocating ahead of them.
-		for left := n + 2; left > 0; {
-			chunk := min(left, 64<<10)
+		for left := int64(n) + 2; left > 0; { // 64 bits: n+2 must not wrap on 32-bit machines
+			chunk := int(min(left, 64<<10))
 			at := len(dst)
 			dst = append(dst, make([]byte, chunk)...)
 			if _, err := io.ReadFull(r, dst[at:]); err != nil {
 				return dst[:at], err
 			}
-			left -= chunk
+			left -= int64(chunk)
 		}
 		if dst[len(dst)-2] != '\r' || dst[len(dst)-1] != '\n' {
 			return dst, errBadReply
 		}
 		return dst, nil
-	case '%', '|':
-		n *= 2
 	}
-	if n > maxReplyItems {
+	items := int64(n) // counted in 64 bits: a map's doubled count fits on 32-bit machines too
+	if head == '%' || head == '|' {
+		items *= 2
+	}
+	if items > maxReplyItems {
 		return dst, errBadReply
 	}
-	for i := 0; i < n; i++ {
+	for i := int64(0); i < items; i++ {
 		if dst, err = readReply(r, dst); err != nil {
 			return dst, err
 		}

@@ -233,7 +233,7 @@ func textRecord(sh *shape, vals []jsonv.Value, data []byte, version, created, up
 		meta++
 	}
 	const head = `"_version":`
-	if n < 1 || n > math.MaxUint32 || meta+len(head) > len(data) || string(data[meta:meta+len(head)]) != head ||
+	if n < 1 || uint64(n) > math.MaxUint32 || meta+len(head) > len(data) || string(data[meta:meta+len(head)]) != head ||
 		(len(sh.names) > 0 && data[n] != ',') || (len(sh.names) == 0 && n != 1) {
 		return nil
 	}

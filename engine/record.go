@@ -116,7 +116,7 @@ func buildRecordIn(sh *shape, vals []jsonv.Value, ownBoxes bool) *Record {
 	sc := encodeScratch.Get().(*scratch)
 	defer sc.put()
 	sc.buf, sc.ends = encodeBody(sh, vals, sc.buf[:0], sc.ends[:0])
-	if len(sc.buf) > math.MaxUint32 {
+	if uint64(len(sc.buf)) > math.MaxUint32 {
 		panic("engine: record text over 4 GiB")
 	}
 	r := &Record{shape: sh, vals: unsafe.SliceData(vals), bodyLen: uint32(len(sc.buf))}
@@ -162,7 +162,7 @@ func adoptRecord(sh *shape, vals []jsonv.Value, text []byte) *Record {
 	defer sc.put()
 	sc.buf, sc.ends = encodeBody(sh, vals, sc.buf[:0], sc.ends[:0])
 	n := len(sc.buf)
-	if len(text) != n+1 || text[n] != '}' || !bytes.Equal(sc.buf, text[:n]) || n > math.MaxUint32 {
+	if len(text) != n+1 || text[n] != '}' || !bytes.Equal(sc.buf, text[:n]) || uint64(n) > math.MaxUint32 {
 		return nil
 	}
 	escaped := 0
