@@ -289,15 +289,20 @@ func nameList(x jsonv.Value, key, msg string, nonEmpty bool) ([]string, error) {
 	return out, nil
 }
 
-// maxInt is the largest limit or offset: 2^53-1, or less where int is
-// smaller.
-const maxInt = min(1<<53-1, math.MaxInt)
+// maxArg is the largest limit or offset: 2^53-1, JSON's largest exact
+// integer.
+const maxArg = 1<<53 - 1
 
-// intArg reads a non-negative integer no larger than maxInt.
+// intArg reads a non-negative integer no larger than maxArg. Where int is
+// smaller (32-bit machines), a larger one reads as math.MaxInt, which no
+// count of records reaches.
 func intArg(x jsonv.Value) (int, bool) {
 	f, ok := x.(float64)
-	if !ok || f < 0 || f > maxInt || f != math.Trunc(f) {
+	if !ok || f < 0 || f > maxArg || f != math.Trunc(f) {
 		return 0, false
+	}
+	if f > math.MaxInt {
+		return math.MaxInt, true
 	}
 	return int(f), true
 }
