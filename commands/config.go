@@ -213,13 +213,13 @@ var settings = []setting{
 			}
 			return fmt.Errorf("argument(s) must be one of the following: always, everysec, no")
 		}},
-	{name: "auto-aof-rewrite-percentage", help: "rewrite the append-only file when it has grown by this percentage over the last snapshot (0: never)", runtime: true,
+	{name: "auto-aof-rewrite-percentage", help: "rewrite when the data files (snapshot and append-only files) have grown by this percentage since the last start-up or rewrite (0: never), as Redis 7", runtime: true,
 		get: func(c *Config) string { return strconv.FormatInt(c.AutoAOFRewritePercentage, 10) },
 		set: func(c *Config, v string) (err error) {
 			c.AutoAOFRewritePercentage, err = parseRange(v, 0, math.MaxInt32)
 			return err
 		}},
-	{name: "auto-aof-rewrite-min-size", help: "and when it has at least this size", runtime: true,
+	{name: "auto-aof-rewrite-min-size", help: "and when they are past this size", runtime: true,
 		get: func(c *Config) string { return strconv.FormatInt(c.AutoAOFRewriteMinSize, 10) },
 		set: func(c *Config, v string) (err error) { c.AutoAOFRewriteMinSize, err = parseMemory(v); return err }},
 	{name: "load-huge-pages", help: "yes|no: lay the data loaded at start-up (or from a Raft snapshot) on transparent huge pages where the system gives them on request (madvise)",

@@ -90,7 +90,7 @@ var (
 	descDisconnects = prometheus.NewDesc("bucketd_output_buffer_limit_disconnections_total", "Subscribers disconnected for passing the output buffer limit.", nil, nil)
 	descClients     = prometheus.NewDesc("bucketd_connected_clients", "Connected clients.", nil, nil)
 	descAOFLag      = prometheus.NewDesc("bucketd_aof_unsynced_bytes", "Bytes appended to the append-only file but not yet known to be on disk.", nil, nil)
-	descAOFSize     = prometheus.NewDesc("bucketd_aof_size_bytes", "Size of the current append-only file.", nil, nil)
+	descAOFSize     = prometheus.NewDesc("bucketd_aof_size_bytes", "Bytes of the data files, snapshot and append-only files (INFO persistence aof_current_size).", nil, nil)
 	descQueries     = prometheus.NewDesc("bucketd_live_query_subscriptions", "Subscriptions to reactive query channels.", nil, nil)
 	descThreads     = prometheus.NewDesc("bucketd_threads", "CPUs running the server's code at once (GOMAXPROCS).", nil, nil)
 	descThreadMoves = prometheus.NewDesc("bucketd_threads_changes_total", "Changes of the number of threads by --threads auto.", nil, nil)

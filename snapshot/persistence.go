@@ -85,12 +85,17 @@ type Persistence struct {
 	lastSave      time.Time
 	lastStatus    string
 	lastRewriteMs int64
-	baseSize      int64
-	loadedRecords int64
-	loadTime      time.Duration
-	indexTime     time.Duration         // of loadTime, building the indexes
-	hugeAdvised   int64                 // bytes of heap advised for huge pages during the load
-	dec           *engine.RecordDecoder // apply's, at start-up and in bucketd check
+	// The data files' sizes, as Redis 7 counts them for automatic
+	// rewrites (rewriteDue): snapSize is the snapshot's, olderSize that
+	// of the append-only files before the current one (a rewrite under
+	// way, or one whose switch failed); baseSize is the sum of every
+	// data file at the last start-up or rewrite.
+	snapSize, olderSize, baseSize int64
+	loadedRecords                 int64
+	loadTime                      time.Duration
+	indexTime                     time.Duration         // of loadTime, building the indexes
+	hugeAdvised                   int64                 // bytes of heap advised for huge pages during the load
+	dec                           *engine.RecordDecoder // apply's, at start-up and in bucketd check
 
 	// autoMin and autoPct are Options.AutoRewriteMinSize and
 	// AutoRewritePercent as SetAutoRewrite last set them.
@@ -175,7 +180,7 @@ func (p *Persistence) load() error {
 			return err
 		}
 		if st, err := os.Stat(filepath.Join(opts.Dir, man.Snapshot)); err == nil {
-			p.baseSize = st.Size()
+			p.snapSize = st.Size()
 		}
 	}
 	// A torn entry may end the last file that holds data: a rotation that
@@ -218,6 +223,12 @@ func (p *Persistence) load() error {
 			return err
 		}
 	}
+	for _, name := range man.AOF[:len(man.AOF)-1] {
+		if st, err := os.Stat(filepath.Join(opts.Dir, name)); err == nil {
+			p.olderSize += st.Size()
+		}
+	}
+	p.baseSize = p.snapSize + p.olderSize + size
 	p.aof = newAOF(f, size, opts.Fsync)
 	store.SetJournal(p.aof)
 	return nil

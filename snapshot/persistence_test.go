@@ -742,27 +742,100 @@ func snapshotRecords(t testing.TB, path string) string {
 	return b.String()
 }
 
-// TestRewriteDue: an automatic rewrite is due when the file has passed the
-// minimum size and grown by the percentage over the snapshot, never with
-// a percentage of 0, and not while a rewrite runs.
+// TestRewriteDue: an automatic rewrite is due, as in Redis 7, when the
+// data files together (snapshot, older and current append-only files) are
+// past the minimum size and have grown by the percentage over their sum at
+// the last start-up or rewrite; never with a percentage of 0, and not
+// while a rewrite runs.
 func TestRewriteDue(t *testing.T) {
 	cases := []struct {
-		minSize, pct, base, size int64
-		rewriting, due           bool
+		minSize, pct, snap, older, base, size int64
+		rewriting, due                        bool
 	}{
-		{64 << 20, 100, 0, 64 << 20, false, true},
-		{64 << 20, 100, 0, 64<<20 - 1, false, false},
-		{1024, 100, 1000, 1999, false, false},
-		{1024, 100, 1000, 2000, false, true},
-		{1024, 50, 1000, 1500, false, true},
-		{1024, 0, 0, 1 << 40, false, false},
-		{1024, 100, 0, 4096, true, false},
+		{64 << 20, 100, 0, 0, 0, 64<<20 + 1, false, true},              // a fresh start: the file alone, past the minimum
+		{64 << 20, 100, 0, 0, 0, 64 << 20, false, false},               // the minimum is passed, not reached (Redis's >)
+		{64 << 20, 100, 40 << 20, 0, 40 << 20, 25 << 20, false, false}, // past 64 MB, grown by less than 100%
+		{64 << 20, 100, 10 << 20, 0, 10 << 20, 30 << 20, false, false}, // grown by 300%, but 40 MB in all
+		{1024, 100, 1000, 0, 1000, 999, false, false},                  // 1999 < 2 × 1000
+		{1024, 100, 1000, 0, 1000, 1000, false, true},                  // the file has reached the snapshot's size: the sum doubled
+		{1024, 100, 1000, 0, 1500, 1999, false, false},                 // a base that held 500 bytes of file at the last start-up
+		{1024, 100, 1000, 0, 1500, 2000, false, true},
+		{1024, 100, 1000, 600, 1000, 400, false, true}, // the files before the current one count
+		{1024, 50, 1000, 0, 1000, 500, false, true},
+		{1024, 0, 0, 0, 0, 1 << 40, false, false},
+		{1024, 100, 0, 0, 0, 4096, true, false},
 	}
 	for _, c := range cases {
-		p := &Persistence{baseSize: c.base, rewriting: c.rewriting}
+		p := &Persistence{snapSize: c.snap, olderSize: c.older, baseSize: c.base, rewriting: c.rewriting}
 		p.SetAutoRewrite(c.minSize, c.pct)
 		if got := p.rewriteDue(c.size); got != c.due {
-			t.Errorf("min %d, %d%%, snapshot %d, file %d, rewriting %v: due %v, want %v", c.minSize, c.pct, c.base, c.size, c.rewriting, got, c.due)
+			t.Errorf("min %d, %d%%, snapshot %d, older files %d, base %d, file %d, rewriting %v: due %v, want %v",
+				c.minSize, c.pct, c.snap, c.older, c.base, c.size, c.rewriting, got, c.due)
 		}
 	}
+}
+
+// TestDataFileSizes: Info's sizes are Redis 7's (the automatic rewrite
+// compares them, rewriteDue): CurrentSize is every data file's bytes,
+// BaseSize that sum at the last start-up or rewrite, through appends, a
+// rewrite and a restart.
+func TestDataFileSizes(t *testing.T) {
+	dir := t.TempDir()
+	onDisk := func() (sum int64) {
+		for _, name := range strings.Split(dataFilesOf(t, dir), ",") {
+			st, err := os.Stat(filepath.Join(dir, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum += st.Size()
+		}
+		return sum
+	}
+	check := func(what string, o *opened, base int64) {
+		t.Helper()
+		if err := o.p.WaitWritten(o.p.Mark()); err != nil {
+			t.Fatal(err)
+		}
+		in := o.p.Info()
+		if in.CurrentSize != onDisk() || in.CurrentSize != in.SnapshotSize+in.AOFSize || in.BaseSize != base {
+			t.Errorf("%s: current %d (snapshot %d + append-only %d), base %d; want current %d (the files), base %d",
+				what, in.CurrentSize, in.SnapshotSize, in.AOFSize, in.BaseSize, onDisk(), base)
+		}
+	}
+	o := mustOpen(t, dir, FsyncEverySec, nil, nil)
+	check("fresh", o, 0)
+	fill(t, o.store)
+	check("after writes", o, 0)
+	if err := o.p.Rewrite(true); err != nil {
+		t.Fatal(err)
+	}
+	snap := o.p.Info().SnapshotSize
+	if snap == 0 {
+		t.Fatal("no snapshot size after a rewrite")
+	}
+	check("after a rewrite", o, snap)
+	if _, err := o.store.Insert(nil, "a", obj(t, `{"v":1}`), engine.InsertOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	check("after a write", o, snap)
+	if err := o.p.Close(false); err != nil {
+		t.Fatal(err)
+	}
+	o = mustOpen(t, dir, FsyncEverySec, nil, nil)
+	defer o.p.Close(false)
+	check("reopened", o, onDisk())
+}
+
+// dataFilesOf returns the manifest's data files, comma-separated.
+func dataFilesOf(t *testing.T, dir string) string {
+	t.Helper()
+	m, err := readManifest(dir)
+	if err != nil || m == nil {
+		t.Fatalf("manifest: %v %v", m, err)
+	}
+	files := append([]string(nil), m.AOF...)
+	if m.Snapshot != "" {
+		files = append([]string{m.Snapshot}, files...)
+	}
+	return strings.Join(files, ",")
 }

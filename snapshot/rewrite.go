@@ -45,6 +45,7 @@ func (p *Persistence) Rewrite(wait bool) error {
 		if rerr = writeManifest(p.opts.Dir, &man); rerr != nil {
 			return
 		}
+		old := p.aof.size() // the old file's size once rotate has written its buffer
 		if rerr = p.aof.rotate(next); rerr != nil {
 			// The manifest lists an empty new file after the old one,
 			// which loads as it is; keep it, and keep appending to the old.
@@ -52,6 +53,7 @@ func (p *Persistence) Rewrite(wait bool) error {
 			return
 		}
 		*p.man = man
+		p.olderSize += old
 		if p.queries.List != nil {
 			queries = p.queries.List()
 		}
@@ -77,7 +79,8 @@ func (p *Persistence) Rewrite(wait bool) error {
 			p.man.AOF = []string{aofName(gen)}
 			err = writeManifest(p.opts.Dir, p.man)
 			if err == nil {
-				p.baseSize = size
+				p.snapSize, p.olderSize = size, 0
+				p.baseSize = size + p.aof.size()
 			}
 			p.mu.Unlock()
 			if err == nil {
@@ -117,9 +120,9 @@ func (p *Persistence) finishRewrite(started time.Time, err error) {
 	p.log.Info().Int64("took_ms", p.lastRewriteMs).Str("snapshot", p.man.Snapshot).Msg("snapshot written; append-only file restarted")
 }
 
-// autoRewrite starts a rewrite when the append-only file has passed the
-// minimum size and grown by the percentage over the snapshot's size, or
-// when a save point is reached.
+// autoRewrite starts a rewrite when the data files have passed the
+// minimum size and grown by the percentage since the last start-up or
+// rewrite (rewriteDue), or when a save point is reached.
 func (p *Persistence) autoRewrite() {
 	defer p.wg.Done()
 	t := time.NewTicker(time.Second)
@@ -133,7 +136,7 @@ func (p *Persistence) autoRewrite() {
 		size := p.aof.size()
 		switch {
 		case p.rewriteDue(size):
-			p.log.Info().Int64("aof_size", size).Msg("starting automatic rewrite")
+			p.log.Info().Int64("aof_size", size).Int64("data_size", p.Info().CurrentSize).Msg("starting automatic rewrite")
 			p.Rewrite(false)
 		case p.saveDue(time.Now()):
 			p.log.Info().Msg("starting a snapshot for a save point")
@@ -142,13 +145,18 @@ func (p *Persistence) autoRewrite() {
 	}
 }
 
-// rewriteDue says whether an append-only file of size bytes calls for an
-// automatic rewrite.
+// rewriteDue says whether a current append-only file of size bytes calls
+// for an automatic rewrite. The rule is Redis 7's (serverCron): the data
+// files together (snapshot and append-only files: Redis's base and
+// increments, its aof_current_size) are past auto-aof-rewrite-min-size
+// and have grown by auto-aof-rewrite-percentage over their size at the
+// last start-up or rewrite (aof_base_size).
 func (p *Persistence) rewriteDue(size int64) bool {
 	minSize, pct := p.autoMin.Load(), p.autoPct.Load()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return pct > 0 && !p.rewriting && size >= minSize && size*100 >= p.baseSize*(100+pct)
+	total := p.snapSize + p.olderSize + size
+	return pct > 0 && !p.rewriting && total > minSize && total*100 >= max(p.baseSize, 1)*(100+pct)
 }
 
 // SavePoint is one of Redis's save points: a snapshot is due when at least
@@ -266,13 +274,19 @@ type Info struct {
 	// Commits, Writes and Fsyncs count the entries appended, the write
 	// calls and the fsyncs of the append-only file since start-up.
 	Commits, Writes, Fsyncs int64
-	CurrentSize             int64
-	BaseSize                int64
-	ChangesSinceSave        int64
-	LastSave                time.Time
-	Fsync                   string
-	LoadedRecords           int64
-	LoadTime                time.Duration
+	// SnapshotSize and AOFSize are the bytes of the snapshot and of the
+	// append-only files (buffered bytes included); CurrentSize is their
+	// sum and BaseSize the sum at the last start-up or rewrite: Redis's
+	// aof_current_size and aof_base_size, which the automatic rewrite
+	// compares.
+	SnapshotSize, AOFSize int64
+	CurrentSize           int64
+	BaseSize              int64
+	ChangesSinceSave      int64
+	LastSave              time.Time
+	Fsync                 string
+	LoadedRecords         int64
+	LoadTime              time.Duration
 	// LoadHugePages is the heap advised for huge pages during the load
 	// (adviseLoad), 0 when none was.
 	LoadHugePages int64
@@ -300,7 +314,8 @@ func (p *Persistence) Info() Info {
 	return Info{
 		RewriteInProgress: p.rewriting, LastRewriteStatus: p.lastStatus, LastRewriteMs: p.lastRewriteMs,
 		LastWriteStatus: wstatus, PendingBytes: pending,
-		Commits: commits, Writes: writes, Fsyncs: fsyncs, CurrentSize: size, BaseSize: p.baseSize, ChangesSinceSave: changes,
+		Commits: commits, Writes: writes, Fsyncs: fsyncs, SnapshotSize: p.snapSize, AOFSize: p.olderSize + size,
+		CurrentSize: p.snapSize + p.olderSize + size, BaseSize: p.baseSize, ChangesSinceSave: changes,
 		LastSave: p.lastSave, Fsync: p.aof.pol(), LoadedRecords: p.loadedRecords, LoadTime: p.loadTime,
 		LoadHugePages: p.hugeAdvised, Files: files,
 	}

@@ -78,7 +78,7 @@ func Start(store *engine.Store, queries Queries, opts Options) (*Persistence, er
 	for _, name := range leftovers {
 		os.Remove(filepath.Join(opts.Dir, name))
 	}
-	p.baseSize = size
+	p.snapSize, p.olderSize, p.baseSize = size, 0, size
 	p.lastSave = time.Now()
 	p.wg.Add(1)
 	go p.autoRewrite()

@@ -430,12 +430,12 @@ func fileSizeOf(t *testing.T, path string) int64 {
 }
 
 // flushed waits until the append-only file on disk holds everything the
-// server appended (aof_current_size): a kill after that loses nothing,
+// server appended (aof_pending_bytes 0): a kill after that loses nothing,
 // whatever the fsync policy, since the bytes are in the OS.
 func flushed(t *testing.T, s *Server, c *redis.Client) {
 	t.Helper()
 	eventually(t, 10*time.Second, "the append-only file to be written", func() bool {
-		return fmt.Sprint(fileSizeOf(t, currentAOF(t, s.Dir))) == infoFields(t, c, "persistence")["aof_current_size"]
+		return infoFields(t, c, "persistence")["aof_pending_bytes"] == "0"
 	})
 }
 
