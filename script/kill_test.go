@@ -127,4 +127,15 @@ func TestMemoryLimit(t *testing.T) {
 	if got := eval(t, e, "return 1", 2); got != ":1\r\n" {
 		t.Fatalf("after the limit: %q", got)
 	}
+	// Without a limit, a result no int can count is refused in our words;
+	// counts below 1 (NaN too) give the empty string.
+	e.SetMaxMemory(0)
+	if err := <-runAsync(t, e, "return string.rep('xx', 2^62)", &Call{}); err == nil || !strings.Contains(err.Error(), "more than this machine can address") {
+		t.Errorf("string.rep('xx', 2^62) without a limit: %v", err)
+	}
+	for _, count := range []string{"0", "-1e300", "0/0", "0.5"} {
+		if got := eval(t, e, "return '<' .. string.rep('x', "+count+") .. '>'", 2); got != "$2\r\n<>\r\n" {
+			t.Errorf("string.rep('x', %s): %q, want the empty string", count, got)
+		}
+	}
 }

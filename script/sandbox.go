@@ -306,21 +306,22 @@ func (sb *sandbox) rawset(L *lua.LState) int {
 // the one library call that allocates without bound in one instruction.
 func (st *state) stringRep(L *lua.LState) int {
 	s := L.CheckString(1)
-	// The count is truncated, as Lua 5.1 does, into 64 bits whatever int
-	// is, so that the size checked is the size asked for on 32-bit
-	// machines too.
-	n := int64(min(float64(L.CheckNumber(2)), 1<<62))
-	if n <= 0 || s == "" {
+	f := float64(L.CheckNumber(2))
+	if !(f >= 1) || s == "" { // NaN too
 		L.Push(lua.LString(""))
 		return 1
 	}
-	size := int64(math.MaxInt64)
+	// The count is truncated, as Lua 5.1 does, into 64 bits whatever int
+	// is, so that the size checked is the size asked for on 32-bit
+	// machines too.
+	n := int64(min(f, 1<<62))
+	size := int64(math.MaxInt64) // past it: more than any limit
 	if n <= math.MaxInt64/int64(len(s)) {
 		size = int64(len(s)) * n
 	}
 	st.tooLarge(L, "string.rep", size)
-	if size > math.MaxInt {
-		L.RaiseError("string.rep: the result would be %d bytes, more than this machine can address", size)
+	if n > int64(math.MaxInt)/int64(len(s)) {
+		L.RaiseError("string.rep: the result would be more than %d bytes, more than this machine can address", math.MaxInt)
 	}
 	L.Push(lua.LString(strings.Repeat(s, int(n))))
 	return 1
