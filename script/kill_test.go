@@ -1,6 +1,8 @@
 package script
 
 import (
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -110,6 +112,50 @@ func TestBusyCallback(t *testing.T) {
 // TestMemoryLimit: a script that keeps what it allocates is stopped once
 // the live heap has grown past the limit; string.rep past the limit fails
 // at once. The engine runs the next script normally.
+// TestMemoryLimitHighGCPercent checks the rule of memory.go: under a
+// gc-percent that lets the heap grow a hundredfold between collections, a
+// script that keeps what it allocates is still stopped near the limit,
+// because the sampler starts a collection once the allocations since the
+// last one could have taken the live heap past it.
+func TestMemoryLimitHighGCPercent(t *testing.T) {
+	old := debug.SetGCPercent(10000)
+	defer debug.SetGCPercent(old)
+	runtime.GC()
+	const limit = 16 << 20
+	e := newTestEngine(t)
+	e.SetMaxMemory(limit)
+	before := readHeap().allocs
+	err := <-runAsync(t, e, "local t = {} for i = 1, 1e9 do t[i] = string.rep('x', 100000) .. i end", &Call{})
+	allocated := readHeap().allocs - before
+	if err == nil || !strings.Contains(err.Error(), "script-max-memory") {
+		t.Fatalf("the script ended with %v, want the memory limit's error", err)
+	}
+	// Each step allocates 200 kB and keeps half: 32 MB to reach the
+	// limit; 32 to 41 MB in all here. Without forced collections, the
+	// first collection came at about 400 MB (the runtime's 4 MB minimum
+	// heap times 100).
+	if allocated > 4*limit {
+		t.Errorf("the script allocated %d MB before it was stopped, more than 4 times the %d MB limit", allocated>>20, limit>>20)
+	}
+	if e.mem.forced.Load() == 0 {
+		t.Error("no collection was forced")
+	}
+	// Under Go's default gc-percent, a script that runs for many samples
+	// and makes garbage (its numbers too) forces none: the pacer's
+	// collections come every few megabytes here, well within the limit.
+	// (The collection first frees the stopped script's table, which would
+	// space the pacer's collections by more than the limit.)
+	debug.SetGCPercent(100)
+	runtime.GC()
+	e.mem.forced.Store(0)
+	if got := eval(t, e, "local n = 0 for i = 1, 2000 do for j = 1, 2000 do end n = n + #(string.rep('y', 1000) .. i) end return n", 2); !strings.HasPrefix(got, ":") {
+		t.Fatalf("the garbage-making script: %q", got)
+	}
+	if n := e.mem.forced.Load(); n != 0 {
+		t.Errorf("%d collections forced by a script that keeps nothing", n)
+	}
+}
+
 func TestMemoryLimit(t *testing.T) {
 	e := newTestEngine(t)
 	e.SetMaxMemory(32 << 20)

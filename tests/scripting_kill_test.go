@@ -3,6 +3,7 @@ package tests
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -242,6 +243,33 @@ func TestScriptMaxMemory(t *testing.T) {
 	src := "return string.rep('x', 1e10)"
 	r.scErr("ERR user_script:1: string.rep: the result would be 10000000000 bytes, more than script-max-memory (52428800)"+scAt(src, 1), src, nil)
 	eq(t, "a normal script afterwards", r.scOK("return #string.rep('x', 1000)", nil), int64(1000))
+}
+
+// TestScriptMaxMemoryHighGCPercent: at a gc-percent that lets the heap
+// grow a hundredfold between collections, a script that keeps what it
+// makes is still stopped near script-max-memory (the server starts a
+// collection when the limit could have been passed, docs/scripting.md).
+// Without that, the heap reached 399 MB here before Go's own
+// collection showed the growth.
+func TestScriptMaxMemoryHighGCPercent(t *testing.T) {
+	t.Parallel()
+	s := Start(t, "--gc-percent", "10000", "--script-max-memory", "20mb")
+	r := &rc{t: t, c: redis.NewClient(&redis.Options{Addr: s.Addr, Protocol: 2, MaxRetries: -1, ReadTimeout: 60 * time.Second}), proto: 2}
+	t.Cleanup(func() { r.c.Close() })
+	src := "local t = {}\nlocal i = 0\nwhile true do i = i + 1; t[i] = string.rep('x', 100000) .. i end"
+	_, e := r.scEval(src, nil)
+	want := "ERR script stopped: the server's live heap grew by more than script-max-memory (20971520 bytes) while it ran"
+	if !strings.HasPrefix(e, want) {
+		t.Fatalf("memory hog:\n got %q\nwant %q…", e, want)
+	}
+	// used_memory_peak is the heap's reserved size, which never shrinks.
+	peak, err := strconv.ParseInt(infoFields(t, r.c, "memory")["used_memory_peak"], 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if peak > 200<<20 {
+		t.Errorf("used_memory_peak %d MB after a script stopped at a 20 MB limit, want under 200 MB", peak>>20)
+	}
 }
 
 // TestScriptKillLine: a killed script's error names the line it was
