@@ -33,7 +33,7 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 func openAOF(t *testing.T, policy string) (*aof, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "appendonly.1.aof")
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY, 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,11 +147,19 @@ func TestAOFPolicies(t *testing.T) {
 					t.Errorf("appendfsync no: synced %d, want no fsync by the policy", synced)
 				}
 			}
-			if a.size() != appended || fileSize(t, path) != appended {
-				t.Errorf("size %d, file %d bytes, appended %d", a.size(), fileSize(t, path), appended)
+			// Under always, zeros follow the entries (preallocChunk).
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a.size() != appended || int64(dataEnd(data)) != appended {
+				t.Errorf("size %d, entries in the file %d bytes, appended %d", a.size(), dataEnd(data), appended)
 			}
 			if err := a.close(); err != nil {
 				t.Fatalf("close: %v", err)
+			}
+			if size := fileSize(t, path); size != appended {
+				t.Errorf("after close: file %d bytes, appended %d", size, appended)
 			}
 			got := fileEntries(t, path)
 			if len(got) != writers*each {
@@ -289,7 +297,7 @@ func TestAOFRotateDuringWriteFailure(t *testing.T) {
 	restore := limitFileSize(t, good+10)
 	a.appendOps(putOp(0, 1))
 	waitFor(t, 3*time.Second, "the standing error", func() bool { return a.failure() != nil })
-	next, err := os.OpenFile(filepath.Join(filepath.Dir(path), "appendonly.2.aof"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	next, err := os.OpenFile(filepath.Join(filepath.Dir(path), "appendonly.2.aof"), os.O_CREATE|os.O_WRONLY, 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -325,7 +333,7 @@ func TestAOFRotateClearsError(t *testing.T) {
 	a.appendOps(putOp(0, 1))
 	waitFor(t, 3*time.Second, "the standing error", func() bool { return a.failure() != nil })
 	restore()
-	next, err := os.OpenFile(filepath.Join(filepath.Dir(path), "appendonly.2.aof"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	next, err := os.OpenFile(filepath.Join(filepath.Dir(path), "appendonly.2.aof"), os.O_CREATE|os.O_WRONLY, 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}

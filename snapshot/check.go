@@ -140,7 +140,11 @@ func (c *checker) file(dir, name string, snapshot, last bool) {
 		c.fail(name, 0, err.Error(), 0)
 		return
 	}
-	r := NewReader(data, name)
+	end := len(data)
+	if !snapshot {
+		end = dataEnd(data)
+	}
+	r := NewReader(data[:end], name)
 	for n := 0; ; n++ {
 		at := r.Offset()
 		ops, err := r.Next()
@@ -155,6 +159,9 @@ func (c *checker) file(dir, name string, snapshot, last bool) {
 		case errors.Is(err, ErrTorn) && last && !snapshot:
 			fmt.Fprintf(c.out, "%s:%d torn last entry (a crash during a write): start-up cuts its %d bytes off\n", name, at, len(data)-int(at))
 			return
+		case err != nil && last && !snapshot && lostWrite(data[at:end], at):
+			fmt.Fprintf(c.out, "%s:%d the last writes did not all reach the disk (zeroed blocks, a power cut): start-up cuts their %d bytes off\n", name, at, len(data)-int(at))
+			return
 		case errors.Is(err, ErrTorn):
 			c.fail(name, at, "incomplete entry", int64(len(data))-at)
 			return
@@ -167,6 +174,9 @@ func (c *checker) file(dir, name string, snapshot, last bool) {
 			c.fail(name, at, msg, int64(len(data))-at)
 			return
 		case ops == nil:
+			if end < len(data) {
+				fmt.Fprintf(c.out, "%s:%d %d bytes of zeros written ahead of the end (the server did not close the file): start-up cuts them off\n", name, end, len(data)-end)
+			}
 			return
 		}
 		if snapshot && n == 0 && (string(ops[0][0]) != opSnapshot || len(ops) != 1) {

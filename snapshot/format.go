@@ -161,6 +161,45 @@ func (r *Reader) Next() ([]Op, error) {
 	return nil, &CorruptError{File: r.file, Offset: int64(r.off), Msg: err.Error()}
 }
 
+// dataEnd returns where the entries of an append-only file's data end:
+// before the zeros that preallocation (aof.go, preallocChunk) leaves after
+// them when the server stopped without closing the file. An entry ends
+// with CRLF, never with a zero byte.
+func dataEnd(data []byte) int {
+	end := len(data)
+	for end > 0 && data[end-1] == 0 {
+		end--
+	}
+	return end
+}
+
+// lostWrite reports whether b, the bytes of an append-only file from
+// offset off where its entries stop loading, hold a block of zeros aligned
+// as a disk writes them (512 bytes): what a power cut leaves where a write
+// over preallocated zeros did not reach the disk while a later one did.
+// Damage to written bytes does not zero a whole aligned block. The writes
+// it can be are the last ones, which no fsync covered: under always, each
+// write is fsynced before the next starts.
+func lostWrite(b []byte, off int64) bool {
+	const block = 512
+	i := int((block - off%block) % block)
+	for ; i+block <= len(b); i += block {
+		if allZero(b[i : i+block]) {
+			return true
+		}
+	}
+	return false
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // lengthDamaged reports whether b, an entry that parses as incomplete, is
 // in fact whole with one bulk's length made larger by damage (a digit
 // changed): for some bulk header, the length that makes the entry end

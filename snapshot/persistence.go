@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -213,8 +214,14 @@ func (p *Persistence) load() error {
 		}
 	}
 	p.loadTime = time.Since(start)
-	f, err := os.OpenFile(filepath.Join(opts.Dir, man.AOF[len(man.AOF)-1]), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	// Not O_APPEND: the zeros a fill writes past the end (preallocChunk)
+	// are written over, from the end the load found.
+	f, err := os.OpenFile(filepath.Join(opts.Dir, man.AOF[len(man.AOF)-1]), os.O_CREATE|os.O_WRONLY, 0o644)
 	if err != nil {
+		return err
+	}
+	if _, err := f.Seek(size, io.SeekStart); err != nil {
+		f.Close()
 		return err
 	}
 	if fresh {
@@ -321,14 +328,17 @@ func (p *Persistence) readSnapshot(r *Reader, l *loader) error {
 }
 
 // loadAOF replays one append-only file and returns its size after any
-// repair. Only the last file may end with a torn entry.
+// repair: the zeros that preallocation left after its entries are cut off
+// (dataEnd), and so are a torn last entry and a lost last write
+// (lostWrite), in the last file only.
 func (p *Persistence) loadAOF(path string, last bool) (int64, error) {
 	data, release, err := readData(path)
 	if err != nil {
 		return 0, fmt.Errorf("reading append-only file: %w", err)
 	}
 	defer release()
-	r := NewReader(data, path)
+	end := dataEnd(data)
+	r := NewReader(data[:end], path)
 	l := p.newLoader(path)
 	for {
 		at := r.Offset()
@@ -351,15 +361,37 @@ func (p *Persistence) loadAOF(path string, last bool) (int64, error) {
 		case err == ErrTorn:
 			p.log.Warn().Str("file", path).Int64("offset", at).Int("bytes_cut", len(data)-int(at)).
 				Msg("append-only file ends with a torn entry (crash during a write); cutting it off")
-			if err := os.Truncate(path, at); err != nil {
-				return 0, err
-			}
-			return at, nil
+			return at, cutFile(path, at)
+		case err != nil && last && lostWrite(data[at:end], at):
+			p.log.Warn().Str("file", path).Int64("offset", at).Int("bytes_cut", len(data)-int(at)).
+				Msg("append-only file's last writes did not all reach the disk (a power cut): cutting them off")
+			return at, cutFile(path, at)
 		case err != nil:
 			return 0, err
 		}
-		return int64(len(data)), nil
+		if end < len(data) {
+			p.log.Info().Str("file", path).Int("zero_bytes", len(data)-end).
+				Msg("append-only file was not closed: cutting off the zeros written ahead of its end")
+			return int64(end), cutFile(path, int64(end))
+		}
+		return int64(end), nil
 	}
+}
+
+// cutFile truncates the file at path to size and makes that durable.
+func cutFile(path string, size int64) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	err = f.Truncate(size)
+	if serr := f.Sync(); err == nil {
+		err = serr
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 func arg(op Op, i int) ([]byte, error) {

@@ -25,7 +25,7 @@ func (p *Persistence) Rewrite(wait bool) error {
 	started := time.Now()
 	// O_EXCL: a rewrite never truncates a file it did not create.
 	nextPath := filepath.Join(p.opts.Dir, aofName(gen))
-	next, err := os.OpenFile(nextPath, os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o644)
+	next, err := os.OpenFile(nextPath, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
 	if err != nil {
 		p.finishRewrite(started, err)
 		return err

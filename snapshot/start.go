@@ -45,7 +45,7 @@ func Start(store *engine.Store, queries Queries, opts Options) (*Persistence, er
 		}
 	}
 	aofPath := filepath.Join(opts.Dir, aofName(gen))
-	f, err := os.OpenFile(aofPath, os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(aofPath, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
 	if err != nil {
 		return fail(err)
 	}

@@ -116,6 +116,64 @@ func TestPersistCheckFix(t *testing.T) {
 	}
 }
 
+// TestPersistZerosAfterCrash: under always the append-only file is kept
+// zero-filled ahead of its end (docs/persistence.md, "Preallocation"). A
+// killed server leaves the zeros; bucketd check says start-up cuts them,
+// and start-up does, with every acknowledged write there. A clean stop
+// leaves none.
+func TestPersistZerosAfterCrash(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := StartIn(t, dir, "--appendfsync", "always")
+	c := s.Client(t, 2)
+	c.Do(ctx(t), "BUCKET.DEFINE", "u", `{"key":"id","schema":{"id":{"type":"string"},"n":{"type":"number"}}}`)
+	for i := range 50 {
+		if err := c.Do(ctx(t), "B.INSERT", "u", fmt.Sprintf(`{"id":"k%d","n":%d}`, i, i)).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	aof := filepath.Join(dir, "appendonly.1.aof")
+	size := func() int64 {
+		st, err := os.Stat(aof)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Size()
+	}
+	entries := func() int64 {
+		n, err := strconv.ParseInt(infoFields(t, c, "persistence")["aof_current_size"], 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	end := entries()
+	eventually(t, 10e9, "the zeros ahead of the end", func() bool { return size() > end+1<<20 })
+	s.Kill()
+	if code, out := runCheck(t, "--dir", dir); code != 0 || !strings.Contains(out, "zeros written ahead of the end") {
+		t.Fatalf("check after the crash: exit %d\n%s", code, out)
+	}
+	s2 := StartIn(t, dir, "--appendfsync", "always")
+	if got := size(); got != end {
+		t.Errorf("after start-up the file is %d bytes, want its entries' %d", got, end)
+	}
+	c = s2.Client(t, 2)
+	if n, err := c.Do(ctx(t), "B.COUNT", "u").Int(); err != nil || n != 50 {
+		t.Errorf("B.COUNT after the crash: %d, %v; want 50", n, err)
+	}
+	if err := c.Do(ctx(t), "B.INSERT", "u", `{"id":"after","n":1}`).Err(); err != nil {
+		t.Fatal(err)
+	}
+	end = entries()
+	eventually(t, 10e9, "the zeros ahead of the end", func() bool { return size() > end+1<<20 })
+	if code := s2.Stop(); code != 0 {
+		t.Fatalf("stop: exit %d", code)
+	}
+	if got := size(); got != end {
+		t.Errorf("after a clean stop the file is %d bytes, want its entries' %d", got, end)
+	}
+}
+
 // TestPersistMissingFiles: start-up refuses when a file the manifest names
 // is gone, or when data files have no manifest, and says which.
 func TestPersistMissingFiles(t *testing.T) {

@@ -635,7 +635,7 @@ func TestPersistMisconf(t *testing.T) {
 			r.define("kv", pKVDef)
 			r.insert("kv", `{"k":"a","v":1}`, `{"k":"b","v":2}`)
 			flushed(t, s, r.c)
-			limitFileSize(t, s, fileSizeOf(t, currentAOF(t, s.Dir))+10)
+			limitFileSize(t, s, aofEnd(t, currentAOF(t, s.Dir))+10)
 
 			var refused string
 			acked := []string{"a", "b"}
@@ -738,7 +738,7 @@ func TestPersistRewriteDuringDiskError(t *testing.T) {
 	r.define("kv", pKVDef)
 	r.insert("kv", `{"k":"a","v":1}`)
 	flushed(t, s, r.c)
-	limitFileSize(t, s, fileSizeOf(t, currentAOF(t, s.Dir))+10)
+	limitFileSize(t, s, aofEnd(t, currentAOF(t, s.Dir))+10)
 	r.insert("kv", `{"k":"b","v":2}`) // acknowledged (everysec); its write fails
 	eventually(t, 10*time.Second, "the write error", func() bool {
 		return infoFields(t, r.c, "persistence")["aof_last_write_status"] == "err"

@@ -429,6 +429,18 @@ func fileSizeOf(t *testing.T, path string) int64 {
 	return st.Size()
 }
 
+// aofEnd returns where the entries of the append-only file at path end:
+// under always, zeros written ahead follow them (docs/persistence.md,
+// "Preallocation").
+func aofEnd(t *testing.T, path string) int64 {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int64(len(bytes.TrimRight(data, "\x00")))
+}
+
 // flushed waits until the append-only file on disk holds everything the
 // server appended (aof_pending_bytes 0): a kill after that loses nothing,
 // whatever the fsync policy, since the bytes are in the OS.

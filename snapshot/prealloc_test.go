@@ -1,0 +1,276 @@
+package snapshot
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestPreallocation checks the rule at preallocChunk: under always, the
+// fsyncs of a steady run of writes find their bytes over zeros already on
+// disk; the zeros stay after the entries; a rotation and a close cut the
+// files back to their entries; under everysec no fill starts; and no
+// entry is lost or overwritten by a fill running beside the writes.
+func TestPreallocation(t *testing.T) {
+	a, path := openAOF(t, FsyncAlways)
+	a.mu.Lock()
+	a.chunk, a.gap = 64<<10, 4<<10
+	a.mu.Unlock()
+	big := bytes.Repeat([]byte("x"), 1000)
+	write := func(writers, each int, wait func(int64) error) {
+		t.Helper()
+		var wg sync.WaitGroup
+		errs := make(chan error, writers)
+		for w := range writers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range each {
+					a.appendOps([]Op{{[]byte(opPut), []byte("b"), []byte(fmt.Sprint(i)), []byte("0"),
+						[]byte(fmt.Sprintf(`{"id":"w%d-%d","s":"%s"}`, w, i, big))}})
+					if err := wait(a.mark()); err != nil {
+						errs <- err
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+	}
+	idle := func() {
+		t.Helper()
+		waitFor(t, 5*time.Second, "the fill to end", func() bool {
+			a.mu.Lock()
+			defer a.mu.Unlock()
+			return !a.extending
+		})
+	}
+
+	write(4, 128, a.waitDurable)
+	idle()
+	a.mu.Lock()
+	fsyncs, over, fills, end, prealloc, fillErrors := a.fsyncs, a.overZeros, a.fills, a.fileSize, a.prealloc, a.fillErrors
+	a.mu.Unlock()
+	if fillErrors != 0 || fills < 4 {
+		t.Fatalf("%d fills, %d failed, want 4 or more (512 kB written, 64 kB a fill)", fills, fillErrors)
+	}
+	// Only the writes before the first fill's zeros, and those that find
+	// a fill running, append.
+	if over < fsyncs*8/10 {
+		t.Errorf("%d of %d fsyncs after writes over zeros, want 80%% or more", over, fsyncs)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if int64(dataEnd(data)) != end || int64(len(data)) != prealloc || prealloc-end < 32<<10 {
+		t.Errorf("file of %d bytes, entries to %d: want entries to %d, then zeros to %d, at least half a chunk",
+			len(data), dataEnd(data), end, prealloc)
+	}
+
+	// Under everysec, no fill starts.
+	a.setPolicy(FsyncEverySec)
+	write(2, 64, a.waitWritten)
+	a.mu.Lock()
+	if a.fills != fills || a.extending {
+		t.Errorf("under everysec: %d fills, extending %v; want %d and none", a.fills, a.extending, fills)
+	}
+	a.mu.Unlock()
+
+	// A rotation cuts the old file back to its entries; the new file is
+	// filled afresh under always, and close cuts it back too.
+	a.setPolicy(FsyncAlways)
+	path2 := filepath.Join(filepath.Dir(path), "appendonly.2.aof")
+	next, err := os.OpenFile(path2, os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(2, 16, a.waitDurable)
+	idle()
+	if err := a.rotate(next); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(fileEntries(t, path)); n != 4*128+2*64+2*16 {
+		t.Errorf("the old file holds %d entries, want %d", n, 4*128+2*64+2*16)
+	}
+	write(2, 64, a.waitDurable)
+	idle()
+	if size, end := fileSize(t, path2), a.size(); size <= end {
+		t.Errorf("the new file: %d bytes with entries to %d, want zeros after them", size, end)
+	}
+	end = a.size()
+	if err := a.close(); err != nil {
+		t.Fatal(err)
+	}
+	if size := fileSize(t, path2); size != end {
+		t.Errorf("after close, the new file is %d bytes, want its entries' %d", size, end)
+	}
+	if n := len(fileEntries(t, path2)); n != 2*64 {
+		t.Errorf("the new file holds %d entries, want %d", n, 2*64)
+	}
+}
+
+// TestDataEndAndLostWrite: the zeros after the entries are not part of
+// the file, and only a whole aligned block of zeros is a lost write.
+func TestDataEndAndLostWrite(t *testing.T) {
+	entry := AppendEntry(nil, []Op{{[]byte(opPut), []byte("b"), []byte("1"), []byte("0"), []byte(`{"id":"a"}`)}})
+	for _, c := range []struct {
+		data []byte
+		want int
+	}{
+		{nil, 0},
+		{make([]byte, 100), 0},
+		{entry, len(entry)},
+		{append(append([]byte(nil), entry...), make([]byte, 5000)...), len(entry)},
+	} {
+		if got := dataEnd(c.data); got != c.want {
+			t.Errorf("dataEnd of %d bytes: %d, want %d", len(c.data), got, c.want)
+		}
+	}
+	block := func(n, zeroAt, zeros int) []byte {
+		b := bytes.Repeat([]byte("x"), n)
+		copy(b[zeroAt:], make([]byte, zeros))
+		return b
+	}
+	for _, c := range []struct {
+		name string
+		b    []byte
+		off  int64
+		want bool
+	}{
+		{"no zeros", block(2000, 0, 0), 0, false},
+		{"an aligned block", block(2000, 512, 512), 0, true},
+		{"511 zeros", block(2000, 512, 511), 0, false},
+		{"512 zeros across a boundary", block(2000, 300, 512), 0, false},
+		{"aligned in the file, not in b", block(2000, 12, 512), 500, true},
+		{"a block past the end of b", block(600, 100, 500), 0, false},
+	} {
+		if got := lostWrite(c.b, c.off); got != c.want {
+			t.Errorf("%s: lostWrite %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+// TestOpenAfterPreallocation: start-up after a crash under always, which
+// leaves zeros after the entries. The zeros are cut off (in any file); a
+// whole zeroed block among the last writes of the last file, which only a
+// power cut leaves, cuts the file at the entry it falls in; the same in a
+// closed file, or a damaged byte before the zeros, is still refused.
+func TestOpenAfterPreallocation(t *testing.T) {
+	base := t.TempDir()
+	o := mustOpen(t, base, FsyncNo, nil, nil)
+	fill(t, o.store)
+	for i := range 20 {
+		if _, err := o.store.Upsert(nil, "s", obj(t, fmt.Sprintf(`{"id":"late%d","n":%d,"note":"%s"}`, i, i, bytes.Repeat([]byte("y"), 300)))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := o.dump(t)
+	if err := o.p.Close(false); err != nil {
+		t.Fatal(err)
+	}
+	aofFile := filepath.Base(lastAOF(t, base))
+	orig, err := os.ReadFile(filepath.Join(base, aofFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, starts := entryStarts(t, orig)
+	zeros := make([]byte, 3<<20)
+	// The entry that a zeroed block 512-aligned from the start of the
+	// sixth last entry falls in.
+	z := (starts[len(starts)-7] + 511) &^ 511
+	lost := 0
+	for _, s := range starts {
+		if s <= z {
+			lost = s
+		}
+	}
+	// wantAt loads the entries before the offset into a fresh directory.
+	wantAt := func(t *testing.T, cut int) string {
+		dir := t.TempDir()
+		copyDir(t, base, dir)
+		if err := os.Truncate(filepath.Join(dir, aofFile), int64(cut)); err != nil {
+			t.Fatal(err)
+		}
+		r := mustOpen(t, dir, FsyncNo, nil, nil)
+		defer r.p.Close(false)
+		return r.dump(t)
+	}
+	// older makes the file a closed one: a newer file with data follows.
+	older := func(t *testing.T, dir string) {
+		m, _ := readManifest(dir)
+		m.AOF = append(m.AOF, aofName(m.Generation+1))
+		m.Generation++
+		writeManifest(dir, m)
+		os.WriteFile(filepath.Join(dir, aofName(m.Generation)), AppendEntry(nil, []Op{{[]byte("QDROP"), []byte("q")}}), 0o644)
+	}
+	cases := []struct {
+		name   string
+		closed bool
+		damage func(data []byte) []byte
+		state  string // "" when refused
+		size   int    // the file's size after Open
+		log    string
+	}{
+		{"zeros after the entries", false, func(d []byte) []byte { return append(d, zeros...) },
+			want, len(orig), "not closed"},
+		{"zeros after a closed file's entries", true, func(d []byte) []byte { return append(d, zeros...) },
+			want, len(orig), "not closed"},
+		{"a lost block among the last writes", false, func(d []byte) []byte {
+			copy(d[z:], make([]byte, 512))
+			return append(d, zeros...)
+		}, wantAt(t, lost), lost, "power cut"},
+		{"a lost block in a closed file", true, func(d []byte) []byte {
+			copy(d[z:], make([]byte, 512))
+			return append(d, zeros...)
+		}, "", 0, ""},
+		{"a damaged byte before the zeros", false, func(d []byte) []byte {
+			d[starts[len(starts)/2]+30] ^= 1
+			return append(d, zeros...)
+		}, "", 0, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			copyDir(t, base, dir)
+			path := filepath.Join(dir, aofFile)
+			if err := os.WriteFile(path, c.damage(append([]byte(nil), orig...)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if c.closed {
+				older(t, dir)
+			}
+			r, err := openDir(dir, FsyncNo, nil, nil)
+			if c.state == "" {
+				var ce *CorruptError
+				if !errors.As(err, &ce) || ce.File != path {
+					t.Fatalf("Open: %v, want a *CorruptError naming %s", err, path)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			defer r.p.Close(false)
+			if got := r.dump(t); got != c.state {
+				t.Errorf("state differs:\n%s", lineDiff(c.state, got))
+			}
+			if size := fileSize(t, path); size != int64(c.size) {
+				t.Errorf("file is %d bytes after Open, want %d", size, c.size)
+			}
+			if !strings.Contains(r.log.String(), c.log) {
+				t.Errorf("log has no %q: %s", c.log, r.log)
+			}
+		})
+	}
+}
