@@ -78,8 +78,9 @@ func Check(opts CheckOptions) (ok bool, err error) {
 	if man.Snapshot != "" {
 		c.file(opts.Dir, man.Snapshot, true, false)
 	}
+	lastData := lastWithData(opts.Dir, man.AOF)
 	for i, name := range man.AOF {
-		c.file(opts.Dir, name, false, i == len(man.AOF)-1)
+		c.file(opts.Dir, name, false, i >= lastData)
 	}
 	if c.bad == nil {
 		fmt.Fprintf(out, "ok: %d entries load\n", c.entries)
@@ -159,7 +160,7 @@ func (c *checker) file(dir, name string, snapshot, last bool) {
 		case errors.Is(err, ErrTorn) && last && !snapshot:
 			fmt.Fprintf(c.out, "%s:%d torn last entry (a crash during a write): start-up cuts its %d bytes off\n", name, at, len(data)-int(at))
 			return
-		case err != nil && last && !snapshot && lostWrite(data[at:end], at):
+		case err != nil && last && !snapshot && lostWrite(data, int(at), end):
 			fmt.Fprintf(c.out, "%s:%d the last writes did not all reach the disk (zeroed blocks, a power cut): start-up cuts their %d bytes off\n", name, at, len(data)-int(at))
 			return
 		case errors.Is(err, ErrTorn):

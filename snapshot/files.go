@@ -168,3 +168,17 @@ func WriteImage(w io.Writer, images []engine.BucketImage, queries []NamedDef, fu
 	err := put([]Op{{[]byte(opEnd), []byte(strconv.Itoa(entries))}})
 	return size, err
 }
+
+// lastWithData returns the index in aofs of the last append-only file
+// that holds data: the one that may end with a torn entry or a lost
+// write. A rotation that failed leaves an empty newer file in the
+// manifest, and appends went on into the older one.
+func lastWithData(dir string, aofs []string) int {
+	last := 0
+	for i, name := range aofs {
+		if st, err := os.Stat(filepath.Join(dir, name)); err == nil && st.Size() > 0 {
+			last = i
+		}
+	}
+	return last
+}

@@ -173,19 +173,39 @@ func dataEnd(data []byte) int {
 	return end
 }
 
-// lostWrite reports whether b, the bytes of an append-only file from
-// offset off where its entries stop loading, hold a block of zeros aligned
-// as a disk writes them (512 bytes): what a power cut leaves where a write
-// over preallocated zeros did not reach the disk while a later one did.
-// Damage to written bytes does not zero a whole aligned block. The writes
-// it can be are the last ones, which no fsync covered: under always, each
-// write is fsynced before the next starts.
-func lostWrite(b []byte, off int64) bool {
-	const block = 512
-	i := int((block - off%block) % block)
-	for ; i+block <= len(b); i += block {
-		if allZero(b[i : i+block]) {
-			return true
+// lostWriteMax bounds how far before the end of the entries a lost
+// write may lie (lostWrite): under always, only the last write can have
+// holes, and none is larger (maxSyncedWrite).
+const lostWriteMax = 1 << 20
+
+// lostWrite reports whether the entries of an append-only file's data,
+// which end at end, stop loading at at because a power cut kept part of
+// the last write from the disk: the write went over preallocated zeros
+// (aof.go, preallocChunk), so such a part reads as zeros, in the disk's
+// 512-byte sectors. It holds when all of these do:
+//   - zeros follow the entries (the file was preallocated and not
+//     closed: without zeros ahead, appends reach the disk in order);
+//   - the entry at at reads as zeros from its start to the next sector
+//     boundary (the write's first sector lost), or the first whole
+//     aligned sector of zeros after that boundary comes before any
+//     complete entry after at;
+//   - those zeros are within lostWriteMax of end.
+//
+// Damage to written bytes that zeroes no sector (a flipped bit), or that
+// lies further from the end, is not taken for a lost write.
+func lostWrite(data []byte, at, end int) bool {
+	const sector = 512
+	if end >= len(data) || at >= end {
+		return false
+	}
+	lo := end - lostWriteMax // the last write starts at lo or after
+	next := (at/sector + 1) * sector
+	if allZero(data[at:min(next, end)]) {
+		return at >= lo
+	}
+	for b := next; b+sector <= end; b += sector {
+		if allZero(data[b : b+sector]) {
+			return b >= lo && !validEntryAfter(data[at+1:b])
 		}
 	}
 	return false

@@ -184,15 +184,7 @@ func (p *Persistence) load() error {
 			p.snapSize = st.Size()
 		}
 	}
-	// A torn entry may end the last file that holds data: a rotation that
-	// failed leaves an empty newer file in the manifest, and appends went on
-	// into the older one.
-	lastData := 0
-	for i, name := range man.AOF {
-		if st, err := os.Stat(filepath.Join(opts.Dir, name)); err == nil && st.Size() > 0 {
-			lastData = i
-		}
-	}
+	lastData := lastWithData(opts.Dir, man.AOF)
 	var size int64
 	for i, name := range man.AOF {
 		if fresh {
@@ -236,7 +228,7 @@ func (p *Persistence) load() error {
 		}
 	}
 	p.baseSize = p.snapSize + p.olderSize + size
-	p.aof = newAOF(f, size, opts.Fsync)
+	p.aof = newAOF(f, size, opts.Fsync, p.log)
 	store.SetJournal(p.aof)
 	return nil
 }
@@ -362,7 +354,7 @@ func (p *Persistence) loadAOF(path string, last bool) (int64, error) {
 			p.log.Warn().Str("file", path).Int64("offset", at).Int("bytes_cut", len(data)-int(at)).
 				Msg("append-only file ends with a torn entry (crash during a write); cutting it off")
 			return at, cutFile(path, at)
-		case err != nil && last && lostWrite(data[at:end], at):
+		case err != nil && last && lostWrite(data, int(at), end):
 			p.log.Warn().Str("file", path).Int64("offset", at).Int("bytes_cut", len(data)-int(at)).
 				Msg("append-only file's last writes did not all reach the disk (a power cut): cutting them off")
 			return at, cutFile(path, at)

@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/rs/zerolog"
 )
 
 // TestPreallocation checks the rule at preallocChunk: under always, the
@@ -78,7 +81,7 @@ func TestPreallocation(t *testing.T) {
 			len(data), dataEnd(data), end, prealloc)
 	}
 
-	// Under everysec, no fill starts.
+	// Under everysec, the zeros go and no fill starts.
 	a.setPolicy(FsyncEverySec)
 	write(2, 64, a.waitWritten)
 	a.mu.Lock()
@@ -86,6 +89,9 @@ func TestPreallocation(t *testing.T) {
 		t.Errorf("under everysec: %d fills, extending %v; want %d and none", a.fills, a.extending, fills)
 	}
 	a.mu.Unlock()
+	if size, end := fileSize(t, path), a.size(); size != end {
+		t.Errorf("under everysec: file of %d bytes, entries to %d; want no zeros after them", size, end)
+	}
 
 	// A rotation cuts the old file back to its entries; the new file is
 	// filled afresh under always, and close cuts it back too.
@@ -137,27 +143,47 @@ func TestDataEndAndLostWrite(t *testing.T) {
 			t.Errorf("dataEnd of %d bytes: %d, want %d", len(c.data), got, c.want)
 		}
 	}
-	block := func(n, zeroAt, zeros int) []byte {
-		b := bytes.Repeat([]byte("x"), n)
-		copy(b[zeroAt:], make([]byte, zeros))
-		return b
+	// The data of a file cut by a power cut: entries, then the last
+	// write's entries with some of their bytes zeroed, then zeros.
+	var entries []byte
+	var starts []int
+	for i := range 12 {
+		starts = append(starts, len(entries))
+		entries = AppendEntry(entries, []Op{{[]byte(opPut), []byte("b"), []byte(fmt.Sprint(i)), []byte("0"),
+			[]byte(fmt.Sprintf(`{"id":"k%d","s":"%s"}`, i, bytes.Repeat([]byte("z"), 1000)))}})
+	}
+	at := starts[8] // where the last write started
+	cut := func(zero func(d []byte), tail int) []byte {
+		d := append(append([]byte(nil), entries...), make([]byte, tail)...)
+		zero(d)
+		return d
+	}
+	sector := func(i int) func(d []byte) {
+		return func(d []byte) { copy(d[i*512:], make([]byte, 512)) }
 	}
 	for _, c := range []struct {
 		name string
-		b    []byte
-		off  int64
+		data []byte
+		at   int
 		want bool
 	}{
-		{"no zeros", block(2000, 0, 0), 0, false},
-		{"an aligned block", block(2000, 512, 512), 0, true},
-		{"511 zeros", block(2000, 512, 511), 0, false},
-		{"512 zeros across a boundary", block(2000, 300, 512), 0, false},
-		{"aligned in the file, not in b", block(2000, 12, 512), 500, true},
-		{"a block past the end of b", block(600, 100, 500), 0, false},
+		{"the first sector of the write lost", cut(func(d []byte) { copy(d[at:], make([]byte, 512-at%512)) }, 4096), at, true},
+		{"a sector inside the failing entry lost", cut(sector(at/512+1), 4096), at, true},
+		{"no zeros after the entries", cut(sector(at/512+1), 0), at, false},
+		{"a flipped byte", cut(func(d []byte) { d[at+30] ^= 1 }, 4096), at, false},
+		{"complete entries before the zeroed sector", cut(sector(starts[10]/512+1), 4096), at, false},
+		{"511 zeros", cut(func(d []byte) { copy(d[(at/512+1)*512:], make([]byte, 511)) }, 4096), at, false},
 	} {
-		if got := lostWrite(c.b, c.off); got != c.want {
+		if got := lostWrite(c.data, c.at, dataEnd(c.data)); got != c.want {
 			t.Errorf("%s: lostWrite %v, want %v", c.name, got, c.want)
 		}
+	}
+	// More than lostWriteMax before the end of the entries: not the last
+	// write.
+	far := append(bytes.Repeat([]byte("x"), lostWriteMax+2048), make([]byte, 4096)...)
+	copy(far[1024:], make([]byte, 512))
+	if lostWrite(far, 1000, dataEnd(far)) {
+		t.Errorf("a zeroed sector %d bytes before the end was taken for a lost write", lostWriteMax+1024)
 	}
 }
 
@@ -170,8 +196,9 @@ func TestOpenAfterPreallocation(t *testing.T) {
 	base := t.TempDir()
 	o := mustOpen(t, base, FsyncNo, nil, nil)
 	fill(t, o.store)
-	for i := range 20 {
-		if _, err := o.store.Upsert(nil, "s", obj(t, fmt.Sprintf(`{"id":"late%d","n":%d,"note":"%s"}`, i, i, bytes.Repeat([]byte("y"), 300)))); err != nil {
+	// More than lostWriteMax of entries after fill's.
+	for i := range 3000 {
+		if _, err := o.store.Upsert(nil, "s", obj(t, fmt.Sprintf(`{"id":"late%d","n":%d,"note":"%s"}`, i%500, i, bytes.Repeat([]byte("y"), 400)))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -230,6 +257,15 @@ func TestOpenAfterPreallocation(t *testing.T) {
 			copy(d[z:], make([]byte, 512))
 			return append(d, zeros...)
 		}, wantAt(t, lost), lost, "power cut"},
+		{"the first sector of the last write lost", false, func(d []byte) []byte {
+			s := starts[len(starts)-4]
+			copy(d[s:], make([]byte, 512-s%512))
+			return append(d, zeros...)
+		}, wantAt(t, starts[len(starts)-4]), starts[len(starts)-4], "power cut"},
+		{"a zeroed sector more than lostWriteMax before the end", false, func(d []byte) []byte {
+			copy(d[(starts[5]/512+1)*512:], make([]byte, 512))
+			return append(d, zeros...)
+		}, "", 0, ""},
 		{"a lost block in a closed file", true, func(d []byte) []byte {
 			copy(d[z:], make([]byte, 512))
 			return append(d, zeros...)
@@ -272,5 +308,72 @@ func TestOpenAfterPreallocation(t *testing.T) {
 				t.Errorf("log has no %q: %s", c.log, r.log)
 			}
 		})
+	}
+}
+
+// TestWriteOutPieces checks the rule at maxSyncedWrite: under always, no
+// write is larger, and each piece is made durable before the next is
+// written. The file is a pipe, which cannot be fsynced: everything
+// written before the first fsync arrives, and nothing after it.
+func TestWriteOutPieces(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan int)
+	go func() {
+		n, _ := io.Copy(io.Discard, r)
+		got <- int(n)
+	}()
+	err = writeOut(w, make([]byte, 2*maxSyncedWrite+100), true)
+	w.Close()
+	if n := <-got; err == nil || n != maxSyncedWrite {
+		t.Errorf("writeOut under always to a pipe: %d bytes before %v, want %d before the fsync's error", n, err, maxSyncedWrite)
+	}
+	r.Close()
+}
+
+// TestPreallocationFailure: a fill that fails (here the file's name is
+// gone, so the fill cannot open it) costs the writes nothing; it is
+// logged once and retried a second later.
+func TestPreallocationFailure(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "appendonly.1.aof")
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log syncBuffer
+	a := newAOF(f, 0, FsyncAlways, zerolog.New(&log))
+	defer a.close()
+	a.mu.Lock()
+	a.chunk, a.gap = 64<<10, 4<<10
+	a.mu.Unlock()
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	put := func(i int) {
+		t.Helper()
+		a.appendOps(putOp(0, i))
+		if err := a.waitDurable(a.mark()); err != nil {
+			t.Fatalf("write %d: %v", i, err)
+		}
+	}
+	for i := range 50 {
+		put(i)
+	}
+	waitFor(t, 5*time.Second, "two failed fills", func() bool {
+		put(0)
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		return a.fillErrors >= 2
+	})
+	a.mu.Lock()
+	fills, prealloc := a.fills, a.prealloc
+	a.mu.Unlock()
+	if fills != 0 || prealloc != 0 {
+		t.Errorf("%d fills, zeros to %d, want none", fills, prealloc)
+	}
+	if n := strings.Count(log.String(), "writing zeros ahead of its end failed"); n != 1 {
+		t.Errorf("the failure logged %d times, want once: %s", n, log.String())
 	}
 }

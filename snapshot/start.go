@@ -49,7 +49,7 @@ func Start(store *engine.Store, queries Queries, opts Options) (*Persistence, er
 	if err != nil {
 		return fail(err)
 	}
-	p.aof = newAOF(f, 0, opts.Fsync)
+	p.aof = newAOF(f, 0, opts.Fsync, p.log)
 	p.man = &manifest{Version: 1, Generation: gen, Snapshot: snapshotName(gen), AOF: []string{aofName(gen)}}
 	var defs []NamedDef
 	var functions []byte
