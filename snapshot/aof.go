@@ -95,7 +95,7 @@ type aof struct {
 // 180–280 µs of CPU and 230–450 µs of wall time; after writing over zeros
 // already on disk it only writes the data: 85–120 µs and 140–260 µs. At
 // 17 commits an fsync (50 clients at pipeline 1), that took `always` from
-// 20.0k to 22.1k inserts a second (docs/persistence.md, "Preallocation").
+// 22.3k to 24.2k inserts a second (docs/persistence.md, "Preallocation").
 // The zeros after the end are not part of the file: the loader stops at
 // them and cuts them off, and a rotation, a clean close or leaving always
 // truncates the file to its end. TestPreallocation fails when fewer than
