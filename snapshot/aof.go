@@ -308,12 +308,15 @@ func (a *aof) flushLocked() error {
 	for a.extending && a.fileSize+int64(len(data)) > a.fillFrom {
 		a.cond.Wait()
 	}
-	if !always {
+	if !always && (a.extending || a.prealloc > 0 || a.fillFrom > 0) {
 		// Out of always, nothing is written over zeros: a power cut
 		// could then lose any of a second's writes, not only the last.
-		if a.extending {
-			a.stopFill = true
-		} else if err := a.cutZeros(a.fileSize); err != nil {
+		// A running fill stops after its piece.
+		a.stopFill = a.extending
+		for a.extending {
+			a.cond.Wait()
+		}
+		if err := a.cutZeros(a.fileSize); err != nil {
 			a.log.Warn().Err(err).Msg("append-only file: cutting the zeros written ahead of its end failed")
 		}
 	}

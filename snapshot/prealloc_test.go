@@ -377,3 +377,34 @@ func TestPreallocationFailure(t *testing.T) {
 		t.Errorf("the failure logged %d times, want once: %s", n, log.String())
 	}
 }
+
+// TestPreallocationPolicyChange: a change away from always while a fill
+// runs stops the fill after its piece, and the next write under everysec
+// goes after the file's entries with no zeros left past them.
+func TestPreallocationPolicyChange(t *testing.T) {
+	a, path := openAOF(t, FsyncAlways)
+	a.mu.Lock()
+	a.chunk, a.gap = 256<<20, 0 // a fill long enough to be running at the change
+	a.mu.Unlock()
+	a.appendOps(putOp(0, 0))
+	if err := a.waitDurable(a.mark()); err != nil {
+		t.Fatal(err)
+	}
+	a.setPolicy(FsyncEverySec)
+	a.appendOps(putOp(0, 1))
+	if err := a.waitWritten(a.mark()); err != nil {
+		t.Fatal(err)
+	}
+	a.mu.Lock()
+	extending, fills := a.extending, a.fills
+	a.mu.Unlock()
+	if extending {
+		t.Error("the fill still runs after a write under everysec")
+	}
+	if size, end := fileSize(t, path), a.size(); size != end || fills != 1 {
+		t.Errorf("file of %d bytes, entries to %d, %d fills; want no zeros after the entries and the one fill stopped", size, end, fills)
+	}
+	if n := len(fileEntries(t, path)); n != 2 {
+		t.Errorf("%d entries, want 2", n)
+	}
+}
