@@ -72,14 +72,14 @@ type aof struct {
 	// writes them from fillFrom on, a piece at a time, and writes of
 	// entries stay below fillFrom; stopFill asks it to stop after its
 	// piece. After a failed fill none starts before fillRetry; fillFailing
-	// says the failure was logged. chunk and gap are preallocChunk and
-	// preallocGap (tests make them smaller). fills and fillErrors count
-	// the fills, overZeros the fsyncs whose write went over zeros.
+	// says the failure was logged. chunk is preallocChunk (tests make it
+	// smaller). fills and fillErrors count the fills, overZeros the
+	// fsyncs whose write went over zeros.
 	prealloc, fillFrom           int64
 	extending, stopFill          bool
 	fillRetry                    time.Time
 	fillFailing                  bool
-	chunk, gap                   int64
+	chunk                        int64
 	fills, fillErrors, overZeros int64
 	log                          zerolog.Logger
 
@@ -103,12 +103,8 @@ type aof struct {
 // over zeros.
 const preallocChunk = 16 << 20
 
-// preallocGap is how far past the end the first fill of a file starts, so
-// that the writes meanwhile need not wait for it.
-const preallocGap = 1 << 20
-
 func newAOF(f *os.File, size int64, policy string, log zerolog.Logger) *aof {
-	a := &aof{file: f, fileSize: size, chunk: preallocChunk, gap: preallocGap, log: log,
+	a := &aof{file: f, fileSize: size, chunk: preallocChunk, log: log,
 		wake: make(chan struct{}, 1), done: make(chan struct{})}
 	a.policy.Store(&policy)
 	a.cond = sync.NewCond(&a.mu)
@@ -320,13 +316,22 @@ func (a *aof) flushLocked() error {
 			a.log.Warn().Err(err).Msg("append-only file: cutting the zeros written ahead of its end failed")
 		}
 	}
-	f := a.file
-	overZeros := a.fileSize+int64(len(data)) <= a.prealloc
+	f, off, zerosEnd := a.file, a.fileSize, a.prealloc
+	overZeros := off+int64(len(data)) <= zerosEnd
 	a.mu.Unlock()
 
-	err := writeOut(f, data, always)
+	err := writeOut(f, data, always, off, zerosEnd)
 
 	a.mu.Lock()
+	if err != nil && a.extending {
+		// The cut below takes the zeros too: the fill stops first, so
+		// that it does not record zeros that are gone. a.writing keeps
+		// other flushes out meanwhile.
+		a.stopFill = true
+		for a.extending {
+			a.cond.Wait()
+		}
+	}
 	a.writing = false
 	if err != nil {
 		// Cut the file back to its last good size, so that no torn
@@ -336,8 +341,7 @@ func (a *aof) flushLocked() error {
 		// acknowledging nothing; see waitDurable).
 		f.Truncate(a.fileSize)
 		f.Seek(a.fileSize, 0)
-		a.prealloc = min(a.prealloc, a.fileSize)
-		a.stopFill = a.extending
+		a.prealloc, a.fillFrom = 0, 0
 		a.buf = append(data, a.buf...)
 		a.err = err
 	} else {
@@ -371,17 +375,21 @@ func (a *aof) flushLocked() error {
 
 // maxSyncedWrite is the most one write under always puts in the file
 // before its fsync: a larger buffer is written in pieces, each fsynced
-// before the next. The rule: over preallocated zeros, a power cut can
-// leave holes in the last write only (no metadata orders its pages), and
-// start-up takes a zeroed sector for such a hole only within this many
-// bytes of the end (lostWrite, lostWriteMax). TestWriteOutPieces fails
-// when a write under always is larger.
+// before the next, that end at 4 kB boundaries of the file, and a piece
+// never runs from the zeros past their end. The rule: over preallocated
+// zeros, a power cut can leave holes in the last write only (no metadata
+// orders its pages), and start-up takes zeroed sectors for such holes
+// only where the write can have started (an entry's start or a sector
+// boundary) and within this many bytes of the end (lostWrite,
+// lostWriteMax). TestWriteOutPieces fails when a piece is larger or does
+// not end where it should.
 const maxSyncedWrite = lostWriteMax
 
-// writeOut writes data to f at its offset; under always (synced), in
+// writeOut writes data to f at its offset, off; under always (synced), in
 // pieces of at most maxSyncedWrite bytes, each made durable before the
-// next is written.
-func writeOut(f *os.File, data []byte, synced bool) error {
+// next is written, cut at 4 kB boundaries and at zerosEnd, where the zeros
+// end (the rule above). With no data it still fsyncs under always.
+func writeOut(f *os.File, data []byte, synced bool, off, zerosEnd int64) error {
 	if !synced {
 		if len(data) == 0 {
 			return nil
@@ -390,7 +398,13 @@ func writeOut(f *os.File, data []byte, synced bool) error {
 		return err
 	}
 	for {
-		n := min(len(data), maxSyncedWrite)
+		n := int64(len(data))
+		if n > maxSyncedWrite {
+			n = maxSyncedWrite - (off+maxSyncedWrite)%4096
+		}
+		if off < zerosEnd && off+n > zerosEnd {
+			n = zerosEnd - off
+		}
 		if n > 0 {
 			if _, err := f.Write(data[:n]); err != nil {
 				return err
@@ -399,6 +413,7 @@ func writeOut(f *os.File, data []byte, synced bool) error {
 		if err := datasync(f); err != nil {
 			return err
 		}
+		off += n
 		if data = data[n:]; len(data) == 0 {
 			return nil
 		}
@@ -411,7 +426,7 @@ func (a *aof) extend() {
 	if a.extending || a.closed || a.prealloc-a.fileSize >= a.chunk/2 || time.Now().Before(a.fillRetry) {
 		return
 	}
-	from := max(a.prealloc, a.fileSize+a.gap)
+	from := max(a.prealloc, a.fileSize)
 	a.extending, a.stopFill, a.fillFrom = true, false, from
 	go a.fill(a.file.Name(), from, from+a.chunk)
 }
@@ -450,7 +465,9 @@ func (a *aof) fill(path string, from, to int64) {
 	if err != nil && f != nil {
 		// Give the space back (a full disk): writes of entries are below
 		// off while the fill runs.
-		f.Truncate(off)
+		if st, serr := f.Stat(); serr == nil && st.Size() > off {
+			f.Truncate(off)
+		}
 	}
 	if f != nil {
 		f.Close()
@@ -636,10 +653,11 @@ func (a *aof) rotate(next *os.File) error {
 	for a.writing || a.syncing || a.extending {
 		a.cond.Wait()
 	}
-	err := writeOut(a.file, a.buf, a.pol() == FsyncAlways)
+	// The old file ends at its last entry: the zeros go first, and the
+	// buffer is appended after them.
+	err := a.cutZeros(a.fileSize)
 	if err == nil {
-		// The old file ends at its last entry.
-		err = a.cutZeros(a.fileSize + int64(len(a.buf)))
+		err = writeOut(a.file, a.buf, a.pol() == FsyncAlways, a.fileSize, 0)
 	}
 	if err == nil {
 		err = a.file.Sync()
@@ -694,11 +712,11 @@ func (a *aof) close() error {
 		a.cond.Wait()
 	}
 	err := a.err
-	if err == nil {
-		err = writeOut(a.file, a.buf, a.pol() == FsyncAlways)
+	if cerr := a.cutZeros(a.fileSize); err == nil {
+		err = cerr
 	}
 	if err == nil {
-		err = a.cutZeros(a.fileSize + int64(len(a.buf)))
+		err = writeOut(a.file, a.buf, a.pol() == FsyncAlways, a.fileSize, 0)
 	}
 	if serr := a.file.Sync(); err == nil {
 		err = serr

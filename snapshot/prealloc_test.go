@@ -23,7 +23,7 @@ import (
 func TestPreallocation(t *testing.T) {
 	a, path := openAOF(t, FsyncAlways)
 	a.mu.Lock()
-	a.chunk, a.gap = 64<<10, 4<<10
+	a.chunk = 64 << 10
 	a.mu.Unlock()
 	big := bytes.Repeat([]byte("x"), 1000)
 	write := func(writers, each int, wait func(int64) error) {
@@ -312,25 +312,39 @@ func TestOpenAfterPreallocation(t *testing.T) {
 }
 
 // TestWriteOutPieces checks the rule at maxSyncedWrite: under always, no
-// write is larger, and each piece is made durable before the next is
-// written. The file is a pipe, which cannot be fsynced: everything
-// written before the first fsync arrives, and nothing after it.
+// piece is larger, pieces end at 4 kB boundaries of the file and where the
+// zeros end, and each is made durable before the next is written. The
+// file is a pipe, which cannot be fsynced: the first piece arrives, and
+// nothing after it.
 func TestWriteOutPieces(t *testing.T) {
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
+	for _, c := range []struct {
+		name          string
+		n             int
+		off, zerosEnd int64
+		want          int
+	}{
+		{"aligned", 2*maxSyncedWrite + 100, 0, 0, maxSyncedWrite},
+		{"to the next 4 kB boundary", 2*maxSyncedWrite + 100, 100, 0, maxSyncedWrite - 100},
+		{"to the end of the zeros", 2*maxSyncedWrite + 100, 100, 5000, 4900},
+		{"small, across the end of the zeros", 3000, 4000, 5000, 1000},
+		{"small", 3000, 4000, 0, 3000},
+	} {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make(chan int)
+		go func() {
+			n, _ := io.Copy(io.Discard, r)
+			got <- int(n)
+		}()
+		err = writeOut(w, make([]byte, c.n), true, c.off, c.zerosEnd)
+		w.Close()
+		if n := <-got; err == nil || n != c.want {
+			t.Errorf("%s: %d bytes before %v, want %d before the fsync's error", c.name, n, err, c.want)
+		}
+		r.Close()
 	}
-	got := make(chan int)
-	go func() {
-		n, _ := io.Copy(io.Discard, r)
-		got <- int(n)
-	}()
-	err = writeOut(w, make([]byte, 2*maxSyncedWrite+100), true)
-	w.Close()
-	if n := <-got; err == nil || n != maxSyncedWrite {
-		t.Errorf("writeOut under always to a pipe: %d bytes before %v, want %d before the fsync's error", n, err, maxSyncedWrite)
-	}
-	r.Close()
 }
 
 // TestPreallocationFailure: a fill that fails (here the file's name is
@@ -346,7 +360,7 @@ func TestPreallocationFailure(t *testing.T) {
 	a := newAOF(f, 0, FsyncAlways, zerolog.New(&log))
 	defer a.close()
 	a.mu.Lock()
-	a.chunk, a.gap = 64<<10, 4<<10
+	a.chunk = 64 << 10
 	a.mu.Unlock()
 	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
@@ -384,7 +398,7 @@ func TestPreallocationFailure(t *testing.T) {
 func TestPreallocationPolicyChange(t *testing.T) {
 	a, path := openAOF(t, FsyncAlways)
 	a.mu.Lock()
-	a.chunk, a.gap = 256<<20, 0 // a fill long enough to be running at the change
+	a.chunk = 256 << 20 // a fill long enough to be running at the change
 	a.mu.Unlock()
 	a.appendOps(putOp(0, 0))
 	if err := a.waitDurable(a.mark()); err != nil {
