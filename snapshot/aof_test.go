@@ -237,12 +237,15 @@ func TestAOFWriteFailure(t *testing.T) {
 	for _, policy := range []string{FsyncAlways, FsyncEverySec, FsyncNo} {
 		t.Run(policy, func(t *testing.T) {
 			a, path := openAOF(t, policy)
+			a.mu.Lock()
+			a.chunk = 64 << 10 // a fill of 16 MB takes seconds under -race on a busy machine
+			a.mu.Unlock()
 			a.appendOps(putOp(0, 0))
 			if err := a.waitDurable(a.mark()); err != nil {
 				t.Fatal(err)
 			}
 			// Under always a fill writes zeros after it: let it finish.
-			waitFor(t, 3*time.Second, "the first entry to be written", func() bool {
+			waitFor(t, 10*time.Second, "the first entry to be written", func() bool {
 				a.mu.Lock()
 				extending := a.extending
 				a.mu.Unlock()
