@@ -161,7 +161,7 @@ func (c *checker) file(dir, name string, snapshot, last bool) {
 			fmt.Fprintf(c.out, "%s:%d torn last entry (a crash during a write): start-up cuts its %d bytes off\n", name, at, len(data)-int(at))
 			return
 		case err != nil && last && !snapshot && lostWrite(data, int(at), end):
-			fmt.Fprintf(c.out, "%s:%d the last writes did not all reach the disk (zeroed blocks, a power cut): start-up cuts their %d bytes off\n", name, at, len(data)-int(at))
+			fmt.Fprintf(c.out, "%s:%d the last write did not all reach the disk (zeroed sectors, a power cut): start-up cuts its %d bytes off\n", name, at, len(data)-int(at))
 			return
 		case errors.Is(err, ErrTorn):
 			c.fail(name, at, "incomplete entry", int64(len(data))-at)
