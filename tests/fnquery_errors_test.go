@@ -66,8 +66,10 @@ return u.name`
 func TestFnQueryRunErrorsKeepSubscribers(t *testing.T) {
 	t.Parallel()
 	s, r := fqSetup(t)
-	r.ok("CONFIG", "SET", "query-time-limit", "50")
-	eq(t, "CONFIG GET", r.do("CONFIG", "GET", "query-time-limit"), map[any]any{"query-time-limit": "50"})
+	// 200 ms: a normal run under -race on a busy machine can pass 50 ms,
+	// and would then fail where a message is awaited.
+	r.ok("CONFIG", "SET", "query-time-limit", "200")
+	eq(t, "CONFIG GET", r.do("CONFIG", "GET", "query-time-limit"), map[any]any{"query-time-limit": "200"})
 	r.insert("users", `{"id":"k","name":"Kay"}`)
 	fqLua(r, "guard", fqGuard)
 	fqLua(r, "orders", `return redis.call('B.COUNT', 'orders')`)
@@ -84,7 +86,7 @@ func TestFnQueryRunErrorsKeepSubscribers(t *testing.T) {
 		{"erring", "MYERR k is erring"},
 		{"plain", "ERR plain failure"},
 		{"raising", "ERR user_query:9: raised script: query, on @user_query:9."},
-		{"looping", "ERR query run stopped: it ran longer than query-time-limit (50 ms) script: query, on @user_query:10."},
+		{"looping", "ERR query run stopped: it ran longer than query-time-limit (200 ms) script: query, on @user_query:10."},
 	} {
 		r.do("B.UPDATE", "users", "k", fmt.Sprintf(`{"role":%q}`, tc.role))
 		eventually(t, 10*time.Second, tc.role+": the channel's error", func() bool {
@@ -117,10 +119,10 @@ func TestFnQueryTimeLimit(t *testing.T) {
 	s, r := fqSetup(t)
 	r.err("ERR *", "CONFIG", "SET", "query-time-limit", "-1")
 	r.err("ERR *", "CONFIG", "SET", "query-time-limit", "soon")
-	r.ok("CONFIG", "SET", "query-time-limit", "50")
+	r.ok("CONFIG", "SET", "query-time-limit", "200") // see TestFnQueryRunErrorsKeepSubscribers
 	fqLua(r, "loop", "while true do end")
 	fqLua(r, "count", `return redis.call('B.COUNT', 'users')`)
-	want := "ERR query run stopped: it ran longer than query-time-limit (50 ms) script: query, on @user_query:1."
+	want := "ERR query run stopped: it ran longer than query-time-limit (200 ms) script: query, on @user_query:1."
 	r.err(want, "QUERY.RUN", "loop")
 	// A channel of it fails (no first message) and keeps its subscriber;
 	// the other channels are served meanwhile.
@@ -147,22 +149,34 @@ func TestFnQueryTimeLimit(t *testing.T) {
 	eq(t, "messages of the looping channel", sub.messages("query.loop"), []string(nil))
 	eq(t, "NUMSUB", r.do("PUBSUB", "NUMSUB", "query.loop"), []any{"query.loop", int64(1)})
 	eq(t, "PING", r.do("PING"), "PONG")
+	// The looping channel goes before the time limit does: QUERY.DEFINE
+	// runs every subscribed function channel again, and a run of loop
+	// with no limit would spin until the server stops, taking a core from
+	// the runs below (under -race on a busy machine, QUERY.RUN big then
+	// took more than 10 s).
+	if err := sub.ps.Unsubscribe(ctx(t), "query.loop"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "query.loop to lose its subscriber", func() bool {
+		return fmt.Sprint(r.do("PUBSUB", "NUMSUB", "query.loop")) == "[query.loop 0]"
+	})
+	fqIdle(t, r)
 	// script-max-memory bounds a query run as it bounds a script.
 	r.ok("CONFIG", "SET", "query-time-limit", "0")
-	r.ok("CONFIG", "SET", "script-max-memory", "20000000")
-	// 100 kB a step: past the limit in a few hundred steps, even under -race.
+	r.ok("CONFIG", "SET", "script-max-memory", "10000000")
+	// 100 kB a step: past the limit in about a hundred steps.
 	fqLua(r, "big", "local t = {} for i = 1, 1e8 do t[i] = string.rep('x', 100000) .. i end return 1")
 	raw := s.Raw(t) // its replies have no read timeout of 3 s
 	fqErrPrefix(t, "QUERY.RUN big", raw.Do("QUERY.RUN", "big"),
-		"-ERR script stopped: the server's live heap grew by more than script-max-memory (20000000 bytes) while it ran")
+		"-ERR script stopped: the server's live heap grew by more than script-max-memory (10000000 bytes) while it ran")
 	fqLua(r, "rep", "return string.rep('x', 100000000)")
 	// string.rep refuses before it allocates; the sampler may still hold
 	// the previous run's growth, stopping this one at its first step.
-	if got := r.fail("QUERY.RUN", "rep"); !strings.HasPrefix(got, "ERR user_query:1: string.rep: the result would be 100000000 bytes, more than script-max-memory (20000000)") &&
+	if got := r.fail("QUERY.RUN", "rep"); !strings.HasPrefix(got, "ERR user_query:1: string.rep: the result would be 100000000 bytes, more than script-max-memory (10000000)") &&
 		!strings.HasPrefix(got, "ERR script stopped: the server's live heap grew by more than script-max-memory") {
 		t.Errorf("QUERY.RUN rep: %q, want the string.rep or the memory error", got)
 	}
-	// No time limit lets a long run finish.
+	// No time limit lets a run longer than the old 200 ms finish.
 	fqLua(r, "long", "local x = 0 for i = 1, 1000000 do x = x + 1 end return x")
 	r.ok("CONFIG", "SET", "script-max-memory", "0")
 	eq(t, "no limit", raw.Do("QUERY.RUN", "long"), "$7\r\n1000000\r\n")

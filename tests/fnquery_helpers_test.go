@@ -118,8 +118,8 @@ func fqChan(r *rc, name, channel string) fqChanInfo {
 }
 
 // fqIdle waits until the live channels are quiet: STORE.STATS's runs,
-// evaluations and published figures stay the same across several polls,
-// and each given channel is idle (QUERY.INFO shows the same figures).
+// evaluations, published and reruns figures stay the same across several
+// polls.
 func fqIdle(t *testing.T, r *rc) {
 	t.Helper()
 	var last string

@@ -81,6 +81,9 @@ func TestFnQueryTransactionNeverHalf(t *testing.T) {
 	r := newRC(t, s, 3)
 	r.define("ba", fqPairDef)
 	r.define("bb", fqPairDef)
+	// Runs that spin 30,000 steps under -race on a busy machine may pass
+	// the default limit of a second; this test is about consistency.
+	r.ok("CONFIG", "SET", "query-time-limit", "30000")
 	fqLua(r, "pair", fqPair)
 	channels := []string{
 		`query.pair`,
