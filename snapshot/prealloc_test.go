@@ -422,3 +422,61 @@ func TestPreallocationPolicyChange(t *testing.T) {
 		t.Errorf("%d entries, want 2", n)
 	}
 }
+
+// TestPreallocationGiveBack: a fill that fails part way through a piece
+// (the disk fills up) cuts the file back to the end of its last whole
+// piece, so that no space is held past the zeros it records; a fill later
+// goes on from there.
+func TestPreallocationGiveBack(t *testing.T) {
+	a, path := openAOF(t, FsyncAlways)
+	a.mu.Lock()
+	a.chunk = 4 << 20 // four pieces
+	a.mu.Unlock()
+	entry := int64(len(AppendEntry(nil, putOp(0, 0))))
+	// The third piece, [entry+2 MB, entry+3 MB), is cut short at 2.5 MB.
+	restore := limitFileSize(t, 5<<19)
+	a.appendOps(putOp(0, 0))
+	if err := a.waitDurable(a.mark()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the fill to fail", func() bool {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		return a.fillErrors == 1 && !a.extending
+	})
+	a.mu.Lock()
+	prealloc := a.prealloc
+	a.mu.Unlock()
+	if want := entry + 2<<20; prealloc != want {
+		t.Fatalf("zeros recorded to %d, want %d (two whole pieces)", prealloc, want)
+	}
+	if got := fileSize(t, path); got != prealloc {
+		t.Fatalf("the file is %d bytes after the failed piece, want %d: the partial piece was not given back", got, prealloc)
+	}
+
+	restore()
+	// The next fill starts no sooner than a second after the failure, at
+	// a write's end.
+	waitFor(t, 10*time.Second, "a fill after the failure", func() bool {
+		a.appendOps(putOp(0, 1))
+		if err := a.waitDurable(a.mark()); err != nil {
+			t.Fatal(err)
+		}
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		return a.fills == 1 && !a.extending
+	})
+	a.mu.Lock()
+	prealloc2, end := a.prealloc, a.fileSize
+	a.mu.Unlock()
+	if prealloc2 != prealloc+a.chunk || fileSize(t, path) != prealloc2 {
+		t.Fatalf("after the retry: zeros to %d, file %d bytes; want both %d", prealloc2, fileSize(t, path), prealloc+a.chunk)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := int64(dataEnd(data)); got != end || end != a.mark() {
+		t.Fatalf("the entries end at %d, the writes at %d, appended %d", got, end, a.mark())
+	}
+}
