@@ -267,10 +267,10 @@ func txWatchCases() []txWatchCase {
 				t.Fatalf("own update: %q", got)
 			}
 		}, true},
-		{"expiry", "k", func(r *rc, b string) { r.str("B.INSERT", b, `{"id":"k","name":"K"}`, "PX", "400") },
+		{"expiry", "k", func(r *rc, b string) { r.str("B.INSERT", b, `{"id":"k","name":"K"}`, "PX", "2000") },
 			func(t *testing.T, r *rc, self *RawConn, b string) {
 				if got := self.Do("B.COUNT", b); got != ":1\r\n" {
-					t.Fatalf("the record expired before WATCH ran (machine too slow for a 400ms TTL): %q", got)
+					t.Fatalf("the record expired before WATCH ran (machine too slow for a 2 s TTL): %q", got)
 				}
 				eventually(t, 10*time.Second, "the watched record to expire", func() bool { return r.do("B.GET", b, "k") == nil })
 			}, true},
