@@ -83,6 +83,9 @@ type aof struct {
 	fills, fillErrors, overZeros int64
 	log                          zerolog.Logger
 
+	// out is writeOut; a test makes a flush's write fail with it.
+	out func(f *os.File, data []byte, synced bool, off, zerosEnd int64) error
+
 	wake chan struct{}
 	done chan struct{}
 }
@@ -104,7 +107,7 @@ type aof struct {
 const preallocChunk = 16 << 20
 
 func newAOF(f *os.File, size int64, policy string, log zerolog.Logger) *aof {
-	a := &aof{file: f, fileSize: size, chunk: preallocChunk, log: log,
+	a := &aof{file: f, fileSize: size, chunk: preallocChunk, log: log, out: writeOut,
 		wake: make(chan struct{}, 1), done: make(chan struct{})}
 	a.policy.Store(&policy)
 	a.cond = sync.NewCond(&a.mu)
@@ -316,11 +319,11 @@ func (a *aof) flushLocked() error {
 			a.log.Warn().Err(err).Msg("append-only file: cutting the zeros written ahead of its end failed")
 		}
 	}
-	f, off, zerosEnd := a.file, a.fileSize, a.prealloc
+	f, off, zerosEnd, out := a.file, a.fileSize, a.prealloc, a.out
 	overZeros := off+int64(len(data)) <= zerosEnd
 	a.mu.Unlock()
 
-	err := writeOut(f, data, always, off, zerosEnd)
+	err := out(f, data, always, off, zerosEnd)
 
 	a.mu.Lock()
 	if err != nil && a.extending {

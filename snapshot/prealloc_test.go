@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -478,5 +480,66 @@ func TestPreallocationGiveBack(t *testing.T) {
 	}
 	if got := int64(dataEnd(data)); got != end || end != a.mark() {
 		t.Fatalf("the entries end at %d, the writes at %d, appended %d", got, end, a.mark())
+	}
+}
+
+// TestPreallocationWriteFailureStopsFill: when a write fails while a fill
+// runs, the fill stops before the file is cut back to its entries, so
+// that no zeros are written or recorded past the cut; the retry that
+// succeeds writes the entry once.
+func TestPreallocationWriteFailureStopsFill(t *testing.T) {
+	a, path := openAOF(t, FsyncAlways)
+	a.mu.Lock()
+	a.chunk = 256 << 20 // a fill long enough to be running at the failure
+	a.mu.Unlock()
+	a.appendOps(putOp(0, 0))
+	if err := a.waitDurable(a.mark()); err != nil {
+		t.Fatal(err)
+	}
+	good := a.mark()
+	// Whether a fill ran at the first failure: the writer retries every
+	// 100 ms, after the fill has stopped.
+	var calls atomic.Int32
+	var filling atomic.Bool
+	a.mu.Lock()
+	a.out = func(*os.File, []byte, bool, int64, int64) error {
+		if calls.Add(1) == 1 {
+			a.mu.Lock()
+			filling.Store(a.extending)
+			a.mu.Unlock()
+		}
+		return syscall.EIO
+	}
+	a.mu.Unlock()
+	a.appendOps(putOp(0, 1))
+	m := a.mark()
+	if err := a.waitDurable(m); !errors.Is(err, syscall.EIO) {
+		t.Fatalf("waitDurable: %v, want EIO", err)
+	}
+	if !filling.Load() {
+		t.Fatal("no fill was running when the write failed")
+	}
+	a.mu.Lock()
+	extending, prealloc, fillFrom := a.extending, a.prealloc, a.fillFrom
+	a.mu.Unlock()
+	if extending || prealloc != 0 || fillFrom != 0 {
+		t.Fatalf("after the failed write: fill running %v, zeros to %d, fill from %d; want stopped, none", extending, prealloc, fillFrom)
+	}
+	if got := fileSize(t, path); got != good {
+		t.Fatalf("the file is %d bytes after the failed write, want %d (its entries)", got, good)
+	}
+
+	a.mu.Lock()
+	a.out = writeOut
+	a.mu.Unlock()
+	waitFor(t, 5*time.Second, "the writer's retry to succeed", func() bool { return a.failure() == nil })
+	if err := a.waitDurable(m); err != nil {
+		t.Fatalf("waitDurable after the retry: %v", err)
+	}
+	if err := a.close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := fileEntries(t, path); len(got) != 2 || !opsEqual(got[1], putOp(0, 1)) {
+		t.Fatalf("the file holds %q, want the two entries", got)
 	}
 }
