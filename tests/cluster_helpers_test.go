@@ -59,7 +59,7 @@ func StartCluster(t *testing.T, n int, extra ...string) *Cluster {
 	c := &Cluster{t: t, ID: "c" + strconv.FormatInt(time.Now().UnixNano()%1e12, 36)}
 	for i := 0; i < n; i++ {
 		args := []string{"--cluster-id", c.ID, "--node-id", "n" + strconv.Itoa(i+1),
-			"--raft-addr", "127.0.0.1:0", "--cluster-timeout", "300ms"}
+			"--raft-addr", "127.0.0.1:0", "--cluster-timeout", "1s"}
 		if i == 0 {
 			args = append(args, "--bootstrap")
 		} else {
