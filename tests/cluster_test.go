@@ -154,14 +154,22 @@ func TestClusterEventsOnFollower(t *testing.T) {
 	c := StartCluster(t, 3)
 	l, f := c.Leader(), c.Follower()
 	lc := c.client(l)
-	lc.Do(ctx(t), "BUCKET.DEFINE", "users", `{"key":"id","schema":{"id":{"type":"string"},"n":{"type":"number"}}}`)
+	if err := lc.Do(ctx(t), "BUCKET.DEFINE", "users", `{"key":"id","schema":{"id":{"type":"string"},"n":{"type":"number"}}}`).Err(); err != nil {
+		t.Fatal(err)
+	}
 	sub := c.Nodes[f].Raw(t)
 	if got := sub.Do("PSUBSCRIBE", "bucket.users.*"); !strings.Contains(got, "psubscribe") {
 		t.Fatalf("PSUBSCRIBE: %q", got)
 	}
-	lc.Do(ctx(t), "B.INSERT", "users", `{"id":"a","n":1}`)
-	lc.Do(ctx(t), "B.UPDATE", "users", "a", `{"n":2}`)
-	lc.Do(ctx(t), "B.DELETE", "users", "a")
+	for _, args := range [][]any{
+		{"B.INSERT", "users", `{"id":"a","n":1}`},
+		{"B.UPDATE", "users", "a", `{"n":2}`},
+		{"B.DELETE", "users", "a"},
+	} {
+		if err := lc.Do(ctx(t), args...).Err(); err != nil {
+			t.Fatalf("%v: %v", args[0], err)
+		}
+	}
 	for i, want := range []string{"bucket.users.inserted", "bucket.users.updated", "bucket.users.deleted"} {
 		msg := sub.Read()
 		if !strings.Contains(msg, want) || !strings.Contains(msg, `"seq":`+strconv.Itoa(i+1)) {
@@ -170,7 +178,9 @@ func TestClusterEventsOnFollower(t *testing.T) {
 	}
 	// Expiry is the leader's: its sweep's delete reaches the follower with
 	// its reason.
-	lc.Do(ctx(t), "B.INSERT", "users", `{"id":"short","n":1}`, "PX", "50")
+	if err := lc.Do(ctx(t), "B.INSERT", "users", `{"id":"short","n":1}`, "PX", "50").Err(); err != nil {
+		t.Fatal(err)
+	}
 	if msg := sub.Read(); !strings.Contains(msg, "bucket.users.inserted") {
 		t.Fatalf("the insert's event on the follower: %q", msg)
 	}
@@ -236,7 +246,9 @@ func TestClusterSnapshotCatchUp(t *testing.T) {
 	c := StartCluster(t, 3, "--raft-snapshot-entries", "16")
 	l := c.Leader()
 	lc := c.client(l)
-	lc.Do(ctx(t), "BUCKET.DEFINE", "kv", `{"key":"id","schema":{"id":{"type":"string"},"v":{"type":"number"}},"indexes":["v"]}`)
+	if err := lc.Do(ctx(t), "BUCKET.DEFINE", "kv", `{"key":"id","schema":{"id":{"type":"string"},"v":{"type":"number"}},"indexes":["v"]}`).Err(); err != nil {
+		t.Fatal(err)
+	}
 	f := c.Follower()
 	behind := infoFields(t, c.client(f), "replication")["raft_applied_index"]
 	c.Kill(f)
@@ -263,8 +275,14 @@ func TestClusterMinority(t *testing.T) {
 	t.Parallel()
 	c := StartCluster(t, 3)
 	l := c.Leader()
-	c.client(l).Do(ctx(t), "BUCKET.DEFINE", "kv", `{"key":"id","schema":{"id":{"type":"string"}}}`)
-	c.client(l).Do(ctx(t), "B.INSERT", "kv", `{"id":"x"}`)
+	for _, args := range [][]any{
+		{"BUCKET.DEFINE", "kv", `{"key":"id","schema":{"id":{"type":"string"}}}`},
+		{"B.INSERT", "kv", `{"id":"x"}`},
+	} {
+		if err := c.client(l).Do(ctx(t), args...).Err(); err != nil {
+			t.Fatalf("%v: %v", args[0], err)
+		}
+	}
 	c.SameState()
 	f := c.Follower()
 	for i := range c.Nodes {
