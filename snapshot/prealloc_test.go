@@ -394,18 +394,27 @@ func TestPreallocationFailure(t *testing.T) {
 	}
 }
 
-// TestPreallocationPolicyChange: a change away from always while a fill
-// runs stops the fill after its piece, and the next write under everysec
-// goes after the file's entries with no zeros left past them.
-func TestPreallocationPolicyChange(t *testing.T) {
+// openFilling opens a file under always, writes one entry and returns
+// with a fill of 256 MB started after it: long enough to be running at
+// whatever the test does next.
+func openFilling(t *testing.T) (*aof, string) {
+	t.Helper()
 	a, path := openAOF(t, FsyncAlways)
 	a.mu.Lock()
-	a.chunk = 256 << 20 // a fill long enough to be running at the change
+	a.chunk = 256 << 20
 	a.mu.Unlock()
 	a.appendOps(putOp(0, 0))
 	if err := a.waitDurable(a.mark()); err != nil {
 		t.Fatal(err)
 	}
+	return a, path
+}
+
+// TestPreallocationPolicyChange: a change away from always while a fill
+// runs stops the fill after its piece, and the next write under everysec
+// goes after the file's entries with no zeros left past them.
+func TestPreallocationPolicyChange(t *testing.T) {
+	a, path := openFilling(t)
 	a.setPolicy(FsyncEverySec)
 	a.appendOps(putOp(0, 1))
 	if err := a.waitWritten(a.mark()); err != nil {
@@ -488,14 +497,7 @@ func TestPreallocationGiveBack(t *testing.T) {
 // that no zeros are written or recorded past the cut; the retry that
 // succeeds writes the entry once.
 func TestPreallocationWriteFailureStopsFill(t *testing.T) {
-	a, path := openAOF(t, FsyncAlways)
-	a.mu.Lock()
-	a.chunk = 256 << 20 // a fill long enough to be running at the failure
-	a.mu.Unlock()
-	a.appendOps(putOp(0, 0))
-	if err := a.waitDurable(a.mark()); err != nil {
-		t.Fatal(err)
-	}
+	a, path := openFilling(t)
 	good := a.mark()
 	// Whether a fill ran at the first failure: the writer retries every
 	// 100 ms, after the fill has stopped.
