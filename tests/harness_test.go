@@ -277,19 +277,32 @@ func (c *RawConn) Send(s string) {
 // Do sends a command as a RESP array and returns its reply.
 func (c *RawConn) Do(args ...string) string {
 	c.t.Helper()
+	return c.DoWithin(10*time.Second, args...)
+}
+
+// DoWithin is Do with a read timeout of d, for a reply that takes long
+// under -race on a busy machine.
+func (c *RawConn) DoWithin(d time.Duration, args ...string) string {
+	c.t.Helper()
 	var b strings.Builder
 	fmt.Fprintf(&b, "*%d\r\n", len(args))
 	for _, a := range args {
 		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
 	}
 	c.Send(b.String())
-	return c.Read()
+	return c.readWithin(d)
 }
 
 // Read reads one whole RESP reply and returns its raw text.
 func (c *RawConn) Read() string {
 	c.t.Helper()
-	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	return c.readWithin(10 * time.Second)
+}
+
+// readWithin is Read with a read timeout of d.
+func (c *RawConn) readWithin(d time.Duration) string {
+	c.t.Helper()
+	c.SetReadDeadline(time.Now().Add(d))
 	var b strings.Builder
 	if err := readReply(c.r, &b); err != nil {
 		c.t.Fatalf("read: %v (so far %q)", err, b.String())
