@@ -478,10 +478,10 @@ func TestPreallocationGiveBack(t *testing.T) {
 		return a.fills == 1 && !a.extending
 	})
 	a.mu.Lock()
-	prealloc2, end := a.prealloc, a.fileSize
+	prealloc2, end, chunk := a.prealloc, a.fileSize, a.chunk
 	a.mu.Unlock()
-	if prealloc2 != prealloc+a.chunk || fileSize(t, path) != prealloc2 {
-		t.Fatalf("after the retry: zeros to %d, file %d bytes; want both %d", prealloc2, fileSize(t, path), prealloc+a.chunk)
+	if prealloc2 != prealloc+chunk || fileSize(t, path) != prealloc2 {
+		t.Fatalf("after the retry: zeros to %d, file %d bytes; want both %d", prealloc2, fileSize(t, path), prealloc+chunk)
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {

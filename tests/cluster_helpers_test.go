@@ -58,6 +58,9 @@ func StartCluster(t *testing.T, n int, extra ...string) *Cluster {
 	t.Helper()
 	c := &Cluster{t: t, ID: "c" + strconv.FormatInt(time.Now().UnixNano()%1e12, 36)}
 	for i := 0; i < n; i++ {
+		// 1 s: at 300 ms, nodes of a busy machine under -race missed
+		// heartbeats and leaders changed in the middle of tests' writes.
+		// extra may set another.
 		args := []string{"--cluster-id", c.ID, "--node-id", "n" + strconv.Itoa(i+1),
 			"--raft-addr", "127.0.0.1:0", "--cluster-timeout", "1s"}
 		if i == 0 {

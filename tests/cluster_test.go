@@ -95,9 +95,10 @@ func TestClusterReplicatesEveryChange(t *testing.T) {
 // and every node ends with every record.
 func TestClusterGroupCommit(t *testing.T) {
 	t.Parallel()
-	// A longer timeout than the others': under -race, beside the other
-	// tests on 2 CPUs, the burst once delayed heartbeats past 300ms and the
-	// leader lost its leadership with the writes in flight.
+	// A longer timeout than the others' 1 s: under -race, beside the other
+	// tests on 2 CPUs, the burst once delayed heartbeats past 300ms (the
+	// test clusters' timeout then) and the leader lost its leadership with
+	// the writes in flight.
 	c := StartCluster(t, 3, "--cluster-timeout", "2s")
 	l := c.Leader()
 	lc := redis.NewClient(&redis.Options{Addr: c.Nodes[l].Addr, MaxRetries: -1, PoolSize: 40})

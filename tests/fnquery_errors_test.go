@@ -178,9 +178,14 @@ func TestFnQueryTimeLimit(t *testing.T) {
 		!strings.HasPrefix(got, "ERR script stopped: the server's live heap grew by more than script-max-memory") {
 		t.Errorf("QUERY.RUN rep: %q, want the string.rep or the memory error", got)
 	}
-	// No time limit lets a run longer than the old 200 ms finish.
+	// A long run is stopped by a limit of 10 ms (it takes 80 ms and more),
+	// and finishes with none.
 	fqLua(r, "long", "local x = 0 for i = 1, 1000000 do x = x + 1 end return x")
 	r.ok("CONFIG", "SET", "script-max-memory", "0")
+	r.ok("CONFIG", "SET", "query-time-limit", "10")
+	fqErrPrefix(t, "QUERY.RUN long, 10 ms", raw.DoWithin(time.Minute, "QUERY.RUN", "long"),
+		"-ERR query run stopped: it ran longer than query-time-limit (10 ms)")
+	r.ok("CONFIG", "SET", "query-time-limit", "0")
 	eq(t, "no limit", raw.DoWithin(time.Minute, "QUERY.RUN", "long"), "$7\r\n1000000\r\n")
 }
 
