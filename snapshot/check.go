@@ -234,6 +234,8 @@ func listFiles(out io.Writer, dir string, m *manifest) {
 			what = "a temporary file of an interrupted write"
 		case m != nil && f.gen < m.Generation:
 			what = "older than the manifest's generation: left by an earlier rewrite, removed at start"
+		case m != nil && m.interrupted(dir, f):
+			what = "left by a rewrite stopped before the manifest named it: holds nothing the named files lack, removed at start"
 		}
 		size := int64(-1)
 		if st, err := os.Stat(filepath.Join(dir, f.name)); err == nil {

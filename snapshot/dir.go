@@ -159,6 +159,26 @@ func parseManifest(path string, data []byte) (*manifest, error) {
 	return &m, nil
 }
 
+// interrupted reports whether f, a data file the manifest does not name,
+// is what a rewrite stopped by a crash leaves, holding nothing the named
+// files lack (snapshot.Rewrite):
+//   - the next generation's append-only file, empty: a rewrite creates it
+//     before its manifest names it, and appends go to it only after;
+//   - the snapshot of the manifest's generation while the manifest still
+//     names the files before it (the rewrite of that generation renamed
+//     its snapshot into place but had not yet written the manifest that
+//     names it): those files hold everything the snapshot does.
+func (m *manifest) interrupted(dir string, f dirFile) bool {
+	switch {
+	case f.name == aofName(m.Generation+1):
+		st, err := os.Stat(filepath.Join(dir, f.name))
+		return err == nil && st.Size() == 0
+	case f.name == snapshotName(m.Generation):
+		return len(m.AOF) > 1 && m.AOF[len(m.AOF)-1] == aofName(m.Generation)
+	}
+	return false
+}
+
 // named reports whether the manifest names file.
 func (m *manifest) named(file string) bool {
 	return file == m.Snapshot || slices.Contains(m.AOF, file)
@@ -166,10 +186,11 @@ func (m *manifest) named(file string) bool {
 
 // checkDir compares the data files in dir with the manifest (nil: none).
 // It returns the leftovers a crash can leave, which are safe to remove
-// (temporary files and unnamed files of generations strictly before the
-// manifest's), or an error for what would lose data if the server went
-// on: a named file that is missing, data files without a manifest, or
-// unnamed files of the manifest's generation or later.
+// (temporary files, unnamed files of generations strictly before the
+// manifest's, and what an interrupted rewrite leaves: interrupted), or an
+// error for what would lose data if the server went on: a named file that
+// is missing, data files without a manifest, or other unnamed files of the
+// manifest's generation or later.
 func checkDir(dir string, m *manifest) (leftovers []string, err error) {
 	files, err := listDataFiles(dir)
 	if err != nil {
@@ -208,6 +229,8 @@ func checkDir(dir string, m *manifest) (leftovers []string, err error) {
 		case f.tmp:
 			// a snapshot or manifest being written when the server stopped:
 			// kept until a later generation makes it old
+		case m.interrupted(dir, f):
+			leftovers = append(leftovers, f.name)
 		default:
 			strays = append(strays, f.name)
 		}

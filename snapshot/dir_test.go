@@ -108,6 +108,16 @@ func TestDirChecks(t *testing.T) {
 			"snapshot.2.bdb.tmp": "a", "snapshot.1.bdb": "b", "appendonly.2.aof": "c", "snapshot.3.bdb.tmp": "d", "notes.txt": "mine"},
 			removed: []string{"snapshot.2.bdb.tmp", "snapshot.1.bdb", "appendonly.2.aof"},
 			kept:    []string{"snapshot.3.bdb.tmp", "notes.txt", "appendonly.3.aof"}},
+		{name: "a rewrite killed before its manifest named its new file", files: map[string]string{
+			manifestName: man("2", "", `"appendonly.2.aof"`), "appendonly.2.aof": "", "appendonly.3.aof": ""},
+			removed: []string{"appendonly.3.aof"}, kept: []string{"appendonly.2.aof"}},
+		{name: "the next generation's file with data", files: map[string]string{
+			manifestName: man("2", "", `"appendonly.2.aof"`), "appendonly.2.aof": "", "appendonly.3.aof": "z"},
+			want: "does not name (appendonly.3.aof)"},
+		{name: "a rewrite killed before its manifest named its snapshot", files: map[string]string{
+			manifestName:       man("3", "", `"appendonly.2.aof","appendonly.3.aof"`),
+			"appendonly.2.aof": "", "appendonly.3.aof": "", "snapshot.3.bdb": "t"},
+			removed: []string{"snapshot.3.bdb"}, kept: []string{"appendonly.2.aof", "appendonly.3.aof"}},
 		{name: "temporary files without a manifest", files: map[string]string{"snapshot.1.bdb.tmp": "a"},
 			removed: []string{"snapshot.1.bdb.tmp"}},
 	}

@@ -220,7 +220,8 @@ func TestPersistExpired(t *testing.T) {
 // TestPersistKill: a kill -9 while 16 clients write (inserts, updates,
 // deletes, and two clients' MULTI/EXEC over two buckets) loses no
 // acknowledged write and leaves no transaction half there, under every
-// fsync policy, in each of 20 cycles. Under always a
+// fsync policy, in each of 20 cycles, with rewrites running throughout.
+// Under always a
 // reply waits for the fsync; under everysec and no it waits for the
 // entry's write(2), so a process crash (not a power cut) loses nothing
 // acknowledged either (docs/persistence.md).
@@ -282,9 +283,30 @@ func TestPersistKill(t *testing.T) {
 					acked.Add(1)
 					return true
 				})
+				// Rewrites run throughout, so that kills land between a
+				// rotation and the old file's finish too (rotate.go).
+				rewriter := newRC(t, s, 1).c
+				quit, rewrites := make(chan struct{}), make(chan int, 1)
+				go func() {
+					n := 0
+					for {
+						select {
+						case <-quit:
+							rewrites <- n
+							return
+						default:
+						}
+						if rewriter.Do(bg, "BGREWRITEAOF").Err() == nil {
+							n++
+						}
+						time.Sleep(10 * time.Millisecond) // a pace, not a wait for anything
+					}
+				}()
 				eventually(t, 20*time.Second, "acknowledged writes", func() bool { return acked.Load() >= 600 })
 				s.Kill() // writers are mid-flight
 				stop()
+				close(quit)
+				nRewrites := <-rewrites
 				s = StartIn(t, s.Dir, s.Args...)
 				r := newRC(t, s, 2)
 				n := model.checkAgainst(t, r.c)
@@ -299,7 +321,7 @@ func TestPersistKill(t *testing.T) {
 					}
 				}
 				pairsMu.Unlock()
-				t.Logf("cycle %d: %d acknowledged writes on %d records and %d two-bucket pairs before the kill; none lost", cycle, acked.Load(), n, len(pairs))
+				t.Logf("cycle %d: %d acknowledged writes on %d records and %d two-bucket pairs before the kill, %d rewrites started; none lost", cycle, acked.Load(), n, len(pairs), nRewrites)
 			}
 		})
 	}
