@@ -52,6 +52,11 @@ type aof struct {
 	writing bool   // a flush (flushLocked) is writing outside mu
 	syncing bool   // the everysec goroutine is fsyncing outside mu
 	closed  bool
+	// old is the file a rotation replaced, until finishOld has written
+	// oldBuf (what was buffered for it) at oldSize, fsynced and closed it.
+	old     *os.File
+	oldBuf  []byte
+	oldSize int64
 	// appended is the count of bytes appended in all (logical offset).
 	appended int64
 	// appendedNow is appended, readable without mu (mark).
@@ -62,6 +67,7 @@ type aof struct {
 	err         error // last write or fsync error; cleared by a later success
 	entries     int64 // entries appended since the last snapshot
 	rounds      int64 // times the writer woke to write (TestWriterIsABackstop)
+	asleep      bool  // the writer waits for a wake-up (TestRotateLeavesTheDiskToTheFlush)
 	// commits, writes and fsyncs count entries appended, write calls and
 	// fsyncs made since start-up (INFO persistence: what one write or
 	// fsync covers).
@@ -265,22 +271,24 @@ func (a *aof) writer() {
 	defer close(a.done)
 	for {
 		a.mu.Lock()
-		if len(a.buf) == 0 && !a.closed {
+		if !a.pending() && !a.closed {
+			a.asleep = true
 			a.mu.Unlock()
 			<-a.wake
 			time.Sleep(writerDelay)
 			a.mu.Lock()
+			a.asleep = false
 			a.rounds++
 		}
 		for a.writing { // a connection is writing: let it finish
 			a.cond.Wait()
 		}
-		if a.closed && (len(a.buf) == 0 || a.err != nil) {
+		if a.closed && (!a.pending() || a.err != nil) {
 			a.mu.Unlock()
 			return
 		}
 		var err error
-		if len(a.buf) > 0 {
+		if a.pending() {
 			err = a.flushLocked()
 		}
 		closed := a.closed
@@ -299,10 +307,19 @@ func (a *aof) writer() {
 // and being woken in turn, and those that come while it writes wait for
 // that write, then look again (group commit).
 func (a *aof) flushLocked() error {
+	a.writing = true
+	if a.old != nil {
+		// Everything of the old file first: then the new file's bytes
+		// (rotate.go).
+		if err := a.finishOld(); err != nil {
+			a.writing = false
+			a.cond.Broadcast()
+			return err
+		}
+	}
 	always := a.pol() == FsyncAlways
 	data := a.buf
 	a.buf = nil
-	a.writing = true
 	// A write never goes where a fill is writing zeros.
 	for a.extending && a.fileSize+int64(len(data)) > a.fillFrom {
 		a.cond.Wait()
@@ -315,7 +332,7 @@ func (a *aof) flushLocked() error {
 		for a.extending {
 			a.cond.Wait()
 		}
-		if err := a.cutZeros(a.fileSize); err != nil {
+		if err := a.cutZeros(a.file, a.fileSize); err != nil {
 			a.log.Warn().Err(err).Msg("append-only file: cutting the zeros written ahead of its end failed")
 		}
 	}
@@ -497,16 +514,20 @@ func (a *aof) fill(path string, from, to int64) {
 	a.mu.Unlock()
 }
 
-// cutZeros truncates the file to end, where its entries end, when a fill
-// wrote zeros past it (a rotation or close); a.mu must be held and no
-// fill under way.
-func (a *aof) cutZeros(end int64) error {
+// cutZeros truncates f, the file the zeros were written to, to end, where
+// its entries end, when a fill wrote zeros past it (leaving always, a
+// rotation's finishOld, close); a.mu must be held and no fill under way.
+func (a *aof) cutZeros(f *os.File, end int64) error {
 	if a.prealloc == 0 && a.fillFrom == 0 {
 		return nil
 	}
 	a.prealloc, a.fillFrom = 0, 0
-	return a.file.Truncate(end)
+	return f.Truncate(end)
 }
+
+// pending reports whether anything waits to be written: buffered entries,
+// or a rotated file to finish; a.mu must be held.
+func (a *aof) pending() bool { return len(a.buf) > 0 || a.old != nil }
 
 // pol returns the appendfsync policy.
 func (a *aof) pol() string { return *a.policy.Load() }
@@ -537,7 +558,9 @@ func (a *aof) everySec() {
 			continue
 		}
 		a.mu.Lock()
-		if a.written == a.synced || a.closed {
+		if a.written == a.synced || a.closed || a.old != nil {
+			// With a rotated file to finish, the flush that finishes it
+			// fsyncs it, before the new file has a byte.
 			a.mu.Unlock()
 			continue
 		}
@@ -554,7 +577,7 @@ func (a *aof) everySec() {
 				a.synced = target
 			}
 			a.fsyncs++
-			if len(a.buf) == 0 && !a.writing {
+			if !a.pending() && !a.writing {
 				a.err = nil // nothing waits for a retry: the disk works again
 			}
 		}
@@ -617,12 +640,12 @@ func (a *aof) wait(off int64, reached func() int64) error {
 			return errClosed
 		case a.writing:
 			a.cond.Wait()
-		case len(a.buf) > 0 && !yielded:
+		case a.pending() && !yielded:
 			yielded = true
 			a.mu.Unlock()
 			runtime.Gosched()
 			a.mu.Lock()
-		case len(a.buf) > 0:
+		case a.pending():
 			a.flushLocked()
 		default:
 			// Everything appended is written: only an fsync under
@@ -643,52 +666,6 @@ func (a *aof) failure() error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.err
-}
-
-// rotate makes next the current file after writing and fsyncing what is
-// buffered to the old one, which it closes. Appends cannot happen during
-// it: it runs inside engine.Store.Capture, and query definitions take the
-// persistence lock.
-func (a *aof) rotate(next *os.File) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.stopFill = a.extending
-	for a.writing || a.syncing || a.extending {
-		a.cond.Wait()
-	}
-	// The old file ends at its last entry: the zeros go first, and the
-	// buffer is appended after them.
-	err := a.cutZeros(a.fileSize)
-	if err == nil {
-		err = writeOut(a.file, a.buf, a.pol() == FsyncAlways, a.fileSize, 0)
-	}
-	if err == nil {
-		err = a.file.Sync()
-	}
-	if err != nil {
-		// Leave no partial entry behind; the buffer stays for the writer's
-		// next try (under "always" its commits wait for that try).
-		a.file.Truncate(a.fileSize)
-		a.file.Seek(a.fileSize, 0)
-		a.prealloc, a.fillFrom = 0, 0
-		a.err = err
-		a.cond.Broadcast()
-		return err
-	}
-	if len(a.buf) > 0 {
-		a.writes++
-	}
-	a.fsyncs++
-	a.written += int64(len(a.buf))
-	a.buf = nil
-	a.err = nil
-	a.synced = a.written
-	a.file.Close()
-	a.file = next
-	a.fileSize = 0
-	a.entries = 0
-	a.cond.Broadcast()
-	return nil
 }
 
 // size returns the current file's size.
@@ -715,7 +692,17 @@ func (a *aof) close() error {
 		a.cond.Wait()
 	}
 	err := a.err
-	if cerr := a.cutZeros(a.fileSize); err == nil {
+	if a.old != nil {
+		// The writer stopped on the standing error before it could finish
+		// the rotated file: the new one stays empty, so that no entry
+		// follows a gap.
+		a.old.Close()
+		a.old = nil
+		a.file.Close()
+		a.cond.Broadcast()
+		return err
+	}
+	if cerr := a.cutZeros(a.file, a.fileSize); err == nil {
 		err = cerr
 	}
 	if err == nil {

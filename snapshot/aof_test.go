@@ -296,10 +296,34 @@ func TestAOFWriteFailure(t *testing.T) {
 	}
 }
 
-// TestAOFRotateDuringWriteFailure: a rewrite asked for while the disk
-// refuses writes fails; its failed attempt to flush the old file must not
-// leave partial bytes there either, or the writer's successful retry
-// appends after them and the file has a corrupt entry in the middle.
+// nextFile creates the file a test rotates to, beside path.
+func nextFile(t *testing.T, path, name string) (*os.File, string) {
+	t.Helper()
+	p := filepath.Join(filepath.Dir(path), name)
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f, p
+}
+
+// entriesEnd returns where the entries of the file at path end: its size
+// less the zeros written ahead of them.
+func entriesEnd(t *testing.T, path string) int64 {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int64(dataEnd(data))
+}
+
+// TestAOFRotateDuringWriteFailure: a rotation while the disk refuses
+// writes switches files without writing (rotate.go); the old file's
+// pending entry stays for the retry, which must leave no partial bytes
+// behind and must finish the old file before the new one gets a byte. A
+// second rotation while the old file cannot be finished fails.
 func TestAOFRotateDuringWriteFailure(t *testing.T) {
 	a, path := openAOF(t, FsyncEverySec)
 	a.appendOps(putOp(0, 0))
@@ -309,35 +333,47 @@ func TestAOFRotateDuringWriteFailure(t *testing.T) {
 	restore := limitFileSize(t, good+10)
 	a.appendOps(putOp(0, 1))
 	waitFor(t, 3*time.Second, "the standing error", func() bool { return a.failure() != nil })
-	next, err := os.OpenFile(filepath.Join(filepath.Dir(path), "appendonly.2.aof"), os.O_CREATE|os.O_WRONLY, 0o644)
-	if err != nil {
-		t.Fatal(err)
+	next, path2 := nextFile(t, path, "appendonly.2.aof")
+	if err := a.rotate(next); err != nil {
+		t.Fatalf("rotate while the disk refuses writes: %v (it must not write)", err)
 	}
-	defer next.Close()
-	if err := a.rotate(next); err == nil {
-		t.Fatal("rotate succeeded while the disk refuses writes")
+	a.appendOps(putOp(0, 2)) // for the new file
+	next3, _ := nextFile(t, path, "appendonly.3.aof")
+	if err := a.rotate(next3); err == nil {
+		t.Fatal("a second rotate succeeded while the first one's old file could not be finished")
 	}
 	if size := fileSize(t, path); size != good {
-		t.Errorf("after the failed rotate the old file has %d bytes, want the %d good ones (partial entry left behind)", size, good)
+		t.Errorf("while the disk refuses writes the old file has %d bytes, want the %d good ones (partial entry left behind)", size, good)
+	}
+	if size := fileSize(t, path2); size != 0 {
+		t.Errorf("the new file has %d bytes before the old one is finished, want 0", size)
 	}
 	restore()
 	waitFor(t, 3*time.Second, "the retry to clear the error", func() bool { return a.failure() == nil })
 	if err := a.close(); err != nil {
 		t.Fatal(err)
 	}
-	data, _ := os.ReadFile(path)
-	got, r, err := readAll(data)
-	if err != nil || len(got) != 2 {
-		t.Fatalf("after recovery the file reads as %d entries and %v (offset %d), want 2 entries and a clean end", len(got), err, r.Offset())
+	for _, f := range []struct {
+		path string
+		want [][]Op
+	}{{path, [][]Op{putOp(0, 0), putOp(0, 1)}}, {path2, [][]Op{putOp(0, 2)}}} {
+		data, _ := os.ReadFile(f.path)
+		got, r, err := readAll(data)
+		if err != nil || len(got) != len(f.want) {
+			t.Fatalf("%s reads as %d entries and %v (offset %d), want %d entries and a clean end", f.path, len(got), err, r.Offset(), len(f.want))
+		}
+		for i := range got {
+			if !opsEqual(got[i], f.want[i]) {
+				t.Errorf("%s entry %d is %q, want %q", f.path, i, got[i], f.want[i])
+			}
+		}
 	}
 }
 
-// TestAOFRotateClearsError: when the disk recovers and a rewrite's rotate
-// writes and fsyncs the pending entries, nothing is pending and nothing
-// failed any more, so writes must be accepted again. Nothing else clears
-// the error: writes are refused while it stands, so the writer has nothing
-// to retry.
-func TestAOFRotateClearsError(t *testing.T) {
+// TestAOFRotateAfterRecovery: a rotation right after the disk recovered,
+// before the writer's retry: the pending entry goes to the old file, the
+// standing error clears, and writes are accepted again.
+func TestAOFRotateAfterRecovery(t *testing.T) {
 	a, path := openAOF(t, FsyncEverySec)
 	a.appendOps(putOp(0, 0))
 	waitFor(t, 3*time.Second, "the first entry to be written", func() bool { return fileSize(t, path) == a.mark() })
@@ -345,20 +381,115 @@ func TestAOFRotateClearsError(t *testing.T) {
 	a.appendOps(putOp(0, 1))
 	waitFor(t, 3*time.Second, "the standing error", func() bool { return a.failure() != nil })
 	restore()
-	next, err := os.OpenFile(filepath.Join(filepath.Dir(path), "appendonly.2.aof"), os.O_CREATE|os.O_WRONLY, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.rotate(next); err != nil { // flushes the pending entry to the old file
+	next, _ := nextFile(t, path, "appendonly.2.aof")
+	if err := a.rotate(next); err != nil {
 		t.Fatalf("rotate after the disk recovered: %v", err)
-	}
-	if got := fileEntries(t, path); len(got) != 2 {
-		t.Fatalf("old file holds %d entries after rotate, want 2", len(got))
 	}
 	// Within a writer retry and an everysec tick (1 s each) the error must
 	// be gone, or writes would get MISCONF until restart.
 	waitFor(t, 3*time.Second, "the standing error to clear once everything is written and fsynced",
 		func() bool { return a.failure() == nil })
+	if got := fileEntries(t, path); len(got) != 2 {
+		t.Fatalf("old file holds %d entries after the rotation's finish, want 2", len(got))
+	}
+}
+
+// TestRotateLeavesTheDiskToTheFlush checks the rule at rotate: a rotation
+// (inside Capture, every bucket locked) neither writes nor fsyncs; the
+// next flush finishes the old file (write, fsync, close) before it writes
+// to the new one, and a reply's wait covers that finish.
+func TestRotateLeavesTheDiskToTheFlush(t *testing.T) {
+	for _, policy := range []string{FsyncEverySec, FsyncAlways} {
+		t.Run(policy, func(t *testing.T) {
+			a, path := openAOF(t, policy)
+			a.appendOps(putOp(0, 0))
+			if err := a.waitWritten(a.mark()); err != nil {
+				t.Fatal(err)
+			}
+			good := entriesEnd(t, path) // under always, zeros follow
+			next, path2 := nextFile(t, path, "appendonly.2.aof")
+			// The old file's finish blocks until released: what rotate
+			// wrote or fsynced would show before that.
+			release := make(chan struct{})
+			entered := make(chan struct{}, 1)
+			waitFor(t, 3*time.Second, "the writer to wait for a wake-up", func() bool {
+				a.mu.Lock()
+				asleep := a.asleep && len(a.wake) == 0
+				if !asleep {
+					a.mu.Unlock()
+				}
+				return asleep // and a.mu stays locked
+			})
+			a.out = func(f *os.File, data []byte, synced bool, off, zerosEnd int64) error {
+				if f != next {
+					select {
+					case entered <- struct{}{}:
+					default:
+					}
+					<-release
+				}
+				return writeOut(f, data, synced, off, zerosEnd)
+			}
+			// Buffered for the old file without waking the writer, as a
+			// commit inside the captured moment's reach would be.
+			entry := AppendEntry(nil, putOp(0, 1))
+			a.buf = append(a.buf, entry...)
+			a.appended += int64(len(entry))
+			a.appendedNow.Store(a.appended)
+			fsyncs := a.fsyncs
+			a.mu.Unlock()
+
+			if err := a.rotate(next); err != nil {
+				t.Fatal(err)
+			}
+			a.mu.Lock()
+			if a.fsyncs != fsyncs {
+				t.Errorf("rotate fsynced (%d fsyncs, want %d)", a.fsyncs, fsyncs)
+			}
+			a.mu.Unlock()
+			if end := entriesEnd(t, path); end != good {
+				t.Errorf("rotate wrote to the old file: entries to %d, want %d", end, good)
+			}
+			a.appendOps(putOp(0, 2)) // the new file's
+			waited := make(chan error, 1)
+			go func() { waited <- a.waitWritten(a.mark()) }()
+			select {
+			case <-entered:
+			case err := <-waited:
+				t.Fatalf("a reply's wait returned (%v) before the old file was finished", err)
+			}
+			select {
+			case err := <-waited:
+				t.Fatalf("a reply's wait returned (%v) before the old file was finished", err)
+			default:
+			}
+			if size := fileSize(t, path2); size != 0 {
+				t.Errorf("the new file has %d bytes before the old one is finished", size)
+			}
+			close(release)
+			if err := <-waited; err != nil {
+				t.Fatal(err)
+			}
+			a.mu.Lock()
+			synced, written, old := a.synced, a.written, a.old
+			a.mu.Unlock()
+			if old != nil || synced < int64(good)+int64(len(entry)) {
+				t.Errorf("after the finish: old file still open %v, synced %d, want through the old file's %d bytes", old != nil, synced, good+int64(len(entry)))
+			}
+			if policy == FsyncAlways && synced != written {
+				t.Errorf("under always: synced %d, written %d", synced, written)
+			}
+			if err := a.close(); err != nil { // cuts the zeros written ahead under always
+				t.Fatal(err)
+			}
+			if got := fileEntries(t, path); len(got) != 2 || !opsEqual(got[1], putOp(0, 1)) {
+				t.Errorf("the old file holds %q, want entries 0 and 1", got)
+			}
+			if got := fileEntries(t, path2); len(got) != 1 || !opsEqual(got[0], putOp(0, 2)) {
+				t.Errorf("the new file holds %q, want entry 2", got)
+			}
+		})
+	}
 }
 
 // TestAOFEverySecFsyncErrorClears: under everysec a failed fsync becomes

@@ -47,12 +47,14 @@
 // # Rewrite
 //
 // Rewrite (BGREWRITEAOF, BGSAVE, SAVE, and automatically when the file has
-// doubled past 64 MB) copies the record pointers of every bucket under
-// their read locks and, in the same critical section, switches appends to
-// a new file and records it in the manifest. The snapshot is then written
-// from the copied (immutable) records while writers go on; once it is
-// durable the manifest drops the old files. A crash at any point leaves a
-// manifest whose files hold every commit.
+// doubled past 64 MB) records a new file in the manifest, then takes every
+// bucket's frozen record tree under their read locks and, in the same
+// critical section, switches appends to the new file (rotate, which does
+// no I/O: the next flush finishes the old file before it writes to the
+// new one). The snapshot is then written from the captured (immutable)
+// records while writers go on; once it is durable the manifest drops the
+// old files. A crash at any point leaves a manifest whose files hold every
+// commit.
 //
 // Lock order: engine locks (definition lock, bucket locks), then
 // Persistence.mu, then the writer's aof.mu.

@@ -95,8 +95,9 @@ func TestPreallocation(t *testing.T) {
 		t.Errorf("under everysec: file of %d bytes, entries to %d; want no zeros after them", size, end)
 	}
 
-	// A rotation cuts the old file back to its entries; the new file is
-	// filled afresh under always, and close cuts it back too.
+	// A rotation's finish (the next flush) cuts the old file back to its
+	// entries; the new file is filled afresh under always, and close cuts
+	// it back too.
 	a.setPolicy(FsyncAlways)
 	path2 := filepath.Join(filepath.Dir(path), "appendonly.2.aof")
 	next, err := os.OpenFile(path2, os.O_CREATE|os.O_WRONLY, 0o644)
@@ -108,11 +109,11 @@ func TestPreallocation(t *testing.T) {
 	if err := a.rotate(next); err != nil {
 		t.Fatal(err)
 	}
+	write(2, 64, a.waitDurable)
+	idle()
 	if n := len(fileEntries(t, path)); n != 4*128+2*64+2*16 {
 		t.Errorf("the old file holds %d entries, want %d", n, 4*128+2*64+2*16)
 	}
-	write(2, 64, a.waitDurable)
-	idle()
 	if size, end := fileSize(t, path2), a.size(); size <= end {
 		t.Errorf("the new file: %d bytes with entries to %d, want zeros after them", size, end)
 	}

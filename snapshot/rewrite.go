@@ -30,22 +30,30 @@ func (p *Persistence) Rewrite(wait bool) error {
 		p.finishRewrite(started, err)
 		return err
 	}
+	// The manifest names the new file before anything is written to it:
+	// the chain is then old snapshot, old files, new file. A crash before
+	// the switch leaves the new file empty, and the last file with data
+	// is read as the last (lastWithData). If the manifest cannot be
+	// written, nothing switches. It is written before Capture, so that
+	// its fsyncs hold no writer.
+	p.mu.Lock()
+	man := *p.man
+	man.AOF = append(append([]string(nil), p.man.AOF...), aofName(gen))
+	man.Generation = gen
+	p.mu.Unlock()
+	if err := writeManifest(p.opts.Dir, &man); err != nil {
+		next.Close()
+		os.Remove(nextPath) // ours, and no manifest names it
+		p.finishRewrite(started, err)
+		return err
+	}
 	var queries []NamedDef
 	var functions []byte
 	var rerr error
 	images := p.store.Capture(func() {
 		p.mu.Lock()
 		defer p.mu.Unlock()
-		// The manifest names the new file before anything is written to it:
-		// the chain is then old snapshot, old files, new file. If the
-		// manifest cannot be written, nothing switches.
-		man := *p.man
-		man.AOF = append(append([]string(nil), p.man.AOF...), aofName(gen))
-		man.Generation = gen
-		if rerr = writeManifest(p.opts.Dir, &man); rerr != nil {
-			return
-		}
-		old := p.aof.size() // the old file's size once rotate has written its buffer
+		old := p.aof.size() // the old file's size with what is buffered for it
 		if rerr = p.aof.rotate(next); rerr != nil {
 			// The manifest lists an empty new file after the old one,
 			// which loads as it is; keep it, and keep appending to the old.
@@ -62,10 +70,7 @@ func (p *Persistence) Rewrite(wait bool) error {
 		}
 	})
 	if rerr != nil {
-		next.Close()
-		if p.man.Generation < gen {
-			os.Remove(nextPath) // ours, and no manifest names it
-		}
+		next.Close() // the manifest names it: it stays, empty
 		p.finishRewrite(started, rerr)
 		return rerr
 	}

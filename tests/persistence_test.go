@@ -750,9 +750,11 @@ func TestPersistMisconf(t *testing.T) {
 }
 
 // TestPersistRewriteDuringDiskError: a BGREWRITEAOF asked for while the
-// disk refuses writes fails; once the disk recovers and writes go on, the
-// data must still load (its failed flush must not leave a partial entry in
-// the middle of the append-only file).
+// disk refuses writes starts, as Redis's does, and switches to a new file
+// whose first byte waits for the old file's pending entry (rotate.go); its
+// snapshot cannot be written, so it fails. Once the disk recovers and
+// writes go on, the data must still load: the old file ends with the
+// retried entry (no partial one in its middle), the new file follows.
 func TestPersistRewriteDuringDiskError(t *testing.T) {
 	t.Parallel()
 	s := Start(t)
@@ -765,8 +767,15 @@ func TestPersistRewriteDuringDiskError(t *testing.T) {
 	eventually(t, 10*time.Second, "the write error", func() bool {
 		return infoFields(t, r.c, "persistence")["aof_last_write_status"] == "err"
 	})
-	if err := r.c.Do(ctx(t), "BGREWRITEAOF").Err(); err == nil {
-		t.Errorf("BGREWRITEAOF succeeded while the disk refuses writes")
+	if got, err := r.c.Do(ctx(t), "BGREWRITEAOF").Text(); err != nil || got != "Background append only file rewriting started" {
+		t.Errorf("BGREWRITEAOF while the disk refuses writes: %q, %v", got, err)
+	}
+	eventually(t, 10*time.Second, "the rewrite to fail", func() bool {
+		in := infoFields(t, r.c, "persistence")
+		return in["aof_rewrite_in_progress"] == "0" && in["aof_last_bgrewrite_status"] == "err"
+	})
+	if err := r.c.Do(ctx(t), "B.INSERT", "kv", `{"k":"x","v":0}`).Err(); err == nil || !strings.HasPrefix(err.Error(), "MISCONF") {
+		t.Errorf("a write while the disk refuses: %v, want MISCONF", err)
 	}
 	limitFileSize(t, s, -1)
 	eventually(t, 10*time.Second, "writes to be accepted again", func() bool {
