@@ -68,6 +68,7 @@ type aof struct {
 	entries     int64 // entries appended since the last snapshot
 	rounds      int64 // times the writer woke to write (TestWriterIsABackstop)
 	asleep      bool  // the writer waits for a wake-up (TestRotateLeavesTheDiskToTheFlush)
+	waiters     int   // replies' waits and rotations waiting for a flush (the rotation tests)
 	// commits, writes and fsyncs count entries appended, write calls and
 	// fsyncs made since start-up (INFO persistence: what one write or
 	// fsync covers).
@@ -91,6 +92,9 @@ type aof struct {
 
 	// out is writeOut; a test makes a flush's write fail with it.
 	out func(f *os.File, data []byte, synced bool, off, zerosEnd int64) error
+	// syncOld is (*os.File).Sync, finishOld's fsync of a rotated file; a
+	// test sees its order with out's writes.
+	syncOld func(f *os.File) error
 
 	wake chan struct{}
 	done chan struct{}
@@ -113,7 +117,7 @@ type aof struct {
 const preallocChunk = 16 << 20
 
 func newAOF(f *os.File, size int64, policy string, log zerolog.Logger) *aof {
-	a := &aof{file: f, fileSize: size, chunk: preallocChunk, log: log, out: writeOut,
+	a := &aof{file: f, fileSize: size, chunk: preallocChunk, log: log, out: writeOut, syncOld: (*os.File).Sync,
 		wake: make(chan struct{}, 1), done: make(chan struct{})}
 	a.policy.Store(&policy)
 	a.cond = sync.NewCond(&a.mu)
@@ -639,7 +643,9 @@ func (a *aof) wait(off int64, reached func() int64) error {
 		case a.closed:
 			return errClosed
 		case a.writing:
+			a.waiters++
 			a.cond.Wait()
+			a.waiters--
 		case a.pending() && !yielded:
 			yielded = true
 			a.mu.Unlock()

@@ -83,6 +83,7 @@ type Persistence struct {
 	mu            sync.Mutex
 	man           *manifest
 	rewriting     bool
+	closing       bool // Close has begun: no rewrite starts but its own
 	lastSave      time.Time
 	lastStatus    string
 	lastRewriteMs int64

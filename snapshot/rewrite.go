@@ -12,13 +12,24 @@ import (
 // after that, from the copied pointers, while writes go on into the new
 // file. With wait false it returns once the switch is done and the
 // snapshot is written in the background.
-func (p *Persistence) Rewrite(wait bool) error {
+func (p *Persistence) Rewrite(wait bool) error { return p.rewrite(wait, false) }
+
+// rewrite is Rewrite; final is Close's own (SHUTDOWN SAVE), the one rewrite
+// that starts once Close has begun. Close waits for the others, so that
+// none writes in the directory after its lock is released.
+func (p *Persistence) rewrite(wait, final bool) error {
 	p.mu.Lock()
+	if p.closing && !final {
+		p.mu.Unlock()
+		return errClosed
+	}
 	if p.rewriting {
 		p.mu.Unlock()
 		return ErrRewriteInProgress
 	}
 	p.rewriting = true
+	p.wg.Add(1) // Close waits for this part too
+	defer p.wg.Done()
 	gen := p.man.Generation + 1
 	p.mu.Unlock()
 
@@ -326,14 +337,18 @@ func (p *Persistence) Info() Info {
 	}
 }
 
-// Close stops automatic rewrites, waits for a running one, writes a
+// Close stops automatic rewrites, refuses new ones and waits for a
+// running one, writes a
 // snapshot when save is true, then flushes, fsyncs and closes the
 // append-only file: nothing acknowledged is lost by a clean stop.
 func (p *Persistence) Close(save bool) error {
+	p.mu.Lock()
+	p.closing = true
+	p.mu.Unlock()
 	close(p.stop)
 	p.wg.Wait()
 	if save {
-		if err := p.Rewrite(true); err != nil {
+		if err := p.rewrite(true, true); err != nil {
 			p.log.Error().Err(err).Msg("snapshot at shutdown failed; the append-only file still holds every change")
 		}
 	}

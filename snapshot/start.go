@@ -3,6 +3,7 @@ package snapshot
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"bucketd/engine"
@@ -45,6 +46,12 @@ func Start(store *engine.Store, queries Queries, opts Options) (*Persistence, er
 		}
 	}
 	aofPath := filepath.Join(opts.Dir, aofName(gen))
+	if i := slices.Index(leftovers, aofName(gen)); i >= 0 {
+		// An interrupted rewrite's empty file (checkDir) has the name: it
+		// goes now, and is no leftover to remove once the new one is named.
+		os.Remove(aofPath)
+		leftovers = slices.Delete(leftovers, i, i+1)
+	}
 	f, err := os.OpenFile(aofPath, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
 	if err != nil {
 		return fail(err)

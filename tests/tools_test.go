@@ -476,6 +476,27 @@ func TestConfigSetAppendOnly(t *testing.T) {
 	r = newRC(t, s, 2)
 	r.integer(2, "EXISTS", "users:before", "users:after", "users:unlogged")
 
+	// On again beside the empty next-generation file that a rewrite killed
+	// before its manifest named it leaves: the switch takes its name.
+	s.Kill()
+	_, aofs := manifest(t, s.Dir)
+	var gen int
+	if _, err := fmt.Sscanf(aofs[len(aofs)-1], "appendonly.%d.aof", &gen); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(s.Dir, fmt.Sprintf("appendonly.%d.aof", gen+1)), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s = StartIn(t, s.Dir, "--appendonly", "no") // starts empty
+	r = newRC(t, s, 2)
+	r.define("users", ksUsersDef)
+	r.ok("CONFIG", "SET", "appendonly", "yes")
+	r.insert("users", `{"id":"again","name":"G"}`)
+	s.Kill()
+	s = StartIn(t, s.Dir)
+	r = newRC(t, s, 2)
+	r.integer(1, "EXISTS", "users:before", "users:again")
+
 	// A directory that would not load: refused, and appendonly stays no.
 	bad := t.TempDir()
 	if err := os.WriteFile(filepath.Join(bad, "appendonly.7.aof"), []byte("x"), 0o644); err != nil {
