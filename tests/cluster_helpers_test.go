@@ -3,11 +3,12 @@ package tests
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"io"
 	"net"
+	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -35,19 +36,40 @@ type Cluster struct {
 	dirs  []string
 }
 
-// readyField returns a field of the server's "ready to accept
-// connections" log entry.
-func readyField(t testing.TB, s *Server, name string) string {
+// stablePorts hands out the ports of cluster nodes: below the system's
+// range of ephemeral ports (32768–60999 on Linux), each once per test
+// process. A node restarts on its ports, and its peers keep dialling its
+// Raft address meanwhile; with ports from bind(":0"), another test's node
+// or any connection's source port could take them while it was down
+// (TestClusterSnapshotCatchUp's restart failed with "address already in
+// use", and the cluster that took the port got the first cluster's Raft
+// traffic and never settled).
+var stablePorts struct {
+	sync.Mutex
+	next int
+}
+
+// stablePort returns a port from stablePorts that is free now.
+func stablePort(t testing.TB) string {
 	t.Helper()
-	for _, line := range strings.Split(s.Log(), "\n") {
-		var entry map[string]any
-		if json.Unmarshal([]byte(line), &entry) == nil && entry["message"] == "ready to accept connections" {
-			if v, ok := entry[name].(string); ok {
-				return v
-			}
+	stablePorts.Lock()
+	defer stablePorts.Unlock()
+	if stablePorts.next == 0 {
+		// Two test processes at once (go test -count, a load repro) start
+		// apart.
+		stablePorts.next = 20000 + os.Getpid()%8000
+	}
+	for tries := 0; tries < 12000; tries++ {
+		p := stablePorts.next
+		if stablePorts.next++; stablePorts.next >= 32768 {
+			stablePorts.next = 20000
+		}
+		if l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p)); err == nil {
+			l.Close()
+			return strconv.Itoa(p)
 		}
 	}
-	t.Fatalf("no %s in the server's ready entry:\n%s", name, s.Log())
+	t.Fatal("no free port between 20000 and 32767")
 	return ""
 }
 
@@ -62,7 +84,7 @@ func StartCluster(t *testing.T, n int, extra ...string) *Cluster {
 		// heartbeats and leaders changed in the middle of tests' writes.
 		// extra may set another.
 		args := []string{"--cluster-id", c.ID, "--node-id", "n" + strconv.Itoa(i+1),
-			"--raft-addr", "127.0.0.1:0", "--cluster-timeout", "1s"}
+			"--port", stablePort(t), "--raft-addr", "127.0.0.1:" + stablePort(t), "--cluster-timeout", "1s"}
 		if i == 0 {
 			args = append(args, "--bootstrap")
 		} else {
@@ -72,10 +94,7 @@ func StartCluster(t *testing.T, n int, extra ...string) *Cluster {
 		c.dirs = append(c.dirs, t.TempDir())
 		s := StartIn(t, c.dirs[i], args...)
 		c.Nodes = append(c.Nodes, s)
-		// The ports picked (no race for a free port), kept for restarts.
-		_, port, _ := net.SplitHostPort(s.Addr)
-		args = append(args, "--port", port, "--raft-addr", readyField(t, s, "raft_addr"))
-		c.args = append(c.args, args)
+		c.args = append(c.args, args) // the same ports for restarts
 		if i == 0 {
 			c.Leader()
 		}
