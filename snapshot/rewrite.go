@@ -54,7 +54,7 @@ func (p *Persistence) rewrite(wait, final bool) error {
 	p.mu.Unlock()
 	if err := writeManifest(p.opts.Dir, &man); err != nil {
 		next.Close()
-		os.Remove(nextPath) // ours, and no manifest names it
+		p.manifestNotWritten(gen, nextPath)
 		p.finishRewrite(started, err)
 		return err
 	}
@@ -119,6 +119,22 @@ func (p *Persistence) rewrite(wait, final bool) error {
 		do()
 	}()
 	return nil
+}
+
+// manifestNotWritten undoes a rewrite whose manifest naming its new file,
+// nextPath of generation gen, failed: the file is removed, unless the
+// manifest was renamed into place and only the directory's fsync failed.
+// The manifest on disk may then name the (empty) file, so it stays, and
+// the next rewrite takes the generation after it; appends go on into the
+// current file either way.
+func (p *Persistence) manifestNotWritten(gen int, nextPath string) {
+	if m, err := readManifest(p.opts.Dir); err == nil && m != nil && m.named(filepath.Base(nextPath)) {
+		p.mu.Lock()
+		p.man.Generation = gen
+		p.mu.Unlock()
+		return
+	}
+	os.Remove(nextPath) // ours, and no manifest names it
 }
 
 func (p *Persistence) finishRewrite(started time.Time, err error) {

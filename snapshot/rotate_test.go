@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"bucketd/engine"
 )
 
 // nextFile creates the file a test rotates to, beside path.
@@ -416,5 +418,63 @@ func TestRewriteAfterClose(t *testing.T) {
 	after, err := readManifest(dir)
 	if err != nil || after.Generation != before.Generation {
 		t.Errorf("the manifest changed after Close: generation %d, was %d (%v)", after.Generation, before.Generation, err)
+	}
+}
+
+// TestRewriteManifestNotWritten: a rewrite whose manifest failed removes
+// its new file, unless the manifest was renamed into place (only the
+// directory's fsync failed) and may name it; then the file stays, the
+// next rewrite takes the generation after it, and the data loads.
+func TestRewriteManifestNotWritten(t *testing.T) {
+	dir := t.TempDir()
+	o := mustOpen(t, dir, FsyncEverySec, nil, nil)
+	if err := o.store.Define("s", []byte(defStrings)); err != nil {
+		t.Fatal(err)
+	}
+	gen := o.p.man.Generation + 1
+	path := filepath.Join(dir, aofName(gen))
+	exists := func() bool {
+		_, err := os.Stat(path)
+		return err == nil
+	}
+
+	// Not renamed: the new file goes, the generation stays.
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o.p.manifestNotWritten(gen, path)
+	if exists() || o.p.man.Generation != gen-1 {
+		t.Fatalf("manifest not renamed: file kept %v, generation %d; want removed, %d", exists(), o.p.man.Generation, gen-1)
+	}
+
+	// Renamed, not fsynced: the manifest on disk names the file.
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	man := *o.p.man
+	man.AOF = append(append([]string(nil), man.AOF...), aofName(gen))
+	man.Generation = gen
+	if err := writeManifest(dir, &man); err != nil {
+		t.Fatal(err)
+	}
+	o.p.manifestNotWritten(gen, path)
+	if !exists() || o.p.man.Generation != gen {
+		t.Fatalf("manifest renamed: file kept %v, generation %d; want kept, %d", exists(), o.p.man.Generation, gen)
+	}
+	if _, err := o.store.Insert(nil, "s", obj(t, `{"id":"a"}`), engine.InsertOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.p.Rewrite(true); err != nil {
+		t.Fatalf("the next rewrite: %v", err)
+	}
+	if got, err := readManifest(dir); err != nil || got.Generation != gen+1 {
+		t.Fatalf("after the next rewrite the manifest is %+v (%v), want generation %d", got, err, gen+1)
+	}
+	want := o.dump(t)
+	if err := o.p.Close(false); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustOpen(t, dir, FsyncEverySec, nil, nil).dump(t); got != want {
+		t.Errorf("after a restart:\n%s\nwant:\n%s", got, want)
 	}
 }
