@@ -353,10 +353,10 @@ func (p *Persistence) Info() Info {
 	}
 }
 
-// Close stops automatic rewrites, refuses new ones and waits for a
-// running one, writes a
-// snapshot when save is true, then flushes, fsyncs and closes the
-// append-only file: nothing acknowledged is lost by a clean stop.
+// Close stops automatic rewrites, refuses new ones and waits for a running
+// one, writes a snapshot when save is true, then flushes, fsyncs and
+// closes the append-only file: nothing acknowledged is lost by a clean
+// stop.
 func (p *Persistence) Close(save bool) error {
 	p.mu.Lock()
 	p.closing = true
