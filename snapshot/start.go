@@ -16,7 +16,9 @@ import (
 // then on is logged. The switch to logging happens inside
 // engine.Store.Capture, so that the snapshot and the new file meet
 // exactly; Start returns once the snapshot is written and the manifest
-// names it, and a crash before that finds the directory as it was. A
+// names it. A crash before that leaves the old files as they were, beside
+// the new generation's, which start-up refuses until they are moved away
+// (docs/persistence.md, "Turning the append-only file on and off"). A
 // directory that would not load (files without a manifest, a manifest
 // naming missing files) is refused, and nothing changes.
 func Start(store *engine.Store, queries Queries, opts Options) (*Persistence, error) {
