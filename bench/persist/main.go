@@ -7,10 +7,11 @@
 //     appendfsync no, everysec and always, each on a fresh temp data dir;
 //     every figure is shown with its ratio to in-memory. redis-server runs
 //     the same load (HSET of the same five fields; -no-redis skips it).
-//     The modes run in turn, -rounds times; the median rate is shown, and
-//     the median over the rounds of each round's ratio to its in-memory
-//     run, so that a change in the machine's load does not favour one
-//     mode. "per write" is how many commits one write(2) of the
+//     Each server runs each mode -rounds times, every run between two
+//     in-memory runs (writeRuns); the median rate is shown, and the median
+//     over the rounds of each run's ratio to the mean of the in-memory
+//     runs on either side, so that a change in the machine's load does not
+//     favour one mode. "per write" is how many commits one write(2) of the
 //     append-only file covered (INFO persistence: aof_commits / aof_writes;
 //     under always each write is also an fsync);
 //
@@ -36,6 +37,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -51,7 +53,7 @@ var (
 	bin       = flag.String("bucketd", "", "bucketd binary (empty: go build it)")
 	clients   = flag.Int("c", 50, "concurrent clients of the write load")
 	duration  = flag.Duration("d", 3*time.Second, "length of each write run")
-	rounds    = flag.Int("rounds", 3, "write runs per mode, interleaved; the median is shown (0: skip the write runs)")
+	rounds    = flag.Int("rounds", 3, "write runs per mode, each between two in-memory runs; the median is shown (0: skip the write runs)")
 	pipelines = flag.String("pipelines", "1,16", "commands each client keeps in flight, one write run set each")
 	bucketsN  = flag.String("buckets", "1,10", "buckets the writes spread over, one write run set each")
 	records   = flag.Int("records", 1000000, "records for the start-up measurement (0: skip it)")
@@ -105,7 +107,7 @@ func main() {
 	*bin = benchutil.Bucketd(*bin, tmp)
 	fmt.Printf("machine: %d cores, %s, load average %s\n", runtime.NumCPU(), benchutil.CPUModel(), loadAvg())
 	if *rounds > 0 {
-		fmt.Printf("write load: %d clients inserting new records, %d runs of %v per mode (interleaved; median shown)\n\n",
+		fmt.Printf("write load: %d clients inserting new records, %d runs of %v per mode, each between two in-memory runs (median shown)\n\n",
 			*clients, *rounds, *duration)
 		fmt.Printf("%-9s %-8s %-28s %10s %7s %26s %9s %10s %7s\n", "pipeline", "buckets", "mode", "ops/s", "×mem", "runs", "per write", "redis", "×mem")
 		for _, p := range ints(*pipelines) {
@@ -120,78 +122,126 @@ func main() {
 	fmt.Printf("\nload average at the end %s\n", loadAvg())
 }
 
-// writeRuns measures the four modes with pipeline p over nb buckets.
+// writeRuns measures the modes with pipeline p over nb buckets. Each
+// server runs its modes one after another, every one between two
+// in-memory runs of the same server (memory, no, memory, everysec,
+// memory, always, memory, then the next round's no...), and a mode's
+// ratio in a round is its rate over the mean of the two in-memory rates
+// around it. The rule: the machine's speed moves by 10–40% within a
+// minute here, so a mode is compared with the runs next to it in time,
+// where a steady drift cancels out. Before, each round ran the four modes
+// once, bucketd's and Redis's in turn, and compared a mode with an
+// in-memory run three to six runs earlier: at pipeline 1 into one bucket
+// a round's everysec ratio ranged over 0.74–1.05 within one run, where
+// ten bracketed runs gave 0.85–1.01 (2026-12-06). The ratios shown are
+// the medians over the rounds.
 func writeRuns(tmp string, p, nb int) {
-	modes := []string{"memory", "no", "everysec", "always"}
-	rates := map[string][]float64{}
-	redisRates := map[string][]float64{}
-	perWrite := map[string][]float64{} // commits a write(2) covered (INFO persistence)
+	modes := []string{"no", "everysec", "always"}
+	ours := &bracket{run: func(mode string, r int) float64 {
+		args := []string{"--appendonly", "yes", "--appendfsync", mode}
+		if mode == "memory" {
+			args = []string{"--appendonly", "no"}
+		}
+		dir := filepath.Join(tmp, fmt.Sprintf("w-%s-%d", mode, r))
+		s := start(*bin, dir, args...)
+		defer os.RemoveAll(dir)
+		defer s.stop(false)
+		for b := 0; b < nb; b++ {
+			benchutil.Check(s.client.Do(context.Background(), "BUCKET.DEFINE", fmt.Sprint("users", b), definition).Err())
+		}
+		rate := writeLoad(s.client, p, func(ctx context.Context, c redis.Pipeliner, w, i int) {
+			c.Do(ctx, "B.INSERT", fmt.Sprint("users", w%nb), record(i))
+		})
+		if mode != "memory" {
+			in := benchutil.Info(s.client, "persistence")
+			if w := atof(in["aof_writes"]); w > 0 {
+				perWrite[mode] = append(perWrite[mode], atof(in["aof_commits"])/w)
+			}
+		}
+		return rate
+	}}
+	theirs := &bracket{run: func(mode string, r int) float64 {
+		rdir := filepath.Join(tmp, fmt.Sprintf("r-%s-%d", mode, r))
+		benchutil.Check(os.MkdirAll(rdir, 0o755))
+		defer os.RemoveAll(rdir)
+		cmd, rc := startRedis(rdir, mode)
+		defer cmd.Wait()
+		defer cmd.Process.Kill()
+		defer rc.Close()
+		return writeLoad(rc, p, func(ctx context.Context, c redis.Pipeliner, w, i int) {
+			hset(ctx, c, fmt.Sprintf("users%d:%d", w%nb, i), i)
+		})
+	}}
+	perWrite = map[string][]float64{}
 	for r := 0; r < *rounds; r++ {
-		for _, mode := range modes {
-			args := []string{"--appendonly", "yes", "--appendfsync", mode}
-			if mode == "memory" {
-				args = []string{"--appendonly", "no"}
-			}
-			dir := filepath.Join(tmp, fmt.Sprintf("w-%s-%d", mode, r))
-			s := start(*bin, dir, args...)
-			for b := 0; b < nb; b++ {
-				benchutil.Check(s.client.Do(context.Background(), "BUCKET.DEFINE", fmt.Sprint("users", b), definition).Err())
-			}
-			rates[mode] = append(rates[mode], writeLoad(s.client, p, func(ctx context.Context, c redis.Pipeliner, w, i int) {
-				c.Do(ctx, "B.INSERT", fmt.Sprint("users", w%nb), record(i))
-			}))
-			if mode != "memory" {
-				in := benchutil.Info(s.client, "persistence")
-				if w := atof(in["aof_writes"]); w > 0 {
-					perWrite[mode] = append(perWrite[mode], atof(in["aof_commits"])/w)
-				}
-			}
-			s.stop(false)
-			os.RemoveAll(dir)
-			if *noRedis {
-				continue
-			}
-			rdir := filepath.Join(tmp, fmt.Sprintf("r-%s-%d", mode, r))
-			benchutil.Check(os.MkdirAll(rdir, 0o755))
-			cmd, rc := startRedis(rdir, mode)
-			redisRates[mode] = append(redisRates[mode], writeLoad(rc, p, func(ctx context.Context, c redis.Pipeliner, w, i int) {
-				hset(ctx, c, fmt.Sprintf("users%d:%d", w%nb, i), i)
-			}))
-			rc.Close()
-			cmd.Process.Kill()
-			cmd.Wait()
-			os.RemoveAll(rdir)
+		ours.round(modes, r)
+		if !*noRedis {
+			theirs.round(modes, r)
 		}
 	}
-	for _, mode := range modes {
+	for _, mode := range append([]string{"memory"}, modes...) {
 		name := "appendfsync " + mode
 		if mode == "memory" {
 			name = "in memory (--appendonly no)"
 		}
-		m := benchutil.Median(rates[mode])
 		pw := "-"
 		if len(perWrite[mode]) > 0 {
 			pw = strconv.FormatFloat(benchutil.Median(perWrite[mode]), 'f', 1, 64)
 		}
-		fmt.Printf("%-9d %-8d %-28s %10.0f %7.2f %26s %9s", p, nb, name, m, roundRatio(rates, mode), benchutil.List(rates[mode], 0), pw)
-		if rm := benchutil.Median(redisRates[mode]); rm > 0 {
-			fmt.Printf(" %10.0f %7.2f", rm, roundRatio(redisRates, mode))
+		runs := benchutil.List(ours.rates[mode], 0)
+		if mode == "memory" {
+			runs = fmt.Sprintf("%d runs: %.0f–%.0f", len(ours.rates[mode]), slices.Min(ours.rates[mode]), slices.Max(ours.rates[mode]))
+		}
+		fmt.Printf("%-9d %-8d %-28s %10.0f %7s %26s %9s", p, nb, name, benchutil.Median(ours.rates[mode]),
+			ours.ratio(mode), runs, pw)
+		if !*noRedis {
+			fmt.Printf(" %10.0f %7s", benchutil.Median(theirs.rates[mode]), theirs.ratio(mode))
 		}
 		fmt.Println()
 	}
 }
 
-// roundRatio returns the median over the rounds of mode's rate divided by
-// the in-memory rate of the same round: the runs of one round follow each
-// other, so the machine's drift between rounds does not enter the ratio.
-func roundRatio(rates map[string][]float64, mode string) float64 {
-	var ratios []float64
-	for r, v := range rates[mode] {
-		if r < len(rates["memory"]) && rates["memory"][r] > 0 {
-			ratios = append(ratios, v/rates["memory"][r])
-		}
+// perWrite holds, per mode, how many commits one write(2) of the
+// append-only file covered in each run (INFO persistence).
+var perWrite map[string][]float64
+
+// bracket runs one server's modes, each between two in-memory runs
+// (writeRuns).
+type bracket struct {
+	run    func(mode string, round int) float64 // one run's acknowledged writes a second
+	last   float64                              // the latest in-memory rate
+	rates  map[string][]float64                 // every run's rate, by mode
+	ratios map[string][]float64                 // each round's ratio to in-memory, by mode
+}
+
+// round runs each mode once, each followed by an in-memory run (the
+// first round starts with one too).
+func (b *bracket) round(modes []string, r int) {
+	if b.rates == nil {
+		b.rates, b.ratios = map[string][]float64{}, map[string][]float64{}
+		b.last = b.memory(r)
 	}
-	return benchutil.Median(ratios)
+	for _, mode := range modes {
+		v := b.run(mode, r)
+		after := b.memory(r)
+		b.rates[mode] = append(b.rates[mode], v)
+		b.ratios[mode] = append(b.ratios[mode], v/((b.last+after)/2))
+		b.last = after
+	}
+}
+
+func (b *bracket) memory(r int) float64 {
+	v := b.run("memory", r)
+	b.rates["memory"] = append(b.rates["memory"], v)
+	return v
+}
+
+// ratio returns the median of mode's ratios, "1.00" for memory itself.
+func (b *bracket) ratio(mode string) string {
+	if mode == "memory" {
+		return "1.00"
+	}
+	return strconv.FormatFloat(benchutil.Median(b.ratios[mode]), 'f', 2, 64)
 }
 
 // startup measures loading *records records into bucketd and Redis, and
