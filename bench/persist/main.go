@@ -137,6 +137,7 @@ func main() {
 // the medians over the rounds.
 func writeRuns(tmp string, p, nb int) {
 	modes := []string{"no", "everysec", "always"}
+	perWrite := map[string][]float64{} // commits one write(2) covered, each run's (INFO persistence)
 	ours := &bracket{run: func(mode string, r int) float64 {
 		args := []string{"--appendonly", "yes", "--appendfsync", mode}
 		if mode == "memory" {
@@ -172,7 +173,6 @@ func writeRuns(tmp string, p, nb int) {
 			hset(ctx, c, fmt.Sprintf("users%d:%d", w%nb, i), i)
 		})
 	}}
-	perWrite = map[string][]float64{}
 	for r := 0; r < *rounds; r++ {
 		ours.round(modes, r)
 		if !*noRedis {
@@ -201,10 +201,6 @@ func writeRuns(tmp string, p, nb int) {
 	}
 }
 
-// perWrite holds, per mode, how many commits one write(2) of the
-// append-only file covered in each run (INFO persistence).
-var perWrite map[string][]float64
-
 // bracket runs one server's modes, each between two in-memory runs
 // (writeRuns).
 type bracket struct {
@@ -230,6 +226,7 @@ func (b *bracket) round(modes []string, r int) {
 	}
 }
 
+// memory makes an in-memory run and records its rate.
 func (b *bracket) memory(r int) float64 {
 	v := b.run("memory", r)
 	b.rates["memory"] = append(b.rates["memory"], v)
