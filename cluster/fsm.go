@@ -72,12 +72,12 @@ func (t applyTarget) Member(id, clientAddr string) error  { t.n.members.set(id, 
 func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
 	n := f.n
 	var upTo int64
-	write := n.opts.Target.Capture(func() {
+	write, release := n.opts.Target.Capture(func() {
 		n.mu.Lock()
 		upTo = n.queued
 		n.mu.Unlock()
 	})
-	return &fsmSnapshot{n: n, write: write, upTo: upTo, members: n.members.all()}, nil
+	return &fsmSnapshot{n: n, write: write, release: release, upTo: upTo, members: n.members.all()}, nil
 }
 
 // Restore implements raft.FSM: the state is replaced by the snapshot's.
@@ -118,6 +118,7 @@ const persistWait = 30 * time.Second
 type fsmSnapshot struct {
 	n       *Node
 	write   func(w io.Writer) error
+	release func()
 	upTo    int64
 	members map[string]string
 }
@@ -143,7 +144,7 @@ func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
 }
 
 // Release implements raft.FSMSnapshot.
-func (s *fsmSnapshot) Release() {}
+func (s *fsmSnapshot) Release() { s.release() }
 
 // membersMap holds the members' client addresses.
 type membersMap struct {

@@ -34,8 +34,9 @@ type Target interface {
 	Decoder() *engine.RecordDecoder
 	// Capture takes an image of the whole state, calling during while no
 	// write can commit; write writes the image later (snapshot.WriteImage),
-	// from another goroutine.
-	Capture(during func()) (write func(w io.Writer) error)
+	// from another goroutine, and release ends the image's hold on the
+	// buckets once it is written or not wanted (engine.BucketImage).
+	Capture(during func()) (write func(w io.Writer) error, release func())
 	// Reset empties the state: no bucket, query or function library.
 	Reset()
 	// Restore loads an image that Capture's write wrote into the empty

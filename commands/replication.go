@@ -54,7 +54,7 @@ func (t replTarget) Functions(payload []byte) error {
 
 func (t replTarget) Decoder() *engine.RecordDecoder { return t.s.store.NewRecordDecoder() }
 
-func (t replTarget) Capture(during func()) func(w io.Writer) error {
+func (t replTarget) Capture(during func()) (func(w io.Writer) error, func()) {
 	var queries []snapshot.NamedDef
 	var functions []byte
 	qp, fp := t.s.QueryPersistence(), t.s.FunctionPersistence()
@@ -64,10 +64,11 @@ func (t replTarget) Capture(during func()) func(w io.Writer) error {
 		functions = fp.Dump()
 	})
 	now := t.s.store.Now()
-	return func(w io.Writer) error {
+	write := func(w io.Writer) error {
 		_, err := snapshot.WriteImage(w, images, queries, functions, now)
 		return err
 	}
+	return write, func() { engine.ReleaseImages(images) }
 }
 
 func (t replTarget) Reset() {

@@ -271,9 +271,18 @@ func TestFrozenReadsConsistent(t *testing.T) {
 						return
 					}
 					uniform("an index plan", indexed)
-					for _, img := range s.Capture(nil) {
-						uniform("Capture", img.Records)
+					images := s.Capture(nil)
+					for i := range images {
+						var recs []*Record
+						if err := images[i].Scan(7, func(batch []*Record) error {
+							recs = append(recs, batch...)
+							return nil
+						}); err != nil || len(recs) != images[i].Len {
+							t.Errorf("Capture: %d records of %d, %v", len(recs), images[i].Len, err)
+						}
+						uniform("Capture", recs)
 					}
+					ReleaseImages(images)
 					sum, _, err := s.Aggregate(nil, "b", "sum", "g", nil)
 					if err != nil || int(sum)%100 != 0 {
 						t.Errorf("Aggregate mixes transactions: sum %v, %v", sum, err)

@@ -51,9 +51,9 @@
 // bucket's frozen record tree under their read locks and, in the same
 // critical section, switches appends to the new file (rotate, which does
 // no I/O: the next flush finishes the old file before it writes to the
-// new one). The snapshot is then written from the captured (immutable)
-// records while writers go on; once it is durable the manifest drops the
-// old files. A crash at any point leaves a manifest whose files hold every
+// new one). The snapshot is then written from the frozen trees
+// (engine.BucketImage.Scan, in one pass) while writers go
+// on; once it is durable the manifest drops the old files. A crash at any point leaves a manifest whose files hold every
 // commit.
 //
 // Lock order: engine locks (definition lock, bucket locks), then

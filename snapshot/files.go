@@ -141,18 +141,24 @@ func WriteImage(w io.Writer, images []engine.BucketImage, queries []NamedDef, fu
 	if err := put([]Op{{[]byte(opSnapshot), []byte(snapshotFormat), []byte(strconv.FormatInt(now, 10))}}); err != nil {
 		return size, err
 	}
-	for _, img := range images {
+	for i := range images {
+		img := &images[i]
 		if err := put([]Op{{[]byte(opBucket), []byte(img.Name), img.Definition,
 			[]byte(strconv.FormatInt(img.Counter, 10)), []byte(strconv.FormatUint(img.EventSeq, 10)),
-			[]byte(strconv.Itoa(len(img.Records)))}}); err != nil {
+			[]byte(strconv.Itoa(img.Len))}}); err != nil {
 			return size, err
 		}
-		for i := 0; i < len(img.Records); i += snapshotBatch {
-			end := min(i+snapshotBatch, len(img.Records))
-			block = engine.AppendRecords(block[:0], img.Records[i:end])
-			if err := put([]Op{{[]byte(opRecords), []byte(img.Name), block}}); err != nil {
-				return size, err
-			}
+		n := 0
+		err := img.Scan(snapshotBatch, func(recs []*engine.Record) error {
+			n += len(recs)
+			block = engine.AppendRecords(block[:0], recs)
+			return put([]Op{{[]byte(opRecords), []byte(img.Name), block}})
+		})
+		if err == nil && n != img.Len {
+			err = fmt.Errorf("bucket %q: its image gave %d records, not the %d it counted", img.Name, n, img.Len)
+		}
+		if err != nil {
+			return size, err
 		}
 	}
 	for _, q := range queries {

@@ -4,13 +4,15 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"bucketd/engine"
 )
 
 // Rewrite writes a new snapshot and starts a new append-only file
-// (BGREWRITEAOF, BGSAVE, SAVE). Writers are held only while the record
-// pointers are copied and the file is switched; the snapshot is written
-// after that, from the copied pointers, while writes go on into the new
-// file. With wait false it returns once the switch is done and the
+// (BGREWRITEAOF, BGSAVE, SAVE). Writers are held only while the buckets'
+// trees are frozen and the file is switched; the snapshot is written after
+// that, from the frozen trees (engine.Store.Capture), while writes go on
+// into the new file. With wait false it returns once the switch is done and the
 // snapshot is written in the background.
 func (p *Persistence) Rewrite(wait bool) error { return p.rewrite(wait, false) }
 
@@ -81,6 +83,7 @@ func (p *Persistence) rewrite(wait, final bool) error {
 		}
 	})
 	if rerr != nil {
+		engine.ReleaseImages(images)
 		next.Close() // the manifest names it: it stays, empty
 		p.finishRewrite(started, rerr)
 		return rerr
@@ -88,6 +91,7 @@ func (p *Persistence) rewrite(wait, final bool) error {
 	now := p.opts.Now()
 	do := func() error {
 		size, err := writeSnapshot(p.opts.Dir, snapshotName(gen), images, queries, functions, now)
+		engine.ReleaseImages(images)
 		if err == nil {
 			p.mu.Lock()
 			old := append([]string{p.man.Snapshot}, p.man.AOF[:len(p.man.AOF)-1]...)

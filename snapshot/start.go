@@ -72,6 +72,7 @@ func Start(store *engine.Store, queries Queries, opts Options) (*Persistence, er
 		}
 	})
 	size, err := writeSnapshot(opts.Dir, p.man.Snapshot, images, defs, functions, opts.Now())
+	engine.ReleaseImages(images)
 	if err == nil {
 		err = writeManifest(opts.Dir, p.man)
 	}
