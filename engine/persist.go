@@ -42,6 +42,26 @@ func (s *Store) Capture(during func()) []BucketImage { return s.capture(during, 
 // holds every bucket whole.
 func (s *Store) CaptureAll(during func()) []BucketImage { return s.capture(during, true) }
 
+// Quiesce calls during with the definition lock and every bucket's read
+// lock held, as Capture does, when no write can commit, and takes no
+// image: turning the journal off (SetJournal) happens there, so that no
+// commit is half logged.
+func (s *Store) Quiesce(during func()) {
+	s.defMu.Lock()
+	defer s.defMu.Unlock()
+	all := s.snapshot()
+	var locked []*Bucket
+	for _, n := range s.List() {
+		if b := all[n]; b.acquireWait(false) == nil {
+			locked = append(locked, b)
+		}
+	}
+	during()
+	for _, b := range locked {
+		b.mu.RUnlock()
+	}
+}
+
 func (s *Store) capture(during func(), whole bool) []BucketImage {
 	s.defMu.Lock()
 	defer s.defMu.Unlock()

@@ -79,7 +79,7 @@ func Start(store *engine.Store, queries Queries, opts Options) (*Persistence, er
 	if err != nil {
 		// Stop logging (under the same critical section), and leave the
 		// directory as it was.
-		store.Capture(func() { store.SetJournal(nil) })
+		store.Quiesce(func() { store.SetJournal(nil) })
 		p.aof.close()
 		os.Remove(aofPath)
 		os.Remove(filepath.Join(opts.Dir, p.man.Snapshot))
@@ -98,10 +98,10 @@ func Start(store *engine.Store, queries Queries, opts Options) (*Persistence, er
 }
 
 // Stop ends persistence at run time (CONFIG SET appendonly no): commits
-// stop being logged, inside engine.Store.Capture so that none is half
+// stop being logged, inside engine.Store.Quiesce so that none is half
 // logged, then the files are flushed, fsynced and closed, and kept, with
 // everything logged until then.
 func (p *Persistence) Stop() error {
-	p.store.Capture(func() { p.store.SetJournal(nil) })
+	p.store.Quiesce(func() { p.store.SetJournal(nil) })
 	return p.Close(false)
 }
