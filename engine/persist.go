@@ -106,7 +106,7 @@ func (s *Store) capture(during func(), whole bool) []BucketImage {
 // Release. A snapshot is written in this one pass, each batch encoded and
 // written while its records are in the cache: until 2026-12-06 the
 // records were first gathered into a list and then read again to be
-// written, which took 63–80 ms for 300,000 records against 51–68 ms now
+// written, which took 63–70 ms for 300,000 records against 52–59 ms now
 // (BenchmarkWriteImage in package snapshot). It runs on the caller's
 // goroutine and takes no scan slot (pace.go), so that no long read waits
 // for a snapshot being written.

@@ -116,3 +116,8 @@ func seqTaken(t *Tx, b *Bucket) uint64 {
 // and the leader differ (INFO replication shows it; the cluster tests
 // require 0).
 func (s *Store) ReplicatedSkipped() int64 { return s.skipped.Load() }
+
+// ResetReplicatedSkipped sets ReplicatedSkipped's count back to 0: the
+// state it was counted against has been thrown away (a rebuild, a snapshot
+// being installed), and the count is about the state built from now on.
+func (s *Store) ResetReplicatedSkipped() { s.skipped.Store(0) }

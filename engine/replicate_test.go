@@ -395,6 +395,17 @@ func TestApplyReplicatedSkipsApplied(t *testing.T) {
 		if got := replState(t, follower.s); got != before {
 			t.Fatalf("state after applying everything again\n%s\nwant\n%s", got, before)
 		}
+		changes := 0
+		for _, cs := range batches {
+			changes += len(replicatedFrom(cs))
+		}
+		if got := follower.s.ReplicatedSkipped(); got != int64(changes) {
+			t.Errorf("ReplicatedSkipped = %d after applying %d changes again, want %d", got, changes, changes)
+		}
+		follower.s.ResetReplicatedSkipped()
+		if got := follower.s.ReplicatedSkipped(); got != 0 {
+			t.Errorf("ReplicatedSkipped = %d after ResetReplicatedSkipped", got)
+		}
 	})
 
 	t.Run("stale counter", func(t *testing.T) {
