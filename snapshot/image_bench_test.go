@@ -1,7 +1,6 @@
 package snapshot
 
 import (
-	"fmt"
 	"io"
 	"testing"
 
@@ -13,18 +12,7 @@ import (
 // file is switched.
 func BenchmarkWriteImage(b *testing.B) {
 	s := engine.New(engine.Options{})
-	def := `{"key":"id","schema":{"id":{"type":"string"},"name":{"type":"string"},"email":{"type":"string"},` +
-		`"age":{"type":"number"},"role":{"type":"string"}},"indexes":["role","age"]}`
-	if err := s.Define("users", []byte(def)); err != nil {
-		b.Fatal(err)
-	}
-	for i := range 300_000 {
-		rec := fmt.Sprintf(`{"id":"u%d","name":"User %d","email":"user%d@example.com","age":%d,"role":"%s"}`,
-			i, i, i, 18+i%60, []string{"admin", "user", "guest"}[i%3])
-		if _, err := s.Insert(nil, "users", obj(b, rec), engine.InsertOptions{}); err != nil {
-			b.Fatal(err)
-		}
-	}
+	fillUsers(b, s, 300_000)
 	b.ResetTimer()
 	for range b.N {
 		images := s.Capture(nil)

@@ -17,22 +17,29 @@ func benchLoadDir(b testing.TB, n int, snapshot bool) string {
 	if err != nil {
 		b.Fatal(err)
 	}
+	fillUsers(b, o.store, n)
+	if err := o.p.Close(snapshot); err != nil {
+		b.Fatal(err)
+	}
+	return dir
+}
+
+// fillUsers defines the bucket "users" in s, 5 fields and two indexes,
+// and inserts n records.
+func fillUsers(b testing.TB, s *engine.Store, n int) {
+	b.Helper()
 	def := `{"key":"id","schema":{"id":{"type":"string"},"name":{"type":"string"},"email":{"type":"string"},` +
 		`"age":{"type":"number"},"role":{"type":"string"}},"indexes":["role","age"]}`
-	if err := o.store.Define("users", []byte(def)); err != nil {
+	if err := s.Define("users", []byte(def)); err != nil {
 		b.Fatal(err)
 	}
 	for i := range n {
 		rec := fmt.Sprintf(`{"id":"u%d","name":"User %d","email":"user%d@example.com","age":%d,"role":"%s"}`,
 			i, i, i, 18+i%60, []string{"admin", "user", "guest"}[i%3])
-		if _, err := o.store.Insert(nil, "users", obj(b, rec), engine.InsertOptions{}); err != nil {
+		if _, err := s.Insert(nil, "users", obj(b, rec), engine.InsertOptions{}); err != nil {
 			b.Fatal(err)
 		}
 	}
-	if err := o.p.Close(snapshot); err != nil {
-		b.Fatal(err)
-	}
-	return dir
 }
 
 // BenchmarkLoad measures start-up's loading of 200,000 records, from the
