@@ -68,12 +68,17 @@ func parseHeader(b []byte) (id string, epoch uint64, last int64, entries []byte,
 }
 
 // queue adds an entry built by add to the queue and returns nil, or
-// ErrNotLeader when writes may not run here.
+// ErrNotLeader when writes may not run here. The check is made under n.mu,
+// where a rebuild clears the queue (rebuild): an entry appended after the
+// clear would outlive the state it was committed to, which the rebuild
+// empties, and be proposed under the new epoch, then taken for one this
+// node had applied already (fsm.Apply), and lost here.
 func (n *Node) queue(add func(dst []byte) []byte) error {
-	if !n.Writable() {
+	n.mu.Lock()
+	if n.rebuilding || !n.Writable() {
+		n.mu.Unlock()
 		return ErrNotLeader
 	}
-	n.mu.Lock()
 	before := len(n.buf)
 	n.buf = add(n.buf)
 	grew := len(n.buf) > before

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"bytes"
+	"errors"
 	"math"
 	"strings"
 	"testing"
@@ -195,5 +196,16 @@ func TestCompressedEntries(t *testing.T) {
 		if err != nil || !bytes.Equal(got, tc.entries) {
 			t.Fatalf("%s: entriesOf: %v; got back %d bytes, want %d", tc.name, err, len(got), len(tc.entries))
 		}
+	}
+}
+
+// A node that has started a rebuild takes no entry into its queue: the
+// rebuild clears the queue and empties the state the entry's commit went
+// into (queue).
+func TestQueueRefusedWhileRebuilding(t *testing.T) {
+	n := &Node{opts: Options{NodeID: "n1"}, rebuilding: true}
+	err := n.queue(func(dst []byte) []byte { return append(dst, "entry"...) })
+	if !errors.Is(err, ErrNotLeader) || len(n.buf) != 0 || n.queued != 0 {
+		t.Errorf("queue while rebuilding: %v, %d bytes queued, %d entries; want ErrNotLeader and nothing", err, len(n.buf), n.queued)
 	}
 }
