@@ -171,6 +171,13 @@ func (s *Server) Serve(conn *resp.Conn, args [][]byte) {
 	if held {
 		conn.Hold()
 	}
+	// A leader's command may read its own commits that are not yet
+	// committed by the cluster. Whether its answer must be confirmed below
+	// is decided by the leadership when it started: a leader deposed while
+	// it ran once answered CONFLICT on a write the cluster then lost,
+	// unconfirmed, because it no longer said it led at the check
+	// (TestClusterLinearizable, 2026-12-06).
+	wasLeader := s.cluster != nil && s.cluster.IsLeader()
 	s.dispatch(ctx)
 	if sess.replyOff || sess.skipThis {
 		conn.W.Truncate(mark) // CLIENT REPLY OFF or SKIP
@@ -183,7 +190,7 @@ func (s *Server) Serve(conn *resp.Conn, args [][]byte) {
 		sess.caching = false // CLIENT CACHING covers the next command (or transaction)
 	}
 	ctx.Args = nil
-	if s.cluster != nil && ctx.Cmd != nil && s.cluster.IsLeader() && (sess.strong && ctx.Cmd.Flags&FlagReadOnly != 0 ||
+	if s.cluster != nil && ctx.Cmd != nil && (wasLeader || s.cluster.IsLeader()) && (sess.strong && ctx.Cmd.Flags&FlagReadOnly != 0 ||
 		ctx.Cmd.Flags&FlagReadOnly == 0 && refused(conn.W.B[min(mark, len(conn.W.B)):])) {
 		// A strong read, or a write that failed on what it read (CONFLICT,
 		// UNIQUE, EXISTS, a WATCH that aborts EXEC): its answer must rest on
