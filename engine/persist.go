@@ -46,36 +46,38 @@ func (s *Store) CaptureAll(during func()) []BucketImage { return s.capture(durin
 // lock held, as Capture does, when no write can commit, and takes no
 // image: turning the journal off (SetJournal) happens there, so that no
 // commit is half logged.
-func (s *Store) Quiesce(during func()) {
+func (s *Store) Quiesce(during func()) { s.quiesce(nil, during) }
+
+// quiesce takes the definition lock and every bucket's read lock, calls
+// each (if not nil) for every bucket in name order and then during (if not
+// nil), and releases the locks.
+func (s *Store) quiesce(each func(b *Bucket), during func()) {
 	s.defMu.Lock()
 	defer s.defMu.Unlock()
 	all := s.snapshot()
 	var locked []*Bucket
 	for _, n := range s.List() {
-		if b := all[n]; b.acquireWait(false) == nil {
-			locked = append(locked, b)
+		b := all[n]
+		if b.acquireWait(false) != nil {
+			continue
+		}
+		locked = append(locked, b)
+		if each != nil {
+			each(b)
 		}
 	}
-	during()
+	if during != nil {
+		during()
+	}
 	for _, b := range locked {
 		b.mu.RUnlock()
 	}
 }
 
 func (s *Store) capture(during func(), whole bool) []BucketImage {
-	s.defMu.Lock()
-	defer s.defMu.Unlock()
-	names := s.List()
-	all := s.snapshot()
 	now := s.Now()
-	images := make([]BucketImage, 0, len(names))
-	var locked []*Bucket
-	for _, n := range names {
-		b := all[n]
-		if b.acquireWait(false) != nil {
-			continue
-		}
-		locked = append(locked, b)
+	var images []BucketImage
+	s.quiesce(func(b *Bucket) {
 		img := BucketImage{
 			Name:       b.name,
 			Definition: b.def.JSON(),
@@ -89,13 +91,7 @@ func (s *Store) capture(during func(), whole bool) []BucketImage {
 			img.b, img.tree, img.Len = b, b.frozenBySeq(), b.countVisible(now)
 		}
 		images = append(images, img)
-	}
-	if during != nil {
-		during()
-	}
-	for _, b := range locked {
-		b.mu.RUnlock()
-	}
+	}, during)
 	return images
 }
 
